@@ -1,0 +1,176 @@
+//! `voc tag` and `voc eval`: offline tagging with the same analysis the worker runs.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use voc_core::eval::{EvalReport, GoldLabels};
+use voc_core::{Analyzer, Limits, MessageError, Tags, parse_message};
+
+use crate::jsonl::{self, Line};
+
+/// What happened to one input line.
+enum Outcome {
+    Tagged(Box<Tags>, Vec<u8>),
+    Rejected { line: usize, error: String },
+}
+
+fn process(analyzer: &Analyzer, limits: &Limits, line: Line) -> Outcome {
+    match line {
+        Line::TooLong { number, bytes } => Outcome::Rejected {
+            line: number,
+            error: MessageError::TooLarge {
+                bytes,
+                limit: limits.max_message_bytes,
+            }
+            .to_string(),
+        },
+        Line::Data { number, bytes } => match parse_message(&bytes, limits) {
+            Err(e) => Outcome::Rejected {
+                line: number,
+                error: e.to_string(),
+            },
+            Ok(msg) => match analyzer.analyze(&msg) {
+                Ok(a) => Outcome::Tagged(Box::new(a.tags), bytes),
+                Err(e) => Outcome::Rejected {
+                    line: number,
+                    error: format!("analysis failed: {e}"),
+                },
+            },
+        },
+    }
+}
+
+fn report_rejection(line: usize, error: &str) -> anyhow::Result<()> {
+    let mut err = std::io::stderr().lock();
+    serde_json::to_writer(&mut err, &serde_json::json!({"line": line, "error": error}))?;
+    writeln!(err)?;
+    Ok(())
+}
+
+/// Tags every line; returns the number of rejected lines.
+pub fn tag(analyzer: &Analyzer, limits: &Limits, input: Option<&Path>) -> anyhow::Result<usize> {
+    let reader = jsonl::open(input)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut rejected = 0;
+    for line in jsonl::Lines::new(reader, limits.max_message_bytes) {
+        match process(analyzer, limits, line.context("cannot read input")?) {
+            Outcome::Tagged(tags, _) => {
+                serde_json::to_writer(&mut out, &tags)?;
+                out.write_all(b"\n")?;
+            }
+            Outcome::Rejected { line, error } => {
+                rejected += 1;
+                out.flush()?;
+                report_rejection(line, &error)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(rejected)
+}
+
+/// One mismatch between gold and predicted labels, for `--errors`.
+fn mismatches(gold: &GoldLabels, pred: &Tags) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut g = gold.topics.clone();
+    let mut p = pred.topics.clone();
+    g.sort();
+    p.sort();
+    if g != p {
+        out.push(format!("topics {g:?} → {p:?}"));
+    }
+    if gold.voice_type != pred.voice_type {
+        out.push(format!("voice {} → {}", gold.voice_type, pred.voice_type));
+    }
+    if gold.voice_type == "complaint" && gold.complaint_type != pred.complaint_type {
+        out.push(format!(
+            "complaint {:?} → {:?}",
+            gold.complaint_type, pred.complaint_type
+        ));
+    }
+    if gold.sentiment != pred.sentiment {
+        out.push(format!(
+            "sentiment {} → {} ({})",
+            gold.sentiment, pred.sentiment, pred.sentiment_score
+        ));
+    }
+    if gold.severity != pred.severity {
+        out.push(format!("severity {} → {}", gold.severity, pred.severity));
+    }
+    if gold.churn_risk != pred.churn_risk {
+        out.push(format!("churn {} → {}", gold.churn_risk, pred.churn_risk));
+    }
+    out
+}
+
+/// Tags a labeled file and prints the figures; with `errors`, every mismatch too.
+pub fn eval(
+    analyzer: &Analyzer,
+    limits: &Limits,
+    input: &Path,
+    json: bool,
+    errors: bool,
+) -> anyhow::Result<usize> {
+    let reader = jsonl::open(Some(input))?;
+    let mut report = EvalReport::default();
+    let mut rejected = 0;
+    let mut problems = Vec::new();
+    for line in jsonl::Lines::new(reader, limits.max_message_bytes) {
+        match process(analyzer, limits, line.context("cannot read input")?) {
+            Outcome::Rejected { line, error } => {
+                rejected += 1;
+                report_rejection(line, &error)?;
+            }
+            Outcome::Tagged(tags, bytes) => {
+                #[derive(serde::Deserialize)]
+                struct Labeled {
+                    labels: GoldLabels,
+                }
+                let gold: Labeled = serde_json::from_slice(&bytes).with_context(|| {
+                    format!(
+                        "{}: `labels` missing or malformed in {}",
+                        input.display(),
+                        tags.interaction_id
+                    )
+                })?;
+                report.add(&gold.labels, &tags);
+                if errors {
+                    let m = mismatches(&gold.labels, &tags);
+                    if !m.is_empty() {
+                        problems.push(format!("{}: {}", tags.interaction_id, m.join("; ")));
+                    }
+                }
+            }
+        }
+    }
+    if json {
+        let summary = serde_json::json!({
+            "items": report.items,
+            "topics_micro_f1": report.topics.micro_f1(),
+            "voice_type_accuracy": report.voice_type.accuracy(),
+            "complaint_type_accuracy": report.complaint_type.accuracy(),
+            "sentiment_macro_f1": report.sentiment.macro_f1(),
+            "severity_accuracy": report.severity.accuracy(),
+            "escalation_recall": report.escalation.recall(),
+            "churn_f1": report.churn_risk.f1(),
+            "report": report,
+        });
+        println!("{summary}");
+    } else {
+        print!(
+            "rules: {} ({})\n{}",
+            analyzer.rules().version,
+            analyzer.rules().source,
+            report.render()
+        );
+        if errors {
+            println!("\nmismatches ({}):", problems.len());
+            for p in &problems {
+                println!("  {p}");
+            }
+        }
+    }
+    Ok(rejected)
+}

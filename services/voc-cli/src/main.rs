@@ -1,0 +1,125 @@
+//! The `voc` binary: clap subcommands wiring the crates together, nothing more.
+
+mod cmd_tag;
+mod jsonl;
+mod settings;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use settings::Settings;
+
+/// voc: Voice-of-Customer mining for Japanese contact centres.
+///
+/// Reads interactions (calls, chats, e-mails, reviews, SNS posts), masks personal data, tokenises
+/// with lindera (IPADIC) and tags topic, voice type, complaint type, sentiment, severity, churn
+/// risk and keywords with rules kept in a versioned TOML file.
+#[derive(Debug, Parser)]
+#[command(name = "voc", version, propagate_version = true)]
+struct Cli {
+    /// Settings file (TOML). Environment variables (VOC_*) override it.
+    #[arg(long, global = true, env = "VOC_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Rules file instead of the bundled default taxonomy.
+    #[arg(long, global = true)]
+    rules: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Tag interaction JSONL (a file, or stdin when FILE is absent or `-`) and print one JSON
+    /// object per line. Rejected lines go to stderr as {"line": N, "error": "..."}; the exit code
+    /// is 1 if any line was rejected.
+    Tag {
+        /// JSONL input (`.gz` is decompressed); stdin when absent or `-`.
+        file: Option<PathBuf>,
+    },
+    /// Tag a labeled JSONL (records with `labels`) and print per-label precision, recall, F1 and
+    /// accuracy.
+    Eval {
+        file: PathBuf,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also list every interaction whose predicted labels differ from the gold ones.
+        #[arg(long)]
+        errors: bool,
+    },
+    /// Work with rules files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Compile a rules file and report its version and rules, or the first error with file,
+    /// line and rule id.
+    Check { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VOC_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // One readable line (with its causes), never a panic or a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(rules) = cli.rules {
+        settings.analysis.rules = Some(rules);
+    }
+    let rejected_code = |n: usize| {
+        if n > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    };
+    match cli.command {
+        Command::Tag { file } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            let rejected = cmd_tag::tag(&analyzer, &settings.limits, file.as_deref())?;
+            Ok(rejected_code(rejected))
+        }
+        Command::Eval { file, json, errors } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            let rejected = cmd_tag::eval(&analyzer, &settings.limits, &file, json, errors)?;
+            Ok(rejected_code(rejected))
+        }
+        Command::Rules {
+            command: RulesCommand::Check { file },
+        } => {
+            let rules = voc_core::RuleSet::load(&file)?;
+            println!(
+                "{}: ok — version {}, {} rules",
+                file.display(),
+                rules.version,
+                rules.rule_count()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

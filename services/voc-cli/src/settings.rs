@@ -1,0 +1,222 @@
+//! Settings: defaults in one place, an optional TOML file (`--config` or `VOC_CONFIG`), then
+//! environment variables, which win. Overrides are applied and logged here and nowhere else;
+//! secrets are never logged.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use voc_core::Limits;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub analysis: AnalysisSettings,
+    pub limits: Limits,
+    pub kafka: KafkaSettings,
+    pub clickhouse: ClickHouseSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSettings {
+    /// Rules file; the bundled default taxonomy when unset.
+    pub rules: Option<PathBuf>,
+    /// A built lindera IPADIC directory; built on first use into the cache dir when unset.
+    pub dictionary: Option<PathBuf>,
+    /// Where the IPADIC sources are (Debian's mecab-ipadic).
+    pub dictionary_sources: Option<PathBuf>,
+    /// A user dictionary CSV (surface,part_of_speech,reading) for product names and jargon.
+    pub user_dictionary: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    pub input_topic: String,
+    pub dlq_topic: String,
+    pub group_id: String,
+    /// Passed to librdkafka as is (SASL/TLS, client.id, fetch sizes …).
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            input_topic: "voc.interactions".into(),
+            dlq_topic: "voc.interactions.dlq".into(),
+            group_id: "voc-worker".into(),
+            properties: Default::default(),
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseSettings {
+    pub url: String,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+    /// Read the password from this file instead (Docker/Kubernetes secrets).
+    pub password_file: Option<PathBuf>,
+}
+
+impl Default for ClickHouseSettings {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8123".into(),
+            database: "voc".into(),
+            user: "default".into(),
+            password: String::new(),
+            password_file: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClickHouseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseSettings")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field(
+                "password",
+                &if self.password.is_empty() {
+                    "(empty)"
+                } else {
+                    "(set)"
+                },
+            )
+            .field("password_file", &self.password_file)
+            .finish()
+    }
+}
+
+/// Environment variables and where they go. Values of secrets are not logged.
+const ENV: &[(&str, bool)] = &[
+    ("VOC_KAFKA_BROKERS", false),
+    ("VOC_INPUT_TOPIC", false),
+    ("VOC_DLQ_TOPIC", false),
+    ("VOC_GROUP_ID", false),
+    ("VOC_CLICKHOUSE_URL", false),
+    ("VOC_CLICKHOUSE_DATABASE", false),
+    ("VOC_CLICKHOUSE_USER", false),
+    ("VOC_CLICKHOUSE_PASSWORD", true),
+    ("VOC_CLICKHOUSE_PASSWORD_FILE", false),
+    ("VOC_RULES", false),
+    ("VOC_DICT", false),
+    ("VOC_DICT_SOURCES", false),
+    ("VOC_USER_DICT", false),
+];
+
+impl Settings {
+    /// Loads defaults ← file ← environment, then validates.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut settings = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text).map_err(|e| {
+                    let line = e
+                        .span()
+                        .map(|s| text[..s.start].matches('\n').count() + 1)
+                        .unwrap_or(1);
+                    anyhow::anyhow!("config file {}:{line}: {}", path.display(), e.message())
+                })?
+            }
+            None => Settings::default(),
+        };
+        settings.apply_env(|k| std::env::var(k).ok());
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        for (key, secret) in ENV {
+            let Some(value) = get(key).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if *secret {
+                tracing::debug!(key, "setting from environment (secret, not shown)");
+            } else {
+                tracing::debug!(key, %value, "setting from environment");
+            }
+            let path = || Some(PathBuf::from(&value));
+            match *key {
+                "VOC_KAFKA_BROKERS" => self.kafka.brokers = value.clone(),
+                "VOC_INPUT_TOPIC" => self.kafka.input_topic = value.clone(),
+                "VOC_DLQ_TOPIC" => self.kafka.dlq_topic = value.clone(),
+                "VOC_GROUP_ID" => self.kafka.group_id = value.clone(),
+                "VOC_CLICKHOUSE_URL" => self.clickhouse.url = value.clone(),
+                "VOC_CLICKHOUSE_DATABASE" => self.clickhouse.database = value.clone(),
+                "VOC_CLICKHOUSE_USER" => self.clickhouse.user = value.clone(),
+                "VOC_CLICKHOUSE_PASSWORD" => self.clickhouse.password = value.clone(),
+                "VOC_CLICKHOUSE_PASSWORD_FILE" => self.clickhouse.password_file = path(),
+                "VOC_RULES" => self.analysis.rules = path(),
+                "VOC_DICT" => self.analysis.dictionary = path(),
+                "VOC_DICT_SOURCES" => self.analysis.dictionary_sources = path(),
+                "VOC_USER_DICT" => self.analysis.user_dictionary = path(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Cross-field checks that serde cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let l = &self.limits;
+        if l.max_message_bytes < 256 || l.max_turns == 0 || l.max_turn_chars < 16 {
+            bail!("limits are too small to accept any message: {l:?}");
+        }
+        let ident =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident(&self.clickhouse.database) {
+            bail!(
+                "clickhouse.database {:?} must be letters, digits and _",
+                self.clickhouse.database
+            );
+        }
+        if self.kafka.input_topic == self.kafka.dlq_topic {
+            bail!(
+                "kafka.input_topic and kafka.dlq_topic must differ (both {:?})",
+                self.kafka.input_topic
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_wins_over_defaults() {
+        let mut s = Settings::default();
+        s.apply_env(|k| (k == "VOC_INPUT_TOPIC").then(|| "t1".to_string()));
+        assert_eq!(s.kafka.input_topic, "t1");
+        assert_eq!(s.kafka.dlq_topic, "voc.interactions.dlq");
+    }
+
+    #[test]
+    fn unknown_keys_fail_with_the_line() {
+        let dir = std::env::temp_dir().join(format!("voc-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let path = dir.join("voc.toml");
+        std::fs::write(&path, "[kafka]\nbrokers = \"a:1\"\nbrokerz = \"b\"\n").expect("write");
+        let err = Settings::load(Some(&path))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.contains("voc.toml:3"), "{err}");
+        assert!(err.contains("brokerz"), "{err}");
+    }
+
+    #[test]
+    fn password_is_not_in_debug_output() {
+        let mut s = Settings::default();
+        s.clickhouse.password = "hunter2".into();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,327 @@
+//! `analyze`: one validated interaction in, its tags out — the function every entry point calls.
+//!
+//! Only the customer's words are judged (TAXONOMY.md); agent, bot and system turns are context and
+//! never stored. Each customer turn is normalised, cleaned of fillers, skipped if it is only
+//! あいづち, and masked before tokenising, so keywords and evidence only ever see masked text.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::keywords;
+use crate::mask::mask;
+use crate::message::{Interaction, Speaker};
+use crate::normalize::{is_backchannel, normalize, strip_fillers};
+use crate::rules::matcher::{self, Document, Firing};
+use crate::rules::{Label, RuleSet};
+use crate::sentiment;
+use crate::tokenize::{Morpheme, TokenizeError, Tokenizer, mark_negation};
+
+/// Why a rule fired, on which (masked) text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub label: String,
+    pub rule: String,
+    pub text: String,
+}
+
+/// The tags of one interaction: exactly the `voc tag` output of CONTRACT.md §2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tags {
+    pub interaction_id: String,
+    pub topics: Vec<String>,
+    pub voice_type: String,
+    pub complaint_type: Option<String>,
+    pub sentiment: String,
+    pub sentiment_score: f64,
+    pub severity: u8,
+    pub churn_risk: bool,
+    pub keywords: Vec<String>,
+    pub evidence: Vec<Evidence>,
+    pub rules_version: String,
+}
+
+/// Tags plus what the store needs: the customer's masked text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub tags: Tags,
+    /// Customer turns, normalised and masked, joined by newlines. The only text ever stored.
+    pub customer_text: String,
+    /// How many pieces of personal data were masked.
+    pub pii_masked: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Tokenize(#[from] TokenizeError),
+}
+
+/// Honorifics after a name that IPADIC marks as a person name (佐藤様, 山田さん).
+const HONORIFICS: &[&str] = &["様", "さま", "さん", "殿", "氏", "君", "くん", "ちゃん"];
+
+/// Rules plus a tokenizer. Cheap to clone: give each worker thread its own clone.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    rules: Arc<RuleSet>,
+    tokenizer: Tokenizer,
+}
+
+impl Analyzer {
+    pub fn new(rules: Arc<RuleSet>, tokenizer: Tokenizer) -> Self {
+        Self { rules, tokenizer }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// The customer's words, normalised and masked (regex-detectable personal data only).
+    pub fn customer_document(interaction: &Interaction) -> (String, usize) {
+        let mut doc = String::new();
+        let mut pii = 0;
+        for turn in interaction
+            .turns
+            .iter()
+            .filter(|t| t.speaker == Speaker::Customer)
+        {
+            let clean = strip_fillers(&normalize(&turn.text));
+            if clean.is_empty() || is_backchannel(&clean) {
+                continue;
+            }
+            let masked = mask(&clean);
+            pii += masked.found.len();
+            if !doc.is_empty() {
+                doc.push('\n');
+            }
+            doc.push_str(&masked.text);
+        }
+        (doc, pii)
+    }
+
+    pub fn analyze(&self, interaction: &Interaction) -> Result<Analysis, AnalyzeError> {
+        let (mut text, mut pii) = Self::customer_document(interaction);
+        let mut morphemes = self.tokenizer.tokenize(&text)?;
+        if let Some(masked) = mask_names(&text, &morphemes) {
+            pii += masked.1;
+            text = masked.0;
+            morphemes = self.tokenizer.tokenize(&text)?;
+        }
+        mark_negation(&mut morphemes);
+        let tags = self.decide(&interaction.interaction_id, &text, &morphemes);
+        drop(morphemes);
+        Ok(Analysis {
+            tags,
+            customer_text: text,
+            pii_masked: pii,
+        })
+    }
+
+    fn decide(&self, id: &str, text: &str, morphemes: &[Morpheme<'_>]) -> Tags {
+        let rules = &*self.rules;
+        let doc = Document::new(text, morphemes);
+        let hits = matcher::atom_hits(&rules.atoms, &doc);
+        let firings = matcher::fire_all(rules, &hits, &doc);
+        let senti = sentiment::score(rules, &hits, &doc, &firings);
+        let label_of = |f: &Firing| &rules.rules[f.rule].label;
+        let sum = |pred: &dyn Fn(&Label) -> bool| -> f64 {
+            firings
+                .iter()
+                .filter(|f| pred(label_of(f)))
+                .map(|f| rules.rules[f.rule].weight)
+                .sum()
+        };
+        let any = |label: Label| firings.iter().any(|f| *label_of(f) == label);
+
+        // Topics: summed weight per topic reaches the threshold; reported in declaration order.
+        let topics: Vec<String> = rules
+            .topics
+            .iter()
+            .filter(|(id, _)| {
+                sum(&|l| matches!(l, Label::Topic(t) if t == id)) >= rules.settings.topic_threshold
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+
+        let escalation = any(Label::Severity(3));
+        let threshold = rules.settings.sentiment_threshold;
+        let mut sentiment = if senti.score <= -threshold {
+            "negative"
+        } else if senti.score >= threshold {
+            "positive"
+        } else {
+            "neutral"
+        };
+        // A threat to escalate is a complaint whatever words carry it.
+        if escalation {
+            sentiment = "negative";
+        }
+
+        let voice_score = |v: &str| sum(&|l| matches!(l, Label::Voice(x) if x == v));
+        let voice_type = if sentiment == "negative" || voice_score("complaint") >= 1.0 {
+            "complaint".to_string()
+        } else {
+            // Priority on ties: a procedure asked for, then a question, then a request.
+            let best = ["procedure", "question", "request"]
+                .into_iter()
+                .map(|v| (v, voice_score(v)))
+                .fold(
+                    ("", 0.0),
+                    |acc, (v, s)| if s > acc.1 { (v, s) } else { acc },
+                );
+            if best.1 > 0.0 {
+                best.0.to_string()
+            } else if sentiment == "positive" || voice_score("praise") >= 1.0 {
+                "praise".to_string()
+            } else {
+                "other".to_string()
+            }
+        };
+        let is_complaint = voice_type == "complaint";
+
+        let complaint_type = is_complaint.then(|| {
+            // Highest summed weight, plus a bonus for the problem raised first; ties go to it too.
+            let first_of = |ct: &str| {
+                firings
+                    .iter()
+                    .filter(|f| matches!(label_of(f), Label::Complaint(x) if x == ct))
+                    .map(|f| f.span.start)
+                    .min()
+            };
+            let earliest = rules
+                .complaint_types
+                .iter()
+                .filter_map(|(ct, _)| first_of(ct))
+                .min();
+            let mut best: Option<(&str, f64, usize)> = None;
+            for (ct, _) in &rules.complaint_types {
+                let Some(first) = first_of(ct) else { continue };
+                let bonus = if Some(first) == earliest {
+                    rules.settings.first_mention_bonus
+                } else {
+                    0.0
+                };
+                let s = sum(&|l| matches!(l, Label::Complaint(x) if x == ct)) + bonus;
+                if best.is_none_or(|b| s > b.1 || (s == b.1 && first < b.2)) {
+                    best = Some((ct, s, first));
+                }
+            }
+            best.map(|b| b.0.to_string())
+                .or_else(|| {
+                    topics.iter().find_map(|t| {
+                        rules
+                            .complaint_defaults
+                            .iter()
+                            .find(|(topic, _)| topic == t)
+                            .map(|(_, ct)| ct.clone())
+                    })
+                })
+                .unwrap_or_else(|| rules.settings.complaint_fallback.clone())
+        });
+
+        let severity = if !is_complaint {
+            0
+        } else if escalation {
+            3
+        } else if any(Label::Severity(2)) {
+            2
+        } else {
+            1
+        };
+        let churn_risk = any(Label::Churn);
+
+        let mut evidence: Vec<Evidence> = firings
+            .iter()
+            .filter(|f| {
+                // Only evidence for what was decided: a complaint-type rule on a non-complaint
+                // decided nothing.
+                match &rules.rules[f.rule].label {
+                    Label::Topic(t) => topics.contains(t),
+                    Label::Voice(v) => *v == voice_type,
+                    Label::Complaint(c) => complaint_type.as_deref() == Some(c),
+                    Label::Severity(n) => *n == severity,
+                    Label::Churn => true,
+                    // Reported below with the other sentiment cues, with their polarity.
+                    Label::Sentiment => false,
+                }
+            })
+            .map(|f| Evidence {
+                label: rules.rules[f.rule].label.as_evidence(),
+                rule: rules.rules[f.rule].id.clone(),
+                text: matcher::snippet(text, f.span.clone()),
+            })
+            .collect();
+        evidence.extend(
+            senti
+                .cues
+                .iter()
+                .filter(|c| c.weight.abs() >= 0.5)
+                .take(5)
+                .map(|c| Evidence {
+                    label: if c.weight < 0.0 {
+                        "sentiment:negative"
+                    } else {
+                        "sentiment:positive"
+                    }
+                    .to_string(),
+                    rule: c.source.clone(),
+                    text: matcher::snippet(text, c.span.clone()),
+                }),
+        );
+
+        Tags {
+            interaction_id: id.to_string(),
+            topics,
+            voice_type,
+            complaint_type,
+            sentiment: sentiment.to_string(),
+            sentiment_score: ((senti.score / 3.0).tanh() * 100.0).round() / 100.0,
+            severity,
+            churn_risk,
+            keywords: keywords::extract(text, morphemes, &rules.stop_words, rules.max_keywords),
+            evidence,
+            rules_version: rules.version.clone(),
+        }
+    }
+}
+
+/// Replaces person names followed by an honorific (佐藤様, 山田 太郎さん) with `<NAME>`.
+/// Returns the new text and the number of names masked, or `None` when there were none.
+fn mask_names(text: &str, morphemes: &[Morpheme<'_>]) -> Option<(String, usize)> {
+    let is_name = |m: &Morpheme<'_>| m.pos1 == "固有名詞" && m.pos2 == "人名";
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < morphemes.len() {
+        if is_name(&morphemes[i]) {
+            let mut j = i;
+            while j < morphemes.len() && is_name(&morphemes[j]) {
+                j += 1;
+            }
+            if morphemes
+                .get(j)
+                .is_some_and(|h| HONORIFICS.contains(&h.surface))
+            {
+                spans.push(morphemes[i].start..morphemes[j - 1].end);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for s in &spans {
+        out.push_str(&text[last..s.start]);
+        out.push_str("<NAME>");
+        last = s.end;
+    }
+    out.push_str(&text[last..]);
+    Some((out, spans.len()))
+}

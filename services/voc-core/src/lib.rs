@@ -1,0 +1,33 @@
+//! voc-core: the pure analysis of one interaction, shared by the worker, the CLI and benchmarks.
+//!
+//! Data flow of [`analyze::Analyzer::analyze`]:
+//! ```text
+//! message (bytes) ─▶ message::parse_message ─▶ customer turns ─▶ normalize ─▶ mask
+//!   ─▶ tokenize (lindera, IPADIC) ─▶ rules::matcher (atoms → rules) ─▶ sentiment ─▶ decide ─▶ Tags
+//!                                                                 └▶ keywords
+//! ```
+//! - [`message`]: the interaction format (CONTRACT §1) and its validation;
+//! - [`normalize`]: NFKC, marks, whitespace, fillers and あいづち;
+//! - [`mask`]: personal data → typed placeholders;
+//! - [`dictionary`]: building and loading IPADIC (the only file-system code here);
+//! - [`tokenize`]: lindera morphemes and negation scope;
+//! - [`keywords`]: compound nouns and base forms;
+//! - [`rules`]: the taxonomy rules file, compiled and matched;
+//! - [`sentiment`]: lexicon polarity with negation, intensifiers and contrast;
+//! - [`analyze`]: the decision and the `voc tag` output;
+//! - [`eval`]: precision, recall and F1 against labeled data.
+
+pub mod analyze;
+pub mod dictionary;
+pub mod eval;
+pub mod keywords;
+pub mod mask;
+pub mod message;
+pub mod normalize;
+pub mod rules;
+mod sentiment;
+pub mod tokenize;
+
+pub use analyze::{Analysis, Analyzer, Evidence, Tags};
+pub use message::{Interaction, Limits, MessageError, parse_message};
+pub use rules::RuleSet;

@@ -1,0 +1,208 @@
+//! Text normalisation: one canonical form for everything downstream (masking, tokenising, rules).
+//!
+//! NFKC folds full-width ASCII and half-width katakana; control, zero-width and bidi characters are
+//! dropped (they hide text from rules and can reorder what a reader sees); runs of repeated marks
+//! (！！！, ーーー, 。。。) and whitespace collapse. Spoken-Japanese clean-up removes fillers
+//! (えー, あのー, えっと, まあ) and recognises あいづち turns (はい, ええ alone).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
+
+/// Characters removed outright: zero-width and bidirectional formatting controls.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Marks whose runs carry emphasis, not meaning: ！！！ and ーーー become one.
+fn collapses(c: char) -> bool {
+    matches!(
+        c,
+        '!' | '?'
+            | '。'
+            | '、'
+            | '.'
+            | ','
+            | '・'
+            | '~'
+            | 'ー'
+            | '-'
+            | '…'
+            | '♪'
+            | '☆'
+            | '★'
+            | '*'
+    )
+}
+
+/// Canonical form of one piece of text. Idempotent: `normalize(&normalize(x)) == normalize(x)`.
+pub fn normalize(text: &str) -> String {
+    let once = normalize_pass(text);
+    // NFKC can (rarely) compose characters that the collapse step brought together; a second pass
+    // reaches the fixed point, which is what makes the function idempotent.
+    let twice = normalize_pass(&once);
+    if twice == once {
+        once
+    } else {
+        normalize_pass(&twice)
+    }
+}
+
+fn normalize_pass(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfkc() {
+        let c = match c {
+            // Line breaks separate sentences; every other whitespace or control is a space.
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{0085}' => '\n',
+            c if c.is_whitespace() || c.is_control() => ' ',
+            c if is_invisible(c) => continue,
+            c => c,
+        };
+        let last = out.chars().next_back();
+        match c {
+            ' ' if matches!(last, None | Some(' ' | '\n')) => continue,
+            '\n' => {
+                if last == Some(' ') {
+                    out.pop();
+                }
+                if matches!(out.chars().next_back(), None | Some('\n')) {
+                    continue;
+                }
+            }
+            c if collapses(c) && last == Some(c) => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    while out.ends_with([' ', '\n']) {
+        out.pop();
+    }
+    out
+}
+
+/// Spoken fillers, matched only where they stand alone: at the start or after a pause.
+static FILLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(^|[、。,.!?\s])(?:えー+と?|ええと|えっと|えと|あのー+|あの(?:[、,\s])|そのー+|まあ(?:[、,\s])|まぁ(?:[、,\s])|うーん|うーむ|んー+|えー+)[、,\s]*",
+    )
+    .expect("valid regex")
+});
+
+/// Removes spoken fillers (えー, あのー, えっと, まあ, うーん) from a transcript turn.
+pub fn strip_fillers(text: &str) -> String {
+    let mut current = text.to_string();
+    // Fillers come in runs (えー、あのー、); each pass removes the non-overlapping ones.
+    for _ in 0..4 {
+        let next = FILLER.replace_all(&current, "$1").into_owned();
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current.trim_start_matches(['、', ',', ' ']).to_string()
+}
+
+/// Turns that carry nothing but acknowledgement: はい, ええ, うん, そうですね, なるほど.
+const BACKCHANNELS: &[&str] = &[
+    "はい",
+    "はいはい",
+    "ええ",
+    "うん",
+    "ああ",
+    "はあ",
+    "へえ",
+    "ふーん",
+    "なるほど",
+    "そうですか",
+    "そうですね",
+    "そうなんですね",
+    "そうです",
+    "了解です",
+    "了解しました",
+    "承知しました",
+    "わかりました",
+    "分かりました",
+];
+
+/// True when a (normalised) turn is only あいづち, which says nothing about the customer's view.
+pub fn is_backchannel(text: &str) -> bool {
+    let mut any = false;
+    for piece in text.split(|c: char| "、。,.!?~ー… ".contains(c)) {
+        if piece.is_empty() {
+            continue;
+        }
+        if !BACKCHANNELS.contains(&piece) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn folds_width_and_collapses_runs() {
+        assert_eq!(normalize("ＡＢＣ１２３ ｶﾀｶﾅ"), "ABC123 カタカナ");
+        assert_eq!(normalize("最悪！！！すごーーーい。。"), "最悪!すごーい。");
+        assert_eq!(normalize("  a \t\u{3000} b \n\n\n c  "), "a b\nc");
+    }
+
+    #[test]
+    fn drops_invisible_and_control_characters() {
+        assert_eq!(
+            normalize("請\u{200B}求\u{202E}が\u{0007}二重"),
+            "請求が 二重"
+        );
+        assert_eq!(normalize("\u{FEFF}届かない"), "届かない");
+    }
+
+    #[test]
+    fn strips_fillers_but_not_demonstratives() {
+        assert_eq!(strip_fillers("えー、あのー、請求がですね"), "請求がですね");
+        assert_eq!(strip_fillers("えっと 解約したいです"), "解約したいです");
+        assert_eq!(
+            strip_fillers("あの商品が届きません"),
+            "あの商品が届きません"
+        );
+        assert_eq!(
+            strip_fillers("まあ、いいです。うーん、でも高い"),
+            "いいです。でも高い"
+        );
+    }
+
+    #[test]
+    fn recognises_backchannel_turns() {
+        assert!(is_backchannel("はい。"));
+        assert!(is_backchannel("はい、はい"));
+        assert!(is_backchannel("ええ、そうですね"));
+        assert!(!is_backchannel("はい、再起動してもだめです。"));
+        assert!(!is_backchannel(""));
+    }
+
+    proptest! {
+        #[test]
+        fn normalize_is_idempotent(s in "\\PC{0,80}|[ 　\\t\\n！？ーｶﾞ゛ﾞ\u{3099}a-zＡ-Ｚ０-９。、]{0,40}") {
+            let once = normalize(&s);
+            prop_assert_eq!(normalize(&once), once);
+        }
+
+        #[test]
+        fn normalize_leaves_no_invisible_or_control(s in "\\PC{0,40}[\u{200B}-\u{200F}\u{202A}-\u{202E}\u{0000}-\u{001F}]{1,5}\\PC{0,40}") {
+            let out = normalize(&s);
+            prop_assert!(!out.chars().any(|c| is_invisible(c) || (c.is_control() && c != '\n')));
+        }
+
+        #[test]
+        fn strip_fillers_never_grows_text(s in "\\PC{0,60}") {
+            prop_assert!(strip_fillers(&s).len() <= s.len());
+        }
+    }
+}

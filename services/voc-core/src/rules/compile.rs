@@ -1,0 +1,440 @@
+//! Compiling a rules file into matchers, once at start-up. Every mistake is reported with the file,
+//! line and rule id, so a support lead editing the file can fix it.
+//!
+//! Item syntax (in `any`, `not`, `patterns` and the sentiment lexicon):
+//! - `請求`        literal text, matched anywhere in the (normalised, masked) sentence;
+//! - `=届く`       a word by its base form, in any conjugation (届く, 届きます, 届かない);
+//! - `!届く`       the same word, negated only (届かない, 届きません, 届いていない);
+//! - `/二重.{0,3}請求/` a regular expression;
+//! - `a|b|=c`      any of several alternatives;
+//! - patterns join items with ` ... `: each next item within `window` tokens after the previous.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+use toml::Spanned;
+
+use super::file::{RuleDef, RulesFile, Scope};
+use super::{Label, RuleSet, Settings};
+
+/// A rules file that cannot be used: where, which rule, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {}{message}", rule.as_ref().map(|r| format!("rule `{r}`: ")).unwrap_or_default())]
+pub struct RulesError {
+    pub file: String,
+    pub line: usize,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+/// One alternative of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum AtomSpec {
+    Literal(String),
+    Lemma { base: String, negated_only: bool },
+    Regex(String),
+}
+
+/// Atoms are numbered; every item refers to atom ids, and a document's hits are computed once
+/// per atom (one Aho-Corasick pass for all literals, one hash lookup per token for lemmas).
+#[derive(Debug)]
+pub(crate) struct Atoms {
+    pub specs: Vec<AtomSpec>,
+    pub literal_automaton: Option<AhoCorasick>,
+    /// Aho-Corasick pattern index → atom id.
+    pub literal_atoms: Vec<usize>,
+    /// Base form → (atom id, negated only).
+    pub lemmas: HashMap<String, Vec<(usize, bool)>>,
+    /// (atom id, compiled regex).
+    pub regexes: Vec<(usize, Regex)>,
+}
+
+/// An item: atom ids, any of which matches.
+pub(crate) type Item = Vec<usize>;
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub label: Label,
+    pub weight: f64,
+    pub any: Vec<Item>,
+    pub patterns: Vec<Vec<Item>>,
+    pub not: Vec<Item>,
+    pub window: usize,
+    pub scope: Scope,
+}
+
+#[derive(Debug)]
+pub(crate) struct LexiconEntry {
+    /// The item as written, for evidence.
+    pub name: String,
+    pub item: Item,
+    pub weight: f64,
+}
+
+struct Ctx<'s> {
+    file: &'s str,
+    src: &'s str,
+    specs: Vec<AtomSpec>,
+    index: HashMap<AtomSpec, usize>,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        self.src[..span.start.min(self.src.len())]
+            .bytes()
+            .filter(|b| *b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err(
+        &self,
+        span: Range<usize>,
+        rule: Option<&str>,
+        message: impl Into<String>,
+    ) -> RulesError {
+        RulesError {
+            file: self.file.to_string(),
+            line: self.line(span),
+            rule: rule.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    fn atom(&mut self, spec: AtomSpec) -> usize {
+        if let Some(id) = self.index.get(&spec) {
+            return *id;
+        }
+        let id = self.specs.len();
+        self.specs.push(spec.clone());
+        self.index.insert(spec, id);
+        id
+    }
+
+    fn item(&mut self, text: &Spanned<String>, rule: Option<&str>) -> Result<Item, RulesError> {
+        let raw = text.get_ref().trim();
+        if raw.is_empty() {
+            return Err(self.err(text.span(), rule, "empty item"));
+        }
+        let mut atoms = Vec::new();
+        // A regex may itself contain `|`, so it is taken whole rather than split.
+        let alternatives: Vec<&str> = if raw.starts_with('/') {
+            vec![raw]
+        } else {
+            raw.split('|').map(str::trim).collect()
+        };
+        for alt in alternatives {
+            let spec = if let Some(body) = alt.strip_prefix('/') {
+                let Some(pattern) = body.strip_suffix('/') else {
+                    return Err(self.err(
+                        text.span(),
+                        rule,
+                        format!("regex item {alt:?} must end with `/`"),
+                    ));
+                };
+                if let Err(e) = Regex::new(pattern) {
+                    return Err(self.err(
+                        text.span(),
+                        rule,
+                        format!("invalid regex {pattern:?}: {e}"),
+                    ));
+                }
+                AtomSpec::Regex(pattern.to_string())
+            } else if let Some(base) = alt.strip_prefix('=') {
+                AtomSpec::Lemma {
+                    base: base.to_string(),
+                    negated_only: false,
+                }
+            } else if let Some(base) = alt.strip_prefix('!') {
+                AtomSpec::Lemma {
+                    base: base.to_string(),
+                    negated_only: true,
+                }
+            } else {
+                AtomSpec::Literal(alt.to_string())
+            };
+            let empty = match &spec {
+                AtomSpec::Literal(s) | AtomSpec::Regex(s) => s.is_empty(),
+                AtomSpec::Lemma { base, .. } => base.is_empty(),
+            };
+            if empty || alt.contains("...") {
+                return Err(self.err(
+                    text.span(),
+                    rule,
+                    format!("empty alternative or stray `...` in item {raw:?}"),
+                ));
+            }
+            atoms.push(self.atom(spec));
+        }
+        Ok(atoms)
+    }
+}
+
+/// Parses and compiles a rules file; `file` names it in errors.
+pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
+    let parsed: RulesFile = toml::from_str(src).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
+            .unwrap_or(1);
+        RulesError {
+            file: file.to_string(),
+            line,
+            rule: None,
+            message: e.message().to_string(),
+        }
+    })?;
+    let mut ctx = Ctx {
+        file,
+        src,
+        specs: Vec::new(),
+        index: HashMap::new(),
+    };
+
+    let version = parsed.version.get_ref().trim().to_string();
+    if version.is_empty() {
+        return Err(ctx.err(parsed.version.span(), None, "`version` must not be empty"));
+    }
+    let topics: Vec<String> = parsed
+        .labels
+        .topics
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    let voice_types: Vec<String> = parsed
+        .labels
+        .voice_types
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    let complaint_types: Vec<String> = parsed
+        .labels
+        .complaint_types
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    for required in [
+        "complaint",
+        "request",
+        "question",
+        "procedure",
+        "praise",
+        "other",
+    ] {
+        if !voice_types.iter().any(|v| v == required) {
+            return Err(ctx.err(
+                0..0,
+                None,
+                format!("labels.voice_types must include `{required}`"),
+            ));
+        }
+    }
+    let s = &parsed.settings;
+    if !complaint_types.contains(&s.complaint_fallback) {
+        return Err(ctx.err(
+            0..0,
+            None,
+            format!(
+                "settings.complaint_fallback `{}` is not a complaint type",
+                s.complaint_fallback
+            ),
+        ));
+    }
+    let mut complaint_defaults = Vec::new();
+    for (topic, ct) in &parsed.complaint_defaults {
+        if !topics.contains(topic) {
+            return Err(ctx.err(
+                ct.span(),
+                None,
+                format!("complaint_defaults: unknown topic `{topic}`"),
+            ));
+        }
+        if !complaint_types.contains(ct.get_ref()) {
+            return Err(ctx.err(
+                ct.span(),
+                None,
+                format!(
+                    "complaint_defaults: unknown complaint type `{}`",
+                    ct.get_ref()
+                ),
+            ));
+        }
+        complaint_defaults.push((topic.clone(), ct.get_ref().clone()));
+    }
+
+    let mut rules = Vec::with_capacity(parsed.rules.len());
+    let mut seen = HashSet::new();
+    for def in &parsed.rules {
+        let rule = compile_rule(
+            &mut ctx,
+            def,
+            &topics,
+            &voice_types,
+            &complaint_types,
+            s.window,
+        )?;
+        if !seen.insert(rule.id.clone()) {
+            return Err(ctx.err(def.get_ref().id.span(), Some(&rule.id), "duplicate rule id"));
+        }
+        rules.push(rule);
+    }
+
+    let mut lexicon = Vec::with_capacity(parsed.sentiment.words.len());
+    for (word, weight) in &parsed.sentiment.words {
+        let spanned = Spanned::new(weight.span(), word.clone());
+        let item = ctx.item(&spanned, Some("sentiment.words"))?;
+        if !weight.get_ref().is_finite() {
+            return Err(ctx.err(
+                weight.span(),
+                Some("sentiment.words"),
+                format!("weight of {word:?} is not a number"),
+            ));
+        }
+        lexicon.push(LexiconEntry {
+            name: word.clone(),
+            item,
+            weight: *weight.get_ref(),
+        });
+    }
+
+    let atoms = build_atoms(&ctx)?;
+    Ok(RuleSet {
+        version,
+        source: file.to_string(),
+        settings: Settings {
+            sentiment_threshold: s.sentiment_threshold,
+            topic_threshold: s.topic_threshold,
+            complaint_fallback: s.complaint_fallback.clone(),
+            before_contrast_weight: s.before_contrast_weight,
+            intensifier_factor: s.intensifier_factor,
+            negated_positive_factor: s.negated_positive_factor,
+            negated_negative_factor: s.negated_negative_factor,
+            question_positive_factor: s.question_positive_factor,
+            wish_positive_factor: s.wish_positive_factor,
+            first_mention_bonus: s.first_mention_bonus,
+        },
+        topics: parsed.labels.topics,
+        voice_types: parsed.labels.voice_types,
+        complaint_types: parsed.labels.complaint_types,
+        complaint_defaults,
+        stop_words: parsed.keywords.stop.into_iter().collect(),
+        max_keywords: parsed.keywords.max.unwrap_or(20),
+        intensifiers: parsed.sentiment.intensifiers.into_iter().collect(),
+        contrast: parsed.sentiment.contrast.into_iter().collect(),
+        rules,
+        lexicon,
+        atoms,
+    })
+}
+
+fn compile_rule(
+    ctx: &mut Ctx<'_>,
+    def: &Spanned<RuleDef>,
+    topics: &[String],
+    voice_types: &[String],
+    complaint_types: &[String],
+    default_window: usize,
+) -> Result<Rule, RulesError> {
+    let d = def.get_ref();
+    let id = d.id.get_ref().trim().to_string();
+    if id.is_empty() {
+        return Err(ctx.err(d.id.span(), None, "rule id must not be empty"));
+    }
+    let rid = Some(id.as_str());
+    let label = Label::parse(d.label.get_ref(), topics, voice_types, complaint_types)
+        .map_err(|m| ctx.err(d.label.span(), rid, m))?;
+    if d.any.is_empty() && d.patterns.is_empty() {
+        return Err(ctx.err(def.span(), rid, "a rule needs `any` or `patterns`"));
+    }
+    let weight = *d.weight.get_ref();
+    if !weight.is_finite() {
+        return Err(ctx.err(d.weight.span(), rid, "weight must be a finite number"));
+    }
+    let any = d
+        .any
+        .iter()
+        .map(|i| ctx.item(i, rid))
+        .collect::<Result<_, _>>()?;
+    let not = d
+        .not
+        .iter()
+        .map(|i| ctx.item(i, rid))
+        .collect::<Result<_, _>>()?;
+    let mut patterns = Vec::new();
+    for p in &d.patterns {
+        let parts: Vec<&str> = p.get_ref().split("...").map(str::trim).collect();
+        if parts.len() < 2 || parts.iter().any(|x| x.is_empty()) {
+            return Err(ctx.err(
+                p.span(),
+                rid,
+                format!(
+                    "pattern {:?} needs two or more items joined by ` ... `",
+                    p.get_ref()
+                ),
+            ));
+        }
+        let items = parts
+            .into_iter()
+            .map(|part| ctx.item(&Spanned::new(p.span(), part.to_string()), rid))
+            .collect::<Result<_, _>>()?;
+        patterns.push(items);
+    }
+    Ok(Rule {
+        id,
+        label,
+        weight,
+        any,
+        patterns,
+        not,
+        window: d.window.unwrap_or(default_window),
+        scope: d.scope,
+    })
+}
+
+fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
+    let mut literals = Vec::new();
+    let mut literal_atoms = Vec::new();
+    let mut lemmas: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
+    let mut regexes = Vec::new();
+    for (id, spec) in ctx.specs.iter().enumerate() {
+        match spec {
+            AtomSpec::Literal(s) => {
+                literals.push(s.clone());
+                literal_atoms.push(id);
+            }
+            AtomSpec::Lemma { base, negated_only } => {
+                lemmas
+                    .entry(base.clone())
+                    .or_default()
+                    .push((id, *negated_only));
+            }
+            // Validated when the item was read.
+            AtomSpec::Regex(p) => regexes.push((
+                id,
+                Regex::new(p).map_err(|e| ctx.err(0..0, None, e.to_string()))?,
+            )),
+        }
+    }
+    let literal_automaton = if literals.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&literals)
+                .map_err(|e| {
+                    ctx.err(0..0, None, format!("cannot build the literal matcher: {e}"))
+                })?,
+        )
+    };
+    Ok(Atoms {
+        specs: ctx.specs.clone(),
+        literal_automaton,
+        literal_atoms,
+        lemmas,
+        regexes,
+    })
+}

@@ -1,0 +1,137 @@
+//! The rules file as written by people: serde structs that keep source spans for error messages.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RulesFile {
+    pub version: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // documentation for the reader of the file
+    pub description: Option<String>,
+    #[serde(default)]
+    pub settings: Settings,
+    pub labels: Labels,
+    #[serde(default)]
+    pub keywords: KeywordSettings,
+    #[serde(default)]
+    pub sentiment: SentimentSettings,
+    /// topic id → complaint type used when no complaint-type rule fires.
+    #[serde(default)]
+    pub complaint_defaults: BTreeMap<String, Spanned<String>>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Spanned<RuleDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Settings {
+    /// Default maximum distance in tokens between consecutive items of a pattern.
+    pub window: usize,
+    /// |sentiment score| at or above which a voice is positive or negative.
+    pub sentiment_threshold: f64,
+    /// Summed rule weight at which a topic is assigned.
+    pub topic_threshold: f64,
+    /// Complaint type when neither a rule nor a topic default decides.
+    pub complaint_fallback: String,
+    /// Weight of sentiment cues before a contrastive connective (良いけど、…): the point comes after.
+    pub before_contrast_weight: f64,
+    /// Multiplier for a sentiment cue right after an intensifier (すごく, 本当に).
+    pub intensifier_factor: f64,
+    /// Factor applied to a negated positive word (良くない): it turns negative.
+    pub negated_positive_factor: f64,
+    /// Factor applied to a negated negative word (不満はない): weakly positive, mostly neutral.
+    pub negated_negative_factor: f64,
+    /// Added to the complaint type the customer raised first: the first problem is usually the point.
+    pub first_mention_bonus: f64,
+    /// Factor for a positive word in a question (どれがいいですか): asking is not praising.
+    pub question_positive_factor: f64,
+    /// Factor for a positive word in a wish (もっと丁寧に書いてほしい): it says what is lacking.
+    pub wish_positive_factor: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            window: 8,
+            sentiment_threshold: 0.6,
+            topic_threshold: 1.0,
+            complaint_fallback: "quality".into(),
+            before_contrast_weight: 0.5,
+            intensifier_factor: 1.5,
+            negated_positive_factor: -0.8,
+            negated_negative_factor: -0.3,
+            first_mention_bonus: 0.5,
+            question_positive_factor: 0.3,
+            wish_positive_factor: -0.5,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Labels {
+    /// `[id, 表示名]` pairs, in display order.
+    pub topics: Vec<(String, String)>,
+    pub voice_types: Vec<(String, String)>,
+    pub complaint_types: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct KeywordSettings {
+    /// Base forms never reported as keywords.
+    pub stop: Vec<String>,
+    /// At most this many keywords per interaction.
+    pub max: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SentimentSettings {
+    /// Base forms that strengthen the next sentiment cue.
+    pub intensifiers: Vec<String>,
+    /// Conjunctive particles (接続助詞) and sentence openers after which the main point comes.
+    pub contrast: Vec<String>,
+    /// Lexicon: item (same syntax as rule items) → polarity weight.
+    pub words: BTreeMap<String, Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Scope {
+    /// Items match within one sentence; `not` excludes the sentence.
+    #[default]
+    Sentence,
+    /// Items match anywhere in the customer's words; `not` excludes the whole interaction.
+    Document,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDef {
+    pub id: Spanned<String>,
+    pub label: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // documentation for the reader of the file
+    pub description: Option<String>,
+    #[serde(default)]
+    pub any: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub not: Vec<Spanned<String>>,
+    #[serde(default = "one")]
+    pub weight: Spanned<f64>,
+    #[serde(default)]
+    pub window: Option<usize>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+fn one() -> Spanned<f64> {
+    Spanned::new(0..0, 1.0)
+}

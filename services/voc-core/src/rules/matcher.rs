@@ -1,0 +1,248 @@
+//! Matching compiled rules against one document (the customer's masked words, tokenised).
+//!
+//! Hits are computed once per atom for the whole document — one Aho-Corasick pass for every
+//! literal, one hash lookup per token for every lemma, one scan per regex — and rules are then
+//! decided from those hits, so the cost grows with the text, not with the number of rules.
+
+use std::ops::Range;
+
+use super::compile::{Item, Rule};
+use super::file::Scope;
+use super::{Atoms, RuleSet};
+use crate::tokenize::Morpheme;
+
+/// Where an atom matched: a byte span, the tokens it covers and its sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub start: usize,
+    pub end: usize,
+    /// First token index and one past the last.
+    pub tok: usize,
+    pub tok_end: usize,
+    pub sentence: usize,
+}
+
+/// A tokenised document with its sentence boundaries.
+#[derive(Debug)]
+pub(crate) struct Document<'a> {
+    pub text: &'a str,
+    pub morphemes: &'a [Morpheme<'a>],
+    pub sentences: Vec<Range<usize>>,
+}
+
+const SENTENCE_END: &[char] = &['。', '!', '?', '\n'];
+
+impl<'a> Document<'a> {
+    pub fn new(text: &'a str, morphemes: &'a [Morpheme<'a>]) -> Self {
+        let mut sentences = Vec::new();
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            if SENTENCE_END.contains(&c) {
+                let end = i + c.len_utf8();
+                sentences.push(start..end);
+                start = end;
+            }
+        }
+        if start < text.len() {
+            sentences.push(start..text.len());
+        }
+        Self {
+            text,
+            morphemes,
+            sentences,
+        }
+    }
+
+    pub fn sentence_of(&self, byte: usize) -> usize {
+        self.sentences
+            .partition_point(|s| s.end <= byte)
+            .min(self.sentences.len().saturating_sub(1))
+    }
+
+    fn hit(&self, start: usize, end: usize) -> Hit {
+        let tok = self.morphemes.partition_point(|m| m.end <= start);
+        let tok_end = self
+            .morphemes
+            .partition_point(|m| m.start < end)
+            .max(tok + 1);
+        Hit {
+            start,
+            end,
+            tok,
+            tok_end,
+            sentence: self.sentence_of(start),
+        }
+    }
+}
+
+/// Hits of every atom in the document, indexed by atom id.
+pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
+    let mut hits = vec![Vec::new(); atoms.specs.len()];
+    if let Some(ac) = &atoms.literal_automaton {
+        for m in ac.find_overlapping_iter(doc.text) {
+            hits[atoms.literal_atoms[m.pattern().as_usize()]].push(doc.hit(m.start(), m.end()));
+        }
+    }
+    for (i, m) in doc.morphemes.iter().enumerate() {
+        if let Some(entries) = atoms.lemmas.get(m.base) {
+            for &(atom, negated_only) in entries {
+                if !negated_only || m.negated {
+                    hits[atom].push(Hit {
+                        start: m.start,
+                        end: m.end,
+                        tok: i,
+                        tok_end: i + 1,
+                        sentence: doc.sentence_of(m.start),
+                    });
+                }
+            }
+        }
+    }
+    for (atom, re) in &atoms.regexes {
+        for m in re.find_iter(doc.text) {
+            hits[*atom].push(doc.hit(m.start(), m.end()));
+        }
+    }
+    for h in &mut hits {
+        h.sort_by_key(|h| (h.start, h.end));
+    }
+    hits
+}
+
+/// The hits of an item (any of its atoms), in text order.
+pub(crate) fn item_hits(item: &Item, hits: &[Vec<Hit>]) -> Vec<Hit> {
+    let mut out: Vec<Hit> = item.iter().flat_map(|a| hits[*a].iter().copied()).collect();
+    if item.len() > 1 {
+        out.sort_by_key(|h| (h.start, h.end));
+    }
+    out
+}
+
+/// Decides whether `rule` fires; returns the byte span that is its evidence.
+pub(crate) fn fire(rule: &Rule, hits: &[Vec<Hit>], doc: &Document<'_>) -> Option<Range<usize>> {
+    let mut excluded = vec![false; doc.sentences.len().max(1)];
+    for item in &rule.not {
+        for h in item_hits(item, hits) {
+            match rule.scope {
+                Scope::Document => return None,
+                Scope::Sentence => excluded[h.sentence] = true,
+            }
+        }
+    }
+    let allowed = |h: &Hit| !excluded[h.sentence];
+    let mut best: Option<Range<usize>> = None;
+    let mut consider = |span: Range<usize>| {
+        if best.as_ref().is_none_or(|b| span.start < b.start) {
+            best = Some(span);
+        }
+    };
+    for item in &rule.any {
+        if let Some(h) = item_hits(item, hits).into_iter().find(allowed) {
+            consider(h.start..h.end);
+        }
+    }
+    for pattern in &rule.patterns {
+        if let Some(span) = match_pattern(pattern, hits, rule, &allowed) {
+            consider(span);
+        }
+    }
+    best
+}
+
+/// Ordered items, each starting within `window` tokens after the previous one ends.
+fn match_pattern(
+    pattern: &[Item],
+    hits: &[Vec<Hit>],
+    rule: &Rule,
+    allowed: &impl Fn(&Hit) -> bool,
+) -> Option<Range<usize>> {
+    let per_item: Vec<Vec<Hit>> = pattern.iter().map(|i| item_hits(i, hits)).collect();
+    'first: for first in per_item[0].iter().filter(|h| allowed(h)) {
+        let mut prev = *first;
+        for next_hits in &per_item[1..] {
+            let next = next_hits.iter().find(|h| {
+                h.start >= prev.end
+                    && h.tok.saturating_sub(prev.tok_end) <= rule.window
+                    && (rule.scope == Scope::Document || h.sentence == prev.sentence)
+                    && allowed(h)
+            });
+            match next {
+                Some(h) => prev = *h,
+                None => continue 'first,
+            }
+        }
+        return Some(first.start..prev.end);
+    }
+    None
+}
+
+/// A fired rule: which one, and the evidence span.
+#[derive(Debug, Clone)]
+pub(crate) struct Firing {
+    pub rule: usize,
+    pub span: Range<usize>,
+}
+
+/// Every rule of the set that fires on the document, in file order.
+pub(crate) fn fire_all(rules: &RuleSet, hits: &[Vec<Hit>], doc: &Document<'_>) -> Vec<Firing> {
+    rules
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| fire(r, hits, doc).map(|span| Firing { rule: i, span }))
+        .collect()
+}
+
+/// A readable snippet for evidence: short spans grow to their clause, long ones are capped.
+pub(crate) fn snippet(text: &str, span: Range<usize>) -> String {
+    const CLAUSE: &[char] = &['、', '。', '!', '?', '\n', ','];
+    const MAX_CHARS: usize = 40;
+    let (mut start, mut end) = (span.start, span.end);
+    if text[start..end].chars().count() < 6 {
+        start = text[..start]
+            .rfind(CLAUSE)
+            .map(|i| i + text[i..].chars().next().map_or(1, char::len_utf8))
+            .unwrap_or(0);
+        end = text[end..]
+            .find(CLAUSE)
+            .map(|i| end + i)
+            .unwrap_or(text.len());
+    }
+    let s = &text[start..end];
+    if s.chars().count() <= MAX_CHARS {
+        return s.to_string();
+    }
+    // Keep the matched part visible: centre the window on it.
+    let before = text[start..span.start].chars().count();
+    let skip = before.saturating_sub(MAX_CHARS / 3);
+    s.chars().skip(skip).take(MAX_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_grows_short_spans_to_the_clause() {
+        let t = "先月の請求が二重です、困ります。";
+        let start = t.find("請求").unwrap_or(0);
+        assert_eq!(
+            snippet(t, start..start + "請求".len()),
+            "先月の請求が二重です"
+        );
+    }
+
+    #[test]
+    fn snippet_caps_long_text() {
+        let t = "あ".repeat(100);
+        assert_eq!(snippet(&t, 0..t.len()).chars().count(), 40);
+    }
+
+    #[test]
+    fn sentences_split_on_terminators() {
+        let d = Document::new("届かない。困る!\n次", &[]);
+        assert_eq!(d.sentences.len(), 4);
+        assert_eq!(d.sentence_of(0), 0);
+        assert_eq!(d.sentence_of("届かない。".len()), 1);
+    }
+}

@@ -1,0 +1,214 @@
+//! Taxonomy rules as data: a versioned TOML file compiled once into matchers.
+//!
+//! - `file`: the file format (serde, with spans for error lines);
+//! - `compile`: item syntax → atoms and rules, with file/line/rule errors;
+//! - `matcher`: finding atom hits in one document and deciding which rules fire.
+
+mod compile;
+mod file;
+pub(crate) mod matcher;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+pub use compile::RulesError;
+pub(crate) use compile::{AtomSpec, Atoms, LexiconEntry, Rule};
+
+/// The bundled default taxonomy for Japanese contact centres (TAXONOMY.md).
+pub const DEFAULT_RULES: &str = include_str!("../../../../config/rules/ja-contact-center.toml");
+pub const DEFAULT_RULES_NAME: &str = "config/rules/ja-contact-center.toml";
+
+/// What a rule assigns when it fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Label {
+    Topic(String),
+    Voice(String),
+    Complaint(String),
+    /// Severity floor: 2 (strong emotion, repetition, harm) or 3 (escalation).
+    Severity(u8),
+    Churn,
+    /// A phrase-level sentiment cue; the rule's weight is its signed polarity.
+    Sentiment,
+}
+
+impl Label {
+    fn parse(
+        s: &str,
+        topics: &[String],
+        voices: &[String],
+        complaints: &[String],
+    ) -> Result<Self, String> {
+        let known = |list: &[String], id: &str, what: &str| {
+            if list.iter().any(|x| x == id) {
+                Ok(id.to_string())
+            } else {
+                Err(format!(
+                    "unknown {what} `{id}` (declared: {})",
+                    list.join(", ")
+                ))
+            }
+        };
+        match s.split_once(':') {
+            Some(("topic", id)) => known(topics, id, "topic").map(Self::Topic),
+            Some(("voice", id)) => known(voices, id, "voice type").map(Self::Voice),
+            Some(("complaint", id)) => known(complaints, id, "complaint type").map(Self::Complaint),
+            Some(("severity", "2")) => Ok(Self::Severity(2)),
+            Some(("severity", "3")) => Ok(Self::Severity(3)),
+            None if s == "churn" => Ok(Self::Churn),
+            None if s == "sentiment" => Ok(Self::Sentiment),
+            _ => Err(format!(
+                "unknown label `{s}`: use topic:ID, voice:ID, complaint:ID, severity:2, severity:3, churn or sentiment"
+            )),
+        }
+    }
+
+    /// The label as written in evidence: `topic:billing`, `churn`, ….
+    pub fn as_evidence(&self) -> String {
+        match self {
+            Self::Topic(id) => format!("topic:{id}"),
+            Self::Voice(id) => format!("voice:{id}"),
+            Self::Complaint(id) => format!("complaint:{id}"),
+            Self::Severity(n) => format!("severity:{n}"),
+            Self::Churn => "churn".into(),
+            Self::Sentiment => "sentiment".into(),
+        }
+    }
+}
+
+/// Tunables of the decision, from the file's `[settings]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub sentiment_threshold: f64,
+    pub topic_threshold: f64,
+    pub complaint_fallback: String,
+    pub before_contrast_weight: f64,
+    pub intensifier_factor: f64,
+    pub negated_positive_factor: f64,
+    pub negated_negative_factor: f64,
+    pub question_positive_factor: f64,
+    pub wish_positive_factor: f64,
+    pub first_mention_bonus: f64,
+}
+
+/// A compiled rules file. Immutable; share it behind an `Arc` across threads.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub version: String,
+    /// Where the rules came from (a path, or the bundled default's name).
+    pub source: String,
+    pub(crate) settings: Settings,
+    pub topics: Vec<(String, String)>,
+    pub voice_types: Vec<(String, String)>,
+    pub complaint_types: Vec<(String, String)>,
+    pub(crate) complaint_defaults: Vec<(String, String)>,
+    pub(crate) stop_words: HashSet<String>,
+    pub(crate) max_keywords: usize,
+    pub(crate) intensifiers: HashSet<String>,
+    pub(crate) contrast: HashSet<String>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) lexicon: Vec<LexiconEntry>,
+    pub(crate) atoms: Atoms,
+}
+
+impl RuleSet {
+    /// Compiles rules from source text; `name` is used in error messages.
+    pub fn from_source(src: &str, name: &str) -> Result<Self, RulesError> {
+        compile::compile(src, name)
+    }
+
+    /// The bundled default taxonomy.
+    pub fn bundled() -> Result<Self, RulesError> {
+        Self::from_source(DEFAULT_RULES, DEFAULT_RULES_NAME)
+    }
+
+    /// Loads and compiles a rules file.
+    pub fn load(path: &Path) -> Result<Self, RulesError> {
+        let name = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| RulesError {
+            file: name.clone(),
+            line: 0,
+            rule: None,
+            message: format!("cannot read the rules file: {e}"),
+        })?;
+        Self::from_source(&src, &name)
+    }
+
+    /// Rule ids in file order (for `voc rules` reports).
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+version = "test@1"
+[labels]
+topics = [["billing", "料金"]]
+voice_types = [["complaint","苦情"],["request","要望"],["question","質問"],["procedure","手続き"],["praise","感謝"],["other","その他"]]
+complaint_types = [["quality","品質"],["billing","料金"]]
+"#;
+
+    fn with_rule(rule: &str) -> Result<RuleSet, RulesError> {
+        RuleSet::from_source(&format!("{MINIMAL}\n{rule}"), "rules.toml")
+    }
+
+    #[test]
+    fn the_bundled_rules_compile() {
+        let rules = RuleSet::bundled().expect("bundled rules must compile");
+        assert!(rules.rule_count() > 20);
+        assert!(rules.version.starts_with("ja-contact-center@"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_rule() {
+        let err =
+            with_rule("[[rule]]\nid = \"x.bad\"\nlabel = \"topic:billing\"\nany = [\"/([a-/\"]\n")
+                .unwrap_err();
+        assert_eq!(err.file, "rules.toml");
+        assert_eq!(err.line, 11, "{err}");
+        assert_eq!(err.rule.as_deref(), Some("x.bad"));
+        assert!(
+            err.to_string()
+                .starts_with("rules.toml:11: rule `x.bad`: invalid regex"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_labels_and_fields_are_rejected() {
+        let err =
+            with_rule("[[rule]]\nid = \"a\"\nlabel = \"topic:nope\"\nany = [\"x\"]\n").unwrap_err();
+        assert!(err.message.contains("unknown topic `nope`"), "{err}");
+        let err = with_rule("[[rule]]\nid = \"a\"\nlabel = \"topic:billing\"\nanyy = [\"x\"]\n")
+            .unwrap_err();
+        assert!(err.message.contains("anyy"), "{err}");
+        assert_eq!(err.line, 11);
+    }
+
+    #[test]
+    fn duplicate_ids_and_bad_patterns_are_rejected() {
+        let two = "[[rule]]\nid = \"a\"\nlabel = \"churn\"\nany = [\"x\"]\n[[rule]]\nid = \"a\"\nlabel = \"churn\"\nany = [\"y\"]\n";
+        assert!(with_rule(two).unwrap_err().message.contains("duplicate"));
+        let bad = "[[rule]]\nid = \"p\"\nlabel = \"churn\"\npatterns = [\"認証コード ... \"]\n";
+        assert!(
+            with_rule(bad)
+                .unwrap_err()
+                .message
+                .contains("two or more items")
+        );
+        let none = "[[rule]]\nid = \"p\"\nlabel = \"churn\"\n";
+        assert!(
+            with_rule(none)
+                .unwrap_err()
+                .message
+                .contains("needs `any` or `patterns`")
+        );
+    }
+}

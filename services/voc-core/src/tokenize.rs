@@ -1,0 +1,239 @@
+//! Tokenising with lindera (IPADIC) into [`Morpheme`]s that borrow from the text and dictionary.
+//!
+//! A [`Tokenizer`] owns one lindera `Segmenter`; the dictionary inside is `Arc`-backed and memory
+//! mapped, so cloning a tokenizer per thread costs nothing and shares the dictionary.
+
+use std::borrow::Cow;
+
+use lindera::dictionary::{Dictionary, UserDictionary};
+use lindera::mode::Mode;
+use lindera::segmenter::Segmenter;
+
+/// One morpheme: a span of the analysed text plus the IPADIC features the rules need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Morpheme<'a> {
+    pub surface: &'a str,
+    /// Byte range in the text that was tokenised.
+    pub start: usize,
+    pub end: usize,
+    /// 品詞 and its first two subcategories, e.g. 名詞 / サ変接続 / *.
+    pub pos: &'a str,
+    pub pos1: &'a str,
+    pub pos2: &'a str,
+    /// 活用型, e.g. 五段・カ行イ音便, 一段, サ変・スル, 形容詞・アウオ段.
+    pub conj_type: &'a str,
+    /// Dictionary (base) form; the surface for unknown words.
+    pub base: &'a str,
+    /// Set by [`mark_negation`]: the word is negated by what follows it (届かない, 不満はありません).
+    pub negated: bool,
+}
+
+impl Morpheme<'_> {
+    pub fn is_noun(&self) -> bool {
+        self.pos == "名詞"
+    }
+    pub fn is_verb(&self) -> bool {
+        self.pos == "動詞"
+    }
+    pub fn is_adjective(&self) -> bool {
+        self.pos == "形容詞"
+    }
+    /// Content words open a new clause for negation scope: nouns, independent verbs and adjectives,
+    /// adverbs. Suffix-like and dependent forms (て-いる, ない as 形容詞) continue the chain.
+    fn is_content(&self) -> bool {
+        match self.pos {
+            "名詞" => !matches!(self.pos1, "非自立" | "接尾"),
+            "動詞" | "形容詞" => {
+                self.pos1 == "自立" && !is_negator(self) && !is_light_verb(self)
+            }
+            "副詞" | "連体詞" | "接頭詞" => true,
+            _ => false,
+        }
+    }
+}
+
+/// ない/ぬ(ん)/ず and 無い/なし: the words that negate what comes before them. The explanatory
+/// ん of 「〜んです」 is a 名詞 in IPADIC and does not negate.
+fn is_negator(m: &Morpheme<'_>) -> bool {
+    match m.pos {
+        "助動詞" => matches!(m.base, "ない" | "ぬ" | "ん" | "ず"),
+        "形容詞" => matches!(m.base, "ない" | "無い"),
+        "名詞" => matches!(m.base, "なし" | "無し"),
+        _ => false,
+    }
+}
+
+/// ある/いる/する/なる/できる and the like carry negation through to the word before them
+/// (不満はありません, 起動しない, 使えなくなった).
+fn is_light_verb(m: &Morpheme<'_>) -> bool {
+    m.pos == "動詞"
+        && matches!(
+            m.base,
+            "ある" | "いる" | "する" | "なる" | "おる" | "くる" | "いく"
+        )
+}
+
+/// Particles that end a negation scope: a new case or topic starts after them
+/// (「返金がない」 negates 返金, but in 「書類がなく、対応も」 the scope stops at the comma).
+fn is_scope_break(m: &Morpheme<'_>) -> bool {
+    m.pos == "記号" || (m.pos == "助詞" && matches!(m.pos1, "終助詞" | "並立助詞"))
+}
+
+/// Marks each content word whose clause chain (the function words after it, up to the next
+/// content word) contains a negator: 届か|ない, 届き|ませ|ん, 届い|て|い|ない, 不満|は|あり|ませ|ん.
+pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
+    let mut i = 0;
+    while i < morphemes.len() {
+        if !morphemes[i].is_content() && !is_light_verb(&morphemes[i]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        let mut negated = false;
+        while j < morphemes.len() && !morphemes[j].is_content() && !is_scope_break(&morphemes[j]) {
+            if is_negator(&morphemes[j]) {
+                negated = !negated;
+            }
+            j += 1;
+        }
+        // A noun is only negated by a negator reached through a light verb or a particle, not
+        // by a following negated content word (handled by that word's own chain).
+        morphemes[i].negated = negated;
+        i += 1;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("lindera failed to segment text: {0}")]
+pub struct TokenizeError(String);
+
+/// A lindera segmenter over IPADIC. Clone it per worker thread: the dictionary is shared.
+#[derive(Clone)]
+pub struct Tokenizer {
+    segmenter: std::sync::Arc<Segmenter>,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer").finish_non_exhaustive()
+    }
+}
+
+impl Tokenizer {
+    pub fn new(dictionary: Dictionary, user_dictionary: Option<UserDictionary>) -> Self {
+        Self {
+            segmenter: std::sync::Arc::new(Segmenter::new(
+                Mode::Normal,
+                dictionary,
+                user_dictionary,
+            )),
+        }
+    }
+
+    /// Splits `text` into morphemes (negation not yet marked).
+    pub fn tokenize<'a>(&'a self, text: &'a str) -> Result<Vec<Morpheme<'a>>, TokenizeError> {
+        let seg: &'a Segmenter = &self.segmenter;
+        let tokens = seg
+            .segment(Cow::Borrowed(text))
+            .map_err(|e| TokenizeError(e.to_string()))?;
+        let mut out = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let word = token.word_id;
+            let id = word.id() as usize;
+            let mut fields = if word.is_unknown() {
+                seg.dictionary.unknown_word_details_iter(id)
+            } else if word.is_system() {
+                seg.dictionary.word_details_iter(id)
+            } else {
+                match seg.user_dictionary.as_ref() {
+                    Some(user) => user.word_details_iter(id),
+                    None => seg.dictionary.unknown_word_details_iter(id),
+                }
+            };
+            let mut next = || fields.next().unwrap_or("*");
+            let (pos, pos1, pos2, _pos3, conj_type, _conj_form, base) =
+                (next(), next(), next(), next(), next(), next(), next());
+            let surface = text.get(token.byte_start..token.byte_end).unwrap_or("");
+            out.push(Morpheme {
+                surface,
+                start: token.byte_start,
+                end: token.byte_end,
+                pos,
+                pos1,
+                pos2,
+                conj_type,
+                base: if base == "*" || base.is_empty() {
+                    surface
+                } else {
+                    base
+                },
+                negated: false,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A hand-built morpheme for tests that must not depend on the dictionary.
+    pub(crate) fn m<'a>(
+        surface: &'a str,
+        pos: &'a str,
+        pos1: &'a str,
+        base: &'a str,
+    ) -> Morpheme<'a> {
+        Morpheme {
+            surface,
+            start: 0,
+            end: 0,
+            pos,
+            pos1,
+            pos2: "*",
+            conj_type: "*",
+            base,
+            negated: false,
+        }
+    }
+
+    #[test]
+    fn negation_reaches_through_auxiliaries_and_light_verbs() {
+        // 届き ませ ん
+        let mut v = vec![
+            m("届き", "動詞", "自立", "届く"),
+            m("ませ", "助動詞", "*", "ます"),
+            m("ん", "助動詞", "*", "ん"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated);
+        // 不満 は あり ませ ん
+        let mut v = vec![
+            m("不満", "名詞", "一般", "不満"),
+            m("は", "助詞", "係助詞", "は"),
+            m("あり", "動詞", "自立", "ある"),
+            m("ませ", "助動詞", "*", "ます"),
+            m("ん", "助動詞", "*", "ん"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated);
+    }
+
+    #[test]
+    fn negation_stops_at_the_next_content_word() {
+        // 届い た 商品 が 動か ない: 届く is affirmative, 動く is negated.
+        let mut v = vec![
+            m("届い", "動詞", "自立", "届く"),
+            m("た", "助動詞", "*", "た"),
+            m("商品", "名詞", "一般", "商品"),
+            m("が", "助詞", "格助詞", "が"),
+            m("動か", "動詞", "自立", "動く"),
+            m("ない", "助動詞", "*", "ない"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        assert!(!v[2].negated);
+        assert!(v[4].negated);
+    }
+}

@@ -1,0 +1,180 @@
+//! Behaviour of the whole analysis on phenomena TAXONOMY.md names, with the real dictionary and
+//! the bundled rules. Sentences here are not from the dev set.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use voc_core::message::Limits;
+use voc_core::{Analysis, Analyzer, parse_message};
+
+fn analyzer() -> &'static Analyzer {
+    static A: OnceLock<Analyzer> = OnceLock::new();
+    A.get_or_init(common::analyzer)
+}
+
+fn text(t: &str) -> Analysis {
+    let json = serde_json::json!({"interaction_id": "t", "occurred_at": "2026-11-22T10:00:00+09:00", "text": t});
+    let msg =
+        parse_message(json.to_string().as_bytes(), &Limits::default()).expect("valid message");
+    analyzer().analyze(&msg).expect("analysis")
+}
+
+fn turns(turns: &[(&str, &str)]) -> Analysis {
+    let turns: Vec<_> = turns
+        .iter()
+        .map(|(s, t)| serde_json::json!({"speaker": s, "text": t}))
+        .collect();
+    let json = serde_json::json!({"interaction_id": "t", "channel": "phone", "occurred_at": "2026-11-22T10:00:00+09:00", "turns": turns});
+    let msg =
+        parse_message(json.to_string().as_bytes(), &Limits::default()).expect("valid message");
+    analyzer().analyze(&msg).expect("analysis")
+}
+
+#[test]
+fn a_failure_without_any_sentiment_word_is_a_negative_complaint() {
+    for t in [
+        "荷物がまだ届きません。",
+        "アプリが開きません。",
+        "ネットにつながりません。",
+        "充電できなくなりました。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, "negative", "{t}");
+        assert!(a.tags.severity >= 1, "{t}");
+    }
+}
+
+#[test]
+fn negated_negatives_are_not_negative() {
+    for t in ["特に問題ありません。", "不満はないです。"] {
+        let a = text(t);
+        assert_ne!(a.tags.sentiment, "negative", "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.voice_type, "complaint", "{t}");
+    }
+    assert_eq!(text("画質は悪くないです。").tags.sentiment, "neutral");
+}
+
+#[test]
+fn negated_positives_are_negative() {
+    let a = text("このイヤホンは音が良くない。");
+    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+}
+
+#[test]
+fn the_point_comes_after_a_contrast() {
+    assert_eq!(
+        text("見た目は可愛いけど、すぐ壊れた。").tags.sentiment,
+        "negative"
+    );
+    assert_eq!(
+        text("値段は少し高いけど、とても満足しています。")
+            .tags
+            .sentiment,
+        "positive"
+    );
+}
+
+#[test]
+fn agent_apologies_and_mentions_are_not_the_customers_voice() {
+    let a = turns(&[
+        (
+            "agent",
+            "大変申し訳ございません。ご不便をおかけして誠に申し訳ございません。請求の件ですね。",
+        ),
+        ("customer", "ポイントの使い方を教えてください。"),
+    ]);
+    assert_eq!(a.tags.sentiment, "neutral", "{:?}", a.tags);
+    assert_eq!(a.tags.voice_type, "question");
+    assert!(
+        !a.tags.topics.contains(&"billing".to_string()),
+        "{:?}",
+        a.tags.topics
+    );
+    assert!(a.tags.topics.contains(&"campaign_points".to_string()));
+    assert!(
+        !a.customer_text.contains("申し訳"),
+        "agent text must not be stored"
+    );
+}
+
+#[test]
+fn escalation_threats_are_severity_three() {
+    for t in [
+        "もういいです、責任者を出してください。",
+        "これ以上対応しないなら弁護士に相談します。",
+        "国民生活センターに連絡しますよ。",
+        "この件はSNSで拡散しますから。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.severity, 3, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.voice_type, "complaint", "{t}");
+    }
+}
+
+#[test]
+fn churn_is_flagged_when_leaving_is_said_or_implied() {
+    assert!(text("来月で解約します。").tags.churn_risk);
+    assert!(text("もう他社に乗り換えようと思います。").tags.churn_risk);
+    assert!(!text("ポイントの有効期限を教えてください。").tags.churn_risk);
+}
+
+#[test]
+fn keywords_join_compounds_keep_negation_and_drop_placeholders() {
+    let a = text("充電ケーブルが断線して充電できない。連絡先は090-1234-5678です。");
+    let k = &a.tags.keywords;
+    assert!(k.contains(&"充電ケーブル".to_string()), "{k:?}");
+    assert!(k.contains(&"充電できない".to_string()), "{k:?}");
+    assert!(
+        !k.iter()
+            .any(|w| w.contains("TEL") || w.chars().any(|c| c.is_ascii_digit())),
+        "{k:?}"
+    );
+    let b = text("アプリが起動しなくなった。");
+    assert!(
+        b.tags.keywords.contains(&"起動しない".to_string()),
+        "{:?}",
+        b.tags.keywords
+    );
+}
+
+#[test]
+fn personal_data_never_reaches_text_keywords_or_evidence() {
+    let a = text(
+        "山田太郎様宛の請求が二重です。電話は０９０－１２３４－５６７８、メールはtaro@example.jpです。",
+    );
+    let all = format!(
+        "{} {:?} {:?}",
+        a.customer_text, a.tags.keywords, a.tags.evidence
+    );
+    for leaked in ["1234", "5678", "taro@", "example.jp", "山田", "太郎"] {
+        assert!(!all.contains(leaked), "{leaked} leaked: {all}");
+    }
+    assert!(a.pii_masked >= 3, "{}", a.pii_masked);
+}
+
+#[test]
+fn every_output_names_the_rules_version_and_evidence_is_masked_text() {
+    let a = text("請求金額がおかしいです。");
+    assert_eq!(a.tags.rules_version, analyzer().rules().version);
+    assert!(!a.tags.evidence.is_empty());
+    for e in &a.tags.evidence {
+        assert!(
+            a.customer_text.contains(&e.text),
+            "evidence {e:?} is not from the masked text"
+        );
+    }
+}
+
+#[test]
+fn backchannel_only_turns_say_nothing() {
+    let a = turns(&[
+        ("customer", "はい。"),
+        ("agent", "ご請求の件でございますね。"),
+        ("customer", "ええ、そうですね。"),
+    ]);
+    assert!(a.customer_text.is_empty());
+    assert_eq!(a.tags.voice_type, "other");
+    assert!(a.tags.topics.is_empty());
+}
