@@ -1,1 +1,69 @@
+//! Test harness: locating the `voc` binary and running it.
+//!
+//! The binary is `VOC_BIN` if set, else `target/<profile>/voc` of this workspace, built once with
+//! `cargo build --bin voc` if missing or older than the sources (cargo decides; it is a no-op when
+//! fresh).
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// Path to a freshly built `voc` binary.
+pub fn voc_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("VOC_BIN") {
+            return PathBuf::from(bin);
+        }
+        let root = workspace_root();
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "-p", "voc-cli", "--bin", "voc"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build --bin voc failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        target.join("debug").join("voc")
+    })
+    .clone()
+}
+
+/// Runs `voc ARGS` with `stdin` as input, and the given extra environment.
+pub fn run_voc(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(voc_bin());
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Tests must not depend on the developer's settings.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("VOC_") && key != "VOC_DICT" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("VOC_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("voc starts");
+    let mut input = child.stdin.take().expect("stdin piped");
+    let data = stdin.to_vec();
+    // Write from a thread so a large input cannot deadlock against a full stdout pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("voc runs");
+    writer.join().expect("writer thread");
+    out
+}
+
+/// Parses each stdout/stderr line as JSON.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
