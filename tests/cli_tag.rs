@@ -13,14 +13,27 @@ fn valid_with_text(id: &str, text: &str) -> String {
 #[test]
 fn tags_every_good_line_in_input_order_with_the_contract_fields() {
     let out = run_voc(&["tag"], format!("{GOOD}\n{GOOD2}\n").as_bytes(), &[]);
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = json_lines(&out.stdout);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["interaction_id"], "a1");
     assert_eq!(rows[1]["interaction_id"], "a2");
     let fields = [
-        "interaction_id", "topics", "voice_type", "complaint_type", "sentiment", "sentiment_score",
-        "severity", "churn_risk", "keywords", "evidence", "rules_version",
+        "interaction_id",
+        "topics",
+        "voice_type",
+        "complaint_type",
+        "sentiment",
+        "sentiment_score",
+        "severity",
+        "churn_risk",
+        "keywords",
+        "evidence",
+        "rules_version",
     ];
     for f in fields {
         assert!(rows[0].get(f).is_some(), "missing {f} in {}", rows[0]);
@@ -48,13 +61,26 @@ fn bad_lines_are_reported_with_their_number_and_the_rest_is_tagged() {
         input.push(b'\n');
     }
     let out = run_voc(&["tag", "-"], &input, &[]);
-    assert_eq!(out.status.code(), Some(1), "any rejected line makes the exit code 1");
-    let tagged: Vec<String> = json_lines(&out.stdout).iter().map(|r| r["interaction_id"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "any rejected line makes the exit code 1"
+    );
+    let tagged: Vec<String> = json_lines(&out.stdout)
+        .iter()
+        .map(|r| r["interaction_id"].as_str().unwrap_or("").to_string())
+        .collect();
     assert_eq!(tagged, ["a1", "ctl", "a2"]);
     let errors = json_lines(&out.stderr);
-    let numbers: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap_or(0)).collect();
+    let numbers: Vec<u64> = errors
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap_or(0))
+        .collect();
     assert_eq!(numbers, [2, 3, 4, 5, 6, 7]);
-    let reasons: Vec<&str> = errors.iter().map(|e| e["error"].as_str().unwrap_or("")).collect();
+    let reasons: Vec<&str> = errors
+        .iter()
+        .map(|e| e["error"].as_str().unwrap_or(""))
+        .collect();
     assert!(reasons[1].contains("UTF-8"), "{reasons:?}");
     assert!(reasons[2].contains("interaction_id"), "{reasons:?}");
     assert!(reasons[3].contains("fax"), "{reasons:?}");
@@ -69,19 +95,36 @@ fn huge_and_deeply_nested_lines_are_rejected_without_a_crash() {
     let input = format!("{huge}\n{deep}\n{GOOD}\n");
     let out = run_voc(&["tag"], input.as_bytes(), &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json_lines(&out.stdout).len(), 1, "the good line is still tagged");
+    assert_eq!(
+        json_lines(&out.stdout).len(),
+        1,
+        "the good line is still tagged"
+    );
     let errors = json_lines(&out.stderr);
     assert_eq!(errors.len(), 2);
-    assert!(errors[0]["error"].as_str().unwrap_or("").contains("over the limit"), "{errors:?}");
+    assert!(
+        errors[0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("over the limit"),
+        "{errors:?}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn a_long_turn_is_truncated_not_rejected() {
-    let long = valid_with_text("long", &format!("アプリが起動しません。{}", "とても".repeat(10_000)));
+    let long = valid_with_text(
+        "long",
+        &format!("アプリが起動しません。{}", "とても".repeat(10_000)),
+    );
     let out = run_voc(&["tag"], long.as_bytes(), &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(json_lines(&out.stdout)[0]["voice_type"], "complaint");
 }
 
@@ -96,30 +139,60 @@ fn an_empty_input_is_not_an_error() {
 fn an_invalid_rules_file_fails_at_start_up_naming_file_line_and_rule() {
     let dir = std::env::temp_dir().join(format!("voc-cli-rules-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    let bundled = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/rules/ja-contact-center.toml"))
-        .expect("bundled rules");
+    let bundled = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/rules/ja-contact-center.toml"
+    ))
+    .expect("bundled rules");
     let broken = bundled.replacen("any = [\"ポイント\",", "any = [\"/(ポイント/\",", 1);
     assert_ne!(broken, bundled, "the fixture edit must apply");
     let path = dir.join("broken.toml");
     std::fs::write(&path, &broken).expect("write rules");
-    let line = broken.lines().position(|l| l.contains("/(ポイント/")).expect("edited line") + 1;
+    let line = broken
+        .lines()
+        .position(|l| l.contains("/(ポイント/"))
+        .expect("edited line")
+        + 1;
 
-    let out = run_voc(&["tag", "--rules", path.to_str().expect("utf-8 path")], GOOD.as_bytes(), &[]);
+    let out = run_voc(
+        &["tag", "--rules", path.to_str().expect("utf-8 path")],
+        GOOD.as_bytes(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("broken.toml:{line}:")), "{stderr}");
     assert!(stderr.contains("campaign_points.points"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 
-    let check = run_voc(&["rules", "check", path.to_str().expect("utf-8 path")], b"", &[]);
+    let check = run_voc(
+        &["rules", "check", path.to_str().expect("utf-8 path")],
+        b"",
+        &[],
+    );
     assert_eq!(check.status.code(), Some(2));
-    let ok = run_voc(&["rules", "check", concat!(env!("CARGO_MANIFEST_DIR"), "/../config/rules/ja-contact-center.toml")], b"", &[]);
+    let ok = run_voc(
+        &[
+            "rules",
+            "check",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../config/rules/ja-contact-center.toml"
+            ),
+        ],
+        b"",
+        &[],
+    );
     assert!(ok.status.success());
 }
 
 #[test]
 fn a_missing_dictionary_says_what_to_do() {
-    let out = run_voc(&["tag"], GOOD.as_bytes(), &[("VOC_DICT", "/nonexistent/dict")]);
+    let out = run_voc(
+        &["tag"],
+        GOOD.as_bytes(),
+        &[("VOC_DICT", "/nonexistent/dict")],
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/dict"), "{stderr}");
@@ -128,15 +201,27 @@ fn a_missing_dictionary_says_what_to_do() {
 
 #[test]
 fn eval_prints_per_label_figures_for_the_dev_set() {
-    let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/voc-dev.jsonl");
+    let dev = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/voc-dev.jsonl"
+    );
     if !std::path::Path::new(dev).exists() {
         panic!("shared/data/voc-dev.jsonl must sit beside the repository (it does in CI)");
     }
     let out = run_voc(&["eval", dev, "--json"], b"", &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = &json_lines(&out.stdout)[0];
     assert_eq!(report["items"], 80);
-    for key in ["topics_micro_f1", "voice_type_accuracy", "sentiment_macro_f1", "escalation_recall"] {
+    for key in [
+        "topics_micro_f1",
+        "voice_type_accuracy",
+        "sentiment_macro_f1",
+        "escalation_recall",
+    ] {
         let v = report[key].as_f64().unwrap_or(-1.0);
         assert!((0.0..=1.0).contains(&v), "{key} = {v}");
     }

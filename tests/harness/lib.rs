@@ -10,7 +10,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
 }
 
 /// Path to a freshly built `voc` binary.
@@ -27,7 +30,9 @@ pub fn voc_bin() -> PathBuf {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "cargo build --bin voc failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         target.join("debug").join("voc")
     })
     .clone()
@@ -36,7 +41,10 @@ pub fn voc_bin() -> PathBuf {
 /// Runs `voc ARGS` with `stdin` as input, and the given extra environment.
 pub fn run_voc(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(voc_bin());
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // Tests must not depend on the developer's settings.
     for (key, _) in std::env::vars() {
         if key.starts_with("VOC_") && key != "VOC_DICT" {

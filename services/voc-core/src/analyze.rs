@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keywords;
 use crate::mask::mask;
-use crate::message::{Interaction, Speaker};
+use crate::message::{Channel, Interaction, Speaker};
 use crate::normalize::{is_backchannel, normalize, strip_fillers};
 use crate::rules::matcher::{self, Document, Firing};
 use crate::rules::{Label, RuleSet};
@@ -112,7 +112,12 @@ impl Analyzer {
             morphemes = self.tokenizer.tokenize(&text)?;
         }
         mark_negation(&mut morphemes);
-        let tags = self.decide(&interaction.interaction_id, &text, &morphemes);
+        let tags = self.decide(
+            &interaction.interaction_id,
+            interaction.channel,
+            &text,
+            &morphemes,
+        );
         drop(morphemes);
         Ok(Analysis {
             tags,
@@ -121,7 +126,7 @@ impl Analyzer {
         })
     }
 
-    fn decide(&self, id: &str, text: &str, morphemes: &[Morpheme<'_>]) -> Tags {
+    fn decide(&self, id: &str, channel: Channel, text: &str, morphemes: &[Morpheme<'_>]) -> Tags {
         let rules = &*self.rules;
         let doc = Document::new(text, morphemes);
         let hits = matcher::atom_hits(&rules.atoms, &doc);
@@ -137,15 +142,29 @@ impl Analyzer {
         };
         let any = |label: Label| firings.iter().any(|f| *label_of(f) == label);
 
-        // Topics: summed weight per topic reaches the threshold; reported in declaration order.
-        let topics: Vec<String> = rules
+        // Topics: each rule adds its weight once per distinct item matched, so weak cues add up;
+        // reported in declaration order. A channel may name a default (reviews are about the product).
+        let topic_score = |id: &str| -> f64 {
+            firings
+                .iter()
+                .filter(|f| matches!(label_of(f), Label::Topic(t) if t == id))
+                .map(|f| rules.rules[f.rule].weight * f.matched as f64)
+                .sum()
+        };
+        let mut topics: Vec<String> = rules
             .topics
             .iter()
-            .filter(|(id, _)| {
-                sum(&|l| matches!(l, Label::Topic(t) if t == id)) >= rules.settings.topic_threshold
-            })
+            .filter(|(id, _)| topic_score(id) >= rules.settings.topic_threshold)
             .map(|(id, _)| id.clone())
             .collect();
+        if topics.is_empty()
+            && let Some((_, topic)) = rules
+                .channel_topics
+                .iter()
+                .find(|(c, _)| c == channel.as_str())
+        {
+            topics.push(topic.clone());
+        }
 
         let escalation = any(Label::Severity(3));
         let threshold = rules.settings.sentiment_threshold;
@@ -156,25 +175,40 @@ impl Analyzer {
         } else {
             "neutral"
         };
-        // A threat to escalate is a complaint whatever words carry it.
-        if escalation {
-            sentiment = "negative";
-        }
 
         let voice_score = |v: &str| sum(&|l| matches!(l, Label::Voice(x) if x == v));
-        let voice_type = if sentiment == "negative" || voice_score("complaint") >= 1.0 {
+        // Priority on ties: a procedure asked for, then a question, then a request.
+        let other_voice = ["procedure", "question", "request"]
+            .into_iter()
+            .map(|v| (v, voice_score(v)))
+            .fold(
+                ("", 0.0),
+                |acc, (v, s)| if s > acc.1 { (v, s) } else { acc },
+            );
+        // A request or question that gives its reason (〜してほしい、間に合わなくて) is not a
+        // complaint on the strength of a generic negated verb alone: that is often the customer's
+        // own situation, not the company's failure.
+        let generic: f64 = senti
+            .cues
+            .iter()
+            .filter(|c| c.source == sentiment::NEGATED_VERB)
+            .map(|c| c.weight)
+            .sum();
+        let decisive = if other_voice.1 > 0.0 {
+            senti.score - generic
+        } else {
+            senti.score
+        };
+        let voice_type = if escalation || decisive <= -threshold || voice_score("complaint") >= 1.0
+        {
+            sentiment = "negative";
             "complaint".to_string()
         } else {
-            // Priority on ties: a procedure asked for, then a question, then a request.
-            let best = ["procedure", "question", "request"]
-                .into_iter()
-                .map(|v| (v, voice_score(v)))
-                .fold(
-                    ("", 0.0),
-                    |acc, (v, s)| if s > acc.1 { (v, s) } else { acc },
-                );
-            if best.1 > 0.0 {
-                best.0.to_string()
+            if sentiment == "negative" {
+                sentiment = "neutral";
+            }
+            if other_voice.1 > 0.0 {
+                other_voice.0.to_string()
             } else if sentiment == "positive" || voice_score("praise") >= 1.0 {
                 "praise".to_string()
             } else {

@@ -11,6 +11,9 @@ use std::ops::Range;
 use crate::rules::matcher::{Document, Firing, Hit};
 use crate::rules::{Label, RuleSet};
 
+/// The source name of the generic negated-verb cue.
+pub(crate) const NEGATED_VERB: &str = "negated_verb";
+
 /// One contribution to the score, kept for evidence.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cue {
@@ -65,28 +68,24 @@ pub(crate) fn score(
     candidates.sort_by_key(|(h, _, _)| (std::cmp::Reverse(h.end - h.start), h.start));
 
     let mut used = vec![false; doc.morphemes.len() + 1];
+    // Which cue (index into `cues`) covers a token, for excess (〜すぎる) to find its word.
+    let mut cue_of_token: Vec<Option<usize>> = vec![None; doc.morphemes.len()];
     let mut cues = Vec::new();
     for (h, w, name) in candidates {
-        let toks = h.tok..h.tok_end.min(used.len());
+        let toks = h.tok..h.tok_end.min(doc.morphemes.len());
         if toks.clone().any(|t| used[t]) {
             continue;
         }
-        toks.for_each(|t| used[t] = true);
+        for t in toks {
+            used[t] = true;
+            cue_of_token[t] = Some(cues.len());
+        }
         let mut w = w;
         if intensified(rules, doc, h.tok) {
             w *= s.intensifier_factor;
         }
-        if dampened.get(h.tok).copied().unwrap_or(false) {
-            w *= s.before_contrast_weight;
-        }
         if w > 0.0 {
-            let sentence = &doc.text[doc.sentences[h.sentence].clone()];
-            let rest = &doc.text[h.end..doc.sentences[h.sentence].end];
-            if WISH.iter().any(|m| rest.contains(m)) {
-                w *= s.wish_positive_factor;
-            } else if is_question(sentence) {
-                w *= s.question_positive_factor;
-            }
+            w *= hope_factor(rules, doc, &h);
         }
         cues.push(Cue {
             span: h.start..h.end,
@@ -94,14 +93,23 @@ pub(crate) fn score(
             source: format!("lexicon:{name}"),
         });
     }
+    apply_excess(rules, doc, &cue_of_token, &mut cues);
+    apply_negated_verbs(rules, doc, &cue_of_token, &mut cues);
+    for c in &mut cues {
+        let tok = doc.morphemes.partition_point(|m| m.end <= c.span.start);
+        if dampened.get(tok).copied().unwrap_or(false) {
+            c.weight *= s.before_contrast_weight;
+        }
+    }
     for f in firings {
         let rule = &rules.rules[f.rule];
         if rule.label == Label::Sentiment {
             let tok = doc.morphemes.partition_point(|m| m.end <= f.span.start);
-            let mut w = rule.weight;
-            if dampened.get(tok).copied().unwrap_or(false) {
-                w *= s.before_contrast_weight;
-            }
+            let w = if dampened.get(tok).copied().unwrap_or(false) {
+                rule.weight * s.before_contrast_weight
+            } else {
+                rule.weight
+            };
             cues.push(Cue {
                 span: f.span.clone(),
                 weight: w,
@@ -113,6 +121,102 @@ pub(crate) fn score(
     Sentiment {
         score: cues.iter().map(|c| c.weight).sum(),
         cues,
+    }
+}
+
+/// Excess (高すぎる, 優秀すぎる): strengthens the sentiment word it follows; after a word with no
+/// polarity of its own (高い, 多い, 大きい) it is a complaint by itself. Only the dependent すぎる
+/// counts: 予定日を過ぎても is time passing, not excess.
+fn apply_excess(
+    rules: &RuleSet,
+    doc: &Document<'_>,
+    cue_of_token: &[Option<usize>],
+    cues: &mut Vec<Cue>,
+) {
+    let s = &rules.settings;
+    for (i, m) in doc.morphemes.iter().enumerate() {
+        if m.pos != "動詞" || m.pos1 == "自立" || !rules.excess.contains(m.base) || i == 0 {
+            continue;
+        }
+        match cue_of_token[i - 1] {
+            Some(c) => cues[c].weight *= s.intensifier_factor,
+            None => {
+                let prev = &doc.morphemes[i - 1];
+                cues.push(Cue {
+                    span: prev.start..m.end,
+                    weight: s.excess_weight,
+                    source: "excess".into(),
+                });
+            }
+        }
+    }
+}
+
+/// Any other negated action verb in the customer's words (鳴らない, 反映されない, 来ない) is
+/// taken as a failure report, unless the verb is an exception (わからない) or what follows makes
+/// it a condition, invitation or instruction (来ないと, 〜ませんか, 〜ないでください).
+fn apply_negated_verbs(
+    rules: &RuleSet,
+    doc: &Document<'_>,
+    cue_of_token: &[Option<usize>],
+    cues: &mut Vec<Cue>,
+) {
+    for (i, m) in doc.morphemes.iter().enumerate() {
+        let verb_like =
+            (m.pos == "動詞" && m.pos1 == "自立") || (m.pos == "名詞" && m.pos1 == "サ変接続");
+        if !verb_like
+            || !m.negated
+            || cue_of_token[i].is_some()
+            || rules.negated_verb_exceptions.contains(m.base)
+        {
+            continue;
+        }
+        // A サ変 noun is only a verb when する/できる carries the negation (起動しない).
+        if m.pos == "名詞"
+            && !doc
+                .morphemes
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.base, "する" | "できる" | "される"))
+        {
+            continue;
+        }
+        let after = &doc.text[m.end..doc.sentences[doc.sentence_of(m.start)].end];
+        // The negation chain after a verb is short: 〜ないと, 〜ませんか, 〜れないでしょうか.
+        let tail: String = after.chars().take(9).collect();
+        if rules
+            .negated_verb_not_before
+            .iter()
+            .any(|b| tail.contains(b.as_str()))
+        {
+            continue;
+        }
+        cues.push(Cue {
+            span: m.start..m.end,
+            weight: rules.settings.negated_verb_weight,
+            source: NEGATED_VERB.into(),
+        });
+    }
+}
+
+/// How much a positive word counts given its sentence: a wish for it (丁寧に書いてほしい) says
+/// it is lacking, a question (どれがいいですか) or a conditional hope (〜てくれると嬉しい) does not
+/// praise anything.
+fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
+    let s = &rules.settings;
+    let range = doc.sentences[h.sentence].clone();
+    let sentence = &doc.text[range.clone()];
+    let rest = &doc.text[h.end..range.end];
+    if WISH.iter().any(|m| rest.contains(m)) {
+        s.wish_positive_factor
+    } else if is_question(sentence)
+        || rules
+            .conditional
+            .iter()
+            .any(|c| sentence.contains(c.as_str()))
+    {
+        s.question_positive_factor
+    } else {
+        1.0
     }
 }
 
@@ -146,23 +250,29 @@ fn intensified(rules: &RuleSet, doc: &Document<'_>, tok: usize) -> bool {
         .any(|m| rules.intensifiers.contains(m.base))
 }
 
-/// For each token, whether a contrastive connective follows it in the same sentence.
+/// For each token, whether a contrastive connective follows it in the same sentence. A connective
+/// with nothing after it (〜違うんですけど。) softens the sentence rather than contrasting it.
 fn contrast_dampened(rules: &RuleSet, doc: &Document<'_>) -> Vec<bool> {
     let mut out = vec![false; doc.morphemes.len()];
     let mut pending = false;
+    let mut content_after = false;
     let mut sentence = usize::MAX;
     for (i, m) in doc.morphemes.iter().enumerate().rev() {
         let s = doc.sentence_of(m.start);
         if s != sentence {
             sentence = s;
             pending = false;
+            content_after = false;
         }
         out[i] = pending;
         let contrastive = matches!(m.pos, "助詞" | "接続詞")
             && rules.contrast.contains(m.base)
             && (m.pos != "助詞" || m.pos1 == "接続助詞");
-        if contrastive {
+        if contrastive && content_after {
             pending = true;
+        }
+        if matches!(m.pos, "名詞" | "動詞" | "形容詞" | "副詞") {
+            content_after = true;
         }
     }
     out

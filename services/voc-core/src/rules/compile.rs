@@ -265,6 +265,26 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         complaint_defaults.push((topic.clone(), ct.get_ref().clone()));
     }
 
+    let channels = ["phone", "chat", "email", "sns", "review", "form", "other"];
+    let mut channel_topics = Vec::new();
+    for (channel, topic) in &parsed.channel_topics {
+        if !channels.contains(&channel.as_str()) {
+            return Err(ctx.err(
+                topic.span(),
+                None,
+                format!("channel_topics: unknown channel `{channel}`"),
+            ));
+        }
+        if !topics.contains(topic.get_ref()) {
+            return Err(ctx.err(
+                topic.span(),
+                None,
+                format!("channel_topics: unknown topic `{}`", topic.get_ref()),
+            ));
+        }
+        channel_topics.push((channel.clone(), topic.get_ref().clone()));
+    }
+
     let mut rules = Vec::with_capacity(parsed.rules.len());
     let mut seen = HashSet::new();
     for def in &parsed.rules {
@@ -315,15 +335,26 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
             question_positive_factor: s.question_positive_factor,
             wish_positive_factor: s.wish_positive_factor,
             first_mention_bonus: s.first_mention_bonus,
+            excess_weight: s.excess_weight,
+            negated_verb_weight: s.negated_verb_weight,
         },
         topics: parsed.labels.topics,
         voice_types: parsed.labels.voice_types,
         complaint_types: parsed.labels.complaint_types,
         complaint_defaults,
+        channel_topics,
         stop_words: parsed.keywords.stop.into_iter().collect(),
         max_keywords: parsed.keywords.max.unwrap_or(20),
         intensifiers: parsed.sentiment.intensifiers.into_iter().collect(),
         contrast: parsed.sentiment.contrast.into_iter().collect(),
+        excess: parsed.sentiment.excess.into_iter().collect(),
+        conditional: parsed.sentiment.conditional,
+        negated_verb_exceptions: parsed
+            .sentiment
+            .negated_verb_exceptions
+            .into_iter()
+            .collect(),
+        negated_verb_not_before: parsed.sentiment.negated_verb_not_before,
         rules,
         lexicon,
         atoms,

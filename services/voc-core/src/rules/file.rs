@@ -22,6 +22,9 @@ pub(crate) struct RulesFile {
     /// topic id → complaint type used when no complaint-type rule fires.
     #[serde(default)]
     pub complaint_defaults: BTreeMap<String, Spanned<String>>,
+    /// channel → topic assigned when no topic rule decides (reviews are about the product).
+    #[serde(default)]
+    pub channel_topics: BTreeMap<String, Spanned<String>>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<Spanned<RuleDef>>,
 }
@@ -45,6 +48,11 @@ pub(crate) struct Settings {
     pub negated_positive_factor: f64,
     /// Factor applied to a negated negative word (不満はない): weakly positive, mostly neutral.
     pub negated_negative_factor: f64,
+    /// Weight of any other negated action verb (鳴らない, 反映されない): in a customer's words it
+    /// is usually a failure report.
+    pub negated_verb_weight: f64,
+    /// Weight of an excess (〜すぎる) after a word without polarity of its own.
+    pub excess_weight: f64,
     /// Added to the complaint type the customer raised first: the first problem is usually the point.
     pub first_mention_bonus: f64,
     /// Factor for a positive word in a question (どれがいいですか): asking is not praising.
@@ -65,6 +73,8 @@ impl Default for Settings {
             negated_positive_factor: -0.8,
             negated_negative_factor: -0.3,
             first_mention_bonus: 0.5,
+            excess_weight: -1.2,
+            negated_verb_weight: -0.8,
             question_positive_factor: 0.3,
             wish_positive_factor: -0.5,
         }
@@ -96,6 +106,17 @@ pub(crate) struct SentimentSettings {
     pub intensifiers: Vec<String>,
     /// Conjunctive particles (接続助詞) and sentence openers after which the main point comes.
     pub contrast: Vec<String>,
+    /// Base forms of excess (高すぎる): they strengthen a sentiment word before them, or make a
+    /// neutral one (高い, 多い) a complaint of their own.
+    pub excess: Vec<String>,
+    /// Markers of a conditional wish anywhere in a sentence (〜てくれると, 〜があれば): positive
+    /// words there are hopes, not praise.
+    pub conditional: Vec<String>,
+    /// Verbs whose negation is not a failure report (わからない is a question, 問題ない is fine).
+    pub negated_verb_exceptions: Vec<String>,
+    /// Text right after a negated verb that makes it a condition, invitation or instruction
+    /// rather than a failure (来ないと…, 〜ませんか, 〜ないでください).
+    pub negated_verb_not_before: Vec<String>,
     /// Lexicon: item (same syntax as rule items) → polarity weight.
     pub words: BTreeMap<String, Spanned<f64>>,
 }

@@ -118,8 +118,13 @@ pub(crate) fn item_hits(item: &Item, hits: &[Vec<Hit>]) -> Vec<Hit> {
     out
 }
 
-/// Decides whether `rule` fires; returns the byte span that is its evidence.
-pub(crate) fn fire(rule: &Rule, hits: &[Vec<Hit>], doc: &Document<'_>) -> Option<Range<usize>> {
+/// Decides whether `rule` fires; returns the byte span that is its evidence and how many of its
+/// items and patterns matched (weak topic cues add up).
+pub(crate) fn fire(
+    rule: &Rule,
+    hits: &[Vec<Hit>],
+    doc: &Document<'_>,
+) -> Option<(Range<usize>, usize)> {
     let mut excluded = vec![false; doc.sentences.len().max(1)];
     for item in &rule.not {
         for h in item_hits(item, hits) {
@@ -131,7 +136,9 @@ pub(crate) fn fire(rule: &Rule, hits: &[Vec<Hit>], doc: &Document<'_>) -> Option
     }
     let allowed = |h: &Hit| !excluded[h.sentence];
     let mut best: Option<Range<usize>> = None;
+    let mut matched = 0;
     let mut consider = |span: Range<usize>| {
+        matched += 1;
         if best.as_ref().is_none_or(|b| span.start < b.start) {
             best = Some(span);
         }
@@ -146,7 +153,7 @@ pub(crate) fn fire(rule: &Rule, hits: &[Vec<Hit>], doc: &Document<'_>) -> Option
             consider(span);
         }
     }
-    best
+    best.map(|b| (b, matched))
 }
 
 /// Ordered items, each starting within `window` tokens after the previous one ends.
@@ -181,6 +188,8 @@ fn match_pattern(
 pub(crate) struct Firing {
     pub rule: usize,
     pub span: Range<usize>,
+    /// Distinct items and patterns of the rule that matched.
+    pub matched: usize,
 }
 
 /// Every rule of the set that fires on the document, in file order.
@@ -189,7 +198,13 @@ pub(crate) fn fire_all(rules: &RuleSet, hits: &[Vec<Hit>], doc: &Document<'_>) -
         .rules
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| fire(r, hits, doc).map(|span| Firing { rule: i, span }))
+        .filter_map(|(i, r)| {
+            fire(r, hits, doc).map(|(span, matched)| Firing {
+                rule: i,
+                span,
+                matched,
+            })
+        })
         .collect()
 }
 

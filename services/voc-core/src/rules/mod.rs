@@ -88,6 +88,8 @@ pub(crate) struct Settings {
     pub question_positive_factor: f64,
     pub wish_positive_factor: f64,
     pub first_mention_bonus: f64,
+    pub excess_weight: f64,
+    pub negated_verb_weight: f64,
 }
 
 /// A compiled rules file. Immutable; share it behind an `Arc` across threads.
@@ -101,10 +103,15 @@ pub struct RuleSet {
     pub voice_types: Vec<(String, String)>,
     pub complaint_types: Vec<(String, String)>,
     pub(crate) complaint_defaults: Vec<(String, String)>,
+    pub(crate) channel_topics: Vec<(String, String)>,
     pub(crate) stop_words: HashSet<String>,
     pub(crate) max_keywords: usize,
     pub(crate) intensifiers: HashSet<String>,
     pub(crate) contrast: HashSet<String>,
+    pub(crate) excess: HashSet<String>,
+    pub(crate) conditional: Vec<String>,
+    pub(crate) negated_verb_exceptions: HashSet<String>,
+    pub(crate) negated_verb_not_before: Vec<String>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) lexicon: Vec<LexiconEntry>,
     pub(crate) atoms: Atoms,
