@@ -1,13 +1,31 @@
-//! Test harness: locating the `voc` binary and running it.
+//! Test harness: the `voc` binary, a real ClickHouse server and a real Kafka-protocol broker.
+//!
+//! - [`clickhouse`]: a private `clickhouse-server` on free loopback ports;
+//! - [`kafka`]: librdkafka's mock cluster, in the test process, on loopback TCP;
+//! - [`pipeline`]: both plus unique database and topic names, and `voc` processes using them.
 //!
 //! The binary is `VOC_BIN` if set, else `target/<profile>/voc` of this workspace, built once with
 //! `cargo build --bin voc` if missing or older than the sources (cargo decides; it is a no-op when
 //! fresh).
 
+#![allow(missing_debug_implementations)] // test fixtures, not API
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+
+pub mod clickhouse;
+pub mod kafka;
+pub mod pipeline;
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,5 +1,6 @@
 //! The `voc` binary: clap subcommands wiring the crates together, nothing more.
 
+mod cmd_stream;
 mod cmd_tag;
 mod jsonl;
 mod settings;
@@ -52,6 +53,21 @@ enum Command {
         #[arg(long)]
         errors: bool,
     },
+    /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
+    Migrate,
+    /// The streaming worker: consume the input topic in a consumer group, tag, write to
+    /// ClickHouse, send malformed messages to the dead-letter topic. Stops on SIGINT/SIGTERM
+    /// after draining in-flight work.
+    Worker,
+    /// Publish interaction JSONL to the input topic, keyed by interaction_id. Invalid lines are
+    /// reported on stderr and not sent.
+    Produce {
+        /// JSONL input (`.gz` is decompressed); stdin when absent or `-`.
+        file: Option<PathBuf>,
+        /// At most this many messages per second.
+        #[arg(long)]
+        rate: Option<f64>,
+    },
     /// Work with rules files.
     Rules {
         #[command(subcommand)]
@@ -86,6 +102,13 @@ fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(rules) = cli.rules {
@@ -108,6 +131,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let analyzer = setup::analyzer(&settings.analysis)?;
             let rejected = cmd_tag::eval(&analyzer, &settings.limits, &file, json, errors)?;
             Ok(rejected_code(rejected))
+        }
+        Command::Migrate => {
+            runtime()?.block_on(cmd_stream::migrate(&settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            runtime()?.block_on(cmd_stream::worker(&settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Produce { file, rate } => {
+            let failed =
+                runtime()?.block_on(cmd_stream::produce(&settings, file.as_deref(), rate))?;
+            Ok(rejected_code(usize::try_from(failed).unwrap_or(usize::MAX)))
         }
         Command::Rules {
             command: RulesCommand::Check { file },

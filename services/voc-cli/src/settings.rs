@@ -15,6 +15,41 @@ pub struct Settings {
     pub limits: Limits,
     pub kafka: KafkaSettings,
     pub clickhouse: ClickHouseSettings,
+    pub worker: WorkerSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Analysis threads; 0 means one per CPU core.
+    pub analysis_threads: usize,
+    pub max_in_flight_messages: usize,
+    pub max_in_flight_bytes: usize,
+    pub batch_rows: usize,
+    pub batch_bytes: usize,
+    pub batch_interval_ms: u64,
+    pub drain_timeout_s: u64,
+    /// `host:port` of /metrics and /health; empty to disable. Loopback unless set otherwise.
+    pub metrics_addr: String,
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            analysis_threads: 0,
+            max_in_flight_messages: 5_000,
+            max_in_flight_bytes: 64 << 20,
+            batch_rows: 2_000,
+            batch_bytes: 8 << 20,
+            batch_interval_ms: 500,
+            drain_timeout_s: 30,
+            metrics_addr: "127.0.0.1:9464".into(),
+            retry_initial_ms: 200,
+            retry_max_ms: 15_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,6 +97,8 @@ pub struct ClickHouseSettings {
     pub password: String,
     /// Read the password from this file instead (Docker/Kubernetes secrets).
     pub password_file: Option<PathBuf>,
+    /// Keep rows this many days (a TTL, on servers that support it); forever when unset.
+    pub retention_days: Option<u32>,
 }
 
 impl Default for ClickHouseSettings {
@@ -72,6 +109,7 @@ impl Default for ClickHouseSettings {
             user: "default".into(),
             password: String::new(),
             password_file: None,
+            retention_days: None,
         }
     }
 }
@@ -110,6 +148,7 @@ const ENV: &[(&str, bool)] = &[
     ("VOC_DICT", false),
     ("VOC_DICT_SOURCES", false),
     ("VOC_USER_DICT", false),
+    ("VOC_METRICS_ADDR", false),
 ];
 
 impl Settings {
@@ -159,9 +198,63 @@ impl Settings {
                 "VOC_DICT" => self.analysis.dictionary = path(),
                 "VOC_DICT_SOURCES" => self.analysis.dictionary_sources = path(),
                 "VOC_USER_DICT" => self.analysis.user_dictionary = path(),
+                "VOC_METRICS_ADDR" => self.worker.metrics_addr = value.clone(),
                 _ => {}
             }
         }
+    }
+
+    /// The ClickHouse connection, with the password read from its file when one is named.
+    pub fn store_config(&self) -> anyhow::Result<voc_store::StoreConfig> {
+        let c = &self.clickhouse;
+        let password = match &c.password_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| {
+                    format!(
+                        "cannot read the ClickHouse password file {}",
+                        path.display()
+                    )
+                })?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+            None => c.password.clone(),
+        };
+        Ok(voc_store::StoreConfig {
+            url: c.url.clone(),
+            database: c.database.clone(),
+            user: c.user.clone(),
+            password,
+            retention_days: c.retention_days,
+        })
+    }
+
+    /// The worker's configuration.
+    pub fn worker_config(&self) -> voc_stream::WorkerConfig {
+        let k = &self.kafka;
+        let w = &self.worker;
+        let mut c = voc_stream::WorkerConfig::with_defaults(
+            &k.brokers,
+            &k.input_topic,
+            &k.dlq_topic,
+            &k.group_id,
+        );
+        c.kafka_properties = k.properties.clone();
+        if w.analysis_threads > 0 {
+            c.analysis_threads = w.analysis_threads;
+        }
+        c.max_in_flight_messages = w.max_in_flight_messages;
+        c.max_in_flight_bytes = w.max_in_flight_bytes;
+        c.batch_rows = w.batch_rows;
+        c.batch_bytes = w.batch_bytes;
+        c.batch_interval = std::time::Duration::from_millis(w.batch_interval_ms);
+        c.drain_timeout = std::time::Duration::from_secs(w.drain_timeout_s);
+        c.metrics_addr = (!w.metrics_addr.is_empty()).then(|| w.metrics_addr.clone());
+        c.limits = self.limits;
+        c.backoff = voc_store::writer::Backoff {
+            initial: std::time::Duration::from_millis(w.retry_initial_ms),
+            max: std::time::Duration::from_millis(w.retry_max_ms),
+        };
+        c
     }
 
     /// Cross-field checks that serde cannot express.
@@ -176,6 +269,15 @@ impl Settings {
             bail!(
                 "clickhouse.database {:?} must be letters, digits and _",
                 self.clickhouse.database
+            );
+        }
+        let w = &self.worker;
+        if w.batch_rows == 0
+            || w.max_in_flight_messages == 0
+            || w.max_in_flight_bytes < self.limits.max_message_bytes
+        {
+            bail!(
+                "worker: batch_rows and max_in_flight_messages must be positive, and max_in_flight_bytes at least limits.max_message_bytes"
             );
         }
         if self.kafka.input_topic == self.kafka.dlq_topic {

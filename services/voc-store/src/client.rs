@@ -1,0 +1,188 @@
+//! Connecting to ClickHouse.
+
+use std::time::Duration;
+
+use clickhouse::Client;
+
+/// Where and as whom to connect. The password comes from the environment or a file, never the repo.
+#[derive(Clone)]
+pub struct StoreConfig {
+    pub url: String,
+    pub database: String,
+    pub user: String,
+    pub password: String,
+    /// Keep data this many days (TTL), where the server supports it.
+    pub retention_days: Option<u32>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("retention_days", &self.retention_days)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot reach ClickHouse at {url}: {source}")]
+    Unreachable {
+        url: String,
+        source: clickhouse::error::Error,
+    },
+    #[error("ClickHouse query failed ({what}): {source}")]
+    Query {
+        what: String,
+        source: clickhouse::error::Error,
+    },
+    #[error("unexpected ClickHouse version string {0:?}")]
+    Version(String),
+    #[error("migration {name}: {message}")]
+    Migration { name: String, message: String },
+}
+
+/// A server version, compared as (major, minor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServerVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl ServerVersion {
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        let mut parts = s.trim().split('.').map(|p| p.parse::<u32>());
+        match (parts.next(), parts.next()) {
+            (Some(Ok(major)), Some(Ok(minor))) => Ok(Self { major, minor }),
+            _ => Err(StoreError::Version(s.to_string())),
+        }
+    }
+
+    /// LowCardinality is production-ready from 19.3 (experimental before).
+    pub fn has_low_cardinality(self) -> bool {
+        self >= Self {
+            major: 19,
+            minor: 3,
+        }
+    }
+
+    /// Table TTL expressions arrived in 19.6.
+    pub fn has_ttl(self) -> bool {
+        self >= Self {
+            major: 19,
+            minor: 6,
+        }
+    }
+
+    /// The `clickhouse` crate validates rows with a `DESCRIBE` setting that old servers reject.
+    pub fn supports_row_validation(self) -> bool {
+        self >= Self {
+            major: 22,
+            minor: 0,
+        }
+    }
+}
+
+/// A connected store: a client bound to the configured database, and the server's version.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    database: String,
+    version: ServerVersion,
+    config: StoreConfig,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("database", &self.database)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+fn base_client(config: &StoreConfig) -> Client {
+    Client::default()
+        .with_url(&config.url)
+        .with_user(&config.user)
+        .with_password(&config.password)
+}
+
+impl Store {
+    /// Connects (one `SELECT version()`); the database need not exist yet.
+    pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        let probe = base_client(config).with_validation(false);
+        let version: String = tokio::time::timeout(
+            Duration::from_secs(15),
+            probe.query("SELECT version()").fetch_one(),
+        )
+        .await
+        .map_err(|_| StoreError::Unreachable {
+            url: config.url.clone(),
+            source: clickhouse::error::Error::Custom("timed out after 15 s".into()),
+        })?
+        .map_err(|source| StoreError::Unreachable {
+            url: config.url.clone(),
+            source,
+        })?;
+        let version = ServerVersion::parse(&version)?;
+        let client = base_client(config)
+            .with_database(&config.database)
+            .with_validation(version.supports_row_validation());
+        Ok(Self {
+            client,
+            database: config.database.clone(),
+            version,
+            config: config.clone(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn version(&self) -> ServerVersion {
+        self.version
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// A client without a default database (for `CREATE DATABASE`).
+    pub(crate) fn server_client(&self) -> Client {
+        base_client(&self.config).with_validation(false)
+    }
+
+    /// Runs one statement, naming it in the error.
+    pub async fn execute(&self, what: &str, sql: &str) -> Result<(), StoreError> {
+        self.client
+            .query(sql)
+            .execute()
+            .await
+            .map_err(|source| StoreError::Query {
+                what: what.to_string(),
+                source,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_gate_features() {
+        let old = ServerVersion::parse("18.16.1").expect("version");
+        assert!(!old.has_low_cardinality() && !old.has_ttl() && !old.supports_row_validation());
+        let new = ServerVersion::parse("25.8.2.29").expect("version");
+        assert!(new.has_low_cardinality() && new.has_ttl() && new.supports_row_validation());
+        assert!(ServerVersion::parse("garbage").is_err());
+    }
+}

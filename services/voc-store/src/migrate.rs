@@ -1,0 +1,232 @@
+//! Schema migrations: the numbered files of `schemas/clickhouse/`, embedded in the binary.
+//!
+//! One schema for every server: placeholders are filled from the detected server version
+//! (`${LC_STRING}` is `LowCardinality(String)` where that is production-ready, `${TTL_*}` a TTL
+//! clause where TTL exists and retention is configured). Every statement is idempotent
+//! (`IF NOT EXISTS`), so `voc migrate` is safe to run any number of times and from several hosts
+//! at once; the ledger `schema_migrations` records what was applied, with a checksum.
+
+use serde::Deserialize;
+
+use crate::client::{Store, StoreError};
+
+/// A migration: its number, name and SQL (before templating).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "interactions",
+        sql: include_str!("../../../schemas/clickhouse/0001_interactions.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "topic_volume_hourly",
+        sql: include_str!("../../../schemas/clickhouse/0002_topic_volume_hourly.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "keyword_hourly",
+        sql: include_str!("../../../schemas/clickhouse/0003_keyword_hourly.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "topic_experience_daily",
+        sql: include_str!("../../../schemas/clickhouse/0004_topic_experience_daily.sql"),
+    },
+];
+
+/// What `migrate` did with each migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied { version: u32, name: &'static str },
+    AlreadyApplied { version: u32, name: &'static str },
+}
+
+/// Fills the placeholders for this server and database; returns the statements.
+pub fn render(
+    sql: &str,
+    database: &str,
+    store_version: crate::ServerVersion,
+    retention_days: Option<u32>,
+) -> Vec<String> {
+    let lc = if store_version.has_low_cardinality() {
+        "LowCardinality(String)"
+    } else {
+        "String"
+    };
+    let ttl = |column: &str| match retention_days {
+        Some(days) if store_version.has_ttl() => format!("TTL {column} + INTERVAL {days} DAY"),
+        _ => String::new(),
+    };
+    let text: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("${DB}", &format!("`{database}`"))
+        .replace("${LC_STRING}", lc)
+        .replace("${TTL_OCCURRED_AT}", &ttl("occurred_at"))
+        .replace("${TTL_HOUR}", &ttl("hour"));
+    text.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A stable checksum of a migration's source (FNV-1a), to notice edited migrations.
+pub fn checksum(sql: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sql.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct Applied {
+    version: u32,
+    checksum: String,
+}
+
+/// Creates the database and ledger if needed, then applies every migration not yet recorded.
+pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
+    let db = store.database();
+    store
+        .server_client()
+        .query(&format!("CREATE DATABASE IF NOT EXISTS `{db}`"))
+        .execute()
+        .await
+        .map_err(|source| StoreError::Query {
+            what: format!("create database {db}"),
+            source,
+        })?;
+    store
+        .execute(
+            "create the migration ledger",
+            &format!(
+                "CREATE TABLE IF NOT EXISTS `{db}`.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime) \
+                 ENGINE = ReplacingMergeTree() ORDER BY version"
+            ),
+        )
+        .await?;
+    let applied: Vec<Applied> = store
+        .client()
+        .query("SELECT version, checksum FROM schema_migrations FINAL")
+        .fetch_all()
+        .await
+        .map_err(|source| StoreError::Query {
+            what: "read the migration ledger".into(),
+            source,
+        })?;
+
+    let mut outcomes = Vec::new();
+    for m in MIGRATIONS {
+        let sum = checksum(m.sql);
+        if let Some(done) = applied.iter().find(|a| a.version == m.version) {
+            if done.checksum != sum {
+                // Statements are idempotent, so re-running is safe; the warning says the file
+                // changed after it was applied, which a new numbered migration should have done.
+                tracing::warn!(
+                    version = m.version,
+                    name = m.name,
+                    "migration changed since it was applied; re-applying its idempotent statements"
+                );
+            } else {
+                outcomes.push(Outcome::AlreadyApplied {
+                    version: m.version,
+                    name: m.name,
+                });
+                continue;
+            }
+        }
+        for (i, statement) in render(m.sql, db, store.version(), store.config().retention_days)
+            .iter()
+            .enumerate()
+        {
+            store
+                .execute(
+                    &format!("migration {:04}_{} statement {}", m.version, m.name, i + 1),
+                    statement,
+                )
+                .await?;
+        }
+        store
+            .client()
+            .query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, now())")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(&sum)
+            .execute()
+            .await
+            .map_err(|source| StoreError::Query { what: format!("record migration {}", m.version), source })?;
+        tracing::info!(version = m.version, name = m.name, "migration applied");
+        outcomes.push(Outcome::Applied {
+            version: m.version,
+            name: m.name,
+        });
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerVersion;
+
+    #[test]
+    fn old_servers_get_plain_strings_and_no_ttl() {
+        let old = ServerVersion {
+            major: 18,
+            minor: 16,
+        };
+        let sql = render(MIGRATIONS[0].sql, "voc", old, Some(30)).join("\n");
+        assert!(
+            !sql.contains("LowCardinality") && !sql.contains("TTL"),
+            "{sql}"
+        );
+        assert!(sql.contains("`voc`.interactions"));
+        assert!(!sql.contains("${"), "unfilled placeholder: {sql}");
+    }
+
+    #[test]
+    fn new_servers_get_low_cardinality_and_ttl_when_asked() {
+        let new = ServerVersion {
+            major: 25,
+            minor: 8,
+        };
+        let sql = render(MIGRATIONS[0].sql, "voc", new, Some(30)).join("\n");
+        assert!(
+            sql.contains("LowCardinality(String)")
+                && sql.contains("TTL occurred_at + INTERVAL 30 DAY"),
+            "{sql}"
+        );
+        let without = render(MIGRATIONS[0].sql, "voc", new, None).join("\n");
+        assert!(!without.contains("TTL"));
+    }
+
+    #[test]
+    fn every_migration_renders_to_statements_without_placeholders() {
+        for m in MIGRATIONS {
+            for s in render(
+                m.sql,
+                "voc",
+                ServerVersion {
+                    major: 18,
+                    minor: 16,
+                },
+                Some(7),
+            ) {
+                assert!(!s.contains("${"), "{}: {s}", m.name);
+            }
+        }
+        assert_ne!(checksum("a"), checksum("b"));
+    }
+}

@@ -1,0 +1,104 @@
+//! The `interactions` row: a domain analysis turned into what ClickHouse stores.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use voc_core::mask::mask;
+use voc_core::{Analysis, Interaction};
+
+/// One row of `interactions` (column names as in `schemas/clickhouse/0001_interactions.sql`).
+#[derive(Debug, Clone, PartialEq, Serialize, clickhouse::Row)]
+pub struct InteractionRow {
+    pub interaction_id: String,
+    /// Seconds since the epoch (ClickHouse `DateTime`).
+    pub occurred_at: u32,
+    pub ingested_at: u32,
+    pub channel: String,
+    pub product: String,
+    pub queue: String,
+    pub customer_id: String,
+    pub agent_id: String,
+    pub topics: Vec<String>,
+    pub voice_type: String,
+    pub complaint_type: Option<String>,
+    pub sentiment: String,
+    pub sentiment_score: f32,
+    pub severity: u8,
+    pub churn_risk: u8,
+    pub keywords: Vec<String>,
+    /// The evidence list as JSON.
+    pub evidence: String,
+    pub customer_text: String,
+    pub pii_masked: u16,
+    pub truncated: u8,
+    pub csat: Option<f32>,
+    pub nps: Option<f32>,
+    pub ces: Option<f32>,
+    pub resolved: Option<u8>,
+    pub handle_time_s: Option<f32>,
+    pub wait_time_s: Option<f32>,
+    pub rules_version: String,
+    /// Analysis time in milliseconds: the newest analysis of an interaction wins.
+    pub version: u64,
+}
+
+fn epoch_seconds(t: OffsetDateTime) -> u32 {
+    u32::try_from(t.unix_timestamp().max(0)).unwrap_or(u32::MAX)
+}
+
+/// Free-text identifiers are masked too: a producer may put a phone number where an id belongs.
+fn masked(s: Option<&String>) -> String {
+    s.map(|v| mask(v).text).unwrap_or_default()
+}
+
+impl InteractionRow {
+    pub fn new(msg: &Interaction, analysis: &Analysis, analysed_at: OffsetDateTime) -> Self {
+        let t = &analysis.tags;
+        let m = &msg.metrics;
+        let f = |v: Option<f64>| v.map(|x| x as f32);
+        Self {
+            interaction_id: mask(&msg.interaction_id).text,
+            occurred_at: epoch_seconds(msg.occurred_at),
+            ingested_at: epoch_seconds(analysed_at),
+            channel: msg.channel.as_str().to_string(),
+            product: masked(msg.product.as_ref()),
+            queue: masked(msg.queue.as_ref()),
+            customer_id: masked(msg.customer_id.as_ref()),
+            agent_id: masked(msg.agent_id.as_ref()),
+            topics: t.topics.clone(),
+            voice_type: t.voice_type.clone(),
+            complaint_type: t.complaint_type.clone(),
+            sentiment: t.sentiment.clone(),
+            sentiment_score: t.sentiment_score as f32,
+            severity: t.severity,
+            churn_risk: u8::from(t.churn_risk),
+            keywords: t.keywords.clone(),
+            evidence: serde_json::to_string(&t.evidence).unwrap_or_else(|_| "[]".into()),
+            customer_text: analysis.customer_text.clone(),
+            pii_masked: u16::try_from(analysis.pii_masked).unwrap_or(u16::MAX),
+            truncated: u8::from(msg.truncated),
+            csat: f(m.csat),
+            nps: f(m.nps),
+            ces: f(m.ces),
+            resolved: m.resolved.map(u8::from),
+            handle_time_s: f(m.handle_time_s),
+            wait_time_s: f(m.wait_time_s),
+            rules_version: t.rules_version.clone(),
+            version: u64::try_from(analysed_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+        }
+    }
+
+    /// Rough size on the wire, for byte-bounded batches.
+    pub fn approx_bytes(&self) -> usize {
+        128 + self.interaction_id.len()
+            + self.customer_text.len()
+            + self.evidence.len()
+            + self
+                .topics
+                .iter()
+                .chain(&self.keywords)
+                .map(|s| s.len() + 1)
+                .sum::<usize>()
+            + self.product.len()
+            + self.customer_id.len()
+    }
+}

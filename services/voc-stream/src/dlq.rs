@@ -1,0 +1,125 @@
+//! Dead letters: a rejected message goes to the DLQ topic with its original key and bytes, and
+//! headers naming the reason and where it came from. Delivery is retried until the broker takes it,
+//! so a bad message is never dropped.
+
+use std::time::Duration;
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use voc_store::writer::Backoff;
+
+/// Header names on every dead letter.
+pub const HEADER_REASON: &str = "voc.reason";
+pub const HEADER_ERROR: &str = "voc.error";
+pub const HEADER_TOPIC: &str = "voc.source.topic";
+pub const HEADER_PARTITION: &str = "voc.source.partition";
+pub const HEADER_OFFSET: &str = "voc.source.offset";
+/// Set to "true" when the payload had to be cut to fit the dead-letter topic.
+pub const HEADER_TRUNCATED: &str = "voc.truncated";
+pub const HEADER_ORIGINAL_BYTES: &str = "voc.original_bytes";
+
+/// A payload this size always fits the default Kafka message limit (1 MB) with headers.
+pub const FALLBACK_PAYLOAD_BYTES: usize = 900 * 1024;
+
+/// Why a message was rejected: a stable code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Where a rejected message came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Errors that no retry can fix: the message is too large for the broker or the topic.
+fn is_too_large(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::MessageSizeTooLarge | C::InvalidMessageSize)
+    )
+}
+
+/// Sends one dead letter, retrying with backoff until the broker acknowledges it. A message too
+/// large for the dead-letter topic is sent with its first [`FALLBACK_PAYLOAD_BYTES`] bytes and
+/// headers saying so, rather than retried forever. Returns the number of failed attempts.
+pub async fn send(
+    producer: &FutureProducer,
+    dlq_topic: &str,
+    key: Option<&[u8]>,
+    payload: &[u8],
+    source: Source<'_>,
+    rejection: &Rejection,
+    backoff: Backoff,
+) -> u32 {
+    let partition = source.partition.to_string();
+    let offset = source.offset.to_string();
+    // Keep the header readable: the error text is bounded (the payload keeps everything).
+    let error: String = rejection.message.chars().take(1000).collect();
+    let original_bytes = payload.len().to_string();
+    let mut body = payload;
+    let mut truncated = false;
+    let mut attempt = 0;
+    loop {
+        tokio::time::sleep(backoff.delay(attempt)).await;
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: HEADER_REASON,
+                value: Some(rejection.code),
+            })
+            .insert(Header {
+                key: HEADER_ERROR,
+                value: Some(error.as_str()),
+            })
+            .insert(Header {
+                key: HEADER_TOPIC,
+                value: Some(source.topic),
+            })
+            .insert(Header {
+                key: HEADER_PARTITION,
+                value: Some(partition.as_str()),
+            })
+            .insert(Header {
+                key: HEADER_OFFSET,
+                value: Some(offset.as_str()),
+            });
+        if truncated {
+            headers = headers
+                .insert(Header {
+                    key: HEADER_TRUNCATED,
+                    value: Some("true"),
+                })
+                .insert(Header {
+                    key: HEADER_ORIGINAL_BYTES,
+                    value: Some(original_bytes.as_str()),
+                });
+        }
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(dlq_topic).payload(body).headers(headers);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        match producer.send(record, Duration::from_secs(30)).await {
+            Ok(_) => return attempt,
+            Err((e, _)) if is_too_large(&e) && !truncated => {
+                tracing::warn!(
+                    bytes = payload.len(),
+                    topic = dlq_topic,
+                    "dead letter too large for the topic; sending its first part"
+                );
+                body = &payload[..payload.len().min(FALLBACK_PAYLOAD_BYTES)];
+                truncated = true;
+                attempt = 0;
+            }
+            Err((e, _)) => {
+                attempt += 1;
+                tracing::warn!(attempt, error = %e, topic = dlq_topic, "dead letter not delivered; will retry");
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `/metrics` and `/health` over plain HTTP/1.1. Two fixed GET routes do not justify a web
+//! framework; requests are read with a size and time limit and every response closes the connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::metrics::Metrics;
+
+/// Serves until the task is dropped. Binds before returning so the caller learns the address.
+pub async fn serve(
+    addr: &str,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let metrics = metrics.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 2048];
+                let Ok(Ok(n)) =
+                    tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await
+                else {
+                    return;
+                };
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let path = request.split_whitespace().nth(1).unwrap_or("");
+                let (status, body, kind) = match path {
+                    "/metrics" => ("200 OK", metrics.render(), "text/plain; version=0.0.4"),
+                    "/health" if metrics.healthy() => ("200 OK", "ok\n".to_string(), "text/plain"),
+                    "/health" => (
+                        "503 Service Unavailable",
+                        "unhealthy: ClickHouse or Kafka unreachable, retrying\n".to_string(),
+                        "text/plain",
+                    ),
+                    _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    Ok((local, task))
+}

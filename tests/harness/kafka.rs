@@ -1,0 +1,109 @@
+//! A real Kafka-protocol broker for tests: librdkafka's mock cluster, in this test process,
+//! listening on loopback TCP so `voc` processes connect to it like to any broker.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+
+pub struct Kafka {
+    pub cluster: MockCluster<'static, DefaultProducerContext>,
+    pub brokers: String,
+}
+
+/// A message read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Kafka {
+    pub fn start(brokers: i32) -> Self {
+        let cluster = MockCluster::new(brokers).expect("mock cluster starts");
+        let brokers = cluster.bootstrap_servers();
+        Self { cluster, brokers }
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: i32) {
+        self.cluster
+            .create_topic(name, partitions, 1)
+            .expect("create topic");
+    }
+
+    pub fn producer(&self) -> FutureProducer {
+        ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("message.max.bytes", "20000000")
+            .create()
+            .expect("producer")
+    }
+
+    /// Sends raw messages (any bytes, any key), waiting for every delivery.
+    pub async fn send(&self, topic: &str, messages: &[(Option<&[u8]>, &[u8])]) {
+        let producer = self.producer();
+        for (key, payload) in messages {
+            let mut record: FutureRecord<'_, [u8], [u8]> =
+                FutureRecord::to(topic).payload(*payload);
+            if let Some(k) = key {
+                record = record.key(*k);
+            }
+            producer
+                .send(record, Duration::from_secs(30))
+                .await
+                .expect("delivered");
+        }
+    }
+
+    /// Reads every message of a topic from the beginning (until `expected` or the timeout).
+    pub fn read_all(&self, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", format!("test-reader-{}", crate::free_port()))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .set("fetch.message.max.bytes", "20000000")
+            .create()
+            .expect("consumer");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        let deadline = std::time::Instant::now() + timeout;
+        let mut out = Vec::new();
+        while out.len() < expected && std::time::Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|x| {
+                                (
+                                    x.key.to_string(),
+                                    String::from_utf8_lossy(x.value.unwrap_or_default())
+                                        .into_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Record {
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                    headers,
+                });
+            }
+        }
+        out
+    }
+}

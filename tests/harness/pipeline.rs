@@ -1,0 +1,272 @@
+//! The whole pipeline for a test: ClickHouse, a broker, unique names, and `voc` processes.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::clickhouse::ClickHouse;
+use crate::kafka::Kafka;
+use crate::{free_port, voc_bin};
+
+pub struct Pipeline {
+    pub ch: ClickHouse,
+    pub kafka: Kafka,
+    pub db: String,
+    pub input: String,
+    pub dlq: String,
+    pub group: String,
+    dir: PathBuf,
+}
+
+/// A running `voc worker`.
+pub struct Worker {
+    child: Option<Child>,
+    pub metrics_port: u16,
+    pub log: PathBuf,
+}
+
+impl Worker {
+    fn pid(&self) -> String {
+        self.child
+            .as_ref()
+            .map(|c| c.id().to_string())
+            .unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait: the graceful path (drain, commit, exit).
+    pub fn terminate(mut self) -> ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
+        let mut child = self.child.take().expect("running");
+        child.wait().expect("worker exits")
+    }
+
+    /// SIGKILL: no drain, no commit.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// GET a path of the worker's HTTP endpoint: (status line, body).
+    pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        let r = ureq::get(&format!("http://127.0.0.1:{}{path}", self.metrics_port))
+            .config()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .call()
+            .ok()?;
+        let status = r.status().as_u16();
+        let body = r.into_body().read_to_string().ok()?;
+        Some((status, body))
+    }
+
+    /// A counter from /metrics.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let (_, body) = self.http_get("/metrics")?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Pipeline {
+    /// A fresh ClickHouse database and fresh topics (input with `partitions`, and the DLQ).
+    pub fn new(partitions: i32) -> Self {
+        let ch = ClickHouse::start();
+        let kafka = Kafka::start(1);
+        let n = free_port();
+        let p = Self {
+            ch,
+            kafka,
+            db: format!("voc_test_{n}"),
+            input: format!("in-{n}"),
+            dlq: format!("dlq-{n}"),
+            group: format!("group-{n}"),
+            dir: std::env::temp_dir().join(format!("voc-test-{}-{n}", std::process::id())),
+        };
+        p.kafka.create_topic(&p.input, partitions);
+        p.kafka.create_topic(&p.dlq, 1);
+        std::fs::create_dir_all(&p.dir).expect("test dir");
+        p
+    }
+
+    /// Environment for `voc` processes of this pipeline.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("VOC_KAFKA_BROKERS".into(), self.kafka.brokers.clone()),
+            ("VOC_INPUT_TOPIC".into(), self.input.clone()),
+            ("VOC_DLQ_TOPIC".into(), self.dlq.clone()),
+            ("VOC_GROUP_ID".into(), self.group.clone()),
+            ("VOC_CLICKHOUSE_URL".into(), self.ch.url.clone()),
+            ("VOC_CLICKHOUSE_DATABASE".into(), self.db.clone()),
+            ("VOC_LOG".into(), "info".into()),
+        ]
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(voc_bin());
+        cmd.args(args);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("VOC_") && key != "VOC_DICT" {
+                cmd.env_remove(key);
+            }
+        }
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `voc ARGS` to completion with `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("voc starts");
+        let mut input = child.stdin.take().expect("stdin");
+        let data = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let out = child.wait_with_output().expect("voc runs");
+        writer.join().expect("writer");
+        out
+    }
+
+    pub fn migrate(&self) {
+        let out = self.run(&["migrate"], b"");
+        assert!(
+            out.status.success(),
+            "voc migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts `voc worker` with test-friendly settings (fast group timeouts, short batches).
+    pub fn spawn_worker(&self, name: &str) -> Worker {
+        let metrics_port = free_port();
+        let config = self.dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"300\"\n\
+                 \"topic.metadata.refresh.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"50\"\n\n\
+                 [worker]\nanalysis_threads = 2\nbatch_interval_ms = 200\nbatch_rows = 50\ndrain_timeout_s = 20\n\
+                 metrics_addr = \"127.0.0.1:{metrics_port}\"\nretry_initial_ms = 100\nretry_max_ms = 1000\n"
+            ),
+        )
+        .expect("worker config");
+        let log = self.dir.join(format!("{name}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = self
+            .command(&["--config", config.to_str().expect("utf-8 path"), "worker"])
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("voc worker starts");
+        Worker {
+            child: Some(child),
+            metrics_port,
+            log,
+        }
+    }
+
+    /// Number of distinct interactions stored.
+    pub fn stored(&self) -> u64 {
+        self.ch
+            .query(&format!(
+                "SELECT count() FROM {}.interactions FINAL",
+                self.db
+            ))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Polls `cond` every 200 ms until it holds, or panics after `timeout` with `what`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+        let timeout = std::env::var("VOC_TEST_WAIT_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(timeout);
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if cond() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("timed out after {timeout:?} waiting for {what}");
+    }
+
+    /// The aggregate tables must equal what `interactions FINAL` gives, group by group.
+    pub fn assert_aggregates_exact(&self) {
+        let db = &self.db;
+        let from_view = self.ch.q(&format!(
+            "SELECT hour, topic, voice_type, complaint_type, channel, product, interactions, negative \
+             FROM {db}.topic_volume_hourly ORDER BY hour, topic, voice_type, complaint_type, channel, product"
+        ));
+        let from_final = self.ch.q(&format!(
+            "SELECT toStartOfHour(occurred_at) AS hour, topic, voice_type, ifNull(complaint_type, '') AS ct, channel, product, \
+             count() AS interactions, countIf(sentiment = 'negative') AS negative \
+             FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
+             GROUP BY hour, topic, voice_type, ct, channel, product ORDER BY hour, topic, voice_type, ct, channel, product"
+        ));
+        assert!(!from_final.is_empty(), "no interactions stored");
+        assert_eq!(
+            from_view, from_final,
+            "topic_volume_hourly differs from interactions FINAL"
+        );
+        let kw_view = self.ch.q(&format!(
+            "SELECT hour, keyword, product, channel, interactions FROM {db}.keyword_hourly ORDER BY hour, keyword, product, channel"
+        ));
+        let kw_final = self.ch.q(&format!(
+            "SELECT toStartOfHour(occurred_at) AS hour, keyword, product, channel, count() \
+             FROM {db}.interactions FINAL ARRAY JOIN keywords AS keyword \
+             GROUP BY hour, keyword, product, channel ORDER BY hour, keyword, product, channel"
+        ));
+        assert_eq!(
+            kw_view, kw_final,
+            "keyword_hourly differs from interactions FINAL"
+        );
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Keep worker logs and configs for the failure report.
+            eprintln!("test failed: worker logs kept in {}", self.dir.display());
+            for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "log") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let tail: Vec<&str> = text.lines().rev().take(25).collect();
+                    eprintln!(
+                        "--- {} (last lines)\n{}",
+                        path.display(),
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
+                }
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The streaming pipeline end to end, against a real ClickHouse server and a real Kafka-protocol
+//! broker (librdkafka's mock cluster over loopback TCP), with `voc` run as separate processes:
+//! every valid interaction lands once, every malformed message lands in the DLQ with its reason
+//! and original bytes, and the aggregates equal `interactions FINAL` after replays, graceful
+//! restarts, hard kills, rebalances and a ClickHouse outage.
+
+use std::time::Duration;
+
+use voc_tests::pipeline::Pipeline;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// The shared dev set as interaction messages, copy `n` of it with its own ids and hours.
+fn corpus(copy: usize) -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/voc-dev.jsonl"
+    );
+    let text =
+        std::fs::read_to_string(path).expect("shared/data/voc-dev.jsonl beside the repository");
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut v: serde_json::Value =
+                serde_json::from_str(line).expect("dev set line is JSON");
+            v["interaction_id"] =
+                format!("c{copy}-{}", v["interaction_id"].as_str().unwrap_or("x")).into();
+            v["occurred_at"] = format!(
+                "2026-11-{:02}T{:02}:{:02}:00+09:00",
+                10 + copy % 10,
+                i % 24,
+                (i * 7) % 60
+            )
+            .into();
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("labels");
+            }
+            v.to_string()
+        })
+        .collect()
+}
+
+fn jsonl(lines: &[String]) -> Vec<u8> {
+    let mut out = lines.join("\n").into_bytes();
+    out.push(b'\n');
+    out
+}
+
+/// The state a replay must not change.
+fn snapshot(p: &Pipeline) -> (u64, String, String) {
+    let db = &p.db;
+    (
+        p.stored(),
+        p.ch.q(&format!("SELECT * FROM {db}.topic_volume_hourly ORDER BY hour, topic, voice_type, complaint_type, channel, product")),
+        p.ch.q(&format!("SELECT * FROM {db}.keyword_hourly ORDER BY hour, keyword, product, channel")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_messages_land_once_and_malformed_ones_in_the_dlq_with_reason_and_bytes() {
+    let p = Pipeline::new(3);
+    p.migrate();
+    let worker = p.spawn_worker("w1");
+
+    // Valid lines through `voc produce`, which also refuses the invalid line it was given.
+    let valid = corpus(0);
+    let mut input = valid.clone();
+    input.insert(5, "{\"not\": \"an interaction\"}".into());
+    let out = p.run(&["produce"], &jsonl(&input));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a rejected line makes `voc produce` exit 1"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"line\":6"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Malformed messages straight onto the topic, each with a key.
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let many_turns = serde_json::json!({
+        "interaction_id": "many", "occurred_at": "2026-11-22T10:00:00+09:00",
+        "turns": vec![serde_json::json!({"speaker": "customer", "text": "はい"}); 100_000]
+    })
+    .to_string();
+    let bad: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("k-json", b"{not json".to_vec(), "invalid_json"),
+        ("k-utf8", b"{\"interaction_id\":\"u\",\"text\":\"\xff\xfe\"}".to_vec(), "invalid_utf8"),
+        ("k-noid", br#"{"occurred_at":"2026-11-22T10:00:00Z","text":"a"}"#.to_vec(), "invalid_json"),
+        ("k-chan", br#"{"interaction_id":"c","occurred_at":"2026-11-22T10:00:00Z","channel":"fax","text":"a"}"#.to_vec(), "invalid_json"),
+        ("k-time", br#"{"interaction_id":"t","occurred_at":"tomorrow","text":"a"}"#.to_vec(), "bad_occurred_at"),
+        ("k-nul", b"\x00\x00\x00".to_vec(), "invalid_json"),
+        ("k-deep", deep.into_bytes(), "invalid_json"),
+        ("k-turns", many_turns.into_bytes(), "too_large"),
+        ("k-types", br#"{"interaction_id":1,"occurred_at":2,"channel":3,"turns":"x","text":4,"metrics":5}"#.to_vec(), "invalid_json"),
+    ];
+    let sends: Vec<(Option<&[u8]>, &[u8])> = bad
+        .iter()
+        .map(|(k, v, _)| (Some(k.as_bytes()), v.as_slice()))
+        .collect();
+    p.kafka.send(&p.input, &sends).await;
+
+    p.wait_for("all valid interactions stored", WAIT, || {
+        p.stored() == valid.len() as u64
+    });
+    let dead = p.kafka.read_all(&p.dlq, bad.len(), WAIT);
+    assert_eq!(
+        dead.len(),
+        bad.len(),
+        "every malformed message is dead-lettered"
+    );
+    for (key, payload, code) in &bad {
+        let d = dead
+            .iter()
+            .find(|d| d.key.as_deref() == Some(key.as_bytes()))
+            .unwrap_or_else(|| panic!("no dead letter for {key}"));
+        if d.header("voc.truncated") == Some("true") {
+            // Too large for the DLQ topic: the first part of the bytes and the original size.
+            assert!(
+                payload.starts_with(&d.payload) && !d.payload.is_empty(),
+                "{key}: a prefix of the original bytes"
+            );
+            assert_eq!(
+                d.header("voc.original_bytes"),
+                Some(payload.len().to_string().as_str())
+            );
+        } else {
+            assert_eq!(&d.payload, payload, "{key}: original bytes kept");
+        }
+        assert_eq!(
+            d.header("voc.reason"),
+            Some(*code),
+            "{key}: {:?}",
+            d.headers
+        );
+        assert!(
+            !d.header("voc.error").unwrap_or("").is_empty(),
+            "{key}: a readable reason"
+        );
+        assert_eq!(d.header("voc.source.topic"), Some(p.input.as_str()));
+        assert!(
+            d.header("voc.source.offset")
+                .and_then(|o| o.parse::<i64>().ok())
+                .is_some()
+        );
+    }
+    p.assert_aggregates_exact();
+
+    // Each valid interaction is there with its masked text and tags.
+    let db = &p.db;
+    let billing = p.ch.q(&format!("SELECT topics, voice_type, complaint_type FROM {db}.interactions FINAL WHERE interaction_id = 'c0-d001'"));
+    assert!(
+        billing.contains("billing") && billing.contains("complaint"),
+        "{billing}"
+    );
+
+    let (status, _) = worker.http_get("/health").expect("health endpoint answers");
+    assert_eq!(status, 200);
+    assert_eq!(
+        worker.metric("voc_dlq_messages_total"),
+        Some(bad.len() as f64)
+    );
+
+    // Replaying the same messages changes nothing.
+    let before = snapshot(&p);
+    let out = p.run(&["produce"], &jsonl(&valid));
+    assert!(out.status.success());
+    let total = (2 * valid.len()) as f64;
+    p.wait_for("the replay consumed and written", WAIT, || {
+        worker.metric("voc_sink_rows_written_total") == Some(total)
+    });
+    assert_eq!(snapshot(&p), before, "a replay must not change any table");
+    p.assert_aggregates_exact();
+    assert!(worker.terminate().success(), "graceful shutdown exits 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_and_hard_kills_lose_nothing_and_count_nothing_twice() {
+    let p = Pipeline::new(3);
+    p.migrate();
+    let all: Vec<String> = (1..=4).flat_map(corpus).collect();
+    let chunks: Vec<&[String]> = all.chunks(all.len() / 4).collect();
+
+    // A graceful restart mid-stream.
+    let w = p.spawn_worker("a");
+    assert!(p.run(&["produce"], &jsonl(chunks[0])).status.success());
+    p.wait_for("some progress", WAIT, || p.stored() > 0);
+    assert!(p.run(&["produce"], &jsonl(chunks[1])).status.success());
+    assert!(w.terminate().success());
+
+    // Hard kills mid-batch, three times in a row: no drain, no commit.
+    for (i, chunk) in chunks[2..].iter().enumerate() {
+        let w = p.spawn_worker(&format!("k{i}"));
+        assert!(p.run(&["produce"], &jsonl(chunk)).status.success());
+        std::thread::sleep(Duration::from_millis(700));
+        w.kill();
+    }
+    let w = p.spawn_worker("k-last");
+    std::thread::sleep(Duration::from_millis(300));
+    w.kill();
+
+    let w = p.spawn_worker("final");
+    p.wait_for("every interaction stored", WAIT, || {
+        p.stored() == all.len() as u64
+    });
+    // Let the worker catch up completely (replayed messages included) before comparing.
+    std::thread::sleep(Duration::from_secs(2));
+    p.assert_aggregates_exact();
+    let distinct = p.ch.q(&format!(
+        "SELECT uniqExact(interaction_id) FROM {}.interactions",
+        p.db
+    ));
+    assert_eq!(distinct.trim(), all.len().to_string());
+    assert!(w.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_in_one_group_share_partitions_through_rebalances() {
+    let p = Pipeline::new(4);
+    p.migrate();
+    let all: Vec<String> = (5..=7).flat_map(corpus).collect();
+    let w1 = p.spawn_worker("r1");
+    let w2 = p.spawn_worker("r2");
+    let producer = {
+        let lines = jsonl(&all);
+        let run = p.run(&["produce", "--rate", "120"], &lines);
+        assert!(run.status.success());
+        run
+    };
+    drop(producer);
+    // One leaves and another joins while the rest is processed.
+    assert!(w1.terminate().success());
+    let w3 = p.spawn_worker("r3");
+    p.wait_for("every interaction stored", WAIT, || {
+        p.stored() == all.len() as u64
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    p.assert_aggregates_exact();
+    let written = w2.metric("voc_sink_rows_written_total").unwrap_or(0.0)
+        + w3.metric("voc_sink_rows_written_total").unwrap_or(0.0);
+    assert!(written > 0.0, "the remaining workers did part of the work");
+    assert!(w2.terminate().success());
+    assert!(w3.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clickhouse_outage_makes_the_worker_wait_report_unhealthy_and_recover() {
+    let mut p = Pipeline::new(2);
+    if !p.ch.is_private() {
+        eprintln!(
+            "skipping: VOC_TEST_CLICKHOUSE_URL points at a shared server that this test must not stop"
+        );
+        return;
+    }
+    p.migrate();
+    let w = p.spawn_worker("o1");
+    let first = corpus(8);
+    assert!(p.run(&["produce"], &jsonl(&first)).status.success());
+    p.wait_for("the first part stored", WAIT, || {
+        p.stored() == first.len() as u64
+    });
+
+    p.ch.stop();
+    let second = corpus(9);
+    assert!(p.run(&["produce"], &jsonl(&second)).status.success());
+    p.wait_for("the worker reports unhealthy", WAIT, || {
+        w.http_get("/health").is_some_and(|(s, _)| s == 503)
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(w.metric("voc_sink_clickhouse_up"), Some(0.0));
+
+    p.ch.resume();
+    p.wait_for("everything stored after the outage", WAIT, || {
+        p.stored() == (first.len() + second.len()) as u64
+    });
+    p.wait_for("the worker reports healthy again", WAIT, || {
+        w.http_get("/health").is_some_and(|(s, _)| s == 200)
+    });
+    p.assert_aggregates_exact();
+    assert!(w.metric("voc_sink_insert_retries_total").unwrap_or(0.0) > 0.0);
+    assert!(w.terminate().success());
+}
