@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh machine: system packages, format and lint gates, then every
-# test (unit, property, golden, CLI, and end-to-end against a real ClickHouse and Kafka-protocol
-# broker that the tests start on loopback).
+# The whole test suite from a fresh machine: system packages, format and lint gates, the schema on
+# a current ClickHouse (chdb), then every test (unit, property, golden, CLI, and end to end against
+# a real ClickHouse server and a real Kafka-protocol broker that the tests start on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The schema must also run on a current ClickHouse, not only on Debian's 18.16.
+venv=target/pyenv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c "import chdb" 2>/dev/null || "$venv/bin/pip" install -q chdb-core
+"$venv/bin/python" scripts/check_sql_current.py
+
 cargo test --workspace --locked
