@@ -1,0 +1,3 @@
+//! voc demo.
+pub mod corpus;
+pub mod local_clickhouse;

@@ -1,0 +1,239 @@
+//! Flag detection as pure functions over counts: no IO, no clock (the caller passes windows).
+//!
+//! - **spike**: a topic (× complaint type × product) whose count in the recent window is far above
+//!   its own baseline (the same hours of the trailing days). The score is a Poisson z-score,
+//!   `(count − expected) / √(expected + 1)`; a minimum count keeps small numbers from paging anyone.
+//! - **emerging**: keywords whose document frequency jumps against their own baseline, including
+//!   new ones; keywords that occur in the same interactions are grouped, so one new problem
+//!   (認証コード + 届かない) is one flag, not five.
+//! - **repeat contact** and **escalation** are selections, made in the store queries.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Thresholds of the detectors (config `[flags]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Minimum interactions in the window before a spike or emerging term is flagged.
+    pub min_count: u64,
+    /// Minimum Poisson z-score.
+    pub min_score: f64,
+    /// Minimum ratio of the window count to its expected count.
+    pub min_ratio: f64,
+    /// Keywords whose interaction sets overlap at least this much (Jaccard) form one group.
+    pub group_jaccard: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            min_count: 5,
+            min_score: 3.0,
+            min_ratio: 2.0,
+            group_jaccard: 0.3,
+        }
+    }
+}
+
+/// How unusual `count` is against an `expected` count: a Poisson z-score.
+pub fn poisson_score(count: u64, expected: f64) -> f64 {
+    (count as f64 - expected) / (expected + 1.0).sqrt()
+}
+
+/// A series' count in the recent window and its counts in the same window on baseline days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCounts {
+    pub key: String,
+    pub count: u64,
+    /// One count per baseline day (same hours), zeros included.
+    pub baseline: Vec<u64>,
+}
+
+/// A detected anomaly, before it is matched with stored flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub kind: &'static str,
+    pub key: String,
+    pub count: u64,
+    pub baseline: f64,
+    pub score: f64,
+    pub sample_ids: Vec<String>,
+}
+
+/// Spikes: series whose window count is unusual against the mean of their baseline days.
+pub fn spikes(series: &[WindowCounts], t: &Thresholds) -> Vec<Detection> {
+    let mut out: Vec<Detection> = series
+        .iter()
+        .filter_map(|s| {
+            let expected = if s.baseline.is_empty() {
+                0.0
+            } else {
+                s.baseline.iter().sum::<u64>() as f64 / s.baseline.len() as f64
+            };
+            let score = poisson_score(s.count, expected);
+            let unusual = s.count >= t.min_count
+                && score >= t.min_score
+                && s.count as f64 >= t.min_ratio * expected;
+            unusual.then(|| Detection {
+                kind: "spike",
+                key: s.key.clone(),
+                count: s.count,
+                baseline: expected,
+                score,
+                sample_ids: Vec::new(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+/// A keyword in the recent window: the interactions it occurs in, and its expected count
+/// (its baseline rate scaled to the window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeywordWindow {
+    pub keyword: String,
+    pub interactions: BTreeSet<String>,
+    pub expected: f64,
+}
+
+/// Emerging terms, grouped by co-occurrence. Each group's key is its strongest keywords joined with
+/// `+`; its count is the number of distinct interactions mentioning any of them.
+pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Detection> {
+    let mut rising: Vec<(&KeywordWindow, f64)> = keywords
+        .iter()
+        .filter_map(|k| {
+            let count = k.interactions.len() as u64;
+            let score = poisson_score(count, k.expected);
+            (count >= t.min_count
+                && score >= t.min_score
+                && count as f64 >= t.min_ratio * k.expected)
+                .then_some((k, score))
+        })
+        .collect();
+    rising.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then_with(|| a.0.keyword.cmp(&b.0.keyword))
+    });
+
+    // Greedy grouping: each keyword joins the first group whose seed it overlaps enough.
+    let mut groups: Vec<Vec<(&KeywordWindow, f64)>> = Vec::new();
+    for (k, score) in rising {
+        let home = groups
+            .iter_mut()
+            .find(|g| jaccard(&g[0].0.interactions, &k.interactions) >= t.group_jaccard);
+        match home {
+            Some(g) => g.push((k, score)),
+            None => groups.push(vec![(k, score)]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| {
+            let members: BTreeSet<&String> =
+                g.iter().flat_map(|(k, _)| k.interactions.iter()).collect();
+            let expected: f64 = g.iter().map(|(k, _)| k.expected).fold(0.0, f64::max);
+            let mut names: Vec<&str> = g.iter().take(3).map(|(k, _)| k.keyword.as_str()).collect();
+            names.sort();
+            Detection {
+                kind: "emerging",
+                key: names.join("+"),
+                count: members.len() as u64,
+                baseline: expected,
+                score: g[0].1,
+                sample_ids: members.into_iter().take(5).cloned().collect(),
+            }
+        })
+        .collect()
+}
+
+fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let inter = a.intersection(b).count();
+    let union = a.len() + b.len() - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// Groups rows of (key, day offset, count) into window counts with one slot per baseline day.
+pub fn window_counts(rows: &[(String, u32, u64)], baseline_days: u32) -> Vec<WindowCounts> {
+    let mut by_key: BTreeMap<&str, WindowCounts> = BTreeMap::new();
+    for (key, day, count) in rows {
+        let entry = by_key.entry(key.as_str()).or_insert_with(|| WindowCounts {
+            key: key.clone(),
+            count: 0,
+            baseline: vec![0; baseline_days as usize],
+        });
+        match *day {
+            0 => entry.count += count,
+            d if d <= baseline_days => entry.baseline[(d - 1) as usize] += count,
+            _ => {}
+        }
+    }
+    by_key.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(word: &str, ids: std::ops::Range<u32>, expected: f64) -> KeywordWindow {
+        KeywordWindow {
+            keyword: word.into(),
+            interactions: ids.map(|i| format!("i{i}")).collect(),
+            expected,
+        }
+    }
+
+    #[test]
+    fn a_burst_against_a_steady_baseline_is_a_spike_and_steady_volume_is_not() {
+        let series = window_counts(
+            &[
+                ("billing".into(), 0, 4),
+                ("billing".into(), 1, 4),
+                ("billing".into(), 2, 5),
+                ("billing".into(), 3, 3),
+                ("account_login".into(), 0, 25),
+                ("account_login".into(), 1, 2),
+                ("account_login".into(), 3, 1),
+            ],
+            7,
+        );
+        let flags = spikes(&series, &Thresholds::default());
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(flags[0].key, "account_login");
+        assert!((flags[0].baseline - 3.0 / 7.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn small_numbers_never_page_anyone() {
+        // From zero to four is "infinitely" unusual, but four is below the minimum count.
+        let series = window_counts(&[("privacy_security".into(), 0, 4)], 7);
+        assert!(spikes(&series, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn co_occurring_new_keywords_make_one_emerging_flag() {
+        let words = [
+            kw("認証コード", 0..30, 0.2),
+            kw("届かない", 2..30, 1.0),
+            kw("SMS", 5..25, 0.1),
+            kw("請求", 100..106, 5.0),         // steady: not rising
+            kw("ダークモード", 200..207, 0.1), // rising, but in other interactions
+        ];
+        let flags = emerging(&words, &Thresholds::default());
+        assert_eq!(flags.len(), 2, "{flags:?}");
+        assert_eq!(flags[0].key, "SMS+届かない+認証コード");
+        assert_eq!(flags[0].count, 30);
+        assert_eq!(flags[1].key, "ダークモード");
+        assert!(flags.iter().all(|f| f.sample_ids.len() <= 5));
+    }
+
+    #[test]
+    fn scores_grow_with_surprise() {
+        assert!(poisson_score(20, 2.0) > poisson_score(10, 2.0));
+        assert!(poisson_score(10, 2.0) > poisson_score(10, 8.0));
+        assert!(poisson_score(0, 3.0) < 0.0);
+    }
+}

@@ -1,0 +1,143 @@
+//! One flagger run: detect, merge with stored flags, write, notify about new ones.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use time::OffsetDateTime;
+use voc_store::{Store, StoreError};
+
+use crate::detect::Detection;
+use crate::store::{self, Flag, FlagConfig};
+
+/// Where new flags are announced. Failures are retried and logged; they never block detection.
+#[derive(Default)]
+pub struct Notifier {
+    /// A URL receiving a JSON POST with a Slack-compatible `text` field and the flag.
+    pub webhook: Option<String>,
+    /// A Kafka topic receiving each new flag as JSON.
+    pub kafka: Option<(FutureProducer, String)>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("webhook", &self.webhook.is_some())
+            .field("kafka", &self.kafka.as_ref().map(|k| &k.1))
+            .finish()
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub detected: usize,
+    pub raised: usize,
+    pub updated: usize,
+}
+
+/// A one-line Japanese title for a detection; topic ids are shown with their display names.
+pub fn title(d: &Detection, names: &HashMap<String, String>) -> String {
+    let name = |id: &str| {
+        names
+            .get(id)
+            .map(|n| format!("{n} ({id})"))
+            .unwrap_or_else(|| id.to_string())
+    };
+    match d.kind {
+        "spike" => {
+            let mut parts = d.key.split('/');
+            let topic = name(parts.next().unwrap_or(""));
+            let rest: Vec<&str> = parts.collect();
+            let detail = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", rest.join(" / "))
+            };
+            format!(
+                "急増: {topic}{detail} — {}件 (平常 {:.1}件)",
+                d.count, d.baseline
+            )
+        }
+        "emerging" => format!(
+            "新しい問題の兆し: {} — {}件 (平常 {:.1}件)",
+            d.key.replace('+', " + "),
+            d.count,
+            d.baseline
+        ),
+        "repeat_contact" => {
+            let (customer, topic) = d.key.split_once('/').unwrap_or((&d.key, ""));
+            format!(
+                "再問い合わせ: {customer} が {} について {}回",
+                name(topic),
+                d.count
+            )
+        }
+        "escalation" => format!("エスカレーション (上司・外部・公開の示唆): {}", d.key),
+        other => format!("{other}: {}", d.key),
+    }
+}
+
+/// Detects with the window ending at `now` (the injectable clock), updates the flags table and
+/// announces new flags.
+pub async fn run_once(
+    store: &Store,
+    now: OffsetDateTime,
+    config: &FlagConfig,
+    notifier: &Notifier,
+    names: &HashMap<String, String>,
+) -> Result<RunReport, StoreError> {
+    let detections = store::detect_all(store, now, config).await?;
+    let existing = store::list(store, None).await?;
+    let (written, raised) = store::merge(&existing, &detections, now, config.window, |d| {
+        title(d, names)
+    });
+    store::write(store, &written).await?;
+    notify(notifier, &raised).await;
+    Ok(RunReport {
+        detected: detections.len(),
+        raised: raised.len(),
+        updated: written.len() - raised.len(),
+    })
+}
+
+async fn notify(notifier: &Notifier, flags: &[Flag]) {
+    for flag in flags {
+        let body = serde_json::json!({"text": format!("[voc] {}", flag.title), "flag": flag});
+        if let Some(url) = notifier.webhook.clone() {
+            let payload = body.to_string();
+            let sent = tokio::task::spawn_blocking(move || {
+                for attempt in 0..3u64 {
+                    let result = ureq::post(&url)
+                        .config()
+                        .timeout_global(Some(Duration::from_secs(5)))
+                        .build()
+                        .header("Content-Type", "application/json")
+                        .send(&payload);
+                    match result {
+                        Ok(_) => return true,
+                        Err(e) => {
+                            tracing::warn!(attempt, error = %e, "flag webhook failed");
+                            std::thread::sleep(Duration::from_millis(500 * (attempt + 1)));
+                        }
+                    }
+                }
+                false
+            })
+            .await
+            .unwrap_or(false);
+            if !sent {
+                tracing::warn!(flag = %flag.flag_id, "flag webhook gave up; the flag is stored and listed all the same");
+            }
+        }
+        if let Some((producer, topic)) = &notifier.kafka {
+            let payload = body.to_string();
+            let record = FutureRecord::to(topic)
+                .key(flag.flag_id.as_str())
+                .payload(&payload);
+            if let Err((e, _)) = producer.send(record, Duration::from_secs(10)).await {
+                tracing::warn!(error = %e, flag = %flag.flag_id, "flag event not delivered to Kafka");
+            }
+        }
+    }
+}

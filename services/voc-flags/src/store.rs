@@ -1,0 +1,441 @@
+//! The flagger's ClickHouse side: counts for the detectors, and the `flags` table.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use voc_store::{Store, StoreError};
+
+use crate::detect::{self, Detection, KeywordWindow, Thresholds};
+
+/// A flag as stored and listed (`voc flags list --json` prints these fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Flag {
+    pub flag_id: String,
+    pub kind: String,
+    pub key: String,
+    pub status: String,
+    pub title: String,
+    pub score: f64,
+    /// Seconds since the epoch.
+    pub window_start: u32,
+    pub window_end: u32,
+    pub count: u64,
+    pub baseline: f64,
+    pub sample_ids: Vec<String>,
+    pub created_at: u32,
+    pub updated_at: u32,
+    pub acked_by: String,
+    pub note: String,
+    pub version: u64,
+}
+
+/// Flagger settings.
+#[derive(Debug, Clone)]
+pub struct FlagConfig {
+    pub window: Duration,
+    pub baseline_days: u32,
+    pub repeat_days: u32,
+    pub thresholds: Thresholds,
+}
+
+impl Default for FlagConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::hours(3),
+            baseline_days: 7,
+            repeat_days: 3,
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+fn secs(t: OffsetDateTime) -> u32 {
+    u32::try_from(t.unix_timestamp().max(0)).unwrap_or(u32::MAX)
+}
+
+fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
+    move |source| StoreError::Query {
+        what: what.to_string(),
+        source,
+    }
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct KeyDayCount {
+    key: String,
+    day: u32,
+    count: u64,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct IdKeywords {
+    interaction_id: String,
+    keywords: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct KeywordTotal {
+    keyword: String,
+    total: u64,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct Repeat {
+    key: String,
+    n: u64,
+    ids: Vec<String>,
+}
+
+/// Everything unusual in the window ending at `now`.
+pub async fn detect_all(
+    store: &Store,
+    now: OffsetDateTime,
+    c: &FlagConfig,
+) -> Result<Vec<Detection>, StoreError> {
+    let end = secs(now);
+    let start = secs(now - c.window);
+    let w = end - start;
+    let client = store.client();
+
+    // Spikes: per topic, then per topic × complaint type × product where the topic is quiet.
+    let series_sql = |key_expr: &str, filter: &str| {
+        format!(
+            "SELECT {key_expr} AS key, toUInt32(intDiv({end} - 1 - toUInt32(hour), 86400)) AS day, sum(interactions) AS count \
+             FROM topic_volume_hourly \
+             WHERE hour >= toDateTime({end} - 86400 * {days} - {w}) AND hour < toDateTime({end}) \
+               AND (({end} - 1 - toUInt32(hour)) % 86400) < {w} AND topic != '(none)' {filter} \
+             GROUP BY key, day",
+            days = c.baseline_days
+        )
+    };
+    let topic_rows: Vec<KeyDayCount> = client
+        .query(&series_sql("topic", ""))
+        .fetch_all()
+        .await
+        .map_err(q("spike series by topic"))?;
+    let mut spikes = detect::spikes(&as_rows(&topic_rows, c.baseline_days), &c.thresholds);
+    let flagged: BTreeSet<String> = spikes.iter().map(|d| d.key.clone()).collect();
+    let detail_rows: Vec<KeyDayCount> = client
+        .query(&series_sql(
+            "concat(topic, '/', complaint_type, '/', product)",
+            "AND complaint_type != ''",
+        ))
+        .fetch_all()
+        .await
+        .map_err(q("spike series by topic, complaint type and product"))?;
+    spikes.extend(
+        detect::spikes(&as_rows(&detail_rows, c.baseline_days), &c.thresholds)
+            .into_iter()
+            .filter(|d| !flagged.contains(d.key.split('/').next().unwrap_or(""))),
+    );
+    for s in &mut spikes {
+        let topic = s.key.split('/').next().unwrap_or("").to_string();
+        s.sample_ids = client
+            .query(&format!(
+                "SELECT interaction_id FROM interactions FINAL WHERE has(topics, ?) AND occurred_at >= toDateTime({start}) \
+                 AND occurred_at < toDateTime({end}) ORDER BY severity DESC, occurred_at DESC LIMIT 5"
+            ))
+            .bind(&topic)
+            .fetch_all::<String>()
+            .await
+            .map_err(q("spike samples"))?;
+    }
+
+    // Emerging terms among complaints: window document sets against the baseline rate.
+    let recent: Vec<IdKeywords> = client
+        .query(&format!(
+            "SELECT interaction_id, keywords FROM interactions FINAL WHERE voice_type = 'complaint' \
+             AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})"
+        ))
+        .fetch_all()
+        .await
+        .map_err(q("recent complaint keywords"))?;
+    let baseline: Vec<KeywordTotal> = client
+        .query(&format!(
+            "SELECT keyword, sum(negative) AS total FROM keyword_hourly \
+             WHERE hour >= toDateTime({start} - 86400 * {days}) AND hour < toDateTime({start}) GROUP BY keyword",
+            days = c.baseline_days
+        ))
+        .fetch_all()
+        .await
+        .map_err(q("keyword baseline"))?;
+    let rate: HashMap<String, f64> = baseline
+        .into_iter()
+        .map(|k| {
+            (
+                k.keyword,
+                k.total as f64 * f64::from(w) / (86400.0 * f64::from(c.baseline_days)),
+            )
+        })
+        .collect();
+    let mut sets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in recent {
+        for k in r.keywords {
+            sets.entry(k).or_default().insert(r.interaction_id.clone());
+        }
+    }
+    let windows: Vec<KeywordWindow> = sets
+        .into_iter()
+        .map(|(keyword, interactions)| KeywordWindow {
+            expected: rate.get(&keyword).copied().unwrap_or(0.0),
+            keyword,
+            interactions,
+        })
+        .collect();
+    let emerging = detect::emerging(&windows, &c.thresholds);
+
+    // Repeat contacts: a customer complaining about the same topic again within days.
+    let repeats: Vec<Repeat> = client
+        .query(&format!(
+            "SELECT concat(customer_id, '/', topic) AS key, count() AS n, groupArray(interaction_id) AS ids \
+             FROM interactions FINAL ARRAY JOIN topics AS topic \
+             WHERE customer_id != '' AND voice_type = 'complaint' \
+               AND occurred_at >= toDateTime({end} - 86400 * {days}) AND occurred_at < toDateTime({end}) \
+             GROUP BY key HAVING n >= 2 AND max(occurred_at) >= toDateTime({start})",
+            days = c.repeat_days
+        ))
+        .fetch_all()
+        .await
+        .map_err(q("repeat contacts"))?;
+
+    // Escalations: every severity-3 interaction in the window, at once.
+    let escalations: Vec<String> = client
+        .query(&format!(
+            "SELECT interaction_id FROM interactions FINAL WHERE severity = 3 \
+             AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})"
+        ))
+        .fetch_all()
+        .await
+        .map_err(q("escalations"))?;
+
+    let mut all = spikes;
+    all.extend(emerging);
+    all.extend(repeats.into_iter().map(|r| Detection {
+        kind: "repeat_contact",
+        key: r.key,
+        count: r.n,
+        baseline: 1.0,
+        score: r.n as f64,
+        sample_ids: r.ids.into_iter().take(5).collect(),
+    }));
+    // The masked verbatim is one query away (`interactions FINAL`), not copied into flags.
+    all.extend(escalations.into_iter().map(|id| Detection {
+        kind: "escalation",
+        key: id.clone(),
+        count: 1,
+        baseline: 0.0,
+        score: 10.0,
+        sample_ids: vec![id],
+    }));
+    Ok(all)
+}
+
+fn as_rows(rows: &[KeyDayCount], days: u32) -> Vec<detect::WindowCounts> {
+    let tuples: Vec<(String, u32, u64)> = rows
+        .iter()
+        .map(|r| (r.key.clone(), r.day, r.count))
+        .collect();
+    detect::window_counts(&tuples, days)
+}
+
+/// All flags, current version of each, newest first; optionally only one status.
+pub async fn list(store: &Store, status: Option<&str>) -> Result<Vec<Flag>, StoreError> {
+    let mut sql = "SELECT ?fields FROM flags FINAL".to_string();
+    if status.is_some() {
+        sql.push_str(" WHERE status = ?");
+    }
+    sql.push_str(" ORDER BY updated_at DESC, score DESC");
+    let mut query = store.client().query(&sql);
+    if let Some(s) = status {
+        query = query.bind(s);
+    }
+    query.fetch_all().await.map_err(q("list flags"))
+}
+
+pub async fn get(store: &Store, flag_id: &str) -> Result<Option<Flag>, StoreError> {
+    store
+        .client()
+        .query("SELECT ?fields FROM flags FINAL WHERE flag_id = ?")
+        .bind(flag_id)
+        .fetch_optional()
+        .await
+        .map_err(q("read a flag"))
+}
+
+pub async fn write(store: &Store, flags: &[Flag]) -> Result<(), StoreError> {
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let mut insert = store
+        .client()
+        .insert::<Flag>("flags")
+        .await
+        .map_err(q("write flags"))?;
+    for f in flags {
+        insert.write(f).await.map_err(q("write flags"))?;
+    }
+    insert.end().await.map_err(q("write flags"))
+}
+
+/// Merges detections into the stored flags: an open or acknowledged flag of the same kind and key
+/// is updated; otherwise a new open flag is raised. Returns (written, newly raised).
+pub fn merge(
+    existing: &[Flag],
+    detections: &[Detection],
+    now: OffsetDateTime,
+    window: Duration,
+    title: impl Fn(&Detection) -> String,
+) -> (Vec<Flag>, Vec<Flag>) {
+    let active: HashMap<(&str, &str), &Flag> = existing
+        .iter()
+        .filter(|f| f.status != "resolved")
+        .map(|f| ((f.kind.as_str(), f.key.as_str()), f))
+        .collect();
+    let version = u64::try_from(now.unix_timestamp_nanos() / 1000).unwrap_or(0);
+    let mut written = Vec::new();
+    let mut raised = Vec::new();
+    for d in detections {
+        let base = Flag {
+            flag_id: String::new(),
+            kind: d.kind.to_string(),
+            key: d.key.clone(),
+            status: "open".into(),
+            title: title(d),
+            score: (d.score * 100.0).round() / 100.0,
+            window_start: secs(now - window),
+            window_end: secs(now),
+            count: d.count,
+            baseline: (d.baseline * 100.0).round() / 100.0,
+            sample_ids: d.sample_ids.clone(),
+            created_at: secs(now),
+            updated_at: secs(now),
+            acked_by: String::new(),
+            note: String::new(),
+            version,
+        };
+        match active.get(&(d.kind, d.key.as_str())) {
+            Some(old) => written.push(Flag {
+                flag_id: old.flag_id.clone(),
+                status: old.status.clone(),
+                created_at: old.created_at,
+                acked_by: old.acked_by.clone(),
+                note: old.note.clone(),
+                // Keep the strongest figures seen while the flag is active.
+                score: base.score.max(old.score),
+                count: base.count.max(old.count),
+                ..base
+            }),
+            None => {
+                let flag = Flag {
+                    flag_id: flag_id(d.kind, &d.key, now),
+                    ..base
+                };
+                raised.push(flag.clone());
+                written.push(flag);
+            }
+        }
+    }
+    (written, raised)
+}
+
+/// A readable, stable id: kind, a hash of the key, and when it was raised.
+fn flag_id(kind: &str, key: &str, now: OffsetDateTime) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{kind}-{h:08x}-{}", now.unix_timestamp())
+}
+
+/// Changes a flag's status (acknowledge or resolve), recording who and why.
+pub async fn set_status(
+    store: &Store,
+    flag_id: &str,
+    status: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<Flag>, StoreError> {
+    let Some(mut flag) = get(store, flag_id).await? else {
+        return Ok(None);
+    };
+    flag.status = status.to_string();
+    if let Some(by) = by {
+        flag.acked_by = by.to_string();
+    }
+    if let Some(note) = note {
+        flag.note = note.to_string();
+    }
+    flag.updated_at = secs(now);
+    flag.version = u64::try_from(now.unix_timestamp_nanos() / 1000)
+        .unwrap_or(0)
+        .max(flag.version + 1);
+    write(store, std::slice::from_ref(&flag)).await?;
+    Ok(Some(flag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(kind: &'static str, key: &str, count: u64) -> Detection {
+        Detection {
+            kind,
+            key: key.into(),
+            count,
+            baseline: 1.0,
+            score: 5.0,
+            sample_ids: vec!["a".into()],
+        }
+    }
+
+    #[test]
+    fn one_flag_per_key_while_active_and_a_new_one_after_resolution() {
+        let t0 = time::macros::datetime!(2026-11-22 10:00 UTC);
+        let (w1, r1) = merge(
+            &[],
+            &[det("spike", "billing", 10)],
+            t0,
+            Duration::hours(3),
+            |_| "t".into(),
+        );
+        assert_eq!((w1.len(), r1.len()), (1, 1));
+        let mut stored = w1.clone();
+        stored[0].status = "acknowledged".into();
+        stored[0].acked_by = "lead".into();
+
+        let t1 = t0 + Duration::hours(1);
+        let (w2, r2) = merge(
+            &stored,
+            &[det("spike", "billing", 15)],
+            t1,
+            Duration::hours(3),
+            |_| "t".into(),
+        );
+        assert!(r2.is_empty(), "no new flag while one is active");
+        assert_eq!(w2[0].flag_id, stored[0].flag_id);
+        assert_eq!(w2[0].status, "acknowledged");
+        assert_eq!(w2[0].acked_by, "lead");
+        assert_eq!(w2[0].count, 15);
+        assert!(w2[0].version > stored[0].version);
+
+        stored[0].status = "resolved".into();
+        let t2 = t1 + Duration::hours(5);
+        let (w3, r3) = merge(
+            &stored,
+            &[det("spike", "billing", 12)],
+            t2,
+            Duration::hours(3),
+            |_| "t".into(),
+        );
+        assert_eq!(
+            r3.len(),
+            1,
+            "a resolved problem that comes back raises a new flag"
+        );
+        assert_ne!(w3[0].flag_id, stored[0].flag_id);
+        assert_eq!(w3[0].status, "open");
+    }
+}
