@@ -163,7 +163,7 @@ impl Pipeline {
         std::fs::write(
             &config,
             format!(
-                "[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"300\"\n\
+                "[kafka.consumer_properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"300\"\n\
                  \"topic.metadata.refresh.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"50\"\n\n\
                  [worker]\nanalysis_threads = 2\nbatch_interval_ms = 200\nbatch_rows = 50\ndrain_timeout_s = 20\n\
                  metrics_addr = \"127.0.0.1:{metrics_port}\"\nretry_initial_ms = 100\nretry_max_ms = 1000\n"

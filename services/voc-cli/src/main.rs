@@ -1,5 +1,7 @@
 //! The `voc` binary: clap subcommands wiring the crates together, nothing more.
 
+mod cmd_demo;
+mod cmd_flags;
 mod cmd_stream;
 mod cmd_tag;
 mod jsonl;
@@ -68,10 +70,68 @@ enum Command {
         #[arg(long)]
         rate: Option<f64>,
     },
+    /// Detect recurring and emerging issues (spikes, emerging terms, repeat contacts,
+    /// escalations) and write the `flags` table; every `flags.interval_s`, or once.
+    Flagger {
+        /// Run one detection and exit.
+        #[arg(long)]
+        once: bool,
+        /// Detect as if it were this time (RFC 3339): the window ends here.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// The support lead's view of flags.
+    Flags {
+        #[command(subcommand)]
+        command: FlagsCommand,
+    },
+    /// The main job on the embedded default: a local ClickHouse and an embedded Kafka-protocol
+    /// broker, a realistic sample corpus through produce → workers → ClickHouse → flagger, and a
+    /// summary of what it found. Cleans up the processes it started.
+    Demo {
+        /// Where the local ClickHouse keeps its data.
+        #[arg(long, default_value = "voc-demo-data")]
+        dir: PathBuf,
+        /// Seed of the sample corpus.
+        #[arg(long, default_value_t = 20261122)]
+        seed: u64,
+        /// Keep ClickHouse running after the summary until Ctrl-C, to query it.
+        #[arg(long)]
+        keep_running: bool,
+        /// JMultiWOZ dialogues (JSONL.gz) to mix in; default ../shared/data/jmultiwoz-dialogues.jsonl.gz if present.
+        #[arg(long)]
+        dialogues: Option<PathBuf>,
+    },
     /// Work with rules files.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FlagsCommand {
+    /// List flags, newest first: a table, or JSON lines with --json.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Only flags with this status: open, acknowledged or resolved.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Acknowledge a flag: someone is on it.
+    Ack {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Resolve a flag; if the problem comes back, a new flag is raised.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -144,6 +204,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let failed =
                 runtime()?.block_on(cmd_stream::produce(&settings, file.as_deref(), rate))?;
             Ok(rejected_code(usize::try_from(failed).unwrap_or(usize::MAX)))
+        }
+        Command::Demo {
+            dir,
+            seed,
+            keep_running,
+            dialogues,
+        } => {
+            runtime()?.block_on(cmd_demo::demo(
+                &settings,
+                dir,
+                seed,
+                keep_running,
+                dialogues,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Flagger { once, now } => {
+            runtime()?.block_on(cmd_flags::flagger(&settings, once, now.as_deref()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Flags { command } => {
+            let rt = runtime()?;
+            match command {
+                FlagsCommand::List { json, status } => {
+                    rt.block_on(cmd_flags::list(&settings, json, status.as_deref()))?
+                }
+                FlagsCommand::Ack { id, by, note } => rt.block_on(cmd_flags::set_status(
+                    &settings,
+                    &id,
+                    "acknowledged",
+                    by.as_deref(),
+                    note.as_deref(),
+                ))?,
+                FlagsCommand::Resolve { id, note } => rt.block_on(cmd_flags::set_status(
+                    &settings,
+                    &id,
+                    "resolved",
+                    None,
+                    note.as_deref(),
+                ))?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Rules {
             command: RulesCommand::Check { file },

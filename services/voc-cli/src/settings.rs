@@ -16,6 +16,42 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     pub clickhouse: ClickHouseSettings,
     pub worker: WorkerSettings,
+    pub flags: FlagSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlagSettings {
+    /// Seconds between flagger runs.
+    pub interval_s: u64,
+    /// The recent window compared with the same hours of the baseline days.
+    pub window_hours: i64,
+    pub baseline_days: u32,
+    /// A repeat contact is the same customer and topic again within this many days.
+    pub repeat_days: u32,
+    pub min_count: u64,
+    pub min_score: f64,
+    pub min_ratio: f64,
+    /// POST new flags here as JSON with a Slack-compatible `text` field.
+    pub webhook_url: Option<String>,
+    /// Publish new flags to this Kafka topic as JSON.
+    pub kafka_topic: Option<String>,
+}
+
+impl Default for FlagSettings {
+    fn default() -> Self {
+        Self {
+            interval_s: 300,
+            window_hours: 3,
+            baseline_days: 7,
+            repeat_days: 3,
+            min_count: 5,
+            min_score: 3.0,
+            min_ratio: 2.0,
+            webhook_url: None,
+            kafka_topic: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,8 +108,10 @@ pub struct KafkaSettings {
     pub input_topic: String,
     pub dlq_topic: String,
     pub group_id: String,
-    /// Passed to librdkafka as is (SASL/TLS, client.id, fetch sizes …).
+    /// Passed to librdkafka as is, for every client (SASL/TLS, client.id, …).
     pub properties: std::collections::BTreeMap<String, String>,
+    /// Passed to the worker's consumer only (session.timeout.ms, fetch sizes, …).
+    pub consumer_properties: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for KafkaSettings {
@@ -84,6 +122,7 @@ impl Default for KafkaSettings {
             dlq_topic: "voc.interactions.dlq".into(),
             group_id: "voc-worker".into(),
             properties: Default::default(),
+            consumer_properties: Default::default(),
         }
     }
 }
@@ -149,6 +188,8 @@ const ENV: &[(&str, bool)] = &[
     ("VOC_DICT_SOURCES", false),
     ("VOC_USER_DICT", false),
     ("VOC_METRICS_ADDR", false),
+    ("VOC_FLAGS_WEBHOOK_URL", true),
+    ("VOC_FLAGS_TOPIC", false),
 ];
 
 impl Settings {
@@ -199,6 +240,8 @@ impl Settings {
                 "VOC_DICT_SOURCES" => self.analysis.dictionary_sources = path(),
                 "VOC_USER_DICT" => self.analysis.user_dictionary = path(),
                 "VOC_METRICS_ADDR" => self.worker.metrics_addr = value.clone(),
+                "VOC_FLAGS_WEBHOOK_URL" => self.flags.webhook_url = Some(value.clone()),
+                "VOC_FLAGS_TOPIC" => self.flags.kafka_topic = Some(value.clone()),
                 _ => {}
             }
         }
@@ -239,6 +282,7 @@ impl Settings {
             &k.group_id,
         );
         c.kafka_properties = k.properties.clone();
+        c.consumer_properties = k.consumer_properties.clone();
         if w.analysis_threads > 0 {
             c.analysis_threads = w.analysis_threads;
         }
@@ -255,6 +299,22 @@ impl Settings {
             max: std::time::Duration::from_millis(w.retry_max_ms),
         };
         c
+    }
+
+    /// The flagger's configuration.
+    pub fn flag_config(&self) -> voc_flags::FlagConfig {
+        let f = &self.flags;
+        voc_flags::FlagConfig {
+            window: time::Duration::hours(f.window_hours),
+            baseline_days: f.baseline_days,
+            repeat_days: f.repeat_days,
+            thresholds: voc_flags::detect::Thresholds {
+                min_count: f.min_count,
+                min_score: f.min_score,
+                min_ratio: f.min_ratio,
+                ..Default::default()
+            },
+        }
     }
 
     /// Cross-field checks that serde cannot express.
@@ -279,6 +339,12 @@ impl Settings {
             bail!(
                 "worker: batch_rows and max_in_flight_messages must be positive, and max_in_flight_bytes at least limits.max_message_bytes"
             );
+        }
+        if self.flags.window_hours < 1
+            || self.flags.window_hours > 24
+            || self.flags.baseline_days == 0
+        {
+            bail!("flags: window_hours must be 1..=24 and baseline_days at least 1");
         }
         if self.kafka.input_topic == self.kafka.dlq_topic {
             bail!(

@@ -418,7 +418,9 @@ mod tests {
                 let t = m["occurred_at"].as_str().unwrap_or("");
                 OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                     .is_ok_and(|t| t >= recent)
-                    && ["認証コード", "SMS", "ワンタイム"].iter().any(|w| m.to_string().contains(w))
+                    && ["認証コード", "SMS", "ワンタイム"]
+                        .iter()
+                        .any(|w| m.to_string().contains(w))
             })
             .collect();
         assert!(burst.len() >= 40, "{}", burst.len());

@@ -1,3 +1,11 @@
-//! voc demo.
+//! voc-demo: the whole product on one machine.
+//!
+//! - [`corpus`]: a seeded, realistic sample corpus with recurring problems and an emerging burst;
+//! - [`local_clickhouse`]: a private ClickHouse server from Debian's package;
+//! - [`run`]: the demo itself: broker, ClickHouse, migrate, produce, workers, flagger, summary.
+
 pub mod corpus;
 pub mod local_clickhouse;
+pub mod run;
+
+pub use run::{DemoOptions, DemoSummary, run_demo};

@@ -19,8 +19,8 @@ pub struct Thresholds {
     pub min_score: f64,
     /// Minimum ratio of the window count to its expected count.
     pub min_ratio: f64,
-    /// Keywords whose interaction sets overlap at least this much (Jaccard) form one group.
-    pub group_jaccard: f64,
+    /// A keyword joins a group when at least this share of its interactions are already in it.
+    pub group_overlap: f64,
 }
 
 impl Default for Thresholds {
@@ -29,7 +29,7 @@ impl Default for Thresholds {
             min_count: 5,
             min_score: 3.0,
             min_ratio: 2.0,
-            group_jaccard: 0.3,
+            group_overlap: 0.5,
         }
     }
 }
@@ -115,22 +115,25 @@ pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Detection> {
             .then_with(|| a.0.keyword.cmp(&b.0.keyword))
     });
 
-    // Greedy grouping: each keyword joins the first group whose seed it overlaps enough.
-    let mut groups: Vec<Vec<(&KeywordWindow, f64)>> = Vec::new();
+    // Greedy grouping, strongest first: a keyword joins the first group that already holds most
+    // of its interactions, so the words of one new problem (認証コード, SMS, 届かない, 再送…)
+    // make one flag however they are phrased.
+    let mut groups: Vec<(Vec<(&KeywordWindow, f64)>, BTreeSet<String>)> = Vec::new();
     for (k, score) in rising {
         let home = groups
             .iter_mut()
-            .find(|g| jaccard(&g[0].0.interactions, &k.interactions) >= t.group_jaccard);
+            .find(|(_, ids)| containment(&k.interactions, ids) >= t.group_overlap);
         match home {
-            Some(g) => g.push((k, score)),
-            None => groups.push(vec![(k, score)]),
+            Some((members, ids)) => {
+                members.push((k, score));
+                ids.extend(k.interactions.iter().cloned());
+            }
+            None => groups.push((vec![(k, score)], k.interactions.clone())),
         }
     }
     groups
         .into_iter()
-        .map(|g| {
-            let members: BTreeSet<&String> =
-                g.iter().flat_map(|(k, _)| k.interactions.iter()).collect();
+        .map(|(g, members)| {
             let expected: f64 = g.iter().map(|(k, _)| k.expected).fold(0.0, f64::max);
             let mut names: Vec<&str> = g.iter().take(3).map(|(k, _)| k.keyword.as_str()).collect();
             names.sort();
@@ -140,19 +143,18 @@ pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Detection> {
                 count: members.len() as u64,
                 baseline: expected,
                 score: g[0].1,
-                sample_ids: members.into_iter().take(5).cloned().collect(),
+                sample_ids: members.into_iter().take(5).collect(),
             }
         })
         .collect()
 }
 
-fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
-    let inter = a.intersection(b).count();
-    let union = a.len() + b.len() - inter;
-    if union == 0 {
+/// The share of `a` that is in `b`.
+fn containment(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    if a.is_empty() {
         0.0
     } else {
-        inter as f64 / union as f64
+        a.intersection(b).count() as f64 / a.len() as f64
     }
 }
 

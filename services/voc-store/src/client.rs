@@ -160,6 +160,18 @@ impl Store {
         base_client(&self.config).with_validation(false)
     }
 
+    /// Runs one statement outside any database (CREATE/DROP DATABASE).
+    pub async fn server_client_execute(&self, sql: &str) -> Result<(), StoreError> {
+        self.server_client()
+            .query(sql)
+            .execute()
+            .await
+            .map_err(|source| StoreError::Query {
+                what: sql.to_string(),
+                source,
+            })
+    }
+
     /// Runs one statement, naming it in the error.
     pub async fn execute(&self, what: &str, sql: &str) -> Result<(), StoreError> {
         self.client

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "topic_experience_daily",
         sql: include_str!("../../../schemas/clickhouse/0004_topic_experience_daily.sql"),
     },
+    Migration {
+        version: 5,
+        name: "flags",
+        sql: include_str!("../../../schemas/clickhouse/0005_flags.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
@@ -210,6 +215,25 @@ mod tests {
         );
         let without = render(MIGRATIONS[0].sql, "voc", new, None).join("\n");
         assert!(!without.contains("TTL"));
+    }
+
+    #[test]
+    fn every_schema_file_is_a_numbered_migration() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/clickhouse");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("schemas/clickhouse")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .collect();
+        assert_eq!(
+            files, listed,
+            "every file in schemas/clickhouse must be listed in MIGRATIONS, in order"
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct WorkerConfig {
     /// Passed to librdkafka unchanged, after voc's own settings (so they can override them):
     /// `security.protocol`, `sasl.*`, `ssl.*`, `client.id`, `fetch.max.bytes`, ….
     pub kafka_properties: BTreeMap<String, String>,
+    /// Passed to the consumer only (`session.timeout.ms`, `max.poll.interval.ms`, …).
+    pub consumer_properties: BTreeMap<String, String>,
     /// CPU threads for analysis (each with its own tokenizer; the dictionary is shared).
     pub analysis_threads: usize,
     /// Input pauses above these many messages or bytes received but not yet acknowledged.
@@ -47,6 +49,7 @@ impl WorkerConfig {
             dlq_topic: dlq_topic.into(),
             group_id: group_id.into(),
             kafka_properties: BTreeMap::new(),
+            consumer_properties: BTreeMap::new(),
             analysis_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -90,7 +93,7 @@ pub fn consumer_config(c: &WorkerConfig) -> ClientConfig {
             "fetch.message.max.bytes",
             (c.limits.max_message_bytes + 1024).max(1 << 20).to_string(),
         );
-    apply(config, &c.kafka_properties)
+    apply(apply(config, &c.kafka_properties), &c.consumer_properties)
 }
 
 /// The producer of dead letters (and of `voc produce`): idempotent, acks from all replicas.

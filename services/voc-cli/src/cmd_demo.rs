@@ -1,0 +1,175 @@
+//! `voc demo`: progress bars while it works, a summary at the end.
+
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use voc_demo::run::DemoProgress;
+use voc_demo::{DemoOptions, DemoSummary, run_demo};
+use voc_stream::produce::Progress;
+
+use crate::settings::Settings;
+
+struct Bars {
+    spinner: ProgressBar,
+    bar: Option<ProgressBar>,
+}
+
+impl Bars {
+    fn bar(&mut self, total: u64, what: &str) -> &ProgressBar {
+        if self.bar.as_ref().is_none_or(|b| b.length() != Some(total)) {
+            if let Some(old) = self.bar.take() {
+                old.finish_and_clear();
+            }
+            let style = ProgressStyle::with_template("  {bar:40} {pos}/{len} {msg} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let b = ProgressBar::new(total)
+                .with_style(style)
+                .with_message(what.to_string());
+            self.bar = Some(b);
+        }
+        self.bar.get_or_insert_with(|| ProgressBar::new(total))
+    }
+}
+
+impl Progress for Bars {
+    fn sent(&mut self, total: u64) {
+        self.spinner
+            .set_message(format!("voc produce: {total} sent"));
+    }
+    fn rejected(&mut self, line: usize, reason: &str) {
+        self.spinner
+            .suspend(|| eprintln!("  line {line} not sent: {reason}"));
+    }
+}
+
+impl DemoProgress for Bars {
+    fn stage(&mut self, message: &str) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        self.spinner.suspend(|| eprintln!("▸ {message}"));
+    }
+    fn processed(&mut self, done: u64, total: u64) {
+        self.bar(total, "tagged and stored or dead-lettered")
+            .set_position(done);
+    }
+}
+
+pub fn render(s: &DemoSummary) -> String {
+    let mut out = String::new();
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    out.push_str(&format!(
+        "\n━━ voc demo: summary ({:.0} s) ━━\n{} interactions produced, {} stored (deduplicated), {} malformed messages in the dead-letter topic with their reason.\n",
+        s.seconds, s.produced, s.stored, s.dead_lettered
+    ));
+    if s.dialogues > 0 {
+        out.push_str(&format!(
+            "Includes {} real dialogues from JMultiWOZ (nu-dialogue, CC BY-SA 4.0) as redistributed in JMultiWOZ-TC (llm-jp, CC BY 4.0).\n",
+            s.dialogues
+        ));
+    }
+    out.push_str("\nVolume by topic (past week)            interactions  negative\n");
+    for t in &s.topics {
+        out.push_str(&format!(
+            "  {:<36} {:>12} {:>8.0}%\n",
+            t.topic,
+            t.interactions,
+            pct(t.negative, t.interactions)
+        ));
+    }
+    out.push_str("\nComplaints by type\n");
+    for c in &s.complaint_types {
+        out.push_str(&format!("  {:<36} {:>12}\n", c.name, c.n));
+    }
+    out.push_str("\nTop keywords in complaints, last 24 h\n  ");
+    out.push_str(
+        &s.keywords
+            .iter()
+            .map(|k| format!("{} ({})", k.name, k.n))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    out.push_str(&format!("\n\nFlagged issues ({} open)\n", s.flags.len()));
+    let mut flags = s.flags.clone();
+    flags.sort_by(|a, b| b.score.total_cmp(&a.score));
+    for f in flags.iter().take(12) {
+        out.push_str(&format!(
+            "  [{:<14}] score {:>5.1}  {}\n",
+            f.kind, f.score, f.title
+        ));
+        if !f.sample_ids.is_empty() {
+            out.push_str(&format!(
+                "  {:16} samples: {}\n",
+                "",
+                f.sample_ids.join(", ")
+            ));
+        }
+    }
+    if s.flags.len() > 12 {
+        out.push_str(&format!(
+            "  … and {} more: voc flags list\n",
+            s.flags.len() - 12
+        ));
+    }
+    out.push_str(&format!(
+        "\nWhere to look next
+  ClickHouse data:   {data}/clickhouse   (run `voc demo --keep-running` to query it afterwards)
+  ClickHouse URL:    {url}   database `{db}`
+  Try:               curl '{url}/?query=SELECT+topic,sum(interactions)+FROM+{db}.topic_volume_hourly+GROUP+BY+topic+FORMAT+PrettyCompact'
+                     SELECT customer_text, topics, sentiment FROM {db}.interactions FINAL WHERE severity = 3
+  Flags:             VOC_CLICKHOUSE_URL={url} VOC_CLICKHOUSE_DATABASE={db} voc flags list
+  Dashboards:        dashboards/grafana/ (see README: docker compose up brings Grafana with them)
+",
+        data = s.data_dir.display(),
+        url = s.clickhouse_url,
+        db = voc_demo::run::DATABASE,
+    ));
+    out
+}
+
+pub async fn demo(
+    settings: &Settings,
+    dir: PathBuf,
+    seed: u64,
+    keep_running: bool,
+    dialogues: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let analyzer = crate::setup::analyzer(&settings.analysis)?;
+    let dialogues = dialogues.or_else(|| {
+        let default = PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz");
+        default.exists().then_some(default)
+    });
+    let opts = DemoOptions {
+        dir,
+        seed,
+        steady: 2_000,
+        burst: 45,
+        workers: 2,
+        dialogues,
+        dialogue_count: 300,
+    };
+    let spinner = ProgressBar::new_spinner();
+    let mut bars = Bars { spinner, bar: None };
+    let (summary, mut clickhouse) = run_demo(&opts, analyzer, &mut bars).await?;
+    bars.spinner.finish_and_clear();
+    if let Some(b) = bars.bar.take() {
+        b.finish_and_clear();
+    }
+    println!("{}", render(&summary));
+    if keep_running {
+        println!(
+            "ClickHouse keeps running at {} (pid {:?}); press Ctrl-C to stop it.",
+            summary.clickhouse_url,
+            clickhouse.pid()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    clickhouse.stop();
+    Ok(())
+}

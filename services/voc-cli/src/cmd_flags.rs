@@ -1,0 +1,168 @@
+//! `voc flagger` and `voc flags list|ack|resolve`: the support lead's side.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use voc_flags::store as flag_store;
+use voc_flags::{Flag, Notifier};
+
+use crate::cmd_stream::connect;
+use crate::settings::Settings;
+
+/// Topic display names from the rules, for readable flag titles.
+fn topic_names(settings: &Settings) -> HashMap<String, String> {
+    crate::setup::load_rules(&settings.analysis)
+        .map(|r| r.topics.into_iter().collect())
+        .unwrap_or_default()
+}
+
+fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
+    let f = &settings.flags;
+    let kafka = match &f.kafka_topic {
+        Some(topic) => Some((
+            voc_stream::config::producer_config(
+                &settings.kafka.brokers,
+                &settings.kafka.properties,
+            )
+            .create()
+            .context("cannot create the Kafka producer for flag events")?,
+            topic.clone(),
+        )),
+        None => None,
+    };
+    Ok(Notifier {
+        webhook: f.webhook_url.clone(),
+        kafka,
+    })
+}
+
+/// Parses `--now` (the injectable clock) or takes the current time.
+pub fn now_or(arg: Option<&str>) -> anyhow::Result<OffsetDateTime> {
+    match arg {
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
+            .with_context(|| format!("--now {s:?} is not an RFC 3339 time")),
+        None => Ok(OffsetDateTime::now_utc()),
+    }
+}
+
+pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyhow::Result<()> {
+    let store = connect(settings).await?;
+    let config = settings.flag_config();
+    let names = topic_names(settings);
+    let notifier = notifier(settings)?;
+    loop {
+        let at = now_or(now)?;
+        let report = voc_flags::run_once(&store, at, &config, &notifier, &names).await?;
+        println!(
+            "flagger at {}: {} detection(s), {} new flag(s), {} updated",
+            at.format(&Rfc3339).unwrap_or_default(),
+            report.detected,
+            report.raised,
+            report.updated
+        );
+        if once {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(settings.flags.interval_s)) => {}
+        }
+    }
+}
+
+fn when(secs: u32) -> String {
+    OffsetDateTime::from_unix_timestamp(i64::from(secs))
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A readable table of flags for a terminal.
+pub fn render_table(flags: &[Flag]) -> String {
+    if flags.is_empty() {
+        return "no flags\n".into();
+    }
+    let mut out = format!(
+        "{:<34} {:<13} {:<15} {:>6} {:>6} {:<17}  {}\n",
+        "FLAG", "STATUS", "KIND", "SCORE", "COUNT", "UPDATED", "TITLE"
+    );
+    for f in flags {
+        out.push_str(&format!(
+            "{:<34} {:<13} {:<15} {:>6.1} {:>6} {:<17}  {}\n",
+            f.flag_id,
+            f.status,
+            f.kind,
+            f.score,
+            f.count,
+            when(f.updated_at),
+            f.title
+        ));
+        if !f.sample_ids.is_empty() {
+            out.push_str(&format!(
+                "{:<34} samples: {}\n",
+                "",
+                f.sample_ids.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+pub async fn list(settings: &Settings, json: bool, status: Option<&str>) -> anyhow::Result<()> {
+    if let Some(s) = status
+        && !["open", "acknowledged", "resolved"].contains(&s)
+    {
+        bail!("--status must be open, acknowledged or resolved (got {s:?})");
+    }
+    let store = connect(settings).await?;
+    let flags = flag_store::list(&store, status).await?;
+    if json {
+        for f in &flags {
+            println!("{}", serde_json::to_string(&flag_json(f))?);
+        }
+    } else {
+        print!("{}", render_table(&flags));
+    }
+    Ok(())
+}
+
+/// The JSON form of a flag: CONTRACT §4 fields, times as RFC 3339.
+pub fn flag_json(f: &Flag) -> serde_json::Value {
+    let t = |s: u32| {
+        OffsetDateTime::from_unix_timestamp(i64::from(s))
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "flag_id": f.flag_id, "kind": f.kind, "key": f.key, "status": f.status, "title": f.title,
+        "score": f.score, "window_start": t(f.window_start), "window_end": t(f.window_end),
+        "count": f.count, "baseline": f.baseline, "sample_ids": f.sample_ids,
+        "created_at": t(f.created_at), "updated_at": t(f.updated_at), "acked_by": f.acked_by, "note": f.note,
+    })
+}
+
+pub async fn set_status(
+    settings: &Settings,
+    id: &str,
+    status: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+) -> anyhow::Result<()> {
+    let store = connect(settings).await?;
+    match flag_store::set_status(&store, id, status, by, note, OffsetDateTime::now_utc()).await? {
+        Some(f) => {
+            println!("{} is now {}", f.flag_id, f.status);
+            Ok(())
+        }
+        None => bail!("no flag {id:?} (see `voc flags list`)"),
+    }
+}

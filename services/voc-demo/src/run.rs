@@ -1,0 +1,352 @@
+//! `voc demo`: the whole product on the embedded default, on one machine, in one command.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use voc_core::{Analyzer, Limits};
+use voc_flags::{Flag, FlagConfig, Notifier};
+use voc_store::{Store, StoreConfig};
+use voc_stream::produce::{Input, Progress};
+use voc_stream::{Metrics, WorkerConfig, run_worker};
+
+use crate::corpus;
+use crate::local_clickhouse::{LocalClickHouse, LocalClickHouseError};
+
+pub const INPUT_TOPIC: &str = "voc.interactions";
+pub const DLQ_TOPIC: &str = "voc.interactions.dlq";
+pub const FLAGS_TOPIC: &str = "voc.flags";
+pub const DATABASE: &str = "voc_demo";
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Where ClickHouse keeps its data (visible to the user).
+    pub dir: PathBuf,
+    pub seed: u64,
+    /// Interactions over the past week, and of the emerging problem in the last 3 hours.
+    pub steady: usize,
+    pub burst: usize,
+    /// How many workers share the input topic in one consumer group.
+    pub workers: usize,
+    /// Real dialogues (JMultiWOZ JSONL, gzipped) to mix in, and how many.
+    pub dialogues: Option<PathBuf>,
+    pub dialogue_count: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    ClickHouse(#[from] LocalClickHouseError),
+    #[error(transparent)]
+    Store(#[from] voc_store::StoreError),
+    #[error("embedded broker: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("worker: {0}")]
+    Worker(#[from] voc_stream::worker::WorkerError),
+    #[error("the workers did not catch up within {0:?}")]
+    Stalled(Duration),
+}
+
+/// Stages and counts, for progress bars.
+pub trait DemoProgress: Progress {
+    fn stage(&mut self, message: &str);
+    fn processed(&mut self, done: u64, total: u64);
+}
+
+#[derive(Debug, Clone, Default, Deserialize, clickhouse::Row)]
+pub struct TopicRow {
+    pub topic: String,
+    pub interactions: u64,
+    pub negative: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, clickhouse::Row)]
+pub struct CountRow {
+    pub name: String,
+    pub n: u64,
+}
+
+/// What the demo found, for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct DemoSummary {
+    pub clickhouse_url: String,
+    pub data_dir: PathBuf,
+    pub produced: u64,
+    pub dead_lettered: u64,
+    pub stored: u64,
+    pub dialogues: usize,
+    pub topics: Vec<TopicRow>,
+    pub complaint_types: Vec<CountRow>,
+    pub keywords: Vec<CountRow>,
+    pub flags: Vec<Flag>,
+    pub seconds: f64,
+}
+
+/// Malformed messages the demo also sends, to show dead letters.
+const MALFORMED: &[(&str, &[u8])] = &[
+    (
+        "bad-1",
+        b"{\"interaction_id\": \"x\", \"text\": \"\xff\xfe\"}",
+    ),
+    (
+        "bad-2",
+        b"{\"interaction_id\": \"y\", \"occurred_at\": \"yesterday\", \"text\": \"a\"}",
+    ),
+    ("bad-3", b"not json at all"),
+];
+
+fn sample_dialogues(path: &PathBuf, count: usize, seed: u64, end: OffsetDateTime) -> Vec<Vec<u8>> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+    let lines: Vec<String> = reader.lines().map_while(Result::ok).collect();
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = corpus::Rng::new(seed ^ 0x5EED);
+    (0..count.min(lines.len()))
+        .filter_map(|i| {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&lines[rng.below(lines.len())]).ok()?;
+            let at = end - time::Duration::seconds(rng.below(7 * 86400) as i64);
+            v["interaction_id"] = format!("woz-{i:05}").into();
+            v["occurred_at"] = at
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()?
+                .into();
+            v["product"] = "travel-desk".into();
+            Some(v.to_string().into_bytes())
+        })
+        .collect()
+}
+
+/// Runs the demo; the local ClickHouse is returned still running, for the caller to stop (or keep).
+pub async fn run_demo(
+    opts: &DemoOptions,
+    analyzer: Analyzer,
+    progress: &mut dyn DemoProgress,
+) -> Result<(DemoSummary, LocalClickHouse), DemoError> {
+    let started = Instant::now();
+    progress.stage(&format!(
+        "starting ClickHouse (data in {})",
+        opts.dir.display()
+    ));
+    let mut ch = LocalClickHouse::new(&opts.dir.join("clickhouse"));
+    ch.start()?;
+
+    progress.stage("starting the embedded Kafka-protocol broker");
+    let cluster = MockCluster::new(1)?;
+    cluster.create_topic(INPUT_TOPIC, 4, 1)?;
+    cluster.create_topic(DLQ_TOPIC, 1, 1)?;
+    cluster.create_topic(FLAGS_TOPIC, 1, 1)?;
+    let brokers = cluster.bootstrap_servers();
+
+    progress.stage("voc migrate");
+    let store_config = StoreConfig {
+        url: ch.url(),
+        database: DATABASE.into(),
+        user: "default".into(),
+        password: String::new(),
+        retention_days: None,
+    };
+    let store = Store::connect(&store_config).await?;
+    // A fresh demo every run: a second run starts from the same state as the first.
+    store
+        .server_client_execute(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
+        .await?;
+    voc_store::migrate::migrate(&store).await?;
+
+    let end = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::now_utc());
+    let mut lines: Vec<Vec<u8>> = corpus::generate(opts.seed, end, opts.steady, opts.burst)
+        .into_iter()
+        .map(|v| v.to_string().into_bytes())
+        .collect();
+    let dialogues = opts
+        .dialogues
+        .as_ref()
+        .map(|p| sample_dialogues(p, opts.dialogue_count, opts.seed, end))
+        .unwrap_or_default();
+    let dialogue_count = dialogues.len();
+    lines.extend(dialogues);
+
+    progress.stage(&format!("{} worker(s) in one consumer group", opts.workers));
+    let threads = (std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        / opts.workers.max(1))
+    .max(1);
+    let mut handles = Vec::new();
+    let mut stops = Vec::new();
+    let mut all_metrics = Vec::new();
+    for _ in 0..opts.workers.max(1) {
+        let mut config = WorkerConfig::with_defaults(&brokers, INPUT_TOPIC, DLQ_TOPIC, "voc-demo");
+        config.metrics_addr = None;
+        config.analysis_threads = threads;
+        config.batch_interval = Duration::from_millis(300);
+        config
+            .consumer_properties
+            .insert("session.timeout.ms".into(), "6000".into());
+        config
+            .consumer_properties
+            .insert("heartbeat.interval.ms".into(), "500".into());
+        let metrics = Arc::new(Metrics::new());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        stops.push(tx);
+        all_metrics.push(metrics.clone());
+        handles.push(tokio::spawn(run_worker(
+            config,
+            analyzer.clone(),
+            store.clone(),
+            metrics,
+            async move {
+                let _ = rx.await;
+            },
+        )));
+    }
+
+    progress.stage("voc produce: the sample corpus into the input topic");
+    let input = lines.into_iter().enumerate().map(|(i, bytes)| {
+        Ok(Input::Line {
+            number: i + 1,
+            bytes,
+        })
+    });
+    let report = voc_stream::produce::produce(
+        &brokers,
+        INPUT_TOPIC,
+        &Default::default(),
+        input,
+        &Limits::default(),
+        None,
+        progress,
+    )
+    .await?;
+    let producer: FutureProducer =
+        voc_stream::config::producer_config(&brokers, &Default::default()).create()?;
+    for (key, payload) in MALFORMED {
+        producer
+            .send(
+                FutureRecord::to(INPUT_TOPIC).key(*key).payload(*payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+    }
+    let total = report.sent + MALFORMED.len() as u64;
+
+    progress.stage("tagging and storing");
+    let deadline = Duration::from_secs(300);
+    let waiting = Instant::now();
+    loop {
+        let done: u64 = all_metrics
+            .iter()
+            .map(|m| {
+                m.rows_written.load(Ordering::Relaxed) + m.dead_lettered.load(Ordering::Relaxed)
+            })
+            .sum();
+        progress.processed(done.min(total), total);
+        if done >= total {
+            break;
+        }
+        if waiting.elapsed() > deadline {
+            return Err(DemoError::Stalled(deadline));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for h in handles {
+        if let Ok(result) = h.await {
+            result?;
+        }
+    }
+    let dead_lettered = all_metrics
+        .iter()
+        .map(|m| m.dead_lettered.load(Ordering::Relaxed))
+        .sum();
+
+    progress.stage("voc flagger --once");
+    let names: HashMap<String, String> = analyzer.rules().topics.iter().cloned().collect();
+    let notifier = Notifier {
+        webhook: None,
+        kafka: Some((producer, FLAGS_TOPIC.to_string())),
+    };
+    voc_flags::run_once(&store, end, &FlagConfig::default(), &notifier, &names).await?;
+
+    progress.stage("summarising");
+    let summary = summarise(
+        &store,
+        opts,
+        &ch,
+        report.sent,
+        dead_lettered,
+        dialogue_count,
+        started,
+    )
+    .await?;
+    drop(cluster);
+    Ok((summary, ch))
+}
+
+async fn summarise(
+    store: &Store,
+    opts: &DemoOptions,
+    ch: &LocalClickHouse,
+    produced: u64,
+    dead_lettered: u64,
+    dialogues: usize,
+    started: Instant,
+) -> Result<DemoSummary, voc_store::StoreError> {
+    let c = store.client();
+    let q = |what: &'static str| {
+        move |source| voc_store::StoreError::Query {
+            what: what.into(),
+            source,
+        }
+    };
+    let stored: u64 = c
+        .query("SELECT count() FROM interactions FINAL")
+        .fetch_one()
+        .await
+        .map_err(q("count"))?;
+    let topics: Vec<TopicRow> = c
+        .query("SELECT topic, sum(interactions) AS interactions, sum(negative) AS negative FROM topic_volume_hourly GROUP BY topic ORDER BY interactions DESC LIMIT 14")
+        .fetch_all()
+        .await
+        .map_err(q("topics"))?;
+    let complaint_types: Vec<CountRow> = c
+        .query("SELECT ifNull(complaint_type, '') AS name, count() AS n FROM interactions FINAL WHERE voice_type = 'complaint' GROUP BY name ORDER BY n DESC")
+        .fetch_all()
+        .await
+        .map_err(q("complaint types"))?;
+    let keywords: Vec<CountRow> = c
+        .query("SELECT keyword AS name, sum(negative) AS n FROM keyword_hourly WHERE hour >= (SELECT max(hour) FROM keyword_hourly) - 86400 GROUP BY name ORDER BY n DESC, name LIMIT 12")
+        .fetch_all()
+        .await
+        .map_err(q("keywords"))?;
+    let flags = voc_flags::store::list(store, Some("open")).await?;
+    Ok(DemoSummary {
+        clickhouse_url: ch.url(),
+        data_dir: opts.dir.clone(),
+        produced,
+        dead_lettered,
+        stored,
+        dialogues,
+        topics,
+        complaint_types,
+        keywords,
+        flags,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
