@@ -1,0 +1,187 @@
+//! The flagger end to end with a controlled clock (`voc flagger --once --now T`), against a real
+//! ClickHouse and broker: a seeded steady week plus one burst raises exactly that problem as a
+//! spike and one grouped emerging flag; the same week without the burst raises neither (the
+//! false-positive behaviour tested: no spike and no emerging flag on a steady stream; escalations
+//! and repeat contacts that really are in the sample are flagged either way). Acknowledging keeps
+//! one flag per key; a resolved problem that comes back raises a new flag.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use voc_tests::pipeline::Pipeline;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn end() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-20 15:00 +09:00)
+}
+
+fn load(p: &Pipeline, burst: usize) -> usize {
+    let corpus = voc_demo::corpus::generate(42, end(), 1_500, burst);
+    let mut input = corpus
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes();
+    input.push(b'\n');
+    let out = p.run(&["produce"], &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    corpus.len()
+}
+
+fn flagger(p: &Pipeline, at: OffsetDateTime) {
+    let now = at.format(&Rfc3339).expect("format");
+    let out = p.run(&["flagger", "--once", "--now", &now], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn flags(p: &Pipeline) -> Vec<serde_json::Value> {
+    let out = p.run(&["flags", "list", "--json"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn of_kind<'a>(flags: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    flags.iter().filter(|f| f["kind"] == kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_raises_one_spike_and_one_emerging_flag_that_leads_can_ack_and_resolve() {
+    let p = Pipeline::new(3);
+    p.migrate();
+    let w = p.spawn_worker("f");
+    let total = load(&p, 40);
+    p.wait_for("the corpus stored", WAIT, || p.stored() == total as u64);
+
+    flagger(&p, end());
+    let all = flags(&p);
+    for f in &all {
+        for field in [
+            "flag_id",
+            "kind",
+            "key",
+            "status",
+            "score",
+            "window_start",
+            "window_end",
+            "count",
+            "baseline",
+            "sample_ids",
+            "updated_at",
+        ] {
+            assert!(f.get(field).is_some(), "{field} missing in {f}");
+        }
+    }
+    let spikes = of_kind(&all, "spike");
+    assert!(
+        spikes.iter().any(|f| f["key"] == "account_login"),
+        "the burst's topic spikes: {spikes:?}"
+    );
+    let emerging = of_kind(&all, "emerging");
+    assert_eq!(
+        emerging.len(),
+        1,
+        "one new problem is one emerging flag: {emerging:?}"
+    );
+    assert!(
+        emerging[0]["key"]
+            .as_str()
+            .unwrap_or("")
+            .contains("認証コード"),
+        "{:?}",
+        emerging[0]
+    );
+    assert!(emerging[0]["count"].as_u64().unwrap_or(0) >= 30);
+    assert!(
+        !emerging[0]["sample_ids"]
+            .as_array()
+            .map(Vec::is_empty)
+            .unwrap_or(true)
+    );
+
+    // Acknowledge: the next run updates the same flag instead of raising another.
+    let id = emerging[0]["flag_id"].as_str().expect("id").to_string();
+    let ack = p.run(
+        &[
+            "flags",
+            "ack",
+            &id,
+            "--by",
+            "support-lead",
+            "--note",
+            "SMS vendor contacted",
+        ],
+        b"",
+    );
+    assert!(ack.status.success());
+    flagger(&p, end() + time::Duration::minutes(30));
+    let again = flags(&p);
+    let emerging = of_kind(&again, "emerging");
+    assert_eq!(
+        emerging.len(),
+        1,
+        "still one flag for the problem: {emerging:?}"
+    );
+    assert_eq!(emerging[0]["flag_id"], id.as_str());
+    assert_eq!(emerging[0]["status"], "acknowledged");
+    assert_eq!(emerging[0]["acked_by"], "support-lead");
+
+    // Resolve: the same problem detected again is a new flag.
+    assert!(p.run(&["flags", "resolve", &id], b"").status.success());
+    flagger(&p, end() + time::Duration::minutes(45));
+    let after = flags(&p);
+    let emerging = of_kind(&after, "emerging");
+    assert_eq!(emerging.len(), 2, "{emerging:?}");
+    assert!(
+        emerging
+            .iter()
+            .any(|f| f["flag_id"] == id.as_str() && f["status"] == "resolved")
+    );
+    assert!(
+        emerging
+            .iter()
+            .any(|f| f["flag_id"] != id.as_str() && f["status"] == "open")
+    );
+    let open = p.run(&["flags", "list", "--status", "open"], b"");
+    assert!(String::from_utf8_lossy(&open.stdout).contains("emerging"));
+    assert!(w.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_week_raises_no_spike_and_no_emerging_flag() {
+    let p = Pipeline::new(3);
+    p.migrate();
+    let w = p.spawn_worker("s");
+    let total = load(&p, 0);
+    p.wait_for("the corpus stored", WAIT, || p.stored() == total as u64);
+    flagger(&p, end());
+    let all = flags(&p);
+    assert!(
+        of_kind(&all, "spike").is_empty(),
+        "{:?}",
+        of_kind(&all, "spike")
+    );
+    assert!(
+        of_kind(&all, "emerging").is_empty(),
+        "{:?}",
+        of_kind(&all, "emerging")
+    );
+    assert!(w.terminate().success());
+}
