@@ -215,8 +215,9 @@ impl Pipeline {
         panic!("timed out after {timeout:?} waiting for {what}");
     }
 
-    /// The aggregate tables must equal what `interactions FINAL` gives, group by group.
-    pub fn assert_aggregates_exact(&self) {
+    /// Whether the aggregate tables equal what `interactions FINAL` gives, group by group; the
+    /// first difference otherwise.
+    pub fn aggregates_exact(&self) -> Result<(), String> {
         let db = &self.db;
         let from_view = self.ch.q(&format!(
             "SELECT hour, topic, voice_type, complaint_type, channel, product, interactions, negative \
@@ -228,11 +229,14 @@ impl Pipeline {
              FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
              GROUP BY hour, topic, voice_type, ct, channel, product ORDER BY hour, topic, voice_type, ct, channel, product"
         ));
-        assert!(!from_final.is_empty(), "no interactions stored");
-        assert_eq!(
-            from_view, from_final,
-            "topic_volume_hourly differs from interactions FINAL"
-        );
+        if from_final.is_empty() {
+            return Err("no interactions stored".into());
+        }
+        if from_view != from_final {
+            return Err(format!(
+                "topic_volume_hourly differs from interactions FINAL:\nview:\n{from_view}\nfinal:\n{from_final}"
+            ));
+        }
         let kw_view = self.ch.q(&format!(
             "SELECT hour, keyword, product, channel, interactions FROM {db}.keyword_hourly ORDER BY hour, keyword, product, channel"
         ));
@@ -241,10 +245,30 @@ impl Pipeline {
              FROM {db}.interactions FINAL ARRAY JOIN keywords AS keyword \
              GROUP BY hour, keyword, product, channel ORDER BY hour, keyword, product, channel"
         ));
-        assert_eq!(
-            kw_view, kw_final,
-            "keyword_hourly differs from interactions FINAL"
-        );
+        if kw_view != kw_final {
+            return Err("keyword_hourly differs from interactions FINAL".into());
+        }
+        Ok(())
+    }
+
+    /// The aggregates must equal `interactions FINAL` now.
+    pub fn assert_aggregates_exact(&self) {
+        if let Err(e) = self.aggregates_exact() {
+            panic!("{e}");
+        }
+    }
+
+    /// After faults, the workers may still be re-reading what a killed worker or a failed insert
+    /// left unacknowledged: the aggregates must become exact (and then stay so) within `timeout`.
+    pub fn wait_until_exact(&self, timeout: Duration) {
+        let started = Instant::now();
+        loop {
+            match self.aggregates_exact() {
+                Ok(()) => return,
+                Err(e) if started.elapsed() > timeout => panic!("not exact after {timeout:?}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
     }
 }
 

@@ -102,6 +102,8 @@ enum Command {
         #[arg(long)]
         dialogues: Option<PathBuf>,
     },
+    /// Show the effective settings (file and environment applied) as JSON; secrets redacted.
+    Config,
     /// Work with rules files.
     Rules {
         #[command(subcommand)]
@@ -218,6 +220,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keep_running,
                 dialogues,
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Flagger { once, now } => {

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use voc_core::Limits;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub analysis: AnalysisSettings,
@@ -19,7 +19,7 @@ pub struct Settings {
     pub flags: FlagSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FlagSettings {
     /// Seconds between flagger runs.
@@ -33,6 +33,7 @@ pub struct FlagSettings {
     pub min_score: f64,
     pub min_ratio: f64,
     /// POST new flags here as JSON with a Slack-compatible `text` field.
+    #[serde(serialize_with = "redact_opt")]
     pub webhook_url: Option<String>,
     /// Publish new flags to this Kafka topic as JSON.
     pub kafka_topic: Option<String>,
@@ -54,7 +55,7 @@ impl Default for FlagSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkerSettings {
     /// Analysis threads; 0 means one per CPU core.
@@ -88,7 +89,7 @@ impl Default for WorkerSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalysisSettings {
     /// Rules file; the bundled default taxonomy when unset.
@@ -101,7 +102,7 @@ pub struct AnalysisSettings {
     pub user_dictionary: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaSettings {
     pub brokers: String,
@@ -127,12 +128,13 @@ impl Default for KafkaSettings {
     }
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClickHouseSettings {
     pub url: String,
     pub database: String,
     pub user: String,
+    #[serde(serialize_with = "redact")]
     pub password: String,
     /// Read the password from this file instead (Docker/Kubernetes secrets).
     pub password_file: Option<PathBuf>,
@@ -169,6 +171,18 @@ impl std::fmt::Debug for ClickHouseSettings {
             )
             .field("password_file", &self.password_file)
             .finish()
+    }
+}
+
+/// Secrets are shown as set or not, never their value.
+fn redact<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if v.is_empty() { "" } else { "(set)" })
+}
+
+fn redact_opt<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("(set)"),
+        None => s.serialize_none(),
     }
 }
 

@@ -118,7 +118,9 @@ pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Detection> {
     // Greedy grouping, strongest first: a keyword joins the first group that already holds most
     // of its interactions, so the words of one new problem (認証コード, SMS, 届かない, 再送…)
     // make one flag however they are phrased.
-    let mut groups: Vec<(Vec<(&KeywordWindow, f64)>, BTreeSet<String>)> = Vec::new();
+    // (members with their scores, the union of their interactions)
+    type Group<'a> = (Vec<(&'a KeywordWindow, f64)>, BTreeSet<String>);
+    let mut groups: Vec<Group<'_>> = Vec::new();
     for (k, score) in rising {
         let home = groups
             .iter_mut()
