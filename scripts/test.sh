@@ -16,4 +16,11 @@ fi
 "$venv/bin/python" -c "import chdb" 2>/dev/null || "$venv/bin/pip" install -q chdb-core
 "$venv/bin/python" scripts/check_sql_current.py
 
+# An independent Kafka-protocol broker implementation, for the test that the streaming path does not
+# depend on librdkafka's mock cluster. Built from crates.io once (about 20 minutes on 2 cores).
+if ! command -v tansu >/dev/null; then
+  echo "installing tansu (an independent Kafka-protocol broker) with cargo; this takes a while once" >&2
+  cargo install --locked tansu@0.6.0 --features dynostore
+fi
+
 cargo test --workspace --locked

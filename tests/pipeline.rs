@@ -285,3 +285,42 @@ async fn a_clickhouse_outage_makes_the_worker_wait_report_unhealthy_and_recover(
     assert!(w.metric("voc_sink_insert_retries_total").unwrap_or(0.0) > 0.0);
     assert!(w.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streaming_path_works_on_an_independent_broker_implementation() {
+    let broker = voc_tests::kafka::Kafka::start_tansu()
+        .expect("tansu is installed (scripts/test.sh installs it: cargo install tansu --features dynostore)");
+    let p = Pipeline::with_broker(broker, 3);
+    p.migrate();
+    let w = p.spawn_worker("t1");
+    let valid = corpus(3);
+    let out = p.run(&["produce"], &jsonl(&valid));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p.kafka
+        .send(
+            &p.input,
+            &[(Some(b"bad".as_slice()), b"{not json".as_slice())],
+        )
+        .await;
+    p.wait_for("all valid interactions stored", WAIT, || {
+        p.stored() == valid.len() as u64
+    });
+    let dead = p.kafka.read_all(&p.dlq, 1, WAIT);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].header("voc.reason"), Some("invalid_json"));
+    p.wait_until_exact(WAIT);
+    // Offsets were committed on tansu: a new worker in the group has nothing left to redo.
+    assert!(w.terminate().success());
+    let w2 = p.spawn_worker("t2");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        w2.metric("voc_sink_rows_written_total").unwrap_or(0.0),
+        0.0,
+        "committed offsets are honoured"
+    );
+    assert!(w2.terminate().success());
+}

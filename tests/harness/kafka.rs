@@ -10,8 +10,19 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 
 pub struct Kafka {
-    pub cluster: MockCluster<'static, DefaultProducerContext>,
+    /// The in-process mock cluster, or `None` for an external broker process.
+    pub cluster: Option<MockCluster<'static, DefaultProducerContext>>,
+    process: Option<std::process::Child>,
     pub brokers: String,
+}
+
+impl Drop for Kafka {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
 }
 
 /// A message read back from a topic.
@@ -35,13 +46,70 @@ impl Kafka {
     pub fn start(brokers: i32) -> Self {
         let cluster = MockCluster::new(brokers).expect("mock cluster starts");
         let brokers = cluster.bootstrap_servers();
-        Self { cluster, brokers }
+        Self {
+            cluster: Some(cluster),
+            process: None,
+            brokers,
+        }
+    }
+
+    /// tansu, an independent Kafka-protocol broker implementation (in-memory storage), as a
+    /// separate process on a free loopback port. `None` when the `tansu` binary is not installed.
+    pub fn start_tansu() -> Option<Self> {
+        let port = crate::free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let process = std::process::Command::new("tansu")
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let k = Self {
+            cluster: None,
+            process: Some(process),
+            brokers: format!("127.0.0.1:{port}"),
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "tansu did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(k)
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) {
-        self.cluster
-            .create_topic(name, partitions, 1)
-            .expect("create topic");
+        match &self.cluster {
+            Some(cluster) => cluster
+                .create_topic(name, partitions, 1)
+                .expect("create topic"),
+            None => {
+                let status = std::process::Command::new("tansu")
+                    .args([
+                        "topic",
+                        "create",
+                        "--broker",
+                        &format!("tcp://{}", self.brokers),
+                        "--partitions",
+                        &partitions.to_string(),
+                        name,
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .expect("tansu topic create runs");
+                assert!(status.success(), "tansu topic create {name}");
+            }
+        }
     }
 
     pub fn producer(&self) -> FutureProducer {

@@ -80,10 +80,15 @@ impl Drop for Worker {
 }
 
 impl Pipeline {
-    /// A fresh ClickHouse database and fresh topics (input with `partitions`, and the DLQ).
+    /// A fresh ClickHouse database and fresh topics (input with `partitions`, and the DLQ) on
+    /// librdkafka's mock cluster.
     pub fn new(partitions: i32) -> Self {
+        Self::with_broker(Kafka::start(1), partitions)
+    }
+
+    /// The same on a given broker (e.g. [`Kafka::start_tansu`]).
+    pub fn with_broker(kafka: Kafka, partitions: i32) -> Self {
         let ch = ClickHouse::start();
-        let kafka = Kafka::start(1);
         let n = free_port();
         let p = Self {
             ch,
