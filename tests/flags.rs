@@ -35,6 +35,49 @@ fn load(p: &Pipeline, burst: usize) -> usize {
     corpus.len()
 }
 
+/// A local HTTP endpoint that records the bodies POSTed to it (a stand-in for a chat webhook).
+fn webhook_sink() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = stream.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf);
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= head_end + 4 + len {
+                        let body = String::from_utf8_lossy(&buf[head_end + 4..head_end + 4 + len])
+                            .into_owned();
+                        sink.lock().expect("lock").push(body);
+                        break;
+                    }
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    (url, bodies)
+}
+
 fn flagger(p: &Pipeline, at: OffsetDateTime) {
     let now = at.format(&Rfc3339).expect("format");
     let out = p.run(&["flagger", "--once", "--now", &now], b"");
@@ -70,8 +113,34 @@ async fn a_burst_raises_one_spike_and_one_emerging_flag_that_leads_can_ack_and_r
     let total = load(&p, 40);
     p.wait_for("the corpus stored", WAIT, || p.stored() == total as u64);
 
-    flagger(&p, end());
+    let (hook, received) = webhook_sink();
+    p.kafka.create_topic("flag-events", 1);
+    let now = end().format(&Rfc3339).expect("format");
+    let out = p.run_with_env(
+        &["flagger", "--once", "--now", &now],
+        &[
+            ("VOC_FLAGS_WEBHOOK_URL", &hook),
+            ("VOC_FLAGS_TOPIC", "flag-events"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let all = flags(&p);
+    // Every new flag was announced to the webhook (Slack-compatible `text`) and to Kafka.
+    let bodies = received.lock().expect("lock").clone();
+    assert_eq!(bodies.len(), all.len(), "one webhook call per new flag");
+    for b in &bodies {
+        let v: serde_json::Value = serde_json::from_str(b).expect("webhook body is JSON");
+        assert!(
+            v["text"].as_str().is_some_and(|t| t.starts_with("[voc] ")),
+            "{v}"
+        );
+    }
+    let events = p.kafka.read_all("flag-events", all.len(), WAIT);
+    assert_eq!(events.len(), all.len(), "one Kafka event per new flag");
     for f in &all {
         for field in [
             "flag_id",

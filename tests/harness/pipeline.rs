@@ -132,6 +132,15 @@ impl Pipeline {
         cmd
     }
 
+    /// Runs `voc ARGS` with extra environment, no input.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null()).output().expect("voc runs")
+    }
+
     /// Runs `voc ARGS` to completion with `stdin`.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
         use std::io::Write;

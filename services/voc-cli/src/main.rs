@@ -1,5 +1,6 @@
 //! The `voc` binary: clap subcommands wiring the crates together, nothing more.
 
+mod cmd_bench;
 mod cmd_demo;
 mod cmd_flags;
 mod cmd_stream;
@@ -102,12 +103,33 @@ enum Command {
         #[arg(long)]
         dialogues: Option<PathBuf>,
     },
+    /// Benchmarks (figures printed side by side in one run; see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Show the effective settings (file and environment applied) as JSON; secrets redacted.
     Config,
     /// Work with rules files.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Bare lindera segmentation vs the full analysis (validation, normalisation, masking,
+    /// tokenisation, tagging) on the same texts, 1 thread and all cores. The last line is JSON.
+    Analysis {
+        /// Interaction JSONL(.gz); default ../shared/data/jmultiwoz-dialogues.jsonl.gz.
+        file: Option<PathBuf>,
+        /// Use only the first N interactions.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Rounds per measurement; the best is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -220,6 +242,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keep_running,
                 dialogues,
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Analysis {
+                    file,
+                    limit,
+                    rounds,
+                },
+        } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            let file = file
+                .unwrap_or_else(|| PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz"));
+            cmd_bench::analysis(&analyzer, &file, limit, rounds.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => {

@@ -130,6 +130,14 @@ impl Tokenizer {
         }
     }
 
+    /// Bare lindera segmentation, for benchmarks: the number of tokens, nothing else computed.
+    pub fn bare_segment(&self, text: &str) -> Result<usize, TokenizeError> {
+        self.segmenter
+            .segment(Cow::Borrowed(text))
+            .map(|t| t.len())
+            .map_err(|e| TokenizeError(e.to_string()))
+    }
+
     /// Splits `text` into morphemes (negation not yet marked).
     pub fn tokenize<'a>(&'a self, text: &'a str) -> Result<Vec<Morpheme<'a>>, TokenizeError> {
         let seg: &'a Segmenter = &self.segmenter;

@@ -1,0 +1,47 @@
+//! `voc demo` as a newcomer runs it: it starts its own ClickHouse and broker, runs the sample
+//! through the pipeline, and its summary shows the planted emerging problem as flags; it stops what
+//! it started, and a second run works too.
+
+use voc_tests::run_voc;
+
+#[test]
+fn the_demo_finds_the_planted_problem_and_can_run_twice() {
+    let dir = std::env::temp_dir().join(format!("voc-demo-test-{}", std::process::id()));
+    let dir_arg = dir.to_str().expect("utf-8 path");
+    for run in 1..=2 {
+        let out = run_voc(&["demo", "--dir", dir_arg], b"", &[("VOC_LOG", "warn")]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "run {run}: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("Volume by topic"), "run {run}: {stdout}");
+        assert!(
+            stdout.contains("急増: アカウント・ログイン (account_login)"),
+            "run {run}: the burst is a spike\n{stdout}"
+        );
+        assert!(
+            stdout.contains("新しい問題の兆し") && stdout.contains("認証コード"),
+            "run {run}: the burst is an emerging flag\n{stdout}"
+        );
+        assert!(
+            stdout.contains("3 malformed messages in the dead-letter topic"),
+            "run {run}: {stdout}"
+        );
+        assert!(
+            dir.join("clickhouse").join("data").is_dir(),
+            "data kept where the user can see it"
+        );
+        let url = stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("ClickHouse URL:"))
+            .map(|s| s.split_whitespace().next().unwrap_or("").to_string());
+        let url = url.expect("the summary names the ClickHouse URL");
+        assert!(
+            ureq::get(&format!("{url}/ping")).call().is_err(),
+            "the demo stopped the ClickHouse it started"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
