@@ -57,6 +57,51 @@ pub struct Detection {
     pub baseline: f64,
     pub score: f64,
     pub sample_ids: Vec<String>,
+    /// For a spike: the rising terms of the same interactions (認証コード, SMS), folded in from
+    /// emerging detection so that one problem is one flag.
+    pub terms: Vec<String>,
+}
+
+/// An emerging group with all its interactions, before folding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emerging {
+    pub detection: Detection,
+    pub interactions: BTreeSet<String>,
+}
+
+/// One problem, one flag: an emerging group whose interactions mostly (`overlap`) carry the topic
+/// of a spike is folded into that spike as its terms. Returns the groups that stay on their own
+/// (problems the taxonomy does not name).
+pub fn fold_into_spikes(
+    spikes: &mut [Detection],
+    emerging: Vec<Emerging>,
+    topics_of: &BTreeMap<String, Vec<String>>,
+    overlap: f64,
+) -> Vec<Detection> {
+    let mut rest = Vec::new();
+    for e in emerging {
+        let n = e.interactions.len().max(1) as f64;
+        let home = spikes.iter_mut().find(|s| {
+            let topic = s.key.split('/').next().unwrap_or("");
+            let with_topic = e
+                .interactions
+                .iter()
+                .filter(|id| {
+                    topics_of
+                        .get(*id)
+                        .is_some_and(|t| t.iter().any(|x| x == topic))
+                })
+                .count();
+            with_topic as f64 / n >= overlap
+        });
+        match home {
+            Some(spike) => spike
+                .terms
+                .extend(e.detection.key.split('+').map(str::to_string)),
+            None => rest.push(e.detection),
+        }
+    }
+    rest
 }
 
 /// Spikes: series whose window count is unusual against the mean of their baseline days.
@@ -80,6 +125,7 @@ pub fn spikes(series: &[WindowCounts], t: &Thresholds) -> Vec<Detection> {
                 baseline: expected,
                 score,
                 sample_ids: Vec::new(),
+                terms: Vec::new(),
             })
         })
         .collect();
@@ -98,7 +144,7 @@ pub struct KeywordWindow {
 
 /// Emerging terms, grouped by co-occurrence. Each group's key is its strongest keywords joined with
 /// `+`; its count is the number of distinct interactions mentioning any of them.
-pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Detection> {
+pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Emerging> {
     let mut rising: Vec<(&KeywordWindow, f64)> = keywords
         .iter()
         .filter_map(|k| {
@@ -139,13 +185,17 @@ pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Detection> {
             let expected: f64 = g.iter().map(|(k, _)| k.expected).fold(0.0, f64::max);
             let mut names: Vec<&str> = g.iter().take(3).map(|(k, _)| k.keyword.as_str()).collect();
             names.sort();
-            Detection {
-                kind: "emerging",
-                key: names.join("+"),
-                count: members.len() as u64,
-                baseline: expected,
-                score: g[0].1,
-                sample_ids: members.into_iter().take(5).collect(),
+            Emerging {
+                detection: Detection {
+                    kind: "emerging",
+                    key: names.join("+"),
+                    count: members.len() as u64,
+                    baseline: expected,
+                    score: g[0].1,
+                    sample_ids: members.iter().take(5).cloned().collect(),
+                    terms: Vec::new(),
+                },
+                interactions: members,
             }
         })
         .collect()
@@ -226,12 +276,44 @@ mod tests {
             kw("請求", 100..106, 5.0),         // steady: not rising
             kw("ダークモード", 200..207, 0.1), // rising, but in other interactions
         ];
-        let flags = emerging(&words, &Thresholds::default());
+        let flags: Vec<Detection> = emerging(&words, &Thresholds::default())
+            .into_iter()
+            .map(|e| e.detection)
+            .collect();
         assert_eq!(flags.len(), 2, "{flags:?}");
         assert_eq!(flags[0].key, "SMS+届かない+認証コード");
         assert_eq!(flags[0].count, 30);
         assert_eq!(flags[1].key, "ダークモード");
         assert!(flags.iter().all(|f| f.sample_ids.len() <= 5));
+    }
+
+    #[test]
+    fn an_emerging_group_inside_a_spiking_topic_becomes_that_spikes_terms() {
+        let words = [
+            kw("認証コード", 0..20, 0.0),
+            kw("ダークモード", 100..108, 0.0),
+        ];
+        let groups = emerging(&words, &Thresholds::default());
+        let topics_of: BTreeMap<String, Vec<String>> = (0..20)
+            .map(|i| (format!("i{i}"), vec!["account_login".to_string()]))
+            .collect();
+        let mut spikes = vec![Detection {
+            kind: "spike",
+            key: "account_login".into(),
+            count: 20,
+            baseline: 0.5,
+            score: 9.0,
+            sample_ids: vec![],
+            terms: vec![],
+        }];
+        let rest = fold_into_spikes(&mut spikes, groups, &topics_of, 0.6);
+        assert_eq!(spikes[0].terms, ["認証コード"]);
+        assert_eq!(
+            rest.len(),
+            1,
+            "a problem the topics do not cover stays a flag of its own"
+        );
+        assert_eq!(rest[0].key, "ダークモード");
     }
 
     #[test]

@@ -54,8 +54,13 @@ pub fn title(d: &Detection, names: &HashMap<String, String>) -> String {
             } else {
                 format!(" [{}]", rest.join(" / "))
             };
+            let terms = if d.terms.is_empty() {
+                String::new()
+            } else {
+                format!(" — 主な語: {}", d.terms.join(" + "))
+            };
             format!(
-                "急増: {topic}{detail} — {}件 (平常 {:.1}件)",
+                "急増: {topic}{detail} — {}件 (平常 {:.1}件){terms}",
                 d.count, d.baseline
             )
         }

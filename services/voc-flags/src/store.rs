@@ -71,6 +71,7 @@ struct KeyDayCount {
 #[derive(Debug, Deserialize, clickhouse::Row)]
 struct IdKeywords {
     interaction_id: String,
+    topics: Vec<String>,
     keywords: Vec<String>,
 }
 
@@ -145,7 +146,7 @@ pub async fn detect_all(
     // Emerging terms among complaints: window document sets against the baseline rate.
     let recent: Vec<IdKeywords> = client
         .query(&format!(
-            "SELECT interaction_id, keywords FROM interactions FINAL WHERE voice_type = 'complaint' \
+            "SELECT interaction_id, CAST(topics AS Array(String)) AS topics, keywords FROM interactions FINAL WHERE voice_type = 'complaint' \
              AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})"
         ))
         .fetch_all()
@@ -170,7 +171,9 @@ pub async fn detect_all(
         })
         .collect();
     let mut sets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut topics_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in recent {
+        topics_of.insert(r.interaction_id.clone(), r.topics);
         for k in r.keywords {
             sets.entry(k).or_default().insert(r.interaction_id.clone());
         }
@@ -183,7 +186,8 @@ pub async fn detect_all(
             interactions,
         })
         .collect();
-    let emerging = detect::emerging(&windows, &c.thresholds);
+    let groups = detect::emerging(&windows, &c.thresholds);
+    let emerging = detect::fold_into_spikes(&mut spikes, groups, &topics_of, 0.6);
 
     // Repeat contacts: a customer complaining about the same topic again within days.
     let repeats: Vec<Repeat> = client
@@ -218,6 +222,7 @@ pub async fn detect_all(
         baseline: 1.0,
         score: r.n as f64,
         sample_ids: r.ids.into_iter().take(5).collect(),
+        terms: Vec::new(),
     }));
     // The masked verbatim is one query away (`interactions FINAL`), not copied into flags.
     all.extend(escalations.into_iter().map(|id| Detection {
@@ -227,6 +232,7 @@ pub async fn detect_all(
         baseline: 0.0,
         score: 10.0,
         sample_ids: vec![id],
+        terms: Vec::new(),
     }));
     Ok(all)
 }
@@ -388,6 +394,7 @@ mod tests {
             baseline: 1.0,
             score: 5.0,
             sample_ids: vec!["a".into()],
+            terms: vec![],
         }
     }
 
