@@ -83,14 +83,7 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
     let w = p.spawn_worker("d");
     let end = time::macros::datetime!(2026-11-20 15:00 +09:00);
     let corpus = voc_demo::corpus::generate(7, end, 900, 35);
-    let mut input = corpus
-        .iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-        .into_bytes();
-    input.push(b'\n');
-    assert!(p.run(&["produce"], &input).status.success());
+    p.produce(&corpus);
     p.wait_for("the corpus stored", WAIT, || {
         p.stored() == corpus.len() as u64
     });

@@ -21,7 +21,10 @@ fn the_demo_finds_the_planted_problem_and_can_run_twice() {
             stdout.contains("急増: アカウント・ログイン (account_login)"),
             "run {run}: the burst is a spike\n{stdout}"
         );
-        let spike = stdout.lines().find(|l| l.contains("急増: アカウント・ログイン")).unwrap_or("");
+        let spike = stdout
+            .lines()
+            .find(|l| l.contains("急増: アカウント・ログイン"))
+            .unwrap_or("");
         assert!(
             spike.contains("主な語") && spike.contains("認証コード"),
             "run {run}: one flag for the burst, naming its terms\n{stdout}"

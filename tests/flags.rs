@@ -18,21 +18,7 @@ fn end() -> OffsetDateTime {
 }
 
 fn load(p: &Pipeline, burst: usize) -> usize {
-    let corpus = voc_demo::corpus::generate(42, end(), 1_500, burst);
-    let mut input = corpus
-        .iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-        .into_bytes();
-    input.push(b'\n');
-    let out = p.run(&["produce"], &input);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    corpus.len()
+    p.produce(&voc_demo::corpus::generate(42, end(), 1_500, burst))
 }
 
 /// A local HTTP endpoint that records the bodies POSTed to it (a stand-in for a chat webhook).

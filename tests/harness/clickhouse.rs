@@ -1,18 +1,19 @@
-//! A real ClickHouse server for tests: Debian's `clickhouse-server` started on free loopback
-//! ports with its own data directory, stopped (and deleted) on drop. `VOC_TEST_CLICKHOUSE_URL`
-//! points tests at an existing server instead (its databases are still unique per test).
+//! A real ClickHouse server for tests: Debian's `clickhouse-server` started on free loopback ports
+//! with its own data directory (the same launcher `voc demo` uses), stopped and deleted on drop.
+//! `VOC_TEST_CLICKHOUSE_URL` points tests at an existing server instead (databases stay unique
+//! per test).
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use voc_demo::local_clickhouse::LocalClickHouse;
 
 use crate::free_port;
 
 pub struct ClickHouse {
     pub url: String,
+    server: Option<LocalClickHouse>,
     dir: Option<PathBuf>,
-    child: Option<Child>,
-    ports: (u16, u16, u16),
 }
 
 impl ClickHouse {
@@ -21,83 +22,39 @@ impl ClickHouse {
         if let Ok(url) = std::env::var("VOC_TEST_CLICKHOUSE_URL") {
             return Self {
                 url,
+                server: None,
                 dir: None,
-                child: None,
-                ports: (0, 0, 0),
             };
         }
         let dir =
             std::env::temp_dir().join(format!("voc-ch-{}-{}", std::process::id(), free_port()));
-        let ports = (free_port(), free_port(), free_port());
-        let mut ch = Self {
-            url: format!("http://127.0.0.1:{}", ports.0),
+        let mut server = LocalClickHouse::new(&dir);
+        server.start().unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            url: server.url(),
+            server: Some(server),
             dir: Some(dir),
-            child: None,
-            ports,
-        };
-        ch.resume();
-        ch
+        }
     }
 
     /// Whether this server is ours to stop and start.
     pub fn is_private(&self) -> bool {
-        self.dir.is_some()
+        self.server.is_some()
     }
 
     /// (Re)starts the server process on the same ports and data, and waits until it answers.
     pub fn resume(&mut self) {
-        let dir = self
-            .dir
-            .clone()
+        let server = self
+            .server
+            .as_mut()
             .expect("only a private server can be started");
-        for sub in ["data", "tmp", "uf", "fs"] {
-            std::fs::create_dir_all(dir.join(sub)).expect("create ClickHouse dirs");
-        }
-        let (http, tcp, inter) = self.ports;
-        let arg = |k: &str, v: String| format!("--{k}={v}");
-        let child = Command::new("clickhouse-server")
-            .arg("--config-file=/etc/clickhouse-server/config.xml")
-            .arg("--")
-            .arg(arg("path", format!("{}/data/", dir.display())))
-            .arg(arg("tmp_path", format!("{}/tmp/", dir.display())))
-            .arg(arg("user_files_path", format!("{}/uf/", dir.display())))
-            .arg(arg("format_schema_path", format!("{}/fs/", dir.display())))
-            .arg(arg("http_port", http.to_string()))
-            .arg(arg("tcp_port", tcp.to_string()))
-            .arg(arg("interserver_http_port", inter.to_string()))
-            .arg(arg("logger.log", format!("{}/server.log", dir.display())))
-            .arg(arg(
-                "logger.errorlog",
-                format!("{}/server.err", dir.display()),
-            ))
-            .arg("--listen_host=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("clickhouse-server runs (apt-get install -y clickhouse-server)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if self
-                .query("SELECT 1")
-                .map(|r| r.trim() == "1")
-                .unwrap_or(false)
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "ClickHouse did not start within 30 s (logs in {})",
-            dir.display()
-        );
+        server.start().unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Stops the server process (an outage), keeping its data.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(server) = self.server.as_mut() {
+            server.stop();
         }
     }
 

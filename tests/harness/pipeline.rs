@@ -161,6 +161,24 @@ impl Pipeline {
         out
     }
 
+    /// Publishes JSON messages through `voc produce`; returns how many.
+    pub fn produce(&self, messages: &[serde_json::Value]) -> usize {
+        let mut input = messages
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes();
+        input.push(b'\n');
+        let out = self.run(&["produce"], &input);
+        assert!(
+            out.status.success(),
+            "voc produce failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        messages.len()
+    }
+
     pub fn migrate(&self) {
         let out = self.run(&["migrate"], b"");
         assert!(

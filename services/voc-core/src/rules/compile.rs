@@ -17,7 +17,7 @@ use regex::Regex;
 use toml::Spanned;
 
 use super::file::{RuleDef, RulesFile, Scope};
-use super::{Label, RuleSet, Settings};
+use super::{Label, RuleSet};
 
 /// A rules file that cannot be used: where, which rule, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -324,20 +324,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
     Ok(RuleSet {
         version,
         source: file.to_string(),
-        settings: Settings {
-            sentiment_threshold: s.sentiment_threshold,
-            topic_threshold: s.topic_threshold,
-            complaint_fallback: s.complaint_fallback.clone(),
-            before_contrast_weight: s.before_contrast_weight,
-            intensifier_factor: s.intensifier_factor,
-            negated_positive_factor: s.negated_positive_factor,
-            negated_negative_factor: s.negated_negative_factor,
-            question_positive_factor: s.question_positive_factor,
-            wish_positive_factor: s.wish_positive_factor,
-            first_mention_bonus: s.first_mention_bonus,
-            excess_weight: s.excess_weight,
-            negated_verb_weight: s.negated_verb_weight,
-        },
+        settings: s.clone(),
         topics: parsed.labels.topics,
         voice_types: parsed.labels.voice_types,
         complaint_types: parsed.labels.complaint_types,

@@ -29,7 +29,7 @@ pub(crate) struct RulesFile {
     pub rules: Vec<Spanned<RuleDef>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct Settings {
     /// Default maximum distance in tokens between consecutive items of a pattern.

@@ -13,6 +13,8 @@ use std::path::Path;
 
 pub use compile::RulesError;
 pub(crate) use compile::{AtomSpec, Atoms, LexiconEntry, Rule};
+/// Tunables of the decision, from the file's `[settings]`.
+pub(crate) use file::Settings;
 
 /// The bundled default taxonomy for Japanese contact centres (TAXONOMY.md).
 pub const DEFAULT_RULES: &str = include_str!("../../../../config/rules/ja-contact-center.toml");
@@ -73,23 +75,6 @@ impl Label {
             Self::Sentiment => "sentiment".into(),
         }
     }
-}
-
-/// Tunables of the decision, from the file's `[settings]`.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub sentiment_threshold: f64,
-    pub topic_threshold: f64,
-    pub complaint_fallback: String,
-    pub before_contrast_weight: f64,
-    pub intensifier_factor: f64,
-    pub negated_positive_factor: f64,
-    pub negated_negative_factor: f64,
-    pub question_positive_factor: f64,
-    pub wish_positive_factor: f64,
-    pub first_mention_bonus: f64,
-    pub excess_weight: f64,
-    pub negated_verb_weight: f64,
 }
 
 /// A compiled rules file. Immutable; share it behind an `Arc` across threads.
