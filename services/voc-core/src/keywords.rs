@@ -86,8 +86,12 @@ fn continues_compound(m: &Morpheme<'_>) -> bool {
         && !(m.pos1 == "接尾" && m.pos2 == "人名")
 }
 
-/// 3日, 30分, 2週間: a number with a counter says nothing on its own.
+/// 3日, 30分, 2週間: a number with a counter says nothing on its own. 二重 and 2倍 are words
+/// (double charge, twice the price), not counts, though IPADIC tags 重 and 倍 as counters.
 fn is_count(run: &[Morpheme<'_>]) -> bool {
+    if run.len() == 2 && run[0].pos1 == "数" && matches!(run[1].base, "重" | "倍") {
+        return false;
+    }
     run.iter().any(|m| m.pos1 == "数")
         && run
             .iter()
@@ -185,6 +189,21 @@ mod tests {
             negative_form(&m("良い", "形容詞", "自立", "良い")),
             "良くない"
         );
+    }
+
+    #[test]
+    fn counts_are_not_keywords_but_double_is() {
+        let n = |s: &'static str| Morpheme {
+            pos1: "数",
+            ..m(s, "名詞", "数", s)
+        };
+        let counter = |s: &'static str| Morpheme {
+            pos2: "助数詞",
+            ..m(s, "名詞", "接尾", s)
+        };
+        assert!(is_count(&[n("3"), counter("日")]));
+        assert!(!is_count(&[n("二"), counter("重")]));
+        assert!(!is_count(&[m("請求", "名詞", "サ変接続", "請求")]));
     }
 
     #[test]
