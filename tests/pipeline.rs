@@ -324,3 +324,52 @@ async fn the_streaming_path_works_on_an_independent_broker_implementation() {
     );
     assert!(w2.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_mistakes_fail_fast_with_what_to_do() {
+    let p = Pipeline::new(1);
+    p.migrate();
+    let missing = p.run_with_env(
+        &["worker"],
+        &[
+            ("VOC_INPUT_TOPIC", "no-such-topic"),
+            ("VOC_METRICS_ADDR", ""),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("topic `no-such-topic` does not exist")
+            && stderr.contains("VOC_INPUT_TOPIC"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let no_clickhouse = p.run_with_env(
+        &["worker"],
+        &[
+            ("VOC_CLICKHOUSE_URL", "http://127.0.0.1:1"),
+            ("VOC_METRICS_ADDR", ""),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&no_clickhouse.stderr);
+    assert_eq!(no_clickhouse.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is ClickHouse running at http://127.0.0.1:1"),
+        "{stderr}"
+    );
+
+    let no_broker = p.run_with_env(
+        &["worker"],
+        &[
+            ("VOC_KAFKA_BROKERS", "127.0.0.1:1"),
+            ("VOC_METRICS_ADDR", ""),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&no_broker.stderr);
+    assert_eq!(no_broker.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Kafka brokers at 127.0.0.1:1"),
+        "{stderr}"
+    );
+}

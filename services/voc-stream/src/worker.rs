@@ -47,6 +47,22 @@ pub enum WorkerError {
     },
     #[error("cannot start analysis threads: {0}")]
     Threads(std::io::Error),
+    #[error(
+        "cannot reach the Kafka brokers at {brokers} within {seconds} s ({source}); check VOC_KAFKA_BROKERS and that the brokers are up"
+    )]
+    Unreachable {
+        brokers: String,
+        seconds: u64,
+        source: rdkafka::error::KafkaError,
+    },
+    #[error(
+        "topic `{topic}` does not exist on {brokers}; create it (e.g. kafka-topics.sh --create --topic {topic} --partitions 6) or set {variable}"
+    )]
+    MissingTopic {
+        topic: String,
+        brokers: String,
+        variable: &'static str,
+    },
 }
 
 /// One message taken from Kafka, owned, on its way through the pipeline.
@@ -154,6 +170,7 @@ pub async fn run_worker(
                 source,
             })?,
     );
+    check_topics(consumer.as_ref(), &config)?;
     consumer
         .subscribe(&[&config.input_topic])
         .map_err(|source| WorkerError::Kafka {
@@ -284,6 +301,38 @@ pub async fn run_worker(
         dead_lettered: metrics.dead_lettered.load(Ordering::Relaxed),
         drain_timed_out,
     })
+}
+
+/// Fails fast, with what to do, when the brokers cannot be reached or a topic is missing: a worker
+/// subscribed to a topic that does not exist would otherwise wait silently forever.
+fn check_topics(
+    consumer: &StreamConsumer<WorkerContext>,
+    config: &WorkerConfig,
+) -> Result<(), WorkerError> {
+    const SECONDS: u64 = 15;
+    for (topic, variable) in [
+        (&config.input_topic, "VOC_INPUT_TOPIC"),
+        (&config.dlq_topic, "VOC_DLQ_TOPIC"),
+    ] {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(SECONDS))
+            .map_err(|source| WorkerError::Unreachable {
+                brokers: config.brokers.clone(),
+                seconds: SECONDS,
+                source,
+            })?;
+        let present = metadata.topics().iter().any(|t| {
+            t.name() == topic.as_str() && t.error().is_none() && !t.partitions().is_empty()
+        });
+        if !present {
+            return Err(WorkerError::MissingTopic {
+                topic: topic.clone(),
+                brokers: config.brokers.clone(),
+                variable,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Receives messages and hands them to the pool; pauses input while too much is in flight.
