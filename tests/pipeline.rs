@@ -373,3 +373,65 @@ async fn start_up_mistakes_fail_fast_with_what_to_do() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_faults_leave_the_aggregates_exact() {
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let p = Pipeline::with_broker(voc_tests::kafka::Kafka::start(3), 3);
+    p.migrate();
+    let w = p.spawn_worker("bf");
+    let cluster = p
+        .kafka
+        .cluster
+        .as_ref()
+        .expect("the mock cluster injects faults");
+    let all: Vec<String> = (10..=12).flat_map(corpus).collect();
+    let parts: Vec<&[String]> = all.chunks(all.len() / 3 + 1).collect();
+
+    assert!(p.run(&["produce"], &jsonl(parts[0])).status.success());
+    p.wait_for("some progress", WAIT, || p.stored() > 0);
+    // A broker goes down and comes back while messages flow.
+    cluster.broker_down(1).expect("broker down");
+    std::thread::sleep(Duration::from_secs(3));
+    cluster.broker_up(1).expect("broker up");
+    // Partition leaders move.
+    cluster
+        .partition_leader(&p.input, 0, Some(2))
+        .expect("leader change");
+    cluster
+        .partition_leader(&p.input, 1, Some(3))
+        .expect("leader change");
+    assert!(p.run(&["produce"], &jsonl(parts[1])).status.success());
+    // Requests fail transiently: fetches, offset commits and produce (dead letters) time out.
+    let timeouts = [RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT; 4];
+    cluster.request_errors(RDKafkaApiKey::Fetch, &timeouts);
+    cluster.request_errors(RDKafkaApiKey::OffsetCommit, &timeouts);
+    cluster.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION; 2],
+    );
+    assert!(p.run(&["produce"], &jsonl(parts[2])).status.success());
+    p.kafka
+        .send(
+            &p.input,
+            &[(Some(b"bad".as_slice()), b"{not json".as_slice())],
+        )
+        .await;
+
+    p.wait_for("every interaction stored", WAIT, || {
+        p.stored() == all.len() as u64
+    });
+    assert_eq!(
+        p.kafka.read_all(&p.dlq, 1, WAIT).len(),
+        1,
+        "the malformed message is dead-lettered"
+    );
+    // Looking for a second copy for a while: the idempotent producer must not duplicate it.
+    assert_eq!(
+        p.kafka.read_all(&p.dlq, 2, Duration::from_secs(5)).len(),
+        1,
+        "dead-lettered exactly once"
+    );
+    p.wait_until_exact(WAIT);
+    assert!(w.terminate().success());
+}
