@@ -101,8 +101,9 @@ fn is_count(run: &[Morpheme<'_>]) -> bool {
 }
 
 /// Placeholders left by masking (<TEL>, <NAME>) are not keywords.
+/// lindera may glue a bracket to neighbouring symbols (`-<`), so any token holding one counts.
 fn in_placeholder(text: &str, m: &Morpheme<'_>) -> bool {
-    matches!(m.surface, "<" | ">")
+    m.surface.contains(['<', '>'])
         || (text[..m.start].ends_with('<') && text[m.end..].starts_with('>'))
 }
 
