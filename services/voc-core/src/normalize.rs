@@ -42,7 +42,12 @@ fn collapses(c: char) -> bool {
 /// Canonical form of one piece of text. Idempotent: `normalize(&normalize(x)) == normalize(x)`.
 pub fn normalize(text: &str) -> String {
     let once = normalize_pass(text);
-    // NFKC can (rarely) compose characters that the collapse step brought together; a second pass
+    // A pass leaves no control, invisible or doubled mark behind, so its output is a fixed point
+    // whenever it is already NFKC: the usual case, checked without a second full pass.
+    if unicode_normalization::is_nfkc(&once) {
+        return once;
+    }
+    // NFKC can (rarely) compose characters that the collapse step brought together; another pass
     // reaches the fixed point, which is what makes the function idempotent.
     let twice = normalize_pass(&once);
     if twice == once {

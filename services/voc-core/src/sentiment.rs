@@ -42,8 +42,15 @@ pub(crate) fn score(
 
     // Candidate cues from the lexicon, longest first so a longer entry (不満足) wins over a
     // shorter one inside it (不満).
+    // Only entries with a hit, visited in file order as before (ties keep their order).
+    let mut entries: Vec<usize> = (0..hits.len())
+        .filter(|a| !hits[*a].is_empty())
+        .flat_map(|a| rules.lexicon_by_atom[a].iter().copied())
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
     let mut candidates: Vec<(Hit, f64, &str)> = Vec::new();
-    for entry in &rules.lexicon {
+    for entry in entries.iter().map(|i| &rules.lexicon[*i]) {
         for &atom in &entry.item {
             let negation_built_in = matches!(
                 atoms.specs[atom],

@@ -60,11 +60,6 @@ impl BatchWriter {
         self
     }
 
-    /// Shared flag for the health endpoint.
-    pub fn health(&self) -> Arc<AtomicBool> {
-        self.healthy.clone()
-    }
-
     async fn insert_once(&self, rows: &[InteractionRow]) -> Result<(), clickhouse::error::Error> {
         // A hung server must not hold a batch forever: the retry loop decides what happens next.
         let mut insert = self

@@ -170,7 +170,8 @@ pub async fn run_worker(
                 source,
             })?,
     );
-    check_topics(consumer.as_ref(), &config)?;
+    // A blocking metadata request (up to 15 s): off the async reactor.
+    tokio::task::block_in_place(|| check_topics(consumer.as_ref(), &config))?;
     consumer
         .subscribe(&[&config.input_topic])
         .map_err(|source| WorkerError::Kafka {

@@ -321,6 +321,12 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
     }
 
     let atoms = build_atoms(&ctx)?;
+    let mut lexicon_by_atom = vec![Vec::new(); atoms.specs.len()];
+    for (i, entry) in lexicon.iter().enumerate() {
+        for &atom in &entry.item {
+            lexicon_by_atom[atom].push(i);
+        }
+    }
     Ok(RuleSet {
         version,
         source: file.to_string(),
@@ -344,6 +350,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         negated_verb_not_before: parsed.sentiment.negated_verb_not_before,
         rules,
         lexicon,
+        lexicon_by_atom,
         atoms,
     })
 }

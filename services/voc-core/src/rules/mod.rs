@@ -99,6 +99,8 @@ pub struct RuleSet {
     pub(crate) negated_verb_not_before: Vec<String>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) lexicon: Vec<LexiconEntry>,
+    /// Atom id → the lexicon entries using it, so a document only visits entries with hits.
+    pub(crate) lexicon_by_atom: Vec<Vec<usize>>,
     pub(crate) atoms: Atoms,
 }
 
@@ -123,11 +125,6 @@ impl RuleSet {
             message: format!("cannot read the rules file: {e}"),
         })?;
         Self::from_source(&src, &name)
-    }
-
-    /// Rule ids in file order (for `voc rules` reports).
-    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.id.as_str())
     }
 
     pub fn rule_count(&self) -> usize {
