@@ -50,9 +50,7 @@ impl Default for FlagConfig {
     }
 }
 
-fn secs(t: OffsetDateTime) -> u32 {
-    u32::try_from(t.unix_timestamp().max(0)).unwrap_or(u32::MAX)
-}
+use voc_store::rows::epoch_seconds as secs;
 
 fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
     move |source| StoreError::Query {

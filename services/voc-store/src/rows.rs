@@ -41,7 +41,8 @@ pub struct InteractionRow {
     pub version: u64,
 }
 
-fn epoch_seconds(t: OffsetDateTime) -> u32 {
+/// ClickHouse `DateTime` seconds of a time (clamped to its range).
+pub fn epoch_seconds(t: OffsetDateTime) -> u32 {
     u32::try_from(t.unix_timestamp().max(0)).unwrap_or(u32::MAX)
 }
 
