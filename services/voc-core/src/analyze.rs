@@ -104,7 +104,29 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, interaction: &Interaction) -> Result<Analysis, AnalyzeError> {
-        let (mut text, mut pii) = Self::customer_document(interaction);
+        let (text, pii) = Self::customer_document(interaction);
+        self.analyze_document(&interaction.interaction_id, interaction.channel, text, pii)
+    }
+
+    /// Re-tags a stored interaction: its customer text as stored (already normalised and
+    /// masked). Gives the same tags as [`Self::analyze`] gave for the original message with the
+    /// same rules, so a re-tag with new rules changes only what the rules change.
+    pub fn analyze_stored(
+        &self,
+        interaction_id: &str,
+        channel: Channel,
+        customer_text: &str,
+    ) -> Result<Analysis, AnalyzeError> {
+        self.analyze_document(interaction_id, channel, customer_text.to_string(), 0)
+    }
+
+    fn analyze_document(
+        &self,
+        id: &str,
+        channel: Channel,
+        mut text: String,
+        mut pii: usize,
+    ) -> Result<Analysis, AnalyzeError> {
         let mut morphemes = self.tokenizer.tokenize(&text)?;
         if let Some(masked) = mask_names(&text, &morphemes) {
             pii += masked.1;
@@ -112,12 +134,7 @@ impl Analyzer {
             morphemes = self.tokenizer.tokenize(&text)?;
         }
         mark_negation(&mut morphemes);
-        let tags = self.decide(
-            &interaction.interaction_id,
-            interaction.channel,
-            &text,
-            &morphemes,
-        );
+        let tags = self.decide(id, channel, &text, &morphemes);
         drop(morphemes);
         Ok(Analysis {
             tags,

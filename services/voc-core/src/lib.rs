@@ -15,7 +15,8 @@
 //! - [`rules`]: the taxonomy rules file, compiled and matched;
 //! - [`sentiment`]: lexicon polarity with negation, intensifiers and contrast;
 //! - [`analyze`]: the decision and the `voc tag` output;
-//! - [`eval`]: precision, recall and F1 against labeled data.
+//! - [`eval`]: precision, recall and F1 against labeled data;
+//! - [`retag`]: what re-tagging stored interactions with new rules changes.
 
 pub mod analyze;
 pub mod dictionary;
@@ -24,6 +25,7 @@ pub mod keywords;
 pub mod mask;
 pub mod message;
 pub mod normalize;
+pub mod retag;
 pub mod rules;
 mod sentiment;
 pub mod tokenize;

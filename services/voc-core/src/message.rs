@@ -32,6 +32,21 @@ impl Channel {
             Self::Other => "other",
         }
     }
+
+    /// The channel named by [`Self::as_str`], as stored in ClickHouse.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Phone,
+            Self::Chat,
+            Self::Email,
+            Self::Sns,
+            Self::Review,
+            Self::Form,
+            Self::Other,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -178,3 +178,26 @@ fn backchannel_only_turns_say_nothing() {
     assert_eq!(a.tags.voice_type, "other");
     assert!(a.tags.topics.is_empty());
 }
+
+/// `voc retag` re-analyses the stored text: with unchanged rules it must reproduce the tags the
+/// original message got, or a re-tag would report (and write) changes the rules did not make.
+#[test]
+fn retagging_the_stored_text_reproduces_the_original_tags() {
+    let dev = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/eval/holdout-blind.jsonl"
+    ))
+    .expect("evaluation set");
+    let mut checked = 0;
+    for line in dev.lines().filter(|l| !l.trim().is_empty()) {
+        let msg = parse_message(line.as_bytes(), &Limits::default()).expect("valid message");
+        let original = analyzer().analyze(&msg).expect("analysis");
+        let again = analyzer()
+            .analyze_stored(&msg.interaction_id, msg.channel, &original.customer_text)
+            .expect("re-analysis");
+        assert_eq!(again.tags, original.tags, "{}", msg.interaction_id);
+        assert_eq!(again.customer_text, original.customer_text);
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} interactions checked");
+}

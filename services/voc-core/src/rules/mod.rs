@@ -2,9 +2,11 @@
 //!
 //! - `file`: the file format (serde, with spans for error lines);
 //! - `compile`: item syntax → atoms and rules, with file/line/rule errors;
-//! - `matcher`: finding atom hits in one document and deciding which rules fire.
+//! - `matcher`: finding atom hits in one document and deciding which rules fire;
+//! - `diff`: what changed between two rules files.
 
 mod compile;
+pub mod diff;
 mod file;
 pub(crate) mod matcher;
 
