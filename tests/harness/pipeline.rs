@@ -15,7 +15,7 @@ pub struct Pipeline {
     pub input: String,
     pub dlq: String,
     pub group: String,
-    dir: PathBuf,
+    pub dir: PathBuf,
 }
 
 /// A running `voc worker`.
@@ -130,6 +130,18 @@ impl Pipeline {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Starts `voc ARGS` in the background, its output going to `DIR/<log>.log`.
+    pub fn spawn(&self, args: &[&str], log: &str) -> std::process::Child {
+        let log_file =
+            std::fs::File::create(self.dir.join(format!("{log}.log"))).expect("log file");
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("voc starts")
     }
 
     /// Runs `voc ARGS` with extra environment, no input.

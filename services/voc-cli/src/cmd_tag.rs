@@ -105,22 +105,30 @@ fn mismatches(gold: &GoldLabels, pred: &Tags) -> Vec<String> {
     out
 }
 
-/// Tags a labeled file and prints the figures; with `errors`, every mismatch too.
-pub fn eval(
+/// Labeled records tagged: the figures, rejected lines, and (if asked) every mismatch.
+pub struct Evaluation {
+    pub report: EvalReport,
+    pub rejected: usize,
+    pub problems: Vec<String>,
+}
+
+/// Tags a labeled file against its gold labels; rejected lines are reported on stderr.
+pub fn evaluate(
     analyzer: &Analyzer,
     limits: &Limits,
     input: &Path,
-    json: bool,
     errors: bool,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Evaluation> {
     let reader = jsonl::open(Some(input))?;
-    let mut report = EvalReport::default();
-    let mut rejected = 0;
-    let mut problems = Vec::new();
+    let mut out = Evaluation {
+        report: EvalReport::default(),
+        rejected: 0,
+        problems: Vec::new(),
+    };
     for line in jsonl::Lines::new(reader, limits.max_message_bytes) {
         match process(analyzer, limits, line.context("cannot read input")?) {
             Outcome::Rejected { line, error } => {
-                rejected += 1;
+                out.rejected += 1;
                 report_rejection(line, &error)?;
             }
             Outcome::Tagged(tags, bytes) => {
@@ -135,29 +143,54 @@ pub fn eval(
                         tags.interaction_id
                     )
                 })?;
-                report.add(&gold.labels, &tags);
+                out.report.add(&gold.labels, &tags);
                 if errors {
                     let m = mismatches(&gold.labels, &tags);
                     if !m.is_empty() {
-                        problems.push(format!("{}: {}", tags.interaction_id, m.join("; ")));
+                        out.problems
+                            .push(format!("{}: {}", tags.interaction_id, m.join("; ")));
                     }
                 }
             }
         }
     }
+    Ok(out)
+}
+
+/// The headline figures of an evaluation, by name (the `voc eval --json` keys).
+pub fn headline(report: &EvalReport) -> Vec<(&'static str, f64)> {
+    vec![
+        ("topics_micro_f1", report.topics.micro_f1()),
+        ("voice_type_accuracy", report.voice_type.accuracy()),
+        ("complaint_type_accuracy", report.complaint_type.accuracy()),
+        ("sentiment_macro_f1", report.sentiment.macro_f1()),
+        ("severity_accuracy", report.severity.accuracy()),
+        ("escalation_recall", report.escalation.recall()),
+        ("churn_f1", report.churn_risk.f1()),
+    ]
+}
+
+/// Tags a labeled file and prints the figures; with `errors`, every mismatch too.
+pub fn eval(
+    analyzer: &Analyzer,
+    limits: &Limits,
+    input: &Path,
+    json: bool,
+    errors: bool,
+) -> anyhow::Result<usize> {
+    let Evaluation {
+        report,
+        rejected,
+        problems,
+    } = evaluate(analyzer, limits, input, errors)?;
     if json {
-        let summary = serde_json::json!({
-            "items": report.items,
-            "topics_micro_f1": report.topics.micro_f1(),
-            "voice_type_accuracy": report.voice_type.accuracy(),
-            "complaint_type_accuracy": report.complaint_type.accuracy(),
-            "sentiment_macro_f1": report.sentiment.macro_f1(),
-            "severity_accuracy": report.severity.accuracy(),
-            "escalation_recall": report.escalation.recall(),
-            "churn_f1": report.churn_risk.f1(),
-            "report": report,
-        });
-        println!("{summary}");
+        let mut summary = serde_json::Map::new();
+        summary.insert("items".into(), report.items.into());
+        for (k, v) in headline(&report) {
+            summary.insert(k.into(), v.into());
+        }
+        summary.insert("report".into(), serde_json::to_value(&report)?);
+        println!("{}", serde_json::Value::Object(summary));
     } else {
         print!(
             "rules: {} ({})\n{}",

@@ -3,6 +3,8 @@
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_flags;
+mod cmd_retag;
+mod cmd_rules;
 mod cmd_stream;
 mod cmd_tag;
 mod jsonl;
@@ -110,6 +112,45 @@ enum Command {
     },
     /// Show the effective settings (file and environment applied) as JSON; secrets redacted.
     Config,
+    /// Re-tag stored interactions (their masked text) with new rules given by `--rules NEW`:
+    /// prints per label how many interactions gain or lose it, with examples and the evidence
+    /// that changed them. Without --dry-run, writes them with the new rules version and rebuilds
+    /// the affected aggregate hours; rate-limited and resumable (checkpoint file).
+    Retag {
+        /// Only report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Interactions that occurred at or after this (a date, midnight UTC, or RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Interactions that occurred before this.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this product.
+        #[arg(long)]
+        product: Option<String>,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also compare `voc eval` figures of the old and new rules on this labeled JSONL.
+        #[arg(long)]
+        labeled: Option<PathBuf>,
+        /// The rules to compare against with --labeled (default: the configured rules).
+        #[arg(long)]
+        old_rules: Option<PathBuf>,
+        /// At most this many example interactions (one per kind of change).
+        #[arg(long, default_value_t = 8)]
+        examples: usize,
+        /// At most this many interactions per second, to spare a live system (0: no limit).
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        /// Interactions per chunk: hours are written, then rebuilt, a chunk at a time.
+        #[arg(long, default_value_t = 5000)]
+        chunk_rows: u64,
+        /// Where progress is kept, to resume after an interruption.
+        #[arg(long, default_value = "voc-retag.checkpoint.json")]
+        checkpoint: PathBuf,
+    },
     /// Work with rules files.
     Rules {
         #[command(subcommand)]
@@ -162,8 +203,18 @@ enum FlagsCommand {
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
     /// Compile a rules file and report its version and rules, or the first error with file,
-    /// line and rule id.
-    Check { file: PathBuf },
+    /// line and rule id; then what changed against the current rules (added, removed and
+    /// modified rules by id, and settings). Exit code 1 if the rules changed but the version
+    /// did not.
+    Check {
+        file: PathBuf,
+        /// The current rules (default: the configured rules, or the bundled default).
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// Print the diff as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -195,6 +246,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
+    // The configured rules are "the current ones" that `rules check` and `retag` compare with.
+    let configured = settings.clone();
+    let new_rules = cli.rules.clone();
     if let Some(rules) = cli.rules {
         settings.analysis.rules = Some(rules);
     }
@@ -290,15 +344,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules {
-            command: RulesCommand::Check { file },
+            command:
+                RulesCommand::Check {
+                    file,
+                    against,
+                    json,
+                },
+        } => cmd_rules::check(&configured, &file, against.as_deref(), json),
+        Command::Retag {
+            dry_run,
+            since,
+            until,
+            product,
+            json,
+            labeled,
+            old_rules,
+            examples,
+            rate,
+            chunk_rows,
+            checkpoint,
         } => {
-            let rules = voc_core::RuleSet::load(&file)?;
-            println!(
-                "{}: ok — version {}, {} rules",
-                file.display(),
-                rules.version,
-                rules.rule_count()
-            );
+            let Some(new_rules) = new_rules else {
+                anyhow::bail!(
+                    "voc retag needs the new rules: voc retag --rules NEW.toml --dry-run"
+                );
+            };
+            let args = cmd_retag::RetagArgs {
+                new_rules,
+                old_rules,
+                since,
+                until,
+                product,
+                dry_run,
+                json,
+                labeled,
+                examples,
+                rate,
+                chunk_rows,
+                checkpoint,
+            };
+            runtime()?.block_on(cmd_retag::retag(&configured, args))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -40,6 +40,8 @@ pub enum StoreError {
     },
     #[error("unexpected ClickHouse version string {0:?}")]
     Version(String),
+    #[error("aggregate rebuild: {0}")]
+    Rebuild(String),
     #[error("migration {name}: {message}")]
     Migration { name: String, message: String },
 }

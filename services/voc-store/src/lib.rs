@@ -5,9 +5,13 @@
 //! - [`migrate`]: the numbered SQL migrations of `schemas/clickhouse/`, templated by server
 //!   version (LowCardinality, TTL) and recorded in a ledger;
 //! - [`rows`]: a domain analysis → an `interactions` row;
-//! - [`writer`]: batched inserts with capped exponential backoff, never dropping a batch.
+//! - [`writer`]: batched inserts with capped exponential backoff, never dropping a batch;
+//! - [`history`]: stored interactions read back for a re-tag;
+//! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag.
 
+pub mod aggregates;
 pub mod client;
+pub mod history;
 pub mod migrate;
 pub mod rows;
 pub mod writer;

@@ -1,12 +1,12 @@
 //! The `interactions` row: a domain analysis turned into what ClickHouse stores.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use voc_core::mask::mask;
-use voc_core::{Analysis, Interaction};
+use voc_core::{Analysis, Interaction, Tags};
 
 /// One row of `interactions` (column names as in `schemas/clickhouse/0001_interactions.sql`).
-#[derive(Debug, Clone, PartialEq, Serialize, clickhouse::Row)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct InteractionRow {
     pub interaction_id: String,
     /// Seconds since the epoch (ClickHouse `DateTime`).
@@ -46,6 +46,10 @@ pub fn epoch_seconds(t: OffsetDateTime) -> u32 {
     u32::try_from(t.unix_timestamp().max(0)).unwrap_or(u32::MAX)
 }
 
+fn version_of(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
 /// Free-text identifiers are masked too: a producer may put a phone number where an id belongs.
 fn masked(s: Option<&String>) -> String {
     s.map(|v| mask(v).text).unwrap_or_default()
@@ -53,10 +57,9 @@ fn masked(s: Option<&String>) -> String {
 
 impl InteractionRow {
     pub fn new(msg: &Interaction, analysis: &Analysis, analysed_at: OffsetDateTime) -> Self {
-        let t = &analysis.tags;
         let m = &msg.metrics;
         let f = |v: Option<f64>| v.map(|x| x as f32);
-        Self {
+        let mut row = Self {
             interaction_id: mask(&msg.interaction_id).text,
             occurred_at: epoch_seconds(msg.occurred_at),
             ingested_at: epoch_seconds(analysed_at),
@@ -65,17 +68,17 @@ impl InteractionRow {
             queue: masked(msg.queue.as_ref()),
             customer_id: masked(msg.customer_id.as_ref()),
             agent_id: masked(msg.agent_id.as_ref()),
-            topics: t.topics.clone(),
-            voice_type: t.voice_type.clone(),
-            complaint_type: t.complaint_type.clone(),
-            sentiment: t.sentiment.clone(),
-            sentiment_score: t.sentiment_score as f32,
-            severity: t.severity,
-            churn_risk: u8::from(t.churn_risk),
-            keywords: t.keywords.clone(),
-            evidence: serde_json::to_string(&t.evidence).unwrap_or_else(|_| "[]".into()),
-            customer_text: analysis.customer_text.clone(),
-            pii_masked: u16::try_from(analysis.pii_masked).unwrap_or(u16::MAX),
+            topics: Vec::new(),
+            voice_type: String::new(),
+            complaint_type: None,
+            sentiment: String::new(),
+            sentiment_score: 0.0,
+            severity: 0,
+            churn_risk: 0,
+            keywords: Vec::new(),
+            evidence: String::new(),
+            customer_text: String::new(),
+            pii_masked: 0,
             truncated: u8::from(msg.truncated),
             csat: f(m.csat),
             nps: f(m.nps),
@@ -83,8 +86,55 @@ impl InteractionRow {
             resolved: m.resolved.map(u8::from),
             handle_time_s: f(m.handle_time_s),
             wait_time_s: f(m.wait_time_s),
-            rules_version: t.rules_version.clone(),
-            version: u64::try_from(analysed_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+            rules_version: String::new(),
+            version: version_of(analysed_at),
+        };
+        row.set_analysis(analysis);
+        row.pii_masked = u16::try_from(analysis.pii_masked).unwrap_or(u16::MAX);
+        row
+    }
+
+    fn set_analysis(&mut self, analysis: &Analysis) {
+        let t = &analysis.tags;
+        self.topics = t.topics.clone();
+        self.voice_type = t.voice_type.clone();
+        self.complaint_type = t.complaint_type.clone();
+        self.sentiment = t.sentiment.clone();
+        self.sentiment_score = t.sentiment_score as f32;
+        self.severity = t.severity;
+        self.churn_risk = u8::from(t.churn_risk);
+        self.keywords = t.keywords.clone();
+        self.evidence = serde_json::to_string(&t.evidence).unwrap_or_else(|_| "[]".into());
+        self.customer_text = analysis.customer_text.clone();
+        self.rules_version = t.rules_version.clone();
+    }
+
+    /// The same interaction with a new analysis of its stored text (`voc retag`): everything
+    /// else is kept, and the version is newer than the stored one so it replaces it.
+    pub fn retagged(&self, analysis: &Analysis, at: OffsetDateTime) -> Self {
+        let mut row = self.clone();
+        row.set_analysis(analysis);
+        row.pii_masked = self
+            .pii_masked
+            .saturating_add(u16::try_from(analysis.pii_masked).unwrap_or(u16::MAX));
+        row.version = version_of(at).max(self.version.saturating_add(1));
+        row
+    }
+
+    /// The tags as stored, in the `voc tag` shape.
+    pub fn stored_tags(&self) -> Tags {
+        Tags {
+            interaction_id: self.interaction_id.clone(),
+            topics: self.topics.clone(),
+            voice_type: self.voice_type.clone(),
+            complaint_type: self.complaint_type.clone(),
+            sentiment: self.sentiment.clone(),
+            sentiment_score: f64::from(self.sentiment_score),
+            severity: self.severity,
+            churn_risk: self.churn_risk != 0,
+            keywords: self.keywords.clone(),
+            evidence: serde_json::from_str(&self.evidence).unwrap_or_default(),
+            rules_version: self.rules_version.clone(),
         }
     }
 

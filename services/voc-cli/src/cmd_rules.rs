@@ -1,0 +1,74 @@
+//! `voc rules check`: validate a rules file and show what it changes against the current rules.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use voc_core::RuleSet;
+use voc_core::rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, diff};
+
+use crate::settings::Settings;
+
+/// The current rules' name and source text: `against`, else the configured file, else the bundled.
+fn current_source(settings: &Settings, against: Option<&Path>) -> anyhow::Result<(String, String)> {
+    match against.or(settings.analysis.rules.as_deref()) {
+        Some(path) => Ok((
+            path.display().to_string(),
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the current rules {}", path.display()))?,
+        )),
+        None => Ok((
+            format!("{DEFAULT_RULES_NAME} (bundled)"),
+            DEFAULT_RULES.to_string(),
+        )),
+    }
+}
+
+pub fn check(
+    settings: &Settings,
+    file: &Path,
+    against: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let rules = RuleSet::load(file)?;
+    let (current_name, current) = current_source(settings, against)?;
+    // The current file compiled once too: a diff against something broken would mislead.
+    RuleSet::from_source(&current, &current_name)?;
+    let new_src =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let d = diff::diff(&current, &new_src)
+        .with_context(|| format!("cannot compare with {current_name}"))?;
+    let unbumped = d.changes_rules() && d.old_version == d.new_version;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": file.display().to_string(),
+                "version": rules.version,
+                "rules": rules.rule_count(),
+                "against": current_name,
+                "diff": d,
+                "version_unchanged": unbumped,
+            })
+        );
+    } else {
+        println!(
+            "{}: ok — version {}, {} rules",
+            file.display(),
+            rules.version,
+            rules.rule_count()
+        );
+        println!("against {current_name}:");
+        print!("{}", d.render());
+    }
+    if unbumped {
+        eprintln!(
+            "error: {} changes the rules but keeps version {:?}: bump `version`, so stored \
+             interactions say which rules tagged them and `voc retag` can tell old from new",
+            file.display(),
+            d.new_version
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

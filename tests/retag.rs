@@ -1,0 +1,526 @@
+//! `voc retag` and `voc rules check` end to end, against a real ClickHouse and broker: a support
+//! lead changes the rules, reviews the diff, dry-runs, applies; stored history then carries
+//! exactly the tags the new rules give the original messages (computed independently with
+//! `voc tag --rules NEW`), the aggregates equal `interactions FINAL`, nothing is counted twice,
+//! and an interrupted re-tag resumes to the same exact result while a worker keeps ingesting.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use voc_tests::pipeline::Pipeline;
+
+const WAIT: Duration = Duration::from_secs(120);
+const NEW_VERSION: &str = "ja-contact-center@retag-test";
+
+/// The dev set as messages: copy `n` with its own ids, spread over hours of three days.
+fn corpus(copy: usize) -> Vec<serde_json::Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/voc-dev.jsonl"
+    );
+    let text = std::fs::read_to_string(path).expect("shared/data/voc-dev.jsonl");
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            v["interaction_id"] =
+                format!("r{copy}-{}", v["interaction_id"].as_str().unwrap_or("x")).into();
+            v["occurred_at"] = format!(
+                "2026-11-{:02}T{:02}:{:02}:00+09:00",
+                10 + (i + copy) % 3,
+                (i * 5) % 24,
+                (i * 7) % 60
+            )
+            .into();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("labels");
+            }
+            v
+        })
+        .collect()
+}
+
+/// The bundled rules with a rule removed, one added and the version bumped: what a support lead
+/// would do to split a topic differently.
+fn new_rules(dir: &std::path::Path, bump: bool) -> std::path::PathBuf {
+    let bundled = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/rules/ja-contact-center.toml"
+    ))
+    .expect("bundled rules");
+    let start = bundled
+        .find("[[rule]]\nid = \"billing.charge\"")
+        .expect("billing.charge in the bundled rules");
+    let end = start
+        + 8
+        + bundled[start + 8..]
+            .find("[[rule]]")
+            .expect("a rule after billing.charge");
+    let mut text = format!("{}{}", &bundled[..start], &bundled[end..]);
+    text.push_str(
+        "\n[[rule]]\nid = \"how_to.any_question\"\nlabel = \"topic:how_to\"\n\
+         description = \"test: every question is about how to do something\"\n\
+         any = [\"ですか\", \"ますか\"]\n",
+    );
+    if bump {
+        let old = text
+            .lines()
+            .find(|l| l.starts_with("version = "))
+            .expect("version line")
+            .to_string();
+        text = text.replacen(&old, &format!("version = \"{NEW_VERSION}\""), 1);
+    }
+    let path = dir.join(if bump { "new.toml" } else { "unbumped.toml" });
+    std::fs::write(&path, text).expect("write rules");
+    path
+}
+
+fn labels(t: &serde_json::Value) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = t["topics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| format!("topic:{}", x.as_str().unwrap_or_default()))
+        .collect();
+    out.insert(format!(
+        "voice:{}",
+        t["voice_type"].as_str().unwrap_or_default()
+    ));
+    if let Some(c) = t["complaint_type"].as_str() {
+        out.insert(format!("complaint:{c}"));
+    }
+    out.insert(format!(
+        "sentiment:{}",
+        t["sentiment"].as_str().unwrap_or_default()
+    ));
+    out.insert(format!("severity:{}", t["severity"]));
+    // `voc tag` says true, ClickHouse says 1.
+    if t["churn_risk"].as_bool() == Some(true) || t["churn_risk"].as_u64() == Some(1) {
+        out.insert("churn".into());
+    }
+    out
+}
+
+/// `voc tag` of the original messages, by interaction id.
+fn tag(
+    p: &Pipeline,
+    messages: &[serde_json::Value],
+    rules: Option<&str>,
+) -> BTreeMap<String, serde_json::Value> {
+    let input: String = messages.iter().map(|m| format!("{m}\n")).collect();
+    let mut args = vec![];
+    if let Some(r) = rules {
+        args.extend(["--rules", r]);
+    }
+    args.push("tag");
+    let out = p.run(&args, input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    voc_tests::json_lines(&out.stdout)
+        .into_iter()
+        .map(|t| {
+            (
+                t["interaction_id"].as_str().unwrap_or_default().to_string(),
+                t,
+            )
+        })
+        .collect()
+}
+
+/// Per label: [old, new, gained, lost], from two independent `voc tag` runs.
+fn expected_counts(
+    old: &BTreeMap<String, serde_json::Value>,
+    new: &BTreeMap<String, serde_json::Value>,
+) -> (BTreeMap<String, [u64; 4]>, u64) {
+    let mut counts: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+    let mut changed = 0;
+    for (id, o) in old {
+        let (a, b) = (labels(o), labels(&new[id]));
+        for l in &a {
+            counts.entry(l.clone()).or_default()[0] += 1;
+        }
+        for l in &b {
+            counts.entry(l.clone()).or_default()[1] += 1;
+        }
+        for l in b.difference(&a) {
+            counts.entry(l.clone()).or_default()[2] += 1;
+        }
+        for l in a.difference(&b) {
+            counts.entry(l.clone()).or_default()[3] += 1;
+        }
+        changed += u64::from(a != b);
+    }
+    (counts, changed)
+}
+
+fn ingest(p: &Pipeline, messages: &[serde_json::Value]) {
+    let before = p.stored();
+    p.produce(messages);
+    let want = before + messages.len() as u64;
+    p.wait_for("the corpus stored", WAIT, || p.stored() == want);
+}
+
+/// Stored tags by id, as `interactions FINAL` has them.
+fn stored(p: &Pipeline) -> BTreeMap<String, serde_json::Value> {
+    let rows = p.ch.q(&format!(
+        "SELECT interaction_id, topics, voice_type, complaint_type, sentiment, severity, churn_risk = 1 AS churn_risk, \
+         keywords, rules_version FROM {}.interactions FINAL FORMAT JSONEachRow",
+        p.db
+    ));
+    rows.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSONEachRow");
+            (
+                v["interaction_id"].as_str().unwrap_or_default().to_string(),
+                v,
+            )
+        })
+        .collect()
+}
+
+/// Every stored interaction carries exactly the new rules' tags for its original message.
+fn assert_history_is(p: &Pipeline, expected: &BTreeMap<String, serde_json::Value>) {
+    let got = stored(p);
+    assert_eq!(got.len(), expected.len(), "one row per interaction");
+    for (id, want) in expected {
+        let row = &got[id];
+        assert_eq!(labels(row), labels(want), "{id}");
+        assert_eq!(row["keywords"], want["keywords"], "{id}");
+        assert_eq!(row["rules_version"], want["rules_version"], "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
+    let p = Pipeline::new(2);
+    p.migrate();
+    let worker = p.spawn_worker("w1");
+    let messages: Vec<_> = corpus(0).into_iter().chain(corpus(1)).collect();
+    ingest(&p, &messages);
+    p.wait_until_exact(WAIT);
+
+    // Review: the diff names what changed, and a forgotten version bump is refused.
+    let rules = new_rules(&p.dir, true);
+    let rules_arg = rules.to_str().expect("utf-8 path");
+    let check = p.run(&["rules", "check", rules_arg], b"");
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(text.contains("+ added    how_to.any_question"), "{text}");
+    assert!(text.contains("- removed  billing.charge"), "{text}");
+    assert!(text.contains(NEW_VERSION), "{text}");
+    let unbumped = new_rules(&p.dir, false);
+    let check = p.run(&["rules", "check", unbumped.to_str().expect("path")], b"");
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "an unbumped version is an error"
+    );
+    assert!(String::from_utf8_lossy(&check.stderr).contains("bump `version`"));
+
+    // What the new rules give the original messages, computed without the stored data.
+    let old_tags = tag(&p, &messages, None);
+    let new_tags = tag(&p, &messages, Some(rules_arg));
+    let (want, want_changed) = expected_counts(&old_tags, &new_tags);
+    assert!(
+        want_changed > 10,
+        "the rules change must change something: {want_changed}"
+    );
+
+    // Dry run: the report matches, and nothing is written.
+    let before = stored(&p);
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--dry-run",
+            "--json",
+            "--rate",
+            "0",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let r = &report["report"];
+    assert_eq!(r["interactions"], messages.len() as u64);
+    assert_eq!(r["changed"], want_changed);
+    for c in r["labels"].as_array().expect("labels") {
+        let label = c["label"].as_str().unwrap_or_default();
+        let w = want.get(label).copied().unwrap_or_default();
+        let got = [&c["old"], &c["new"], &c["gained"], &c["lost"]]
+            .map(|v| v.as_u64().unwrap_or(u64::MAX));
+        assert_eq!(got, w, "{label}: [old, new, gained, lost]");
+    }
+    assert_eq!(r["labels"].as_array().map(Vec::len), Some(want.len()));
+    let examples = r["examples"].as_array().expect("examples");
+    assert!(!examples.is_empty());
+    let why_how_to = examples
+        .iter()
+        .filter(|e| {
+            e["gained"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|l| l == "topic:how_to"))
+        })
+        .flat_map(|e| e["evidence_new"].as_array().cloned().unwrap_or_default())
+        .any(|ev| ev["rule"] == "how_to.any_question");
+    assert!(
+        why_how_to,
+        "an example gaining how_to names the new rule: {examples:?}"
+    );
+    assert_eq!(stored(&p), before, "a dry run writes nothing");
+
+    // The human report, with `voc eval` figures of both rule sets on a labeled file; they must be
+    // what `voc eval` itself prints for each.
+    let dev = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/voc-dev.jsonl"
+    );
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--dry-run",
+            "--rate",
+            "0",
+            "--labeled",
+            dev,
+        ],
+        b"",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    for want in [
+        "topic:how_to",
+        "examples:",
+        "how_to.any_question",
+        "topics_micro_f1",
+        "dry run: nothing written",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--dry-run",
+            "--json",
+            "--rate",
+            "0",
+            "--labeled",
+            dev,
+        ],
+        b"",
+    );
+    let side_by_side: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let eval = |rules: Option<&str>| -> serde_json::Value {
+        let mut args = vec![];
+        if let Some(r) = rules {
+            args.extend(["--rules", r]);
+        }
+        args.extend(["eval", "--json", dev]);
+        serde_json::from_slice(&p.run(&args, b"").stdout).expect("eval JSON")
+    };
+    let (old_eval, new_eval) = (eval(None), eval(Some(rules_arg)));
+    for f in side_by_side["labeled"]["figures"]
+        .as_array()
+        .expect("figures")
+    {
+        let metric = f["metric"].as_str().expect("metric");
+        assert_eq!(f["old"], old_eval[metric], "{metric} (old rules)");
+        assert_eq!(f["new"], new_eval[metric], "{metric} (new rules)");
+    }
+    assert_ne!(old_eval["topics_micro_f1"], new_eval["topics_micro_f1"]);
+
+    // Product filter: only that product's interactions are considered.
+    let product = messages[0]["product"]
+        .as_str()
+        .expect("product")
+        .to_string();
+    let of_product = messages
+        .iter()
+        .filter(|m| m["product"] == product.as_str())
+        .count();
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--dry-run",
+            "--json",
+            "--product",
+            &product,
+            "--rate",
+            "0",
+        ],
+        b"",
+    );
+    let filtered: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(filtered["report"]["interactions"], of_product as u64);
+
+    // Apply, with the worker still running: history now carries the new tags, exactly once.
+    let checkpoint = p.dir.join("retag.checkpoint.json");
+    let cp = checkpoint.to_str().expect("path");
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--json",
+            "--chunk-rows",
+            "40",
+            "--rate",
+            "0",
+            "--checkpoint",
+            cp,
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let applied: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(applied["written"], messages.len() as u64);
+    assert!(applied["rebuilt_hours"].as_u64().unwrap_or(0) > 0);
+    assert_history_is(&p, &new_tags);
+    p.assert_aggregates_exact();
+
+    // Applying again finds nothing to do.
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--json",
+            "--rate",
+            "0",
+            "--checkpoint",
+            cp,
+        ],
+        b"",
+    );
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(again["written"], 0);
+    p.assert_aggregates_exact();
+    worker.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_retag_resumes_and_ends_exact_while_a_worker_ingests() {
+    let p = Pipeline::new(2);
+    p.migrate();
+    let worker = p.spawn_worker("w1");
+    let first: Vec<_> = (0..3).flat_map(corpus).collect();
+    ingest(&p, &first);
+    p.wait_until_exact(WAIT);
+    let rules = new_rules(&p.dir, true);
+    let rules_arg = rules.to_str().expect("utf-8 path");
+    let checkpoint = p.dir.join("retag.checkpoint.json");
+    let cp = checkpoint.to_str().expect("path");
+
+    // Slow enough to interrupt mid-way: 60 interactions/s in chunks of about 30.
+    let mut run = p.spawn(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--rate",
+            "60",
+            "--chunk-rows",
+            "30",
+            "--checkpoint",
+            cp,
+        ],
+        "retag-1",
+    );
+    p.wait_for("a finished chunk in the checkpoint", WAIT, || {
+        std::fs::read_to_string(&checkpoint)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|c| !c["done_through"].is_null())
+    });
+    // Meanwhile new interactions keep arriving through the worker.
+    let more = corpus(3);
+    p.produce(&more);
+    std::thread::sleep(Duration::from_millis(700));
+    run.kill().expect("kill the re-tag");
+    let _ = run.wait();
+    let partly = stored(&p)
+        .values()
+        .filter(|r| r["rules_version"] == NEW_VERSION)
+        .count();
+    assert!(
+        partly > 0 && partly < first.len(),
+        "interrupted mid-way: {partly} re-tagged"
+    );
+
+    let out = p.run_with_env(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--json",
+            "--rate",
+            "0",
+            "--checkpoint",
+            cp,
+        ],
+        &[("VOC_LOG", "info")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resuming an interrupted re-tag"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !checkpoint.exists(),
+        "a finished run removes its checkpoint"
+    );
+    let all: Vec<_> = first.iter().chain(&more).cloned().collect();
+    p.wait_for("the new interactions stored", WAIT, || {
+        p.stored() == all.len() as u64
+    });
+    // Interactions the worker stored after the re-tag read their hour carry the worker's (old)
+    // rules; one more run brings them over too, and then all history is the new rules'.
+    let out = p.run(
+        &[
+            "--rules",
+            rules_arg,
+            "retag",
+            "--json",
+            "--rate",
+            "0",
+            "--checkpoint",
+            cp,
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_history_is(&p, &tag(&p, &all, Some(rules_arg)));
+    p.assert_aggregates_exact();
+    worker.terminate();
+}
