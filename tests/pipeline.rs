@@ -259,14 +259,34 @@ async fn a_clickhouse_outage_makes_the_worker_wait_report_unhealthy_and_recover(
         p.stored() == first.len() as u64
     });
 
+    p.wait_for("the first part committed", WAIT, || {
+        p.kafka.committed(&p.group, &p.input, 2) == first.len() as i64
+    });
+
     p.ch.stop();
     let second = corpus(9);
     assert!(p.run(&["produce"], &jsonl(&second)).status.success());
     p.wait_for("the worker reports unhealthy", WAIT, || {
         w.http_get("/health").is_some_and(|(s, _)| s == 503)
     });
-    std::thread::sleep(Duration::from_secs(3));
+    // A real outage: 35 s down. The worker stays up, keeps retrying, and commits nothing it has
+    // not written (offsets stand still while the second part waits).
+    let retries_at_start = w.metric("voc_sink_insert_retries_total").unwrap_or(0.0);
+    std::thread::sleep(Duration::from_secs(35));
     assert_eq!(w.metric("voc_sink_clickhouse_up"), Some(0.0));
+    assert!(
+        w.http_get("/health").is_some_and(|(s, _)| s == 503),
+        "unhealthy throughout the outage"
+    );
+    assert_eq!(
+        p.kafka.committed(&p.group, &p.input, 2),
+        first.len() as i64,
+        "no offset advanced while ClickHouse was down"
+    );
+    assert!(
+        w.metric("voc_sink_insert_retries_total").unwrap_or(0.0) > retries_at_start,
+        "the worker kept retrying"
+    );
 
     p.ch.resume();
     p.wait_for("everything stored after the outage", WAIT, || {
@@ -283,6 +303,9 @@ async fn a_clickhouse_outage_makes_the_worker_wait_report_unhealthy_and_recover(
     });
     p.wait_until_exact(WAIT);
     assert!(w.metric("voc_sink_insert_retries_total").unwrap_or(0.0) > 0.0);
+    p.wait_for("every offset committed", WAIT, || {
+        p.kafka.committed(&p.group, &p.input, 2) == (first.len() + second.len()) as i64
+    });
     assert!(w.terminate().success());
 }
 

@@ -88,6 +88,29 @@ impl Kafka {
         Some(k)
     }
 
+    /// The offsets `group` has committed on `topic`, summed over `partitions` (an OffsetFetch
+    /// only: this consumer never joins the group, so it triggers no rebalance).
+    pub fn committed(&self, group: &str, topic: &str, partitions: i32) -> i64 {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer for offset fetch");
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let committed = consumer
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .expect("committed offsets");
+        committed
+            .elements()
+            .iter()
+            .map(|e| e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(0))
+            .sum()
+    }
+
     pub fn create_topic(&self, name: &str, partitions: i32) {
         match &self.cluster {
             Some(cluster) => cluster

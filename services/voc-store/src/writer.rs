@@ -3,7 +3,7 @@
 //! Re-sending a batch is harmless: `interactions` collapses by id and aggregates count distinct ids.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::client::{Store, StoreError};
@@ -42,6 +42,8 @@ pub struct BatchWriter {
     store: Store,
     backoff: Backoff,
     healthy: Arc<AtomicBool>,
+    /// Failed attempts so far, counted as they happen (visible during an outage).
+    retries: Arc<AtomicU64>,
 }
 
 impl BatchWriter {
@@ -50,7 +52,14 @@ impl BatchWriter {
             store,
             backoff,
             healthy: Arc::new(AtomicBool::new(true)),
+            retries: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Count failed attempts in `counter` (shared with the metrics endpoint).
+    pub fn with_retry_counter(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.retries = counter;
+        self
     }
 
     /// Use `flag` (shared with the health endpoint) as this writer's health.
@@ -90,6 +99,7 @@ impl BatchWriter {
                 }
                 Err(e) => {
                     self.healthy.store(false, Ordering::Relaxed);
+                    self.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     let err = StoreError::Query {
                         what: format!("insert {} rows into interactions", rows.len()),

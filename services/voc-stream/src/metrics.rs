@@ -16,7 +16,8 @@ pub struct Metrics {
     pub tagged: AtomicU64,
     pub rows_written: AtomicU64,
     pub batches_written: AtomicU64,
-    pub insert_retries: AtomicU64,
+    /// Shared with the batch writer, which counts each failed attempt as it happens.
+    pub insert_retries: std::sync::Arc<AtomicU64>,
     pub dead_lettered: AtomicU64,
     pub dlq_retries: AtomicU64,
     pub dropped_revoked: AtomicU64,

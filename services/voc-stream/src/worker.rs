@@ -246,7 +246,9 @@ pub async fn run_worker(
     drop(out_tx);
 
     let writer =
-        BatchWriter::new(store, config.backoff).with_health(metrics.clickhouse_healthy.clone());
+        BatchWriter::new(store, config.backoff)
+            .with_health(metrics.clickhouse_healthy.clone())
+            .with_retry_counter(metrics.insert_retries.clone());
     let sink = Sink {
         config: config.clone(),
         consumer: consumer.clone(),
@@ -498,10 +500,9 @@ impl Sink {
         }
         let rows: Vec<InteractionRow> = keep.iter().map(|(_, r)| r.clone()).collect();
         let started = Instant::now();
-        let failures = self.writer.write(&rows).await;
+        self.writer.write(&rows).await;
         self.metrics
             .observe_batch_seconds(started.elapsed().as_secs_f64());
-        Metrics::add(&self.metrics.insert_retries, u64::from(failures));
         Metrics::add(&self.metrics.rows_written, rows.len() as u64);
         Metrics::add(&self.metrics.batches_written, 1);
         for (job, _) in &keep {
