@@ -323,18 +323,46 @@ async fn the_streaming_path_works_on_an_independent_broker_implementation() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A 10 MB message (librdkafka's mock cluster cannot serve one; tansu, like Apache Kafka,
+    // does): dead-lettered as too large, and the interactions behind it still flow.
+    let huge = serde_json::json!({
+        "interaction_id": "huge", "occurred_at": "2026-11-22T10:00:00+09:00",
+        "text": "料金が高い。".repeat(10 * 1024 * 1024 / 18)
+    })
+    .to_string();
+    assert!(huge.len() >= 10 * 1024 * 1024 - 64);
     p.kafka
         .send(
             &p.input,
-            &[(Some(b"bad".as_slice()), b"{not json".as_slice())],
+            &[
+                (Some(b"bad".as_slice()), b"{not json".as_slice()),
+                (Some(b"huge".as_slice()), huge.as_bytes()),
+            ],
         )
         .await;
+    let after = corpus(4);
+    assert!(p.run(&["produce"], &jsonl(&after)).status.success());
     p.wait_for("all valid interactions stored", WAIT, || {
-        p.stored() == valid.len() as u64
+        p.stored() == (valid.len() + after.len()) as u64
     });
-    let dead = p.kafka.read_all(&p.dlq, 1, WAIT);
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].header("voc.reason"), Some("invalid_json"));
+    let dead = p.kafka.read_all(&p.dlq, 2, WAIT);
+    assert_eq!(dead.len(), 2);
+    let reason = |key: &[u8]| {
+        dead.iter()
+            .find(|d| d.key.as_deref() == Some(key))
+            .and_then(|d| d.header("voc.reason").map(str::to_string))
+    };
+    assert_eq!(reason(b"bad").as_deref(), Some("invalid_json"));
+    assert_eq!(reason(b"huge").as_deref(), Some("too_large"));
+    let huge_dead = dead
+        .iter()
+        .find(|d| d.key.as_deref() == Some(b"huge".as_slice()))
+        .expect("huge dead letter");
+    assert!(
+        huge.as_bytes().starts_with(&huge_dead.payload) && !huge_dead.payload.is_empty(),
+        "the original bytes, or their first part with voc.truncated"
+    );
+    assert_eq!(w.http_get("/health").map(|h| h.0), Some(200));
     p.wait_until_exact(WAIT);
     // Offsets were committed on tansu: a new worker in the group has nothing left to redo.
     assert!(w.terminate().success());

@@ -245,10 +245,9 @@ pub async fn run_worker(
     }
     drop(out_tx);
 
-    let writer =
-        BatchWriter::new(store, config.backoff)
-            .with_health(metrics.clickhouse_healthy.clone())
-            .with_retry_counter(metrics.insert_retries.clone());
+    let writer = BatchWriter::new(store, config.backoff)
+        .with_health(metrics.clickhouse_healthy.clone())
+        .with_retry_counter(metrics.insert_retries.clone());
     let sink = Sink {
         config: config.clone(),
         consumer: consumer.clone(),
