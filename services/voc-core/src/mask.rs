@@ -89,6 +89,10 @@ static TEL: LazyLock<Regex> = LazyLock::new(|| {
          |[0０]{tail}"
     ))
 });
+/// A zero-led run of 10–16 digits that no exact pattern took: a phone number with a typo or
+/// run into more digits (090-1234-56780). Masked anyway: over-masking an order number costs the
+/// analysis nothing, a leaked phone number costs a customer.
+static TEL_LIKE: LazyLock<Regex> = LazyLock::new(|| re(&format!("[0０](?:{SEP}?{D}){{9,15}}")));
 static POSTAL: LazyLock<Regex> = LazyLock::new(|| {
     let n = format!("{D}{{3}}{SEP}?{D}{{4}}");
     re(&format!(
@@ -362,6 +366,11 @@ fn tel(t: &str, c: &Captures, sp: &Spans) -> Option<Range<usize>> {
     tel_valid(&national).then(|| m.range())
 }
 
+fn tel_like(t: &str, c: &Captures, sp: &Spans) -> Option<Range<usize>> {
+    let m = c.get(0)?;
+    bounded(t, sp, &m.range(), false).then(|| m.range())
+}
+
 fn postal(t: &str, c: &Captures, sp: &Spans) -> Option<Range<usize>> {
     if let Some(g) = c.get(3) {
         // Bare NNN-NNNN: only with no other number around it.
@@ -386,6 +395,7 @@ pub fn mask(text: &str) -> Masked {
     scan(text, &CARD, PiiKind::Card, &mut sp, card);
     scan(text, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
     scan(text, &TEL, PiiKind::Tel, &mut sp, tel);
+    scan(text, &TEL_LIKE, PiiKind::Tel, &mut sp, tel_like);
     scan(text, &POSTAL, PiiKind::Postal, &mut sp, postal);
     // Prefecture-led first, so "住所東京都…" does not pull 住所 into a municipality.
     scan(text, &ADDR_PREF, PiiKind::Address, &mut sp, whole);
@@ -543,15 +553,29 @@ mod tests {
             "3日",
             "30分",
             "1年間",
-            "0901234567",     // mobile prefix needs 11 digits
-            "090-1234-56789", // too long
             "03-1234-567",    // too short
-            "0800123456",     // 0800 is 11 digits
-            "1090-1234-5678", // preceded by a digit
-            "00-1234-5678",
+            "1090-1234-5678", // preceded by a digit: not zero-led
+            "2026-11-22に",
         ] {
             assert_eq!(m(s), s, "{s}");
         }
+    }
+
+    #[test]
+    fn zero_led_digit_runs_near_phone_length_are_masked_anyway() {
+        for s in [
+            "090-1234-56780", // a mobile number run into one more digit
+            "090-1234-56789",
+            "0901234567", // a mobile number missing a digit
+            "0800123456",
+            "00-1234-5678",
+            "０９０１２３４５６７８９",
+        ] {
+            assert_eq!(m(&format!("番号は{s}です")), "番号は<TEL>です", "{s}");
+        }
+        // A longer digit run is not a phone number typo; a 9-digit one too short to be one.
+        assert_eq!(m("0901234567890123456"), "0901234567890123456");
+        assert_eq!(m("012-345-678"), "012-345-678");
     }
 
     #[test]
