@@ -1,6 +1,7 @@
 //! The `voc` binary: clap subcommands wiring the crates together, nothing more.
 
 mod cmd_bench;
+mod cmd_bench_e2e;
 mod cmd_demo;
 mod cmd_flags;
 mod cmd_retag;
@@ -172,6 +173,28 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// The whole path on loopback: a broker, a `voc worker` process and ClickHouse. Throughput
+    /// on a pre-loaded topic next to the single-thread analysis rate, produce-to-queryable
+    /// latency (p50/p99) at half that rate, and the worker's peak RSS. The last line is JSON.
+    E2e {
+        /// Interaction JSONL(.gz); default ../shared/data/jmultiwoz-dialogues.jsonl.gz.
+        file: Option<PathBuf>,
+        /// Send the corpus this many times (with new ids).
+        #[arg(long, default_value_t = 3)]
+        copies: usize,
+        /// Seconds of steady load for the latency measurement.
+        #[arg(long, default_value_t = 20)]
+        latency_seconds: u64,
+        /// Use this broker instead of the embedded one (e.g. a local Kafka or tansu).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Use this ClickHouse instead of a private local server (database `voc_bench` is recreated).
+        #[arg(long)]
+        clickhouse_url: Option<String>,
+        /// Where the private ClickHouse keeps its data, and the worker's log.
+        #[arg(long, default_value = "voc-bench-data")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,6 +333,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let file = file
                 .unwrap_or_else(|| PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz"));
             cmd_bench::analysis(&analyzer, &file, limit, rounds.max(1))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
+                BenchCommand::E2e {
+                    file,
+                    copies,
+                    latency_seconds,
+                    brokers,
+                    clickhouse_url,
+                    dir,
+                },
+        } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            let args = cmd_bench_e2e::E2eArgs {
+                file: file.unwrap_or_else(|| {
+                    PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz")
+                }),
+                copies,
+                latency_seconds,
+                brokers,
+                clickhouse_url,
+                dir,
+            };
+            runtime()?.block_on(cmd_bench_e2e::e2e(&settings, &analyzer, args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => {

@@ -1,0 +1,394 @@
+//! `voc bench e2e`: the whole path on loopback — a Kafka-protocol broker, a `voc worker` process
+//! and ClickHouse — measured in one run next to the single-thread analysis rate of the same texts:
+//! throughput on a pre-loaded topic, produce-to-queryable latency at half that rate (sampled
+//! probes), and the worker's peak RSS.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+use voc_core::message::Speaker;
+use voc_core::{Analyzer, Limits, parse_message};
+use voc_demo::local_clickhouse::{LocalClickHouse, free_port};
+use voc_store::{Store, StoreConfig};
+use voc_stream::produce::{Input, Progress};
+
+use crate::jsonl::{self, Line};
+use crate::settings::Settings;
+
+const INPUT: &str = "voc-bench-in";
+const DLQ: &str = "voc-bench-dlq";
+const DATABASE: &str = "voc_bench";
+/// Every N-th latency-phase message is a probe whose arrival in ClickHouse is timed.
+const PROBE_EVERY: usize = 10;
+const POLL: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Clone)]
+pub struct E2eArgs {
+    pub file: PathBuf,
+    /// The corpus is sent this many times (new ids each time).
+    pub copies: usize,
+    /// Seconds of steady load for the latency measurement.
+    pub latency_seconds: u64,
+    /// An existing broker instead of the embedded one.
+    pub brokers: Option<String>,
+    /// An existing ClickHouse instead of a private one (database `voc_bench` is recreated).
+    pub clickhouse_url: Option<String>,
+    pub dir: PathBuf,
+}
+
+struct Quiet;
+
+impl Progress for Quiet {
+    fn sent(&mut self, _: u64) {}
+    fn rejected(&mut self, line: usize, reason: &str) {
+        eprintln!("corpus line {line} rejected: {reason}");
+    }
+}
+
+/// The corpus with ids made unique per copy.
+fn load(file: &Path, copies: usize) -> anyhow::Result<(Vec<Vec<u8>>, usize, usize)> {
+    let limits = Limits::default();
+    let mut base = Vec::new();
+    for line in jsonl::Lines::new(jsonl::open(Some(file))?, limits.max_message_bytes) {
+        if let Line::Data { bytes, .. } = line.context("cannot read the corpus")? {
+            base.push(bytes);
+        }
+    }
+    let mut out = Vec::with_capacity(base.len() * copies);
+    let mut chars = 0;
+    for copy in 0..copies.max(1) {
+        for (i, bytes) in base.iter().enumerate() {
+            let mut v: serde_json::Value = serde_json::from_slice(bytes)?;
+            v["interaction_id"] = format!("bench-{copy}-{i}").into();
+            let line = v.to_string().into_bytes();
+            if copy == 0 {
+                chars += customer_chars(&line, &limits);
+            }
+            out.push(line);
+        }
+    }
+    Ok((out, base.len(), chars * copies.max(1)))
+}
+
+fn customer_chars(bytes: &[u8], limits: &Limits) -> usize {
+    parse_message(bytes, limits)
+        .map(|m| {
+            m.turns
+                .iter()
+                .filter(|t| t.speaker == Speaker::Customer)
+                .map(|t| t.text.chars().count())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// One GET over HTTP/1.0 (the worker's metrics endpoint); the body.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+fn metric(addr: &str, name: &str) -> Option<f64> {
+    http_get(addr, "/metrics")?
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+}
+
+/// Peak resident set of a process (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        let kb: f64 = l
+            .strip_prefix("VmHWM:")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn spawn_worker(
+    settings: &Settings,
+    brokers: &str,
+    ch_url: &str,
+    metrics_addr: &str,
+    log: &Path,
+) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe().context("cannot find the voc binary")?;
+    let mut cmd = Command::new(exe);
+    if let Some(rules) = &settings.analysis.rules {
+        cmd.arg("--rules").arg(rules);
+    }
+    let log = std::fs::File::create(log)?;
+    cmd.arg("worker")
+        .env("VOC_KAFKA_BROKERS", brokers)
+        .env("VOC_INPUT_TOPIC", INPUT)
+        .env("VOC_DLQ_TOPIC", DLQ)
+        .env("VOC_GROUP_ID", format!("voc-bench-{}", std::process::id()))
+        .env("VOC_CLICKHOUSE_URL", ch_url)
+        .env("VOC_CLICKHOUSE_DATABASE", DATABASE)
+        .env("VOC_METRICS_ADDR", metrics_addr)
+        .env("VOC_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    cmd.spawn().context("cannot start the worker")
+}
+
+/// Polls `cond` every 50 ms until it holds or `limit` passes.
+async fn until(limit: Duration, mut cond: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while !cond() {
+        anyhow::ensure!(started.elapsed() < limit, "timed out after {limit:?}");
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(())
+}
+
+pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> anyhow::Result<()> {
+    let (messages, base_len, chars) = load(&args.file, args.copies)?;
+    let n = messages.len();
+    anyhow::ensure!(n > 0, "no interactions in {}", args.file.display());
+
+    // Reference in the same run: single-thread analysis of the same texts.
+    let limits = Limits::default();
+    let started = Instant::now();
+    for m in &messages[..base_len] {
+        if let Ok(msg) = parse_message(m, &limits) {
+            let _ = analyzer.analyze(&msg);
+        }
+    }
+    let analysis_s = started.elapsed().as_secs_f64();
+    let analysis_cps = (chars / args.copies.max(1)) as f64 / analysis_s;
+    let analysis_ips = base_len as f64 / analysis_s;
+
+    // ClickHouse and the broker on loopback.
+    let mut local = None;
+    let ch_url = match &args.clickhouse_url {
+        Some(url) => url.clone(),
+        None => {
+            let mut ch = LocalClickHouse::new(&args.dir.join("clickhouse"));
+            ch.start()?;
+            let url = ch.url();
+            local = Some(ch);
+            url
+        }
+    };
+    let store = Store::connect(&StoreConfig {
+        url: ch_url.clone(),
+        database: DATABASE.into(),
+        user: settings.clickhouse.user.clone(),
+        password: settings.store_config()?.password,
+        retention_days: None,
+    })
+    .await?;
+    store
+        .server_client_execute(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
+        .await?;
+    voc_store::migrate::migrate(&store).await?;
+    let mut cluster: Option<MockCluster<'static, DefaultProducerContext>> = None;
+    let brokers = match &args.brokers {
+        Some(b) => b.clone(),
+        None => {
+            let c = MockCluster::new(1)?;
+            c.create_topic(INPUT, 2, 1)?;
+            c.create_topic(DLQ, 1, 1)?;
+            let b = c.bootstrap_servers();
+            cluster = Some(c);
+            b
+        }
+    };
+
+    // Throughput: the whole corpus waits on the topic, then one worker drains it.
+    eprintln!("producing {n} interactions to {INPUT} at {brokers} …");
+    let input = messages.iter().enumerate().map(|(i, b)| {
+        Ok(Input::Line {
+            number: i + 1,
+            bytes: b.clone(),
+        })
+    });
+    voc_stream::produce::produce(
+        &brokers,
+        INPUT,
+        &settings.kafka.properties,
+        input,
+        &limits,
+        None,
+        &mut Quiet,
+    )
+    .await?;
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    std::fs::create_dir_all(&args.dir)?;
+    let mut worker = spawn_worker(
+        settings,
+        &brokers,
+        &ch_url,
+        &metrics_addr,
+        &args.dir.join("worker.log"),
+    )?;
+    let pid = worker.id();
+    eprintln!("worker {pid} draining the topic …");
+    let written = || metric(&metrics_addr, "voc_sink_rows_written_total").unwrap_or(0.0) as usize;
+    until(Duration::from_secs(120), || written() > 0).await?;
+    let (t0, rows0) = (Instant::now(), written());
+    until(Duration::from_secs(1800), || written() >= n).await?;
+    let drain_s = t0.elapsed().as_secs_f64();
+    let e2e_ips = (n - rows0) as f64 / drain_s;
+    let e2e_cps = e2e_ips * chars as f64 / n as f64;
+
+    // Latency: a steady half of that rate; every tenth message is a timed probe.
+    let rate = (e2e_ips / 2.0).max(1.0);
+    let total = (rate * args.latency_seconds as f64) as usize;
+    eprintln!(
+        "latency: {total} interactions at {rate:.0}/s, every {PROBE_EVERY}th timed from produce to queryable …"
+    );
+    let producer: FutureProducer =
+        voc_stream::config::producer_config(&brokers, &settings.kafka.properties)
+            .set("linger.ms", "0")
+            .create()?;
+    let mut sent_at: HashMap<String, Instant> = HashMap::new();
+    let mut arrived: Vec<f64> = Vec::new();
+    let client = store.client().clone();
+    let phase = Instant::now();
+    let mut next_poll = Instant::now();
+    let mut i = 0;
+    while i < total || !sent_at.is_empty() {
+        anyhow::ensure!(
+            phase.elapsed() < Duration::from_secs(args.latency_seconds + 120),
+            "probes still missing after the load ended: {}",
+            sent_at.len()
+        );
+        let due = (phase.elapsed().as_secs_f64() * rate) as usize;
+        while i < total && i < due {
+            let src = &messages[i % n];
+            let mut v: serde_json::Value = serde_json::from_slice(src)?;
+            let id = format!("lat-{i}");
+            v["interaction_id"] = id.clone().into();
+            let payload = v.to_string();
+            let _ = producer
+                .send(
+                    FutureRecord::to(INPUT).key(&id).payload(&payload),
+                    Duration::from_secs(10),
+                )
+                .await;
+            if i % PROBE_EVERY == 0 {
+                sent_at.insert(id, Instant::now());
+            }
+            i += 1;
+        }
+        if Instant::now() >= next_poll && !sent_at.is_empty() {
+            next_poll = Instant::now() + POLL;
+            let ids: Vec<&String> = sent_at.keys().collect();
+            let list = ids
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let seen: Vec<String> = client
+                .query(&format!(
+                    "SELECT interaction_id FROM interactions WHERE interaction_id IN ({list})"
+                ))
+                .fetch_all()
+                .await?;
+            let now = Instant::now();
+            for id in seen {
+                if let Some(t) = sent_at.remove(&id) {
+                    arrived.push((now - t).as_secs_f64());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    arrived.sort_by(f64::total_cmp);
+    let rss = peak_rss_mib(pid);
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let _ = worker.wait();
+    drop(producer);
+    drop(cluster);
+    if let Some(mut ch) = local {
+        ch.stop();
+    }
+
+    let p50 = percentile(&arrived, 0.50);
+    let p99 = percentile(&arrived, 0.99);
+    println!(
+        "corpus: {} × {} ({n} interactions, {chars} customer characters); broker {}, ClickHouse {}",
+        args.file.display(),
+        args.copies,
+        if args.brokers.is_some() {
+            "external"
+        } else {
+            "embedded (librdkafka mock, in this process)"
+        },
+        if args.clickhouse_url.is_some() {
+            "external"
+        } else {
+            "private local server"
+        }
+    );
+    println!("{:<52} {:>14} {:>16}", "", "chars/s", "interactions/s");
+    println!(
+        "{:<52} {:>14.0} {:>16.0}",
+        "analysis, 1 thread, in process (reference)", analysis_cps, analysis_ips
+    );
+    println!(
+        "{:<52} {:>14.0} {:>16.0}",
+        "end to end: broker → voc worker → ClickHouse", e2e_cps, e2e_ips
+    );
+    println!(
+        "end to end / analysis (1 thread): {:.2}",
+        e2e_cps / analysis_cps
+    );
+    println!(
+        "produce → queryable at {rate:.0}/s ({} probes, ±{} ms polling): p50 {:.3} s, p99 {:.3} s",
+        arrived.len(),
+        POLL.as_millis(),
+        p50,
+        p99
+    );
+    println!(
+        "worker peak RSS: {}",
+        rss.map(|r| format!("{r:.0} MiB"))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "interactions": n,
+            "chars": chars,
+            "analysis_chars_per_s": analysis_cps.round(),
+            "e2e_chars_per_s": e2e_cps.round(),
+            "e2e_interactions_per_s": e2e_ips.round(),
+            "e2e_ratio": ((e2e_cps / analysis_cps) * 100.0).round() / 100.0,
+            "latency_rate_per_s": rate.round(),
+            "latency_p50_s": (p50 * 1000.0).round() / 1000.0,
+            "latency_p99_s": (p99 * 1000.0).round() / 1000.0,
+            "probes": arrived.len(),
+            "worker_peak_rss_mib": rss.map(f64::round),
+        })
+    );
+    Ok(())
+}
