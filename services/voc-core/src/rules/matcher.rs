@@ -118,6 +118,15 @@ pub(crate) fn item_hits(item: &Item, hits: &[Vec<Hit>]) -> Vec<Hit> {
     out
 }
 
+/// The earliest hit of an item (any of its atoms) that `allowed` accepts, by (start, end): the
+/// first element of [`item_hits`] filtered by `allowed`, without collecting. Each atom's hits
+/// are already in that order, so the first allowed hit per atom is that atom's candidate.
+fn first_allowed(item: &Item, hits: &[Vec<Hit>], allowed: &impl Fn(&Hit) -> bool) -> Option<Hit> {
+    item.iter()
+        .filter_map(|a| hits[*a].iter().find(|h| allowed(h)).copied())
+        .min_by_key(|h| (h.start, h.end))
+}
+
 /// Decides whether `rule` fires; returns the byte span that is its evidence and how many of its
 /// items and patterns matched (weak topic cues add up).
 pub(crate) fn fire(
@@ -125,16 +134,26 @@ pub(crate) fn fire(
     hits: &[Vec<Hit>],
     doc: &Document<'_>,
 ) -> Option<(Range<usize>, usize)> {
-    let mut excluded = vec![false; doc.sentences.len().max(1)];
+    // Most rules have no hit at all in a given document: decide that without allocating.
+    let any_hit = |item: &Item| item.iter().any(|a| !hits[*a].is_empty());
+    if !rule.any.iter().any(any_hit) && !rule.patterns.iter().any(|p| p.iter().all(any_hit)) {
+        return None;
+    }
+    let mut excluded = Vec::new();
     for item in &rule.not {
-        for h in item_hits(item, hits) {
+        for h in item.iter().flat_map(|a| &hits[*a]) {
             match rule.scope {
                 Scope::Document => return None,
-                Scope::Sentence => excluded[h.sentence] = true,
+                Scope::Sentence => {
+                    if excluded.is_empty() {
+                        excluded = vec![false; doc.sentences.len().max(1)];
+                    }
+                    excluded[h.sentence] = true;
+                }
             }
         }
     }
-    let allowed = |h: &Hit| !excluded[h.sentence];
+    let allowed = |h: &Hit| excluded.is_empty() || !excluded[h.sentence];
     let mut best: Option<Range<usize>> = None;
     let mut matched = 0;
     let mut consider = |span: Range<usize>| {
@@ -144,11 +163,14 @@ pub(crate) fn fire(
         }
     };
     for item in &rule.any {
-        if let Some(h) = item_hits(item, hits).into_iter().find(allowed) {
+        if let Some(h) = first_allowed(item, hits, &allowed) {
             consider(h.start..h.end);
         }
     }
     for pattern in &rule.patterns {
+        if !pattern.iter().all(any_hit) {
+            continue;
+        }
         if let Some(span) = match_pattern(pattern, hits, rule, &allowed) {
             consider(span);
         }
