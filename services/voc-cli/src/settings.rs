@@ -110,9 +110,65 @@ pub struct KafkaSettings {
     pub dlq_topic: String,
     pub group_id: String,
     /// Passed to librdkafka as is, for every client (SASL/TLS, client.id, …).
-    pub properties: std::collections::BTreeMap<String, String>,
+    pub properties: Properties,
     /// Passed to the worker's consumer only (session.timeout.ms, fetch sizes, …).
-    pub consumer_properties: std::collections::BTreeMap<String, String>,
+    pub consumer_properties: Properties,
+    /// Read `sasl.password` from this file (Docker/Kubernetes secrets).
+    pub sasl_password_file: Option<PathBuf>,
+}
+
+/// librdkafka properties. Shown (`voc config`, debug logs) with secret values redacted.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Properties(pub std::collections::BTreeMap<String, String>);
+
+impl std::ops::Deref for Properties {
+    type Target = std::collections::BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// Keys whose values are credentials: sasl.password, ssl.key.password, ssl.key.pem,
+/// sasl.oauthbearer.client.secret, sasl.jaas.config, …
+fn is_secret_key(key: &str) -> bool {
+    [
+        "password",
+        "secret",
+        "key.pem",
+        "jaas",
+        "oauthbearer.config",
+    ]
+    .iter()
+    .any(|s| key.contains(s))
+}
+
+impl Properties {
+    fn shown(&self) -> std::collections::BTreeMap<&str, &str> {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret_key(k) {
+                    "(set)"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect()
+    }
+}
+
+impl Serialize for Properties {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.shown().serialize(s)
+    }
+}
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.shown().fmt(f)
+    }
 }
 
 impl Default for KafkaSettings {
@@ -124,6 +180,7 @@ impl Default for KafkaSettings {
             group_id: "voc-worker".into(),
             properties: Default::default(),
             consumer_properties: Default::default(),
+            sasl_password_file: None,
         }
     }
 }
@@ -204,6 +261,9 @@ const ENV: &[(&str, bool)] = &[
     ("VOC_METRICS_ADDR", false),
     ("VOC_FLAGS_WEBHOOK_URL", true),
     ("VOC_FLAGS_TOPIC", false),
+    ("VOC_KAFKA_SASL_USERNAME", false),
+    ("VOC_KAFKA_SASL_PASSWORD", true),
+    ("VOC_KAFKA_SASL_PASSWORD_FILE", false),
 ];
 
 impl Settings {
@@ -224,6 +284,18 @@ impl Settings {
             None => Settings::default(),
         };
         settings.apply_env(|k| std::env::var(k).ok());
+        if let Some(path) = &settings.kafka.sasl_password_file {
+            let secret = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the Kafka SASL password file {}",
+                    path.display()
+                )
+            })?;
+            settings.kafka.properties.0.insert(
+                "sasl.password".into(),
+                secret.trim_end_matches(['\n', '\r']).to_string(),
+            );
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -256,6 +328,19 @@ impl Settings {
                 "VOC_METRICS_ADDR" => self.worker.metrics_addr = value.clone(),
                 "VOC_FLAGS_WEBHOOK_URL" => self.flags.webhook_url = Some(value.clone()),
                 "VOC_FLAGS_TOPIC" => self.flags.kafka_topic = Some(value.clone()),
+                "VOC_KAFKA_SASL_USERNAME" => {
+                    self.kafka
+                        .properties
+                        .0
+                        .insert("sasl.username".into(), value.clone());
+                }
+                "VOC_KAFKA_SASL_PASSWORD" => {
+                    self.kafka
+                        .properties
+                        .0
+                        .insert("sasl.password".into(), value.clone());
+                }
+                "VOC_KAFKA_SASL_PASSWORD_FILE" => self.kafka.sasl_password_file = path(),
                 _ => {}
             }
         }
@@ -295,8 +380,8 @@ impl Settings {
             &k.dlq_topic,
             &k.group_id,
         );
-        c.kafka_properties = k.properties.clone();
-        c.consumer_properties = k.consumer_properties.clone();
+        c.kafka_properties = k.properties.0.clone();
+        c.consumer_properties = k.consumer_properties.0.clone();
         if w.analysis_threads > 0 {
             c.analysis_threads = w.analysis_threads;
         }
@@ -400,5 +485,59 @@ mod tests {
         let mut s = Settings::default();
         s.clickhouse.password = "hunter2".into();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn kafka_credentials_are_redacted_when_shown_but_passed_to_librdkafka() {
+        let mut s = Settings::default();
+        s.apply_env(|k| match k {
+            "VOC_KAFKA_SASL_USERNAME" => Some("voc".into()),
+            "VOC_KAFKA_SASL_PASSWORD" => Some("hunter2".into()),
+            _ => None,
+        });
+        s.kafka
+            .properties
+            .0
+            .insert("ssl.key.password".into(), "pw2".into());
+        s.kafka
+            .properties
+            .0
+            .insert("security.protocol".into(), "SASL_SSL".into());
+        let shown = serde_json::to_string(&s).expect("json");
+        let debug = format!("{s:?}");
+        for text in [&shown, &debug] {
+            assert!(!text.contains("hunter2") && !text.contains("pw2"), "{text}");
+            assert!(text.contains("SASL_SSL") && text.contains("voc"), "{text}");
+        }
+        let worker = s.worker_config();
+        assert_eq!(
+            worker
+                .kafka_properties
+                .get("sasl.password")
+                .map(String::as_str),
+            Some("hunter2")
+        );
+    }
+
+    #[test]
+    fn the_sasl_password_can_come_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("voc-sasl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let secret = dir.join("sasl");
+        std::fs::write(&secret, "s3cret\n").expect("write");
+        let config = dir.join("voc.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[kafka]\nsasl_password_file = {:?}\n",
+                secret.display().to_string()
+            ),
+        )
+        .expect("write");
+        let s = Settings::load(Some(&config)).expect("loads");
+        assert_eq!(
+            s.kafka.properties.get("sasl.password").map(String::as_str),
+            Some("s3cret")
+        );
     }
 }
