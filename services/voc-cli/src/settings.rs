@@ -481,6 +481,20 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_health_listen_on_loopback_unless_configured() {
+        let addr: std::net::SocketAddr = Settings::default()
+            .worker
+            .metrics_addr
+            .parse()
+            .expect("an address");
+        assert!(addr.ip().is_loopback(), "{addr}");
+        assert_eq!(
+            Settings::default().worker_config().metrics_addr.as_deref(),
+            Some("127.0.0.1:9464")
+        );
+    }
+
+    #[test]
     fn password_is_not_in_debug_output() {
         let mut s = Settings::default();
         s.clickhouse.password = "hunter2".into();
