@@ -108,9 +108,25 @@ pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
 pub struct TokenizeError(String);
 
 /// A lindera segmenter over IPADIC. Clone it per worker thread: the dictionary is shared.
-#[derive(Clone)]
+///
+/// The segmenter lives for the rest of the process (a tokenizer is built once per process, and
+/// its dictionary is memory-mapped): that lets the IPADIC features of each word be decoded once
+/// and kept per thread, instead of re-validating and splitting them for every token.
+#[derive(Clone, Copy)]
 pub struct Tokenizer {
-    segmenter: std::sync::Arc<Segmenter>,
+    segmenter: &'static Segmenter,
+}
+
+/// pos, pos1, pos2, conj_type, base of one dictionary word.
+type Features = [&'static str; 5];
+
+/// Decoded features per (segmenter, word kind, word id), per thread; cleared when it grows past
+/// a bound, so memory stays small whatever the vocabulary.
+const FEATURE_CACHE_MAX: usize = 200_000;
+
+thread_local! {
+    static FEATURES: std::cell::RefCell<std::collections::HashMap<(usize, u8, u32), Features>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -122,11 +138,11 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     pub fn new(dictionary: Dictionary, user_dictionary: Option<UserDictionary>) -> Self {
         Self {
-            segmenter: std::sync::Arc::new(Segmenter::new(
+            segmenter: Box::leak(Box::new(Segmenter::new(
                 Mode::Normal,
                 dictionary,
                 user_dictionary,
-            )),
+            ))),
         }
     }
 
@@ -138,47 +154,66 @@ impl Tokenizer {
             .map_err(|e| TokenizeError(e.to_string()))
     }
 
+    /// The features the analysis uses, decoded from the dictionary's NUL-joined entry.
+    fn decode(seg: &'static Segmenter, kind: u8, id: usize) -> Features {
+        let mut fields = match kind {
+            0 => seg.dictionary.unknown_word_details_iter(id),
+            1 => seg.dictionary.word_details_iter(id),
+            _ => match seg.user_dictionary.as_ref() {
+                Some(user) => user.word_details_iter(id),
+                None => seg.dictionary.unknown_word_details_iter(id),
+            },
+        };
+        let mut next = || fields.next().unwrap_or("*");
+        let (pos, pos1, pos2, _pos3, conj_type, _conj_form, base) =
+            (next(), next(), next(), next(), next(), next(), next());
+        [pos, pos1, pos2, conj_type, base]
+    }
+
     /// Splits `text` into morphemes (negation not yet marked).
-    pub fn tokenize<'a>(&'a self, text: &'a str) -> Result<Vec<Morpheme<'a>>, TokenizeError> {
-        let seg: &'a Segmenter = &self.segmenter;
+    pub fn tokenize<'a>(&self, text: &'a str) -> Result<Vec<Morpheme<'a>>, TokenizeError> {
+        let seg = self.segmenter;
         let tokens = seg
             .segment(Cow::Borrowed(text))
             .map_err(|e| TokenizeError(e.to_string()))?;
-        let mut out = Vec::with_capacity(tokens.len());
-        for token in tokens {
-            let word = token.word_id;
-            let id = word.id() as usize;
-            let mut fields = if word.is_unknown() {
-                seg.dictionary.unknown_word_details_iter(id)
-            } else if word.is_system() {
-                seg.dictionary.word_details_iter(id)
-            } else {
-                match seg.user_dictionary.as_ref() {
-                    Some(user) => user.word_details_iter(id),
-                    None => seg.dictionary.unknown_word_details_iter(id),
-                }
-            };
-            let mut next = || fields.next().unwrap_or("*");
-            let (pos, pos1, pos2, _pos3, conj_type, _conj_form, base) =
-                (next(), next(), next(), next(), next(), next(), next());
-            let surface = text.get(token.byte_start..token.byte_end).unwrap_or("");
-            out.push(Morpheme {
-                surface,
-                start: token.byte_start,
-                end: token.byte_end,
-                pos,
-                pos1,
-                pos2,
-                conj_type,
-                base: if base == "*" || base.is_empty() {
-                    surface
+        let key = std::ptr::from_ref(seg) as usize;
+        FEATURES.with_borrow_mut(|cache| {
+            if cache.len() > FEATURE_CACHE_MAX {
+                cache.clear();
+            }
+            let mut out = Vec::with_capacity(tokens.len());
+            for token in tokens {
+                let word = token.word_id;
+                let kind = if word.is_unknown() {
+                    0
+                } else if word.is_system() {
+                    1
                 } else {
-                    base
-                },
-                negated: false,
-            });
-        }
-        Ok(out)
+                    2
+                };
+                let id = word.id();
+                let [pos, pos1, pos2, conj_type, base] = *cache
+                    .entry((key, kind, id))
+                    .or_insert_with(|| Self::decode(seg, kind, id as usize));
+                let surface = text.get(token.byte_start..token.byte_end).unwrap_or("");
+                out.push(Morpheme {
+                    surface,
+                    start: token.byte_start,
+                    end: token.byte_end,
+                    pos,
+                    pos1,
+                    pos2,
+                    conj_type,
+                    base: if base == "*" || base.is_empty() {
+                        surface
+                    } else {
+                        base
+                    },
+                    negated: false,
+                });
+            }
+            Ok(out)
+        })
     }
 }
 
