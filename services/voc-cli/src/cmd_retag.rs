@@ -330,7 +330,7 @@ fn compare_on_labeled(
         Some(path) => RuleSet::load(path)?,
         None => setup::load_rules(&settings.analysis)?,
     };
-    let old = Analyzer::new(Arc::new(old_rules), new.tokenizer().clone());
+    let old = Analyzer::new(Arc::new(old_rules), *new.tokenizer());
     let before = cmd_tag::evaluate(&old, &settings.limits, file, false)?.report;
     let after = cmd_tag::evaluate(new, &settings.limits, file, false)?.report;
     let rows: Vec<serde_json::Value> = cmd_tag::headline(&before)
