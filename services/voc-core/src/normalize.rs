@@ -44,7 +44,7 @@ pub fn normalize(text: &str) -> String {
     let once = normalize_pass(text);
     // A pass leaves no control, invisible or doubled mark behind, so its output is a fixed point
     // whenever it is already NFKC: the usual case, checked without a second full pass.
-    if unicode_normalization::is_nfkc(&once) {
+    if plainly_nfkc(&once) || unicode_normalization::is_nfkc(&once) {
         return once;
     }
     // NFKC can (rarely) compose characters that the collapse step brought together; another pass
@@ -57,9 +57,34 @@ pub fn normalize(text: &str) -> String {
     }
 }
 
+/// Whether every character is one NFKC leaves alone and that never composes with a neighbour
+/// (ASCII, kana, the common CJK ideographs and Japanese punctuation): then NFKC is the identity,
+/// known from range checks alone. Most turns are like this.
+fn plainly_nfkc(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c,
+            '\n' | ' '..='~'
+            | '\u{3001}'..='\u{3002}' // 、。
+            | '\u{300C}'..='\u{300F}' // 「」『』
+            | '\u{301C}'               // 〜
+            | '\u{3041}'..='\u{3096}' // hiragana
+            | '\u{30A1}'..='\u{30FC}' // katakana, ・, ー
+            | '\u{4E00}'..='\u{9FFF}') // CJK unified ideographs
+    })
+}
+
 fn normalize_pass(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.nfkc() {
+    if plainly_nfkc(text) {
+        clean(text.chars(), text.len())
+    } else {
+        clean(text.nfkc(), text.len())
+    }
+}
+
+/// Whitespace, controls, invisible characters and repeated marks, over NFKC characters.
+fn clean(chars: impl Iterator<Item = char>, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    for c in chars {
         let c = match c {
             // Line breaks separate sentences; every other whitespace or control is a space.
             '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{0085}' => '\n',
@@ -151,6 +176,26 @@ pub fn is_backchannel(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_ranges_are_nfkc_stable_alone_and_in_pairs() {
+        let plain: Vec<char> = ('\0'..='\u{FFFF}')
+            .filter(|c| plainly_nfkc(&c.to_string()))
+            .collect();
+        assert!(plain.len() > 20_000);
+        for c in &plain {
+            let s = c.to_string();
+            assert_eq!(s.nfkc().collect::<String>(), s, "U+{:04X}", *c as u32);
+        }
+        // No two of them compose: sample every kana and punctuation mark against each other.
+        let small: Vec<char> = plain.iter().copied().filter(|c| *c < '\u{4E00}').collect();
+        for a in &small {
+            for b in &small {
+                let s: String = [*a, *b].into_iter().collect();
+                assert_eq!(s.nfkc().collect::<String>(), s);
+            }
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

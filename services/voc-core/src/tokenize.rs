@@ -125,8 +125,8 @@ type Features = [&'static str; 5];
 const FEATURE_CACHE_MAX: usize = 200_000;
 
 thread_local! {
-    static FEATURES: std::cell::RefCell<std::collections::HashMap<(usize, u8, u32), Features>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static FEATURES: std::cell::RefCell<foldhash::HashMap<(usize, u8, u32), Features>> =
+        std::cell::RefCell::new(foldhash::HashMap::default());
 }
 
 impl std::fmt::Debug for Tokenizer {

@@ -46,7 +46,7 @@ pub(crate) struct Atoms {
     /// Aho-Corasick pattern index → atom id.
     pub literal_atoms: Vec<usize>,
     /// Base form → (atom id, negated only).
-    pub lemmas: HashMap<String, Vec<(usize, bool)>>,
+    pub lemmas: foldhash::HashMap<String, Vec<(usize, bool)>>,
     /// (atom id, compiled regex).
     pub regexes: Vec<(usize, Regex)>,
 }
@@ -422,7 +422,7 @@ fn compile_rule(
 fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
     let mut literals = Vec::new();
     let mut literal_atoms = Vec::new();
-    let mut lemmas: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
+    let mut lemmas: foldhash::HashMap<String, Vec<(usize, bool)>> = foldhash::HashMap::default();
     let mut regexes = Vec::new();
     for (id, spec) in ctx.specs.iter().enumerate() {
         match spec {
