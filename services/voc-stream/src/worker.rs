@@ -259,6 +259,7 @@ pub async fn run_worker(
         batch: Vec::new(),
         batch_bytes: 0,
         batch_started: None,
+        writing: None,
     };
     let sink = tokio::spawn(sink.run(out_rx));
     let source = tokio::spawn(source_loop(
@@ -413,6 +414,9 @@ struct Sink {
     batch: Vec<(Job, InteractionRow)>,
     batch_bytes: usize,
     batch_started: Option<Instant>,
+    /// The batch being inserted while the next one fills, so analysis never waits for
+    /// ClickHouse: its jobs, and how long the insert took.
+    writing: Option<tokio::task::JoinHandle<(Vec<Job>, f64)>>,
 }
 
 impl Sink {
@@ -497,14 +501,31 @@ impl Sink {
         if keep.is_empty() {
             return;
         }
-        let rows: Vec<InteractionRow> = keep.iter().map(|(_, r)| r.clone()).collect();
-        let started = Instant::now();
-        self.writer.write(&rows).await;
-        self.metrics
-            .observe_batch_seconds(started.elapsed().as_secs_f64());
-        Metrics::add(&self.metrics.rows_written, rows.len() as u64);
+        // One insert at a time: the previous batch must be acknowledged first.
+        self.finish_writing().await;
+        let (jobs, rows): (Vec<Job>, Vec<InteractionRow>) = keep.into_iter().unzip();
+        let writer = self.writer.clone();
+        self.writing = Some(tokio::spawn(async move {
+            let started = Instant::now();
+            writer.write(&rows).await;
+            (jobs, started.elapsed().as_secs_f64())
+        }));
+    }
+
+    /// Waits for the batch being inserted, then acknowledges its messages.
+    async fn finish_writing(&mut self) {
+        let Some(handle) = self.writing.take() else {
+            return;
+        };
+        // A write only ends when ClickHouse acknowledged it; if the task itself failed, nothing
+        // is acknowledged and the messages are re-read by the next owner.
+        let Ok((jobs, seconds)) = handle.await else {
+            return;
+        };
+        self.metrics.observe_batch_seconds(seconds);
+        Metrics::add(&self.metrics.rows_written, jobs.len() as u64);
         Metrics::add(&self.metrics.batches_written, 1);
-        for (job, _) in &keep {
+        for job in &jobs {
             self.complete(job);
         }
     }
@@ -513,6 +534,9 @@ impl Sink {
     async fn run(mut self, mut outcomes: mpsc::Receiver<Outcome>) {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         loop {
+            if self.writing.as_ref().is_some_and(|w| w.is_finished()) {
+                self.finish_writing().await;
+            }
             if self.flush_due() {
                 self.flush().await;
             }
@@ -525,5 +549,6 @@ impl Sink {
             }
         }
         self.flush().await;
+        self.finish_writing().await;
     }
 }
