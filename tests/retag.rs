@@ -400,6 +400,22 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
     assert_history_is(&p, &new_tags);
     p.assert_aggregates_exact();
 
+    // Aggregates damaged behind voc's back (as after a lost checkpoint): --rebuild-only
+    // recomputes them from interactions FINAL.
+    p.ch.q(&format!(
+        "ALTER TABLE {}.topic_volume_hourly_state DELETE WHERE voice_type = 'complaint'",
+        p.db
+    ));
+    p.wait_for("the damage to show", WAIT, || p.aggregates_exact().is_err());
+    let out = p.run(&["retag", "--rebuild-only", "--checkpoint", cp], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt"));
+    p.assert_aggregates_exact();
+
     // Applying again finds nothing to do.
     let out = p.run(
         &[

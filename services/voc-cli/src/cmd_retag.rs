@@ -45,6 +45,8 @@ pub struct RetagArgs {
     pub rate: f64,
     pub chunk_rows: u64,
     pub checkpoint: PathBuf,
+    /// Only recompute the aggregate hours of the selection; re-tag nothing.
+    pub rebuild_only: bool,
 }
 
 /// Where an interrupted run stands. Valid only for the same rules version and selection.
@@ -65,7 +67,8 @@ impl Checkpoint {
         match std::fs::read(path) {
             Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
                 format!(
-                    "checkpoint {} is unreadable; delete it to start over",
+                    "checkpoint {} is unreadable: delete it, then run `voc retag --rebuild-only` \
+                     with the same --since/--until so the interrupted hours' aggregates are recomputed",
                     path.display()
                 )
             })?)),
@@ -142,7 +145,42 @@ impl Pace {
     }
 }
 
+/// `--rebuild-only`: recompute the aggregate hours of the selection from `interactions FINAL`,
+/// re-tagging nothing (after a lost checkpoint, or to check that the figures are exact).
+async fn rebuild_only(settings: &Settings, args: &RetagArgs) -> anyhow::Result<()> {
+    let store = connect(settings).await?;
+    let filter = HistoryFilter {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_time("--since", s))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_time("--until", s))
+            .transpose()?,
+        ..HistoryFilter::default()
+    };
+    let hours = history::hour_counts(&store, &filter).await?;
+    let bar = progress_bar(hours.len() as u64);
+    for chunk in chunks(&hours, args.chunk_rows.max(1)) {
+        let list: Vec<u32> = chunk.iter().map(|h| h.hour).collect();
+        aggregates::rebuild_hours(&store, &list).await?;
+        bar.inc(list.len() as u64);
+    }
+    bar.finish_and_clear();
+    println!(
+        "rebuilt {} aggregate hours from interactions FINAL",
+        hours.len()
+    );
+    Ok(())
+}
+
 pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
+    if args.rebuild_only {
+        return rebuild_only(settings, &args).await;
+    }
     let started = Instant::now();
     let mut analysis = settings.analysis.clone();
     analysis.rules = Some(args.new_rules.clone());
@@ -189,9 +227,15 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
             );
             checkpoint = saved;
         } else {
+            // Whatever happens to that run, the hours it left half-done are made exact now.
+            aggregates::rebuild_hours(&store, &saved.pending).await?;
+            let mut rebuilt = saved.clone();
+            rebuilt.pending.clear();
+            rebuilt.save(&args.checkpoint)?;
             anyhow::bail!(
-                "checkpoint {} belongs to another re-tag (rules {}, other dates or product); \
-                 finish that run or delete the file",
+                "checkpoint {} belongs to another re-tag (rules {}, other dates or product); its \
+                 interrupted hours are rebuilt. Finish that run (same command), or delete the \
+                 file to start this one",
                 args.checkpoint.display(),
                 saved.rules_version
             );
@@ -223,14 +267,15 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
     };
     let (mut written, mut rebuilt) = (0u64, 0usize);
     for chunk in chunks(&hours, args.chunk_rows.max(1)) {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+        let Some(last) = chunk.last() else {
             continue;
         };
         if !args.dry_run {
             checkpoint.pending = chunk.iter().map(|h| h.hour).collect();
             checkpoint.save(&args.checkpoint)?;
         }
-        let rows = history::rows_between(&store, &filter, first.hour, last.hour + 3600).await?;
+        let chunk_hours: Vec<u32> = chunk.iter().map(|h| h.hour).collect();
+        let rows = history::rows_in_hours(&store, &filter, &chunk_hours).await?;
         let mut out = Vec::with_capacity(if args.dry_run { 0 } else { rows.len() });
         let mut affected = BTreeSet::new();
         for part in rows.chunks(100) {

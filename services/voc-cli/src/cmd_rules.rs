@@ -33,11 +33,14 @@ pub fn check(
     let rules = RuleSet::load(file)?;
     let (current_name, current) = current_source(settings, against)?;
     // The current file compiled once too: a diff against something broken would mislead.
-    RuleSet::from_source(&current, &current_name)?;
+    let current_rules = RuleSet::from_source(&current, &current_name)?;
     let new_src =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let d = diff::diff(&current, &new_src)
+    let mut d = diff::diff(&current, &new_src)
         .with_context(|| format!("cannot compare with {current_name}"))?;
+    // The versions as stored (trimmed by the compiler), not as written.
+    d.old_version = current_rules.version.clone();
+    d.new_version = rules.version.clone();
     let unbumped = d.changes_rules() && d.old_version == d.new_version;
     if json {
         println!(

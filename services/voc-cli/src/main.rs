@@ -151,6 +151,10 @@ enum Command {
         /// Where progress is kept, to resume after an interruption.
         #[arg(long, default_value = "voc-retag.checkpoint.json")]
         checkpoint: PathBuf,
+        /// Re-tag nothing: recompute the aggregate hours of --since/--until from
+        /// `interactions FINAL` (after a lost checkpoint, or to make the figures exact).
+        #[arg(long)]
+        rebuild_only: bool,
     },
     /// Work with rules files.
     Rules {
@@ -411,7 +415,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rate,
             chunk_rows,
             checkpoint,
+            rebuild_only,
         } => {
+            let new_rules = new_rules.or_else(|| rebuild_only.then(PathBuf::new));
             let Some(new_rules) = new_rules else {
                 anyhow::bail!(
                     "voc retag needs the new rules: voc retag --rules NEW.toml --dry-run"
@@ -430,6 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 rate,
                 chunk_rows,
                 checkpoint,
+                rebuild_only,
             };
             runtime()?.block_on(cmd_retag::retag(&configured, args))?;
             Ok(ExitCode::SUCCESS)

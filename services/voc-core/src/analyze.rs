@@ -117,7 +117,10 @@ impl Analyzer {
         channel: Channel,
         customer_text: &str,
     ) -> Result<Analysis, AnalyzeError> {
-        self.analyze_document(interaction_id, channel, customer_text.to_string(), 0)
+        // Masked again with today's masker: history gains what it learnt since (idempotent on
+        // text it already masked).
+        let masked = mask(customer_text);
+        self.analyze_document(interaction_id, channel, masked.text, masked.found.len())
     }
 
     fn analyze_document(

@@ -50,6 +50,7 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(",");
+    let since = server_now(store).await?;
     for table in STATE_TABLES {
         store
             .execute(
@@ -58,7 +59,7 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
             )
             .await?;
     }
-    wait_for_mutations(store).await?;
+    wait_for_mutations(store, since).await?;
     store
         .execute(
             "rebuild topic volume of re-tagged hours",
@@ -73,10 +74,24 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
         .await
 }
 
-/// Waits until no mutation of the state tables is pending. (Parts inserted after a delete was
-/// created are never touched by it; the wait is so that, when a rebuild returns, the old states
-/// are gone and the dashboards show the re-tagged hours only.)
-async fn wait_for_mutations(store: &Store) -> Result<(), StoreError> {
+/// The server's clock, so that only the mutations a rebuild created are waited for (another,
+/// stuck mutation must not hold it up).
+async fn server_now(store: &Store) -> Result<u32, StoreError> {
+    store
+        .client()
+        .query("SELECT toUInt32(now())")
+        .fetch_one()
+        .await
+        .map_err(|source| StoreError::Query {
+            what: "read the server clock".into(),
+            source,
+        })
+}
+
+/// Waits until no mutation of the state tables that this rebuild created is pending. (Parts
+/// inserted after a delete was created are never touched by it; the wait is so that, when a
+/// rebuild returns, the old states are gone and the dashboards show the re-tagged hours only.)
+async fn wait_for_mutations(store: &Store, since: u32) -> Result<(), StoreError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -84,9 +99,11 @@ async fn wait_for_mutations(store: &Store) -> Result<(), StoreError> {
             .client()
             .query(
                 "SELECT count() FROM system.mutations WHERE database = ? \
-                 AND table IN ('topic_volume_hourly_state', 'keyword_hourly_state') AND is_done = 0",
+                 AND table IN ('topic_volume_hourly_state', 'keyword_hourly_state') AND is_done = 0 \
+                 AND create_time >= toDateTime(?)",
             )
             .bind(store.database())
+            .bind(since)
             .fetch_one()
             .await
             .map_err(|source| StoreError::Query {

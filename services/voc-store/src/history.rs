@@ -91,21 +91,37 @@ const COLUMNS: &str = "interaction_id, occurred_at, ingested_at, CAST(channel AS
     customer_text, pii_masked, truncated, csat, nps, ces, resolved, handle_time_s, wait_time_s, \
     CAST(rules_version AS String) AS rules_version, version";
 
-/// The matching interactions that occurred in `[from, to)` (hour starts), oldest first.
-pub async fn rows_between(
+/// The matching interactions that occurred in the given hours (hour starts as the server
+/// computes them), oldest first. Only those hours: data that arrived since they were counted in
+/// an hour between them belongs to another chunk.
+pub async fn rows_in_hours(
     store: &Store,
     filter: &HistoryFilter,
-    from: u32,
-    to: u32,
+    hours: &[u32],
 ) -> Result<Vec<InteractionRow>, StoreError> {
+    let (Some(from), Some(last)) = (hours.first(), hours.last()) else {
+        return Ok(Vec::new());
+    };
+    let list = hours
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let sql = format!(
         "SELECT {COLUMNS} FROM interactions FINAL \
-         WHERE occurred_at >= toDateTime(?) AND occurred_at < toDateTime(?) AND {} \
+         WHERE occurred_at >= toDateTime(?) AND occurred_at < toDateTime(?) \
+         AND toUInt32(toStartOfHour(occurred_at)) IN ({list}) AND {} \
          ORDER BY occurred_at, interaction_id",
         filter.conditions()
     );
     filter
-        .bind(store.client().query(&sql).bind(from).bind(to))
+        .bind(
+            store
+                .client()
+                .query(&sql)
+                .bind(*from)
+                .bind(last.saturating_add(3600)),
+        )
         .fetch_all()
         .await
         .map_err(|source| StoreError::Query {

@@ -517,10 +517,15 @@ impl Sink {
         let Some(handle) = self.writing.take() else {
             return;
         };
-        // A write only ends when ClickHouse acknowledged it; if the task itself failed, nothing
-        // is acknowledged and the messages are re-read by the next owner.
-        let Ok((jobs, seconds)) = handle.await else {
-            return;
+        // A write only ends when ClickHouse acknowledged it. If the task itself died (a bug),
+        // its messages can be neither acknowledged nor retried here: exit, so that the group
+        // hands the partitions over and they are re-read from the last committed offset.
+        let (jobs, seconds) = match handle.await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "the ClickHouse insert task failed; exiting so the messages are re-read");
+                std::process::exit(70);
+            }
         };
         self.metrics.observe_batch_seconds(seconds);
         Metrics::add(&self.metrics.rows_written, jobs.len() as u64);

@@ -88,6 +88,18 @@ pub fn diff(old_src: &str, new_src: &str) -> Result<RulesDiff, toml::de::Error> 
         .filter(|id| !new_rules.contains_key(*id))
         .cloned()
         .collect();
+    // Rule order is the order of evidence in the output: a reordering changes stored tags.
+    let kept = |order: &[String], other: &BTreeMap<String, Table>| -> Vec<String> {
+        order
+            .iter()
+            .filter(|id| other.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    if kept(&rule_order(&old), &new_rules) != kept(&rule_order(&new), &old_rules) {
+        d.other
+            .push("rule order changed (evidence is listed in rule order)".into());
+    }
     let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for key in keys {
         if key == "rule" || key == "version" || key == "description" {
@@ -96,6 +108,15 @@ pub fn diff(old_src: &str, new_src: &str) -> Result<RulesDiff, toml::de::Error> 
         describe(key, old.get(key), new.get(key), &mut d.other);
     }
     Ok(d)
+}
+
+fn rule_order(t: &Table) -> Vec<String> {
+    t.get("rule")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 fn rules_by_id(t: &Table) -> BTreeMap<String, Table> {
@@ -243,24 +264,30 @@ weight = 2.0
     }
 
     #[test]
-    fn reordering_and_reformatting_is_no_change() {
-        let reordered = r#"
+    fn reformatting_is_no_change_but_rule_order_is() {
+        let reformatted = r#"
 version = "r@1"
 [[rule]]
-id = "b"
-any = ["退会"]
+id = "a"
+any = [ "解約" ]
 label = "churn"
 [[rule]]
-id = "a"
+id = "b"
 label = "churn"
-any = [ "解約" ]
+any = ["退会"]
 [sentiment.words]
 "悪い" = -1.0
 "良い" = 1.0
 [settings]
 topic_threshold = 1.0
 "#;
-        let d = diff(OLD, reordered).expect("both parse");
+        let d = diff(OLD, reformatted).expect("both parse");
         assert!(!d.changes_rules(), "{d:?}");
+        let a = "[[rule]]\nid = \"a\"\nlabel = \"churn\"\nany = [\"解約\"]\n";
+        let b = "[[rule]]\nid = \"b\"\nlabel = \"churn\"\nany = [\"退会\"]\n";
+        assert!(OLD.contains(a) && OLD.contains(b));
+        let swapped = OLD.replace(a, "").replace(b, &format!("{b}{a}"));
+        let d = diff(OLD, &swapped).expect("both parse");
+        assert!(d.other.iter().any(|o| o.starts_with("rule order")), "{d:?}");
     }
 }
