@@ -380,49 +380,33 @@ async fn the_streaming_path_works_on_an_independent_broker_implementation() {
 async fn start_up_mistakes_fail_fast_with_what_to_do() {
     let p = Pipeline::new(1);
     p.migrate();
-    let missing = p.run_with_env(
-        &["worker"],
-        &[
-            ("VOC_INPUT_TOPIC", "no-such-topic"),
-            ("VOC_METRICS_ADDR", ""),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&missing.stderr);
-    assert_eq!(missing.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("topic `no-such-topic` does not exist")
-            && stderr.contains("VOC_INPUT_TOPIC"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-
-    let no_clickhouse = p.run_with_env(
-        &["worker"],
-        &[
-            ("VOC_CLICKHOUSE_URL", "http://127.0.0.1:1"),
-            ("VOC_METRICS_ADDR", ""),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&no_clickhouse.stderr);
-    assert_eq!(no_clickhouse.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("is ClickHouse running at http://127.0.0.1:1"),
-        "{stderr}"
-    );
-
-    let no_broker = p.run_with_env(
-        &["worker"],
-        &[
-            ("VOC_KAFKA_BROKERS", "127.0.0.1:1"),
-            ("VOC_METRICS_ADDR", ""),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&no_broker.stderr);
-    assert_eq!(no_broker.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("cannot reach the Kafka brokers at 127.0.0.1:1"),
-        "{stderr}"
-    );
+    // (setting, value, what the one-line error must say)
+    let mistakes: [(&str, &str, &[&str]); 3] = [
+        (
+            "VOC_INPUT_TOPIC",
+            "no-such-topic",
+            &["topic `no-such-topic` does not exist", "VOC_INPUT_TOPIC"],
+        ),
+        (
+            "VOC_CLICKHOUSE_URL",
+            "http://127.0.0.1:1",
+            &["is ClickHouse running at http://127.0.0.1:1"],
+        ),
+        (
+            "VOC_KAFKA_BROKERS",
+            "127.0.0.1:1",
+            &["cannot reach the Kafka brokers at 127.0.0.1:1"],
+        ),
+    ];
+    for (key, value, says) in mistakes {
+        let out = p.run_with_env(&["worker"], &[(key, value), ("VOC_METRICS_ADDR", "")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        for s in says {
+            assert!(stderr.contains(s), "{key}: {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{key}: {stderr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -130,6 +130,19 @@ fn tag(
         .collect()
 }
 
+/// `voc --rules RULES retag --json --rate 0 EXTRA…`, which must succeed; its JSON report.
+fn retag_json(p: &Pipeline, rules: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--rules", rules, "retag", "--json", "--rate", "0"];
+    args.extend_from_slice(extra);
+    let out = p.run(&args, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
 /// Per label: [old, new, gained, lost], from two independent `voc tag` runs.
 fn expected_counts(
     old: &BTreeMap<String, serde_json::Value>,
@@ -235,24 +248,7 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
 
     // Dry run: the report matches, and nothing is written.
     let before = stored(&p);
-    let out = p.run(
-        &[
-            "--rules",
-            rules_arg,
-            "retag",
-            "--dry-run",
-            "--json",
-            "--rate",
-            "0",
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let report = retag_json(&p, rules_arg, &["--dry-run"]);
     let r = &report["report"];
     assert_eq!(r["interactions"], messages.len() as u64);
     assert_eq!(r["changed"], want_changed);
@@ -354,47 +350,13 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
         .iter()
         .filter(|m| m["product"] == product.as_str())
         .count();
-    let out = p.run(
-        &[
-            "--rules",
-            rules_arg,
-            "retag",
-            "--dry-run",
-            "--json",
-            "--product",
-            &product,
-            "--rate",
-            "0",
-        ],
-        b"",
-    );
-    let filtered: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let filtered = retag_json(&p, rules_arg, &["--dry-run", "--product", &product]);
     assert_eq!(filtered["report"]["interactions"], of_product as u64);
 
     // Apply, with the worker still running: history now carries the new tags, exactly once.
     let checkpoint = p.dir.join("retag.checkpoint.json");
     let cp = checkpoint.to_str().expect("path");
-    let out = p.run(
-        &[
-            "--rules",
-            rules_arg,
-            "retag",
-            "--json",
-            "--chunk-rows",
-            "40",
-            "--rate",
-            "0",
-            "--checkpoint",
-            cp,
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let applied: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let applied = retag_json(&p, rules_arg, &["--chunk-rows", "40", "--checkpoint", cp]);
     assert_eq!(applied["written"], messages.len() as u64);
     assert!(applied["rebuilt_hours"].as_u64().unwrap_or(0) > 0);
     assert_history_is(&p, &new_tags);
@@ -417,20 +379,7 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
     p.assert_aggregates_exact();
 
     // Applying again finds nothing to do.
-    let out = p.run(
-        &[
-            "--rules",
-            rules_arg,
-            "retag",
-            "--json",
-            "--rate",
-            "0",
-            "--checkpoint",
-            cp,
-        ],
-        b"",
-    );
-    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let again = retag_json(&p, rules_arg, &["--checkpoint", cp]);
     assert_eq!(again["written"], 0);
     p.assert_aggregates_exact();
     worker.terminate();
@@ -518,24 +467,7 @@ async fn an_interrupted_retag_resumes_and_ends_exact_while_a_worker_ingests() {
     });
     // Interactions the worker stored after the re-tag read their hour carry the worker's (old)
     // rules; one more run brings them over too, and then all history is the new rules'.
-    let out = p.run(
-        &[
-            "--rules",
-            rules_arg,
-            "retag",
-            "--json",
-            "--rate",
-            "0",
-            "--checkpoint",
-            cp,
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    retag_json(&p, rules_arg, &["--checkpoint", cp]);
     assert_history_is(&p, &tag(&p, &all, Some(rules_arg)));
     p.assert_aggregates_exact();
     worker.terminate();

@@ -31,7 +31,8 @@ use crate::setup;
 /// What the user asked for.
 #[derive(Debug, Clone)]
 pub struct RetagArgs {
-    pub new_rules: PathBuf,
+    /// `--rules NEW`; needed unless only rebuilding.
+    pub new_rules: Option<PathBuf>,
     /// Rules to compare against on `--labeled` (the configured ones when unset).
     pub old_rules: Option<PathBuf>,
     pub since: Option<String>,
@@ -145,23 +146,21 @@ impl Pace {
     }
 }
 
+/// `--since` / `--until` as a filter on the time interactions occurred.
+fn period(args: &RetagArgs) -> anyhow::Result<HistoryFilter> {
+    let at = |flag: &str, v: &Option<String>| v.as_deref().map(|s| parse_time(flag, s)).transpose();
+    Ok(HistoryFilter {
+        since: at("--since", &args.since)?,
+        until: at("--until", &args.until)?,
+        ..HistoryFilter::default()
+    })
+}
+
 /// `--rebuild-only`: recompute the aggregate hours of the selection from `interactions FINAL`,
 /// re-tagging nothing (after a lost checkpoint, or to check that the figures are exact).
 async fn rebuild_only(settings: &Settings, args: &RetagArgs) -> anyhow::Result<()> {
     let store = connect(settings).await?;
-    let filter = HistoryFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_time("--since", s))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| parse_time("--until", s))
-            .transpose()?,
-        ..HistoryFilter::default()
-    };
+    let filter = period(args)?;
     let hours = history::hour_counts(&store, &filter).await?;
     let bar = progress_bar(hours.len() as u64);
     for chunk in chunks(&hours, args.chunk_rows.max(1)) {
@@ -181,9 +180,12 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
     if args.rebuild_only {
         return rebuild_only(settings, &args).await;
     }
+    let Some(new_rules) = &args.new_rules else {
+        anyhow::bail!("voc retag needs the new rules: voc retag --rules NEW.toml --dry-run");
+    };
     let started = Instant::now();
     let mut analysis = settings.analysis.clone();
-    analysis.rules = Some(args.new_rules.clone());
+    analysis.rules = Some(new_rules.clone());
     let new = setup::analyzer(&analysis)?;
     let version = new.rules().version.clone();
 
@@ -194,19 +196,10 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
 
     let store = connect(settings).await?;
     let filter = HistoryFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_time("--since", s))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| parse_time("--until", s))
-            .transpose()?,
         product: args.product.clone(),
         // A dry run shows the whole selection; a write skips what the new rules already tagged.
         skip_rules_version: (!args.dry_run).then(|| version.clone()),
+        ..period(&args)?
     };
     let mut checkpoint = Checkpoint {
         rules_version: version.clone(),
@@ -276,39 +269,24 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
         }
         let chunk_hours: Vec<u32> = chunk.iter().map(|h| h.hour).collect();
         let rows = history::rows_in_hours(&store, &filter, &chunk_hours).await?;
-        let mut out = Vec::with_capacity(if args.dry_run { 0 } else { rows.len() });
-        let mut affected = BTreeSet::new();
+        let mut to_write = (!args.dry_run).then(|| ToWrite {
+            rows: Vec::with_capacity(rows.len()),
+            hours: BTreeSet::new(),
+            at: OffsetDateTime::now_utc(),
+        });
         for part in rows.chunks(100) {
-            for row in part {
-                let channel = Channel::from_name(&row.channel).unwrap_or(Channel::Other);
-                let analysis = new
-                    .analyze_stored(&row.interaction_id, channel, &row.customer_text)
-                    .with_context(|| format!("re-analysing {}", row.interaction_id))?;
-                let old = row.stored_tags();
-                report.add(
-                    &old,
-                    &analysis.tags,
-                    &rfc3339(row.occurred_at),
-                    &row.customer_text,
-                );
-                if !args.dry_run {
-                    // The server's hour start (its time zone may not be whole hours from UTC).
-                    if aggregates_differ(&old, &analysis.tags)
-                        && let Some(h) = chunk.iter().rev().find(|h| h.hour <= row.occurred_at)
-                    {
-                        affected.insert(h.hour);
-                    }
-                    out.push(row.retagged(&analysis, OffsetDateTime::now_utc()));
-                }
-            }
+            // Analysis is CPU work: off the async reactor.
+            tokio::task::block_in_place(|| {
+                retag_rows(&new, part, &chunk, &mut report, to_write.as_mut())
+            })?;
             bar.inc(part.len() as u64);
             bar.set_message(format!("{} changed", report.changed));
             pace.advance(part.len() as u64).await;
         }
-        if !args.dry_run {
-            write_all(&writer, &out).await;
-            written += out.len() as u64;
-            let hours: Vec<u32> = affected.into_iter().collect();
+        if let Some(w) = to_write {
+            write_all(&writer, &w.rows).await;
+            written += w.rows.len() as u64;
+            let hours: Vec<u32> = w.hours.into_iter().collect();
             aggregates::rebuild_hours(&store, &hours).await?;
             rebuilt += hours.len();
             checkpoint.done_through = Some(last.hour);
@@ -324,6 +302,49 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
     }
     report.finish();
     print_report(&args, &report, labeled, written, rebuilt, started.elapsed())
+}
+
+/// What a chunk will write: the re-tagged rows, the hours whose aggregates they change, and the
+/// time they are tagged at.
+struct ToWrite {
+    rows: Vec<InteractionRow>,
+    hours: BTreeSet<u32>,
+    at: OffsetDateTime,
+}
+
+/// Re-analyses stored rows with the new rules and counts the diff; with `write`, also collects
+/// the rows to store and the hours (of `chunk`) whose aggregates change.
+fn retag_rows(
+    new: &Analyzer,
+    rows: &[InteractionRow],
+    chunk: &[HourCount],
+    report: &mut RetagReport,
+    mut write: Option<&mut ToWrite>,
+) -> anyhow::Result<()> {
+    for row in rows {
+        let channel = Channel::from_name(&row.channel).unwrap_or(Channel::Other);
+        let analysis = new
+            .analyze_stored(&row.interaction_id, channel, &row.customer_text)
+            .with_context(|| format!("re-analysing {}", row.interaction_id))?;
+        let old = row.stored_tags();
+        report.add(
+            &old,
+            &analysis.tags,
+            &rfc3339(row.occurred_at),
+            &row.customer_text,
+        );
+        let Some(w) = write.as_deref_mut() else {
+            continue;
+        };
+        // The server's hour start (its time zone may not be whole hours from UTC).
+        if aggregates_differ(&old, &analysis.tags)
+            && let Some(h) = chunk.iter().rev().find(|h| h.hour <= row.occurred_at)
+        {
+            w.hours.insert(h.hour);
+        }
+        w.rows.push(row.retagged(&analysis, w.at));
+    }
+    Ok(())
 }
 
 fn progress_bar(total: u64) -> indicatif::ProgressBar {

@@ -417,12 +417,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             checkpoint,
             rebuild_only,
         } => {
-            let new_rules = new_rules.or_else(|| rebuild_only.then(PathBuf::new));
-            let Some(new_rules) = new_rules else {
-                anyhow::bail!(
-                    "voc retag needs the new rules: voc retag --rules NEW.toml --dry-run"
-                );
-            };
             let args = cmd_retag::RetagArgs {
                 new_rules,
                 old_rules,

@@ -12,66 +12,102 @@
 use std::time::{Duration, Instant};
 
 use crate::client::{Store, StoreError};
-
-/// The SELECTs of the materialised views in `schemas/clickhouse/0002…` and `0003…`, restricted
-/// to some hours (the pipeline tests prove rebuilt hours equal `interactions FINAL`).
-const TOPIC_VOLUME: &str = "INSERT INTO topic_volume_hourly_state \
-    (hour, topic, voice_type, complaint_type, channel, product, interactions, negative) \
-    SELECT toStartOfHour(occurred_at) AS hour, \
-    arrayJoin(if(empty(topics), ['(none)'], CAST(topics AS Array(String)))) AS topic, \
-    CAST(voice_type AS String) AS voice_type, ifNull(complaint_type, '') AS complaint_type, \
-    CAST(channel AS String) AS channel, CAST(product AS String) AS product, \
-    uniqExactState(interaction_id) AS interactions, \
-    uniqExactIfState(interaction_id, toUInt8(sentiment = 'negative')) AS negative \
-    FROM interactions FINAL WHERE toUInt32(toStartOfHour(occurred_at)) IN ({hours}) \
-    GROUP BY hour, topic, voice_type, complaint_type, channel, product";
-
-const KEYWORDS: &str = "INSERT INTO keyword_hourly_state \
-    (hour, keyword, product, channel, interactions, negative) \
-    SELECT toStartOfHour(occurred_at) AS hour, arrayJoin(keywords) AS keyword, \
-    CAST(product AS String) AS product, CAST(channel AS String) AS channel, \
-    uniqExactState(interaction_id) AS interactions, \
-    uniqExactIfState(interaction_id, toUInt8(sentiment = 'negative')) AS negative \
-    FROM interactions FINAL WHERE toUInt32(toStartOfHour(occurred_at)) IN ({hours}) \
-    GROUP BY hour, keyword, product, channel";
-
-const STATE_TABLES: [&str; 2] = ["topic_volume_hourly_state", "keyword_hourly_state"];
+use crate::history::sql_list;
+use crate::migrate::{MIGRATIONS, render};
 
 /// How long one delete mutation may take before the rebuild gives up (and can be resumed).
 const MUTATION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// An aggregate state table and the SELECT that fills it, taken from its materialised view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Aggregation {
+    /// The state table, database-qualified as the migration names it.
+    table: String,
+    /// The view's SELECT, reading `interactions` (one placeholder: where `FROM … interactions` was).
+    select: String,
+}
+
+const SOURCE_MARK: &str = "\u{0}SOURCE\u{0}";
+
+/// Every materialised view of the migrations, as (state table, SELECT): the one definition of
+/// what the aggregates hold, so a rebuild can never drift from what the views insert.
+fn aggregations(store: &Store) -> Result<Vec<Aggregation>, StoreError> {
+    views(MIGRATIONS, store.database(), store.version())
+}
+
+fn views(
+    migrations: &[crate::migrate::Migration],
+    db: &str,
+    version: crate::ServerVersion,
+) -> Result<Vec<Aggregation>, StoreError> {
+    let source = format!("FROM `{db}`.interactions");
+    let bad =
+        |m: &str| StoreError::Rebuild(format!("unexpected materialised view in migration {m}"));
+    let mut out = Vec::new();
+    for m in migrations {
+        for stmt in render(m.sql, db, version, None) {
+            if !stmt.starts_with("CREATE MATERIALIZED VIEW") {
+                continue;
+            }
+            let (head, select) = stmt.split_once("AS SELECT").ok_or_else(|| bad(m.name))?;
+            let table = head
+                .split_once("\nTO ")
+                .map(|(_, t)| t.trim().to_string())
+                .ok_or_else(|| bad(m.name))?;
+            if select.matches(&source).count() != 1 {
+                return Err(bad(m.name));
+            }
+            out.push(Aggregation {
+                table,
+                select: format!("SELECT{}", select.replacen(&source, SOURCE_MARK, 1)),
+            });
+        }
+    }
+    Ok(out)
+}
 
 /// Recomputes the aggregate states of `hours` (hour starts, seconds) from `interactions FINAL`.
 pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreError> {
     if hours.is_empty() {
         return Ok(());
     }
-    let list = hours
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql_list(hours);
+    let aggregations = aggregations(store)?;
     let since = server_now(store).await?;
-    for table in STATE_TABLES {
+    for a in &aggregations {
         store
             .execute(
-                &format!("delete re-tagged hours from {table}"),
-                &format!("ALTER TABLE {table} DELETE WHERE toUInt32(hour) IN ({list})"),
+                &format!("delete re-tagged hours from {}", a.table),
+                &format!(
+                    "ALTER TABLE {} DELETE WHERE toUInt32(hour) IN ({list})",
+                    a.table
+                ),
             )
             .await?;
     }
-    wait_for_mutations(store, since).await?;
-    store
-        .execute(
-            "rebuild topic volume of re-tagged hours",
-            &TOPIC_VOLUME.replace("{hours}", &list),
-        )
-        .await?;
-    store
-        .execute(
-            "rebuild keyword frequency of re-tagged hours",
-            &KEYWORDS.replace("{hours}", &list),
-        )
-        .await
+    let tables: Vec<&str> = aggregations
+        .iter()
+        .filter_map(|a| a.table.rsplit('.').next())
+        .map(|t| t.trim_matches('`'))
+        .collect();
+    wait_for_mutations(store, &tables, since).await?;
+    let only_these_hours = format!(
+        "FROM `{}`.interactions FINAL WHERE toUInt32(toStartOfHour(occurred_at)) IN ({list})",
+        store.database()
+    );
+    for a in &aggregations {
+        store
+            .execute(
+                &format!("rebuild re-tagged hours of {}", a.table),
+                &format!(
+                    "INSERT INTO {} {}",
+                    a.table,
+                    a.select.replace(SOURCE_MARK, &only_these_hours)
+                ),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// The server's clock, so that only the mutations a rebuild created are waited for (another,
@@ -91,7 +127,7 @@ async fn server_now(store: &Store) -> Result<u32, StoreError> {
 /// Waits until no mutation of the state tables that this rebuild created is pending. (Parts
 /// inserted after a delete was created are never touched by it; the wait is so that, when a
 /// rebuild returns, the old states are gone and the dashboards show the re-tagged hours only.)
-async fn wait_for_mutations(store: &Store, since: u32) -> Result<(), StoreError> {
+async fn wait_for_mutations(store: &Store, tables: &[&str], since: u32) -> Result<(), StoreError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -99,10 +135,10 @@ async fn wait_for_mutations(store: &Store, since: u32) -> Result<(), StoreError>
             .client()
             .query(
                 "SELECT count() FROM system.mutations WHERE database = ? \
-                 AND table IN ('topic_volume_hourly_state', 'keyword_hourly_state') AND is_done = 0 \
-                 AND create_time >= toDateTime(?)",
+                 AND has(?, table) AND is_done = 0 AND create_time >= toDateTime(?)",
             )
             .bind(store.database())
+            .bind(tables)
             .bind(since)
             .fetch_one()
             .await
@@ -121,5 +157,33 @@ async fn wait_for_mutations(store: &Store, since: u32) -> Result<(), StoreError>
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ServerVersion;
+
+    #[test]
+    fn both_views_yield_their_state_table_and_a_select_over_the_marked_source() {
+        for version in ["18.16.1", "25.8.2"] {
+            let v = ServerVersion::parse(version).expect("version");
+            let found = views(MIGRATIONS, "voc", v).expect("views parse");
+            let tables: Vec<&str> = found.iter().map(|a| a.table.as_str()).collect();
+            assert_eq!(
+                tables,
+                [
+                    "`voc`.topic_volume_hourly_state",
+                    "`voc`.keyword_hourly_state"
+                ]
+            );
+            for a in &found {
+                assert!(a.select.starts_with("SELECT"), "{}", a.select);
+                assert_eq!(a.select.matches(SOURCE_MARK).count(), 1);
+                assert!(a.select.contains("GROUP BY"));
+                assert!(!a.select.contains("interactions\n"), "{}", a.select);
+            }
+        }
     }
 }

@@ -54,6 +54,15 @@ impl HistoryFilter {
     }
 }
 
+/// Numbers as the inside of an SQL `IN (…)` list.
+pub(crate) fn sql_list(values: &[u32]) -> String {
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Interactions stored in one hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clickhouse::Row)]
 pub struct HourCount {
@@ -102,11 +111,7 @@ pub async fn rows_in_hours(
     let (Some(from), Some(last)) = (hours.first(), hours.last()) else {
         return Ok(Vec::new());
     };
-    let list = hours
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = sql_list(hours);
     let sql = format!(
         "SELECT {COLUMNS} FROM interactions FINAL \
          WHERE occurred_at >= toDateTime(?) AND occurred_at < toDateTime(?) \

@@ -155,13 +155,9 @@ fn describe(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Stri
     }
     match (a, b) {
         (Some(Value::Table(x)), Some(Value::Table(y))) => {
+            // Tables of plain entries (a lexicon) become one line of counts; others are walked.
             let nested = x.values().chain(y.values()).any(Value::is_table);
-            if nested {
-                let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-                for k in keys {
-                    describe(&format!("{path}.{k}"), x.get(k), y.get(k), out);
-                }
-            } else if x.len() > 4 || y.len() > 4 {
+            if !nested && (x.len() > 4 || y.len() > 4) {
                 let added = y.keys().filter(|k| !x.contains_key(*k)).count();
                 let removed = x.keys().filter(|k| !y.contains_key(*k)).count();
                 let changed = y
