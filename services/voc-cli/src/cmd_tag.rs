@@ -5,13 +5,13 @@ use std::path::Path;
 
 use anyhow::Context;
 use voc_core::eval::{EvalReport, GoldLabels};
-use voc_core::{Analyzer, Limits, MessageError, Tags, parse_message};
+use voc_core::{Analysis, Analyzer, Limits, MessageError, Tags, parse_message};
 
 use crate::jsonl::{self, Line};
 
 /// What happened to one input line.
 enum Outcome {
-    Tagged(Box<Tags>, Vec<u8>),
+    Tagged(Box<Analysis>, Vec<u8>),
     Rejected { line: usize, error: String },
 }
 
@@ -31,7 +31,7 @@ fn process(analyzer: &Analyzer, limits: &Limits, line: Line) -> Outcome {
                 error: e.to_string(),
             },
             Ok(msg) => match analyzer.analyze(&msg) {
-                Ok(a) => Outcome::Tagged(Box::new(a.tags), bytes),
+                Ok(a) => Outcome::Tagged(Box::new(a), bytes),
                 Err(e) => Outcome::Rejected {
                     line: number,
                     error: format!("analysis failed: {e}"),
@@ -48,16 +48,35 @@ fn report_rejection(line: usize, error: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A `voc tag` output line: the tags (CONTRACT §2), plus with `--with-text` the customer's text
+/// exactly as it would be stored (normalised and masked), to audit the masker on one's own data.
+#[derive(serde::Serialize)]
+struct OutputLine<'a> {
+    #[serde(flatten)]
+    tags: &'a Tags,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_text: Option<&'a str>,
+}
+
 /// Tags every line; returns the number of rejected lines.
-pub fn tag(analyzer: &Analyzer, limits: &Limits, input: Option<&Path>) -> anyhow::Result<usize> {
+pub fn tag(
+    analyzer: &Analyzer,
+    limits: &Limits,
+    input: Option<&Path>,
+    with_text: bool,
+) -> anyhow::Result<usize> {
     let reader = jsonl::open(input)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut rejected = 0;
     for line in jsonl::Lines::new(reader, limits.max_message_bytes) {
         match process(analyzer, limits, line.context("cannot read input")?) {
-            Outcome::Tagged(tags, _) => {
-                serde_json::to_writer(&mut out, &tags)?;
+            Outcome::Tagged(analysis, _) => {
+                let line = OutputLine {
+                    tags: &analysis.tags,
+                    customer_text: with_text.then_some(analysis.customer_text.as_str()),
+                };
+                serde_json::to_writer(&mut out, &line)?;
                 out.write_all(b"\n")?;
             }
             Outcome::Rejected { line, error } => {
@@ -131,7 +150,8 @@ pub fn evaluate(
                 out.rejected += 1;
                 report_rejection(line, &error)?;
             }
-            Outcome::Tagged(tags, bytes) => {
+            Outcome::Tagged(analysis, bytes) => {
+                let tags = &analysis.tags;
                 #[derive(serde::Deserialize)]
                 struct Labeled {
                     labels: GoldLabels,
@@ -143,9 +163,9 @@ pub fn evaluate(
                         tags.interaction_id
                     )
                 })?;
-                out.report.add(&gold.labels, &tags);
+                out.report.add(&gold.labels, tags);
                 if errors {
-                    let m = mismatches(&gold.labels, &tags);
+                    let m = mismatches(&gold.labels, tags);
                     if !m.is_empty() {
                         out.problems
                             .push(format!("{}: {}", tags.interaction_id, m.join("; ")));

@@ -47,6 +47,10 @@ enum Command {
     Tag {
         /// JSONL input (`.gz` is decompressed); stdin when absent or `-`.
         file: Option<PathBuf>,
+        /// Add `customer_text` to each line: the customer's words exactly as they would be
+        /// stored (normalised, personal data masked), to audit the masker on your own data.
+        #[arg(long)]
+        with_text: bool,
     },
     /// Tag a labeled JSONL (records with `labels`) and print per-label precision, recall, F1 and
     /// accuracy.
@@ -287,9 +291,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     match cli.command {
-        Command::Tag { file } => {
+        Command::Tag { file, with_text } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
-            let rejected = cmd_tag::tag(&analyzer, &settings.limits, file.as_deref())?;
+            let rejected = cmd_tag::tag(&analyzer, &settings.limits, file.as_deref(), with_text)?;
             Ok(rejected_code(rejected))
         }
         Command::Eval { file, json, errors } => {

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::keywords;
-use crate::mask::mask;
+use crate::mask::{mask, mask_names};
 use crate::message::{Channel, Interaction, Speaker};
 use crate::normalize::{is_backchannel, normalize, strip_fillers};
 use crate::rules::matcher::{self, Document, Firing};
 use crate::rules::{Label, RuleSet};
 use crate::sentiment;
-use crate::tokenize::{Morpheme, TokenizeError, Tokenizer, mark_negation};
+use crate::tokenize::{Morpheme, TokenizeError, Tokenizer, WordSource, mark_negation};
 
 /// Why a rule fired, on which (masked) text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,9 +56,6 @@ pub enum AnalyzeError {
     #[error(transparent)]
     Tokenize(#[from] TokenizeError),
 }
-
-/// Honorifics after a name that IPADIC marks as a person name (佐藤様, 山田さん).
-const HONORIFICS: &[&str] = &["様", "さま", "さん", "殿", "氏", "君", "くん", "ちゃん"];
 
 /// Rules plus a tokenizer. Cheap to clone: give each worker thread its own clone.
 #[derive(Debug, Clone)]
@@ -131,7 +128,13 @@ impl Analyzer {
         mut pii: usize,
     ) -> Result<Analysis, AnalyzeError> {
         let mut morphemes = self.tokenizer.tokenize(&text)?;
-        if let Some(masked) = mask_names(&text, &morphemes) {
+        // The company's own words (user dictionary, terms the rules name) are never names.
+        let protected = |m: &Morpheme<'_>| {
+            m.source == WordSource::User
+                || self.rules.knows_term(m.surface)
+                || self.rules.knows_term(m.base)
+        };
+        if let Some(masked) = mask_names(&text, &morphemes, &protected) {
             pii += masked.1;
             text = masked.0;
             morphemes = self.tokenizer.tokenize(&text)?;
@@ -341,41 +344,4 @@ impl Analyzer {
             rules_version: rules.version.clone(),
         }
     }
-}
-
-/// Replaces person names followed by an honorific (佐藤様, 山田 太郎さん) with `<NAME>`.
-/// Returns the new text and the number of names masked, or `None` when there were none.
-fn mask_names(text: &str, morphemes: &[Morpheme<'_>]) -> Option<(String, usize)> {
-    let is_name = |m: &Morpheme<'_>| m.pos1 == "固有名詞" && m.pos2 == "人名";
-    let mut spans = Vec::new();
-    let mut i = 0;
-    while i < morphemes.len() {
-        if is_name(&morphemes[i]) {
-            let mut j = i;
-            while j < morphemes.len() && is_name(&morphemes[j]) {
-                j += 1;
-            }
-            if morphemes
-                .get(j)
-                .is_some_and(|h| HONORIFICS.contains(&h.surface))
-            {
-                spans.push(morphemes[i].start..morphemes[j - 1].end);
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    if spans.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for s in &spans {
-        out.push_str(&text[last..s.start]);
-        out.push_str("<NAME>");
-        last = s.end;
-    }
-    out.push_str(&text[last..]);
-    Some((out, spans.len()))
 }

@@ -4,7 +4,12 @@
 
 use std::collections::HashSet;
 
-use crate::tokenize::Morpheme;
+use crate::mask::mask;
+use crate::tokenize::{Morpheme, WordSource};
+
+/// Digits from which a number is an identifier (order, ticket, model or phone number), never part
+/// of a keyword: 3日 and iPhone15 are words, 8812 in 注文番号 8812-3345 is not.
+const MAX_KEYWORD_DIGITS: usize = 3;
 
 /// Keywords of a tokenised text, in order of first appearance, without duplicates.
 pub fn extract(
@@ -15,7 +20,12 @@ pub fn extract(
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |k: String| {
-        if out.len() < max && !stop.contains(&k) && !out.contains(&k) && is_meaningful(&k) {
+        if out.len() < max
+            && !stop.contains(&k)
+            && !out.contains(&k)
+            && is_meaningful(&k)
+            && is_safe(&k)
+        {
             out.push(k);
         }
     };
@@ -28,15 +38,23 @@ pub fn extract(
         }
         if starts_compound(morphemes, i) {
             let mut j = i + 1;
-            while j < morphemes.len()
-                && continues_compound(&morphemes[j])
-                && !in_placeholder(text, &morphemes[j])
-            {
-                j += 1;
+            loop {
+                let next = |k: usize| {
+                    morphemes.get(k).is_some_and(|n| {
+                        continues_compound(&morphemes[k - 1], n) && !in_placeholder(text, n)
+                    })
+                };
+                if next(j) {
+                    j += 1;
+                } else if joins(morphemes, j) && next(j + 1) {
+                    j += 2;
+                } else {
+                    break;
+                }
             }
             let run = &morphemes[i..j];
             let last = &run[run.len() - 1];
-            if !is_count(run) {
+            if !is_count(run) && !is_noise(run) {
                 let compound = &text[run[0].start..last.end];
                 // サ変 noun + する/できる in the negative: 起動しない, ログインできない.
                 let next = morphemes.get(j);
@@ -67,6 +85,9 @@ pub fn extract(
 
 fn starts_compound(ms: &[Morpheme<'_>], i: usize) -> bool {
     let m = &ms[i];
+    if !is_word(m) {
+        return false;
+    }
     match m.pos {
         "名詞" => !matches!(m.pos1, "非自立" | "代名詞" | "副詞可能" | "接尾" | "特殊"),
         // 再 + 設定 → 再設定
@@ -74,16 +95,64 @@ fn starts_compound(ms: &[Morpheme<'_>], i: usize) -> bool {
             m.pos1 == "名詞接続"
                 && ms
                     .get(i + 1)
-                    .is_some_and(|n| n.is_noun() && continues_compound(n))
+                    .is_some_and(|n| n.is_noun() && continues_compound(m, n))
         }
         _ => false,
     }
 }
 
-fn continues_compound(m: &Morpheme<'_>) -> bool {
-    m.is_noun()
+/// Whether the symbol at `j` joins the words on either side into one (Wi-Fi, 1.5倍): written
+/// without spaces, a hyphen between letters or a point between digits.
+fn joins(ms: &[Morpheme<'_>], j: usize) -> bool {
+    let (Some(prev), Some(sym), Some(next)) = (
+        j.checked_sub(1).and_then(|p| ms.get(p)),
+        ms.get(j),
+        ms.get(j + 1),
+    ) else {
+        return false;
+    };
+    let tight = prev.end == sym.start && sym.end == next.start;
+    let ends = |a: &str, b: &str, f: fn(&char) -> bool| {
+        a.chars().next_back().is_some_and(|c| f(&c)) && b.chars().next().is_some_and(|c| f(&c))
+    };
+    tight
+        && match sym.surface {
+            "-" => ends(prev.surface, next.surface, char::is_ascii_alphabetic),
+            "." => ends(prev.surface, next.surface, char::is_ascii_digit),
+            _ => false,
+        }
+}
+
+/// Whether `m` continues a noun compound after `prev`. A number starts its own run
+/// (年会費 | 1,100円), so counts and identifiers never stick to the noun before them.
+fn continues_compound(prev: &Morpheme<'_>, m: &Morpheme<'_>) -> bool {
+    is_word(m)
+        && !(m.pos1 == "数" && prev.pos1 != "数" && prev.surface != ".")
+        && m.is_noun()
         && !matches!(m.pos1, "非自立" | "代名詞" | "副詞可能" | "特殊")
         && !(m.pos1 == "接尾" && m.pos2 == "人名")
+}
+
+/// A token that can be part of a keyword: it has a letter, kana, kanji or digit, and is not a
+/// number long enough to be an identifier. IPADIC files unknown symbols (?, (, -) as nouns;
+/// they would glue neighbours together (通信障害?最悪).
+fn is_word(m: &Morpheme<'_>) -> bool {
+    m.surface.chars().any(char::is_alphanumeric)
+        && m.surface.chars().filter(char::is_ascii_digit).count() < MAX_KEYWORD_DIGITS
+}
+
+/// Runs of kana the dictionary does not know (ょうかあっはいはい): fillers and recognition noise.
+fn is_noise(run: &[Morpheme<'_>]) -> bool {
+    run.iter().any(|m| {
+        m.source == WordSource::Unknown
+            && m.surface.chars().all(|c| matches!(c, 'ぁ'..='ゖ' | 'ー'))
+    })
+}
+
+/// A keyword may reach storage and dashboards only if it holds no personal data and no digits of
+/// an identifier: the masker leaves it as it is, and it has few digits.
+fn is_safe(k: &str) -> bool {
+    k.chars().filter(char::is_ascii_digit).count() <= MAX_KEYWORD_DIGITS && mask(k).found.is_empty()
 }
 
 /// 3日, 30分, 2週間: a number with a counter says nothing on its own. 二重 and 2倍 are words
@@ -107,9 +176,16 @@ fn in_placeholder(text: &str, m: &Morpheme<'_>) -> bool {
         || (text[..m.start].ends_with('<') && text[m.end..].starts_with('>'))
 }
 
-/// One kana, a lone symbol or ASCII punctuation is noise; a single kanji (音, 箱, 色) is not.
+/// One kana, a lone symbol or ASCII punctuation is noise; a single kanji (音, 箱, 色) is not; nor
+/// is a word that starts with a small kana or a long-vowel mark (a fragment of a longer word).
 fn is_meaningful(k: &str) -> bool {
     let mut chars = k.chars();
+    if k.starts_with([
+        'ぁ', 'ぃ', 'ぅ', 'ぇ', 'ぉ', 'っ', 'ゃ', 'ゅ', 'ょ', 'ゎ', 'ァ', 'ィ', 'ゥ', 'ェ', 'ォ',
+        'ッ', 'ャ', 'ュ', 'ョ', 'ヮ', 'ー', '々',
+    ]) {
+        return false;
+    }
     match (chars.next(), chars.next()) {
         (None, _) => false,
         (Some(c), None) => is_kanji(c),

@@ -190,6 +190,9 @@ pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Interaction, Messa
             limit: limits.max_message_bytes,
         });
     }
+    // Exports from spreadsheets and Windows tools start with a UTF-8 byte-order mark; it is not
+    // part of the JSON.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| MessageError::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
@@ -278,6 +281,17 @@ mod tests {
         assert_eq!(m.channel, Channel::Phone);
         assert_eq!(m.turns.len(), 2);
         assert_eq!(m.occurred_at.offset().whole_hours(), 9);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_json_is_not_an_error() {
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), OK.as_bytes()].concat();
+        let m =
+            parse_message(&with_bom, &Limits::default()).expect("a BOM is not part of the JSON");
+        assert_eq!(m, parse(OK).expect("valid"));
+        // Only a leading one: a BOM inside a string is text (normalisation drops it later).
+        let inner = OK.replace("請求", "\u{FEFF}請求");
+        assert!(parse(&inner).is_ok());
     }
 
     #[test]

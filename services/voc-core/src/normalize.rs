@@ -1,7 +1,9 @@
 //! Text normalisation: one canonical form for everything downstream (masking, tokenising, rules).
 //!
 //! NFKC folds full-width ASCII and half-width katakana; control, zero-width and bidi characters are
-//! dropped (they hide text from rules and can reorder what a reader sees); runs of repeated marks
+//! dropped (they hide text from rules and can reorder what a reader sees), and so are ideographic
+//! variation selectors (葛󠄀 is 葛) and emoji ZWJ sequences, whole (🙅‍♀️ leaves nothing behind);
+//! spacing voicing marks join the kana before them (ロク゛イン is ログイン); runs of repeated marks
 //! (！！！, ーーー, 。。。) and whitespace collapse. Spoken-Japanese clean-up removes fillers
 //! (えー, あのー, えっと, まあ) and recognises あいづち turns (はい, ええ alone).
 
@@ -15,7 +17,70 @@ fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
         | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
-        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        // Combining enclosing keycap (0️⃣ is 0), tag characters, ideographic variation selectors.
+        | '\u{20E3}' | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}'
+        // Emoji skin tones: the emoji stays, its tone says nothing about the customer's view.
+        | '\u{1F3FB}'..='\u{1F3FF}'
+        // Combining voicing marks left over when NFKC found no kana to compose them with.
+        | '\u{3099}' | '\u{309A}')
+}
+
+/// Spacing voicing marks (゛ ゜ and half-width ﾞ ﾟ) typed after a kana, as old input methods and
+/// OCR do: their combining forms, which NFKC composes with the kana (ク + ゛ → グ). NFKC alone maps
+/// ゛ to a space plus the combining mark, which splits the word.
+fn combining_voicing(c: char) -> char {
+    match c {
+        '\u{309B}' | '\u{FF9E}' => '\u{3099}',
+        '\u{309C}' | '\u{FF9F}' => '\u{309A}',
+        c => c,
+    }
+}
+
+/// Emoji and the marks that build emoji sequences (Unicode Extended_Pictographic, approximated by
+/// its blocks).
+fn is_pictographic(c: char) -> bool {
+    matches!(c,
+        '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2300}'..='\u{23FF}'
+        | '\u{2B00}'..='\u{2BFF}' | '\u{2190}'..='\u{21FF}' | '\u{3030}' | '\u{303D}'
+        | '\u{3297}' | '\u{3299}' | '\u{00A9}' | '\u{00AE}' | '\u{203C}' | '\u{2049}'
+        | '\u{2122}' | '\u{2139}')
+}
+
+/// Parts of an emoji sequence other than the pictographs: ZWJ, variation selectors, skin tones, tags.
+fn is_emoji_joiner(c: char) -> bool {
+    matches!(c,
+        '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// Removes every emoji ZWJ sequence whole (🙅‍♀️, 👨‍👩‍👧): with the joiner dropped alone, its parts
+/// (♀) would glue onto the next word. Single emoji stay.
+fn drop_zwj_sequences(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\u{200D}') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if is_pictographic(c) || c == '\u{200D}' {
+            let mut j = i;
+            while j < chars.len() && (is_pictographic(chars[j]) || is_emoji_joiner(chars[j])) {
+                j += 1;
+            }
+            if chars[i..j].contains(&'\u{200D}') {
+                i = j;
+                continue;
+            }
+            out.extend(&chars[i..j]);
+            i = j;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Marks whose runs carry emphasis, not meaning: ！！！ and ーーー become one.
@@ -77,7 +142,8 @@ fn normalize_pass(text: &str) -> String {
     if plainly_nfkc(text) {
         clean(text.chars(), text.len())
     } else {
-        clean(text.nfkc(), text.len())
+        let text = drop_zwj_sequences(text);
+        clean(text.chars().map(combining_voicing).nfkc(), text.len())
     }
 }
 
@@ -203,6 +269,23 @@ mod tests {
         assert_eq!(normalize("ＡＢＣ１２３ ｶﾀｶﾅ"), "ABC123 カタカナ");
         assert_eq!(normalize("最悪！！！すごーーーい。。"), "最悪!すごーい。");
         assert_eq!(normalize("  a \t\u{3000} b \n\n\n c  "), "a b\nc");
+    }
+
+    #[test]
+    fn odd_spellings_of_the_same_word_come_out_the_same() {
+        // Spacing and half-width voicing marks join the kana before them.
+        assert_eq!(normalize("ロク゛イン"), "ログイン");
+        assert_eq!(normalize("ﾛｸﾞｲﾝ"), "ログイン");
+        assert_eq!(normalize("ロクﾞイン"), "ログイン");
+        assert_eq!(normalize("ヘ゜ージ"), "ページ");
+        assert_eq!(normalize("ア゛"), "ア");
+        // Ideographic variation selectors and tags change the glyph, not the word.
+        assert_eq!(normalize("葛\u{E0100}飾区の髙\u{E0101}橋"), "葛飾区の髙橋");
+        // An emoji ZWJ sequence goes whole; a single emoji stays; a keycap is its digit.
+        assert_eq!(normalize("🙅\u{200D}♀\u{FE0F}解約"), "解約");
+        assert_eq!(normalize("👨\u{200D}👩\u{200D}👧 家族割"), "家族割");
+        assert_eq!(normalize("👍🏽最高"), "👍最高");
+        assert_eq!(normalize("0\u{FE0F}\u{20E3}9\u{FE0F}\u{20E3}"), "09");
     }
 
     #[test]

@@ -9,6 +9,17 @@ use lindera::dictionary::{Dictionary, UserDictionary};
 use lindera::mode::Mode;
 use lindera::segmenter::Segmenter;
 
+/// Which dictionary a word came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordSource {
+    /// IPADIC.
+    System,
+    /// The user dictionary: the company's own product and service names.
+    User,
+    /// No dictionary: lindera's unknown-word model (variant kanji, new katakana words, names).
+    Unknown,
+}
+
 /// One morpheme: a span of the analysed text plus the IPADIC features the rules need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Morpheme<'a> {
@@ -26,6 +37,7 @@ pub struct Morpheme<'a> {
     pub base: &'a str,
     /// Set by [`mark_negation`]: the word is negated by what follows it (届かない, 不満はありません).
     pub negated: bool,
+    pub source: WordSource,
 }
 
 impl Morpheme<'_> {
@@ -184,12 +196,12 @@ impl Tokenizer {
             let mut out = Vec::with_capacity(tokens.len());
             for token in tokens {
                 let word = token.word_id;
-                let kind = if word.is_unknown() {
-                    0
+                let (kind, source) = if word.is_unknown() {
+                    (0, WordSource::Unknown)
                 } else if word.is_system() {
-                    1
+                    (1, WordSource::System)
                 } else {
-                    2
+                    (2, WordSource::User)
                 };
                 let id = word.id();
                 let [pos, pos1, pos2, conj_type, base] = *cache
@@ -210,6 +222,7 @@ impl Tokenizer {
                         base
                     },
                     negated: false,
+                    source,
                 });
             }
             Ok(out)
@@ -238,6 +251,7 @@ pub(crate) mod tests {
             conj_type: "*",
             base,
             negated: false,
+            source: WordSource::System,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use voc_core::mask::mask;
+use voc_core::mask::{mask_identifier, mask_key};
 use voc_core::{Analysis, Interaction, Tags};
 
 /// One row of `interactions` (column names as in `schemas/clickhouse/0001_interactions.sql`).
@@ -52,7 +52,7 @@ fn version_of(t: OffsetDateTime) -> u64 {
 
 /// Free-text identifiers are masked too: a producer may put a phone number where an id belongs.
 fn masked(s: Option<&String>) -> String {
-    s.map(|v| mask(v).text).unwrap_or_default()
+    s.map(|v| mask_identifier(v)).unwrap_or_default()
 }
 
 impl InteractionRow {
@@ -60,7 +60,7 @@ impl InteractionRow {
         let m = &msg.metrics;
         let f = |v: Option<f64>| v.map(|x| x as f32);
         let mut row = Self {
-            interaction_id: mask(&msg.interaction_id).text,
+            interaction_id: mask_key(&msg.interaction_id),
             occurred_at: epoch_seconds(msg.occurred_at),
             ingested_at: epoch_seconds(analysed_at),
             channel: msg.channel.as_str().to_string(),

@@ -129,6 +129,17 @@ impl RuleSet {
         Self::from_source(&src, &name)
     }
 
+    /// Whether the rules name this term, as a literal or a lemma: the company's own vocabulary
+    /// (product and service names), which the name masker must leave alone.
+    pub fn knows_term(&self, term: &str) -> bool {
+        self.atoms.lemmas.contains_key(term)
+            || self
+                .atoms
+                .specs
+                .iter()
+                .any(|a| matches!(a, compile::AtomSpec::Literal(l) if l == term))
+    }
+
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }

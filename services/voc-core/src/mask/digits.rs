@@ -1,0 +1,422 @@
+//! Digit runs by shape: the layer that catches numbers however they are written or said.
+//!
+//! A number is read as a chain of digits, where a digit is an ASCII or full-width digit, a kanji
+//! numeral used positionally (〇八〇, 一一一一) or a katakana reading when a whole katakana run is
+//! made of readings (ゼロキュウゼロ), and where up to [`MAX_GAP`] separator characters may stand
+//! between two digits: hyphens and dashes of every width, 長音, の, spaces, dots, commas and
+//! brackets (`080の1111の2222`, `（03）1234 － 5678`, `0 9 0 1 1 1 1 2 2 2 2`).
+//!
+//! A chain of [`MIN_DIGITS`] or more digits is personal data until shown otherwise: Japanese phone
+//! numbers have 10 or 11 digits, card numbers 13–19, My Numbers 12, and membership and account
+//! numbers are of the same lengths. Groups that are clearly something else are cut out first and
+//! split the chain: an amount (followed by 円 or a counter, led by ¥, or grouped in thousands),
+//! a date (YYYY-MM-DD) and a time (followed by `:`). What is left is typed by shape: zero-led up
+//! to 16 digits or after `+` is `<TEL>`, 13–19 digits `<CARD>` (whatever the Luhn check says),
+//! 12 digits with a valid check digit `<MYNUMBER>`, anything else `<NUM>`.
+
+use std::ops::Range;
+
+use super::lexicon::LEXICON;
+use super::patterns::{ascii_digit, my_number_valid};
+use super::{PiiKind, Spans};
+
+/// Digits from which a chain is masked.
+pub(super) const MIN_DIGITS: usize = 10;
+/// Separator characters allowed between two digits of one number (`" - "`, `"）　"`, `"の、"`).
+const MAX_GAP: usize = 3;
+
+/// Characters that may separate the digit groups of one number.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{3000}'
+            | '-'
+            | '‐'
+            | '‑'
+            | '–'
+            | '—'
+            | '―'
+            | '−'
+            | '－'
+            | 'ｰ'
+            | 'ー'
+            | '~'
+            | '〜'
+            | 'の'
+            | 'ノ'
+            | '、'
+            | ','
+            | '，'
+            | '.'
+            | '．'
+            | '・'
+            | '('
+            | ')'
+            | '（'
+            | '）'
+            | '['
+            | ']'
+            | '「'
+            | '」'
+    )
+}
+
+/// Positional kanji numerals: 〇 and 零 are 0, 一 to 九 their digits. 十, 百 and 千 are not
+/// positional, so 三十一 is no chain.
+fn kanji_digit(c: char) -> Option<u8> {
+    Some(match c {
+        '〇' | '零' => 0,
+        '一' => 1,
+        '二' => 2,
+        '三' => 3,
+        '四' => 4,
+        '五' => 5,
+        '六' => 6,
+        '七' => 7,
+        '八' => 8,
+        '九' => 9,
+        _ => return None,
+    })
+}
+
+fn is_katakana(c: char) -> bool {
+    matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー')
+}
+
+/// Characters after a number that make it a quantity, not an identifier.
+fn is_unit(c: char) -> bool {
+    matches!(
+        c,
+        '円' | '万'
+            | '千'
+            | '億'
+            | '兆'
+            | '%'
+            | '％'
+            | '年'
+            | '月'
+            | '日'
+            | '時'
+            | '分'
+            | '秒'
+            | '歳'
+            | '才'
+            | '個'
+            | '件'
+            | '回'
+            | '台'
+            | '本'
+            | '枚'
+            | '人'
+            | '名'
+            | '度'
+            | '階'
+            | '点'
+            | '倍'
+            | '割'
+            | '週'
+            | '泊'
+            | '杯'
+            | '冊'
+            | '箱'
+            | '型'
+            | '位'
+            | '番'
+            | '号'
+    )
+}
+
+/// One digit of a chain: its value and byte range in the text.
+#[derive(Debug, Clone)]
+struct Digit {
+    value: u8,
+    at: Range<usize>,
+}
+
+/// A run of digits with nothing between them (`1234` in `090-1234-5678`).
+#[derive(Debug, Clone)]
+struct Group {
+    digits: Vec<u8>,
+    at: Range<usize>,
+}
+
+/// Splits `text[range]` into digits, keeping the separators between them as text. Returns the
+/// chains: groups with the separator text that follows each.
+fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
+    let mut out: Vec<Vec<(Group, String)>> = Vec::new();
+    let mut chain: Vec<(Group, String)> = Vec::new();
+    let mut gap = String::new();
+    let mut gap_ok = true;
+    let hay = &text[range.clone()];
+    let mut chars = hay.char_indices().peekable();
+    let close = |chain: &mut Vec<(Group, String)>, out: &mut Vec<Vec<(Group, String)>>| {
+        if !chain.is_empty() {
+            if let Some(last) = chain.last_mut() {
+                last.1.clear();
+            }
+            out.push(std::mem::take(chain));
+        }
+    };
+    while let Some((i, c)) = chars.next() {
+        let start = range.start + i;
+        // Digits at this position: one character, or a whole katakana run of readings.
+        let mut found: Vec<Digit> = Vec::new();
+        if let Some(d) = ascii_digit(c) {
+            found.push(Digit {
+                value: d as u8 - b'0',
+                at: start..start + c.len_utf8(),
+            });
+        } else if let Some(d) = kanji_digit(c) {
+            found.push(Digit {
+                value: d,
+                at: start..start + c.len_utf8(),
+            });
+        } else if is_katakana(c) && c != 'ー' {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, n)) = chars.peek() {
+                if !is_katakana(n) {
+                    break;
+                }
+                end = j + n.len_utf8();
+                chars.next();
+            }
+            match readings(&hay[i..end], start) {
+                Some(ds) => found = ds,
+                None => {
+                    close(&mut chain, &mut out);
+                    gap.clear();
+                    gap_ok = true;
+                    continue;
+                }
+            }
+        }
+        if found.is_empty() {
+            if is_separator(c) {
+                gap.push(c);
+                if gap.chars().count() > MAX_GAP {
+                    gap_ok = false;
+                }
+            } else {
+                close(&mut chain, &mut out);
+                gap.clear();
+                gap_ok = true;
+            }
+            continue;
+        }
+        for d in found {
+            let adjacent = gap.is_empty()
+                && chain
+                    .last()
+                    .is_some_and(|(g, sep)| sep.is_empty() && g.at.end == d.at.start);
+            if adjacent {
+                if let Some((g, _)) = chain.last_mut() {
+                    g.digits.push(d.value);
+                    g.at.end = d.at.end;
+                }
+                continue;
+            }
+            if !gap_ok {
+                close(&mut chain, &mut out);
+            } else if let Some(last) = chain.last_mut() {
+                last.1 = std::mem::take(&mut gap);
+            }
+            chain.push((
+                Group {
+                    digits: vec![d.value],
+                    at: d.at,
+                },
+                String::new(),
+            ));
+            gap.clear();
+            gap_ok = true;
+        }
+    }
+    close(&mut chain, &mut out);
+    out
+}
+
+/// A katakana run read as digits, if it is made of digit readings alone (longest reading first).
+fn readings(run: &str, start: usize) -> Option<Vec<Digit>> {
+    let table = &LEXICON.digit_readings;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < run.len() {
+        let rest = &run[at..];
+        let (reading, &value) = table
+            .iter()
+            .filter(|(r, _)| rest.starts_with(r.as_str()))
+            .max_by_key(|(r, _)| r.len())?;
+        out.push(Digit {
+            value,
+            at: start + at..start + at + reading.len(),
+        });
+        at += reading.len();
+    }
+    // A lone reading is a word (ゴ, シ, ニ), not a number.
+    (out.len() >= 2).then_some(out)
+}
+
+/// Whether a group is clearly a quantity or part of a date or time: a unit or counter after it
+/// (円, 年, 個, 番), `¥` before it, `:` or `/` on either side.
+fn is_quantity(text: &str, g: &Group) -> bool {
+    let next = text[g.at.end..]
+        .trim_start_matches([' ', '\u{3000}'])
+        .chars()
+        .next();
+    let prev = text[..g.at.start].chars().next_back();
+    next.is_some_and(|c| is_unit(c) || matches!(c, ':' | '：' | '/' | '／'))
+        || prev.is_some_and(|c| matches!(c, '¥' | '￥' | '$' | '＄' | ':' | '：' | '/' | '／'))
+}
+
+/// Marks amounts grouped in thousands (1,234,567): a group of 1–3 digits, then groups of exactly
+/// three, all joined by commas.
+fn mark_thousands(chain: &[(Group, String)], skip: &mut [bool]) {
+    let comma = |s: &str| s == "," || s == "，";
+    let mut s = 0;
+    while s < chain.len() {
+        let mut e = s;
+        while e + 1 < chain.len() && comma(&chain[e].1) && chain[e + 1].0.digits.len() == 3 {
+            e += 1;
+        }
+        if e > s && chain[s].0.digits.len() <= 3 {
+            skip[s..=e].iter_mut().for_each(|x| *x = true);
+        }
+        s = e + 1;
+    }
+}
+
+/// Whether groups `k..k+3` are a date: YYYY, month and day joined by `-` or `.`.
+fn is_date(chain: &[(Group, String)], k: usize) -> bool {
+    let Some(three) = chain.get(k..k + 3) else {
+        return false;
+    };
+    let num = |g: &Group| g.digits.iter().fold(0u32, |n, &d| n * 10 + u32::from(d));
+    let dash = |s: &str| matches!(s, "-" | "." | "‐" | "－" | "．" | "−");
+    three[0].0.digits.len() == 4
+        && matches!(num(&three[0].0), 1900..=2099)
+        && (1..=2).contains(&three[1].0.digits.len())
+        && (1..=12).contains(&num(&three[1].0))
+        && (1..=2).contains(&three[2].0.digits.len())
+        && (1..=31).contains(&num(&three[2].0))
+        && dash(&three[0].1)
+        && dash(&three[1].1)
+}
+
+/// The kind a number of this shape most likely is; `plus` when a `+` leads it.
+fn kind_of(digits: &[u8], plus: bool) -> PiiKind {
+    let n = digits.len();
+    if plus || (digits[0] == 0 && n <= 16) {
+        return PiiKind::Tel;
+    }
+    if (13..=19).contains(&n) {
+        return PiiKind::Card;
+    }
+    let ascii: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    if n == 12 && my_number_valid(&ascii) {
+        return PiiKind::MyNumber;
+    }
+    PiiKind::Num
+}
+
+/// Masks every chain of [`MIN_DIGITS`] or more digits in the unclaimed parts of `text`.
+pub(super) fn scan(text: &str, sp: &mut Spans) {
+    for gap in sp.gaps(text.len()) {
+        for chain in chains(text, gap.clone()) {
+            let n = chain.len();
+            let mut skip: Vec<bool> = chain.iter().map(|(g, _)| is_quantity(text, g)).collect();
+            mark_thousands(&chain, &mut skip);
+            for k in 0..n {
+                if is_date(&chain, k) {
+                    skip[k..k + 3].iter_mut().for_each(|s| *s = true);
+                }
+            }
+            // Runs of groups that are not quantities are the candidate numbers.
+            let mut k = 0;
+            while k < n {
+                if skip[k] {
+                    k += 1;
+                    continue;
+                }
+                let mut j = k;
+                while j < n && !skip[j] {
+                    j += 1;
+                }
+                let run = &chain[k..j];
+                let digits: Vec<u8> = run.iter().flat_map(|(g, _)| g.digits.clone()).collect();
+                if digits.len() >= MIN_DIGITS {
+                    let mut at = run[0].0.at.start..run[j - k - 1].0.at.end;
+                    let lead = text[gap.start..at.start].chars().next_back();
+                    let plus = matches!(lead, Some('+' | '＋'));
+                    // Take a leading + or an opening bracket that the number closes.
+                    let closes = run.iter().any(|(_, s)| s.contains([')', '）']));
+                    if plus || (closes && matches!(lead, Some('(' | '（'))) {
+                        at.start -= lead.map_or(0, char::len_utf8);
+                    }
+                    sp.0.insert(at.start, (at.end, kind_of(&digits, plus)));
+                }
+                k = j;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mask;
+
+    fn m(s: &str) -> String {
+        mask(s).text
+    }
+
+    #[test]
+    fn dictated_and_spaced_phone_numbers_are_phone_numbers() {
+        for s in [
+            "080の1111の2222",
+            "06の1234の5678",
+            "090ー1111ー2222",
+            "080 - 1111 - 2222",
+            "0 9 0 1 1 1 1 2 2 2 2",
+            "〇八〇－一一一一－二二二二",
+            "080の一一一一の2222",
+            "ゼロハチゼロ、イチニサンヨン、ゴーロクナナハチ",
+            "０８０の、１１１１の、２２２２",
+            "090、1234、5678",
+        ] {
+            assert_eq!(
+                m(&format!("折り返しは{s}までお願いします")),
+                "折り返しは<TEL>までお願いします",
+                "{s}"
+            );
+        }
+        assert_eq!(m("番号は（03）1234 － 5678です"), "番号は<TEL>です");
+        assert_eq!(m("+81 90 1111 2222"), "<TEL>");
+    }
+
+    #[test]
+    fn long_runs_are_never_stored_whatever_a_card_check_says() {
+        assert_eq!(m("カードは5555 5555 5555 4445です"), "カードは<CARD>です");
+        assert_eq!(m("4242424242424242 12/28"), "<CARD> 12/28");
+        assert_eq!(m("会員番号は1234567890です"), "会員番号は<NUM>です");
+        assert_eq!(m("41111111111111111111111"), "<NUM>");
+    }
+
+    #[test]
+    fn amounts_dates_times_and_short_numbers_stay() {
+        for s in [
+            "1,234,567,890円の請求",
+            "¥12,800と3万円",
+            "2026-11-22 10:15に電話",
+            "2026.11.22 14:00-15:00",
+            "注文番号8812-3345",
+            "2026年11月22日10時",
+            "1 2 3 4 5",
+            "三十一日",
+            "一つ一つ確認",
+            "シ",
+            "ゴゴ",
+            "サンキュー",
+        ] {
+            assert_eq!(m(s), s, "{s}");
+        }
+    }
+}

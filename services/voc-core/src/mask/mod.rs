@@ -1,0 +1,224 @@
+//! Personal-data masking: the one owner of every masking rule in voc. Everything stored, logged,
+//! flagged or exported is text that went through here.
+//!
+//! Layers, each erring towards masking, applied kind by kind so that `mask` is idempotent (a later
+//! layer only searches the gaps earlier ones left, and a claimed span reads as its placeholder):
+//! 1. [`patterns`]: the written forms, exactly (e-mail, card with Luhn, My Number with its check
+//!    digit, phone by prefix and length, postal code, street address);
+//! 2. [`email`]: e-mail addresses written around filters (`(at)`, `アットマーク`, `★`, spaced dots);
+//! 3. [`digits`]: any number by shape: digits of any width, kanji numerals and katakana readings,
+//!    with any separators (`080の1111の2222`), 10 or more of them masked unless clearly an amount,
+//!    date or time;
+//! 4. [`names`]: person names on the morphemes, by dictionary and by position (after the text is
+//!    tokenised; see [`mask_names`]).
+//!
+//! Placeholders are typed where the type is known (`<TEL>`, `<EMAIL>`, `<CARD>`, `<NAME>` …) and
+//! `<NUM>` otherwise. The word lists (honorifics, self-introduction phrases, readings,
+//! prefectures) are data: `config/masking/ja.toml`.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+mod digits;
+mod email;
+mod lexicon;
+mod names;
+mod patterns;
+
+pub use lexicon::MASKING_LEXICON;
+pub use names::{mask_names, name_spans};
+pub use patterns::{luhn_valid, my_number_valid};
+
+use patterns::{
+    ADDR_MUNI, ADDR_PREF, CARD, EMAIL, MYNUM, POSTAL, TEL, card, my_number, postal, scan, tel,
+    whole,
+};
+
+/// The kinds of personal data voc masks, each with its placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PiiKind {
+    Tel,
+    Email,
+    Card,
+    Postal,
+    MyNumber,
+    Address,
+    /// A person's name (by dictionary or position).
+    Name,
+    /// A long number of no known type: membership, account or ticket numbers.
+    Num,
+}
+
+impl PiiKind {
+    pub const ALL: [PiiKind; 8] = [
+        PiiKind::Tel,
+        PiiKind::Email,
+        PiiKind::Card,
+        PiiKind::Postal,
+        PiiKind::MyNumber,
+        PiiKind::Address,
+        PiiKind::Name,
+        PiiKind::Num,
+    ];
+
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            PiiKind::Tel => "<TEL>",
+            PiiKind::Email => "<EMAIL>",
+            PiiKind::Card => "<CARD>",
+            PiiKind::Postal => "<POSTAL>",
+            PiiKind::MyNumber => "<MYNUMBER>",
+            PiiKind::Address => "<ADDRESS>",
+            PiiKind::Name => "<NAME>",
+            PiiKind::Num => "<NUM>",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Masked {
+    pub text: String,
+    /// Kinds replaced, in order of appearance (may repeat).
+    pub found: Vec<PiiKind>,
+}
+
+/// Spans claimed so far: start byte → (end byte, kind).
+#[derive(Default)]
+pub(crate) struct Spans(BTreeMap<usize, (usize, PiiKind)>);
+
+impl Spans {
+    fn claimed(&self, i: usize) -> bool {
+        self.0
+            .range(..=i)
+            .next_back()
+            .is_some_and(|(_, &(end, _))| end > i)
+    }
+    /// Unclaimed stretches of `0..len`.
+    fn gaps(&self, len: usize) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for (&s, &(e, _)) in &self.0 {
+            if s > at {
+                out.push(at..s);
+            }
+            at = e;
+        }
+        if at < len {
+            out.push(at..len);
+        }
+        out
+    }
+}
+
+/// What a quick look at the text found: which layers can have anything to do.
+struct Presence {
+    /// An ASCII or full-width digit, or an at sign: the typed patterns may match.
+    digit_or_at: bool,
+    /// An ASCII letter: an e-mail written around filters may be there.
+    latin: bool,
+    /// Enough digit-like characters (digits, kanji numerals, katakana) for a 10-digit number.
+    digit_like: usize,
+}
+
+fn presence(text: &str) -> Presence {
+    let mut p = Presence {
+        digit_or_at: false,
+        latin: false,
+        digit_like: 0,
+    };
+    for c in text.chars() {
+        match c {
+            '0'..='9' | '０'..='９' => {
+                p.digit_or_at = true;
+                p.digit_like += 1;
+            }
+            '@' | '＠' => p.digit_or_at = true,
+            'A'..='Z' | 'a'..='z' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => p.latin = true,
+            '〇' | '零' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' => {
+                p.digit_like += 1
+            }
+            '\u{30A1}'..='\u{30FA}' => p.digit_like += 1,
+            _ => {}
+        }
+    }
+    p
+}
+
+/// Replaces personal data in `text` with typed placeholders: every layer but names, which need
+/// the morphemes ([`mask_names`]). Works on raw and on normalised text; normalised text
+/// (NFKC, voicing marks joined) is what the analysis passes.
+pub fn mask(text: &str) -> Masked {
+    let p = presence(text);
+    if !p.digit_or_at && !p.latin && p.digit_like < digits::MIN_DIGITS {
+        return Masked {
+            text: text.to_string(),
+            found: Vec::new(),
+        };
+    }
+    let mut sp = Spans::default();
+    if p.digit_or_at {
+        scan(text, &EMAIL, PiiKind::Email, &mut sp, whole);
+    }
+    if p.latin {
+        scan(text, &email::OBFUSCATED, PiiKind::Email, &mut sp, whole);
+    }
+    if p.digit_or_at {
+        scan(text, &CARD, PiiKind::Card, &mut sp, card);
+        scan(text, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
+        scan(text, &TEL, PiiKind::Tel, &mut sp, tel);
+        scan(text, &POSTAL, PiiKind::Postal, &mut sp, postal);
+        // Prefecture-led first, so "住所東京都…" does not pull 住所 into a municipality.
+        scan(text, &ADDR_PREF, PiiKind::Address, &mut sp, whole);
+        scan(text, &ADDR_MUNI, PiiKind::Address, &mut sp, whole);
+    }
+    if p.digit_like >= digits::MIN_DIGITS {
+        digits::scan(text, &mut sp);
+    }
+
+    render(text, &sp)
+}
+
+/// The text with every claimed span replaced by its placeholder.
+fn render(text: &str, sp: &Spans) -> Masked {
+    let mut out = String::with_capacity(text.len());
+    let mut found = Vec::with_capacity(sp.0.len());
+    let mut at = 0;
+    for (&s, &(e, kind)) in &sp.0 {
+        out.push_str(&text[at..s]);
+        out.push_str(kind.placeholder());
+        found.push(kind);
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    Masked { text: out, found }
+}
+
+/// Masks the interaction id, the key rows are deduplicated by: only personal data in its written
+/// forms (a phone number, e-mail or card number as such). The shape layers would turn distinct
+/// machine ids (`call-20261122-0000000001`) into one `<NUM>`, merging interactions.
+pub fn mask_key(value: &str) -> String {
+    if !presence(value).digit_or_at {
+        return value.to_string();
+    }
+    let mut sp = Spans::default();
+    scan(value, &EMAIL, PiiKind::Email, &mut sp, whole);
+    scan(value, &CARD, PiiKind::Card, &mut sp, card);
+    scan(value, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
+    scan(value, &TEL, PiiKind::Tel, &mut sp, tel);
+    render(value, &sp).text
+}
+
+/// Masks a free-text identifier (customer, agent, queue, product or interaction id): a producer
+/// may put a phone number or an e-mail address where an id belongs. Normalised first, so a
+/// full-width or oddly spaced value is caught as well as a tidy one.
+pub fn mask_identifier(value: &str) -> String {
+    let masked = mask(&crate::normalize::normalize(value));
+    if masked.found.is_empty() {
+        value.to_string()
+    } else {
+        masked.text
+    }
+}
+
+#[cfg(test)]
+mod tests;
