@@ -128,13 +128,7 @@ impl Analyzer {
         mut pii: usize,
     ) -> Result<Analysis, AnalyzeError> {
         let mut morphemes = self.tokenizer.tokenize(&text)?;
-        // The company's own words (user dictionary, terms the rules name) are never names.
-        let protected = |m: &Morpheme<'_>| {
-            m.source == WordSource::User
-                || self.rules.knows_term(m.surface)
-                || self.rules.knows_term(m.base)
-        };
-        if let Some(masked) = mask_names(&text, &morphemes, &protected) {
+        if let Some(masked) = mask_names(&text, &morphemes, &|m| self.is_own_word(m)) {
             pii += masked.1;
             text = masked.0;
             morphemes = self.tokenizer.tokenize(&text)?;
@@ -147,6 +141,13 @@ impl Analyzer {
             customer_text: text,
             pii_masked: pii,
         })
+    }
+
+    /// The company's own words (user dictionary, terms the rules name): never masked as names.
+    pub(crate) fn is_own_word(&self, m: &Morpheme<'_>) -> bool {
+        m.source == WordSource::User
+            || self.rules.knows_term(m.surface)
+            || self.rules.knows_term(m.base)
     }
 
     fn decide(&self, id: &str, channel: Channel, text: &str, morphemes: &[Morpheme<'_>]) -> Tags {

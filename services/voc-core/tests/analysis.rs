@@ -201,3 +201,22 @@ fn retagging_the_stored_text_reproduces_the_original_tags() {
     }
     assert!(checked >= 50, "only {checked} interactions checked");
 }
+
+/// Prints the morphemes of `VOC_TOKENS_TEXT` (one text per line): a look at what the dictionary
+/// makes of a text, for whoever tunes the rules or the name masker.
+/// `VOC_TOKENS_TEXT='佐籐です' cargo test -p voc-core --test analysis -- --ignored --nocapture tokens`
+#[test]
+#[ignore = "a tool, run by hand"]
+fn tokens() {
+    let analyzer = common::analyzer();
+    let text = std::env::var("VOC_TOKENS_TEXT").unwrap_or_default();
+    for line in text.lines() {
+        for m in analyzer.tokenizer().tokenize(line).expect("tokenize") {
+            println!(
+                "{}\t{},{},{}\t{}\t{:?}",
+                m.surface, m.pos, m.pos1, m.pos2, m.base, m.source
+            );
+        }
+        println!();
+    }
+}

@@ -83,6 +83,19 @@ fn is_katakana(c: char) -> bool {
     matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー')
 }
 
+/// Hiragana that can be part of a spoken digit; の is a separator (080の1111), not a reading.
+fn is_hiragana(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{3096}' | 'ー') && c != 'の'
+}
+
+/// The katakana of a hiragana character (same UTF-8 length), so one table reads both scripts.
+fn to_katakana(c: char) -> char {
+    match c {
+        '\u{3041}'..='\u{3096}' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+        c => c,
+    }
+}
+
 /// Characters after a number that make it a quantity, not an identifier.
 fn is_unit(c: char) -> bool {
     matches!(
@@ -159,8 +172,10 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
     };
     while let Some((i, c)) = chars.next() {
         let start = range.start + i;
-        // Digits at this position: one character, or a whole katakana run of readings.
+        // Digits at this position: one character, or a kana run of readings.
         let mut found: Vec<Digit> = Vec::new();
+        // Where the characters looked at end; a kana run read only in part ends the chain there.
+        let mut consumed = start + c.len_utf8();
         if let Some(d) = ascii_digit(c) {
             found.push(Digit {
                 value: d as u8 - b'0',
@@ -171,16 +186,23 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
                 value: d,
                 at: start..start + c.len_utf8(),
             });
-        } else if is_katakana(c) && c != 'ー' {
+        } else if (is_katakana(c) || is_hiragana(c)) && c != 'ー' {
+            let same: fn(char) -> bool = if is_katakana(c) {
+                is_katakana
+            } else {
+                is_hiragana
+            };
             let mut end = i + c.len_utf8();
             while let Some(&(j, n)) = chars.peek() {
-                if !is_katakana(n) {
+                if !same(n) {
                     break;
                 }
                 end = j + n.len_utf8();
                 chars.next();
             }
-            match readings(&hay[i..end], start) {
+            consumed = range.start + end;
+            let run: String = hay[i..end].chars().map(to_katakana).collect();
+            match readings(&run, start, !is_katakana(c)) {
                 Some(ds) => found = ds,
                 None => {
                     close(&mut chain, &mut out);
@@ -230,42 +252,57 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
             gap.clear();
             gap_ok = true;
         }
+        if chain.last().is_some_and(|(g, _)| g.at.end < consumed) {
+            close(&mut chain, &mut out);
+        }
     }
     close(&mut chain, &mut out);
     out
 }
 
-/// A katakana run read as digits, if it is made of digit readings alone (longest reading first).
-fn readings(run: &str, start: usize) -> Option<Vec<Digit>> {
+/// A kana run (in katakana) read as digits, if it is made of digit readings alone (longest
+/// reading first). A hiragana run may end in a particle or copula glued to it (…はちごです): then
+/// the readings before it count when there are at least three.
+fn readings(run: &str, start: usize, hiragana: bool) -> Option<Vec<Digit>> {
     let table = &LEXICON.digit_readings;
     let mut out = Vec::new();
     let mut at = 0;
     while at < run.len() {
         let rest = &run[at..];
-        let (reading, &value) = table
+        let Some((reading, &value)) = table
             .iter()
             .filter(|(r, _)| rest.starts_with(r.as_str()))
-            .max_by_key(|(r, _)| r.len())?;
+            .max_by_key(|(r, _)| r.len())
+        else {
+            break;
+        };
         out.push(Digit {
             value,
             at: start + at..start + at + reading.len(),
         });
         at += reading.len();
     }
+    let whole = at == run.len();
     // A lone reading is a word (ゴ, シ, ニ), not a number.
-    (out.len() >= 2).then_some(out)
+    (out.len() >= 2 && (whole || (hiragana && out.len() >= 3))).then_some(out)
 }
 
 /// Whether a group is clearly a quantity or part of a date or time: a unit or counter after it
-/// (円, 年, 個, 番), `¥` before it, `:` or `/` on either side.
+/// (円, 年, 個, 番), `¥` before it, or `:` or `/` joining it to another number (10:15, 12/28).
+/// A label's colon (番号:0120…) joins nothing.
 fn is_quantity(text: &str, g: &Group) -> bool {
-    let next = text[g.at.end..]
-        .trim_start_matches([' ', '\u{3000}'])
-        .chars()
-        .next();
-    let prev = text[..g.at.start].chars().next_back();
-    next.is_some_and(|c| is_unit(c) || matches!(c, ':' | '：' | '/' | '／'))
-        || prev.is_some_and(|c| matches!(c, '¥' | '￥' | '$' | '＄' | ':' | '：' | '/' | '／'))
+    let after = text[g.at.end..].trim_start_matches([' ', '\u{3000}']);
+    let before = &text[..g.at.start];
+    let mut next = after.chars();
+    let mut prev = before.chars().rev();
+    let joiner = |c: Option<char>| matches!(c, Some(':' | '：' | '/' | '／'));
+    let digit = |c: Option<char>| c.and_then(ascii_digit).is_some();
+    let n1 = next.next();
+    let p1 = prev.next();
+    n1.is_some_and(is_unit)
+        || matches!(p1, Some('¥' | '￥' | '$' | '＄'))
+        || (joiner(n1) && digit(next.next()))
+        || (joiner(p1) && digit(prev.next()))
 }
 
 /// Marks amounts grouped in thousands (1,234,567): a group of 1–3 digits, then groups of exactly
@@ -302,6 +339,15 @@ fn is_date(chain: &[(Group, String)], k: usize) -> bool {
         && dash(&three[1].1)
 }
 
+/// Whether a chain is a software version (Chrome 124.0.6367.91, ver.2.10.3): points only, after a
+/// Latin word or バージョン.
+fn is_version(text: &str, chain: &[(Group, String)]) -> bool {
+    let before = text[..chain[0].0.at.start].trim_end_matches([' ', '.']);
+    chain.len() >= 2
+        && chain[..chain.len() - 1].iter().all(|(_, s)| s == ".")
+        && (before.ends_with(|c: char| c.is_ascii_alphabetic()) || before.ends_with("バージョン"))
+}
+
 /// The kind a number of this shape most likely is; `plus` when a `+` leads it.
 fn kind_of(digits: &[u8], plus: bool) -> PiiKind {
     let n = digits.len();
@@ -322,6 +368,9 @@ fn kind_of(digits: &[u8], plus: bool) -> PiiKind {
 pub(super) fn scan(text: &str, sp: &mut Spans) {
     for gap in sp.gaps(text.len()) {
         for chain in chains(text, gap.clone()) {
+            if is_version(text, &chain) {
+                continue;
+            }
             let n = chain.len();
             let mut skip: Vec<bool> = chain.iter().map(|(g, _)| is_quantity(text, g)).collect();
             mark_thousands(&chain, &mut skip);
@@ -360,6 +409,49 @@ pub(super) fn scan(text: &str, sp: &mut Spans) {
     }
 }
 
+/// Digits after a label that makes them someone's identifier (口座, 会員番号, 記号 of a ゆうちょ
+/// account): every number of 4 or more digits up to the end of the clause is masked, however
+/// short, since an account or membership number identifies a person at any length.
+pub(super) fn scan_labelled(text: &str, sp: &mut Spans) {
+    const WINDOW_CHARS: usize = 30;
+    let mut found: Vec<Range<usize>> = Vec::new();
+    for label in &LEXICON.id_labels {
+        for (at, _) in text.match_indices(label.as_str()) {
+            let from = at + label.len();
+            let to = text[from..]
+                .char_indices()
+                .take(WINDOW_CHARS)
+                .find(|&(_, c)| matches!(c, '。' | '\n' | '!' | '?'))
+                .map_or_else(
+                    || {
+                        text[from..]
+                            .char_indices()
+                            .nth(WINDOW_CHARS)
+                            .map_or(text.len(), |(k, _)| from + k)
+                    },
+                    |(k, _)| from + k,
+                );
+            found.push(from..to);
+        }
+    }
+    for window in found {
+        for gap in sp.gaps(text.len()) {
+            let (s, e) = (gap.start.max(window.start), gap.end.min(window.end));
+            if s >= e {
+                continue;
+            }
+            for chain in chains(text, s..e) {
+                let digits: usize = chain.iter().map(|(g, _)| g.digits.len()).sum();
+                let quantity = chain.iter().all(|(g, _)| is_quantity(text, g));
+                if digits >= 4 && !quantity {
+                    let at = chain[0].0.at.start..chain[chain.len() - 1].0.at.end;
+                    sp.0.insert(at.start, (at.end, PiiKind::Num));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::mask;
@@ -379,6 +471,8 @@ mod tests {
             "〇八〇－一一一一－二二二二",
             "080の一一一一の2222",
             "ゼロハチゼロ、イチニサンヨン、ゴーロクナナハチ",
+            "ぜろはちぜろ いちにさんよん ごーろくななはち",
+            "まるきゅうまる、ろくろくさんよん、いちにいはちご",
             "０８０の、１１１１の、２２２２",
             "090、1234、5678",
         ] {
@@ -401,6 +495,20 @@ mod tests {
     }
 
     #[test]
+    fn account_and_membership_numbers_after_their_label_at_any_length() {
+        assert_eq!(
+            m("ゆうちょの記号が14090、番号が38271651です。注文番号は8812-3345"),
+            "ゆうちょの記号が<NUM>、番号が<NUM>です。注文番号は8812-3345"
+        );
+        assert_eq!(
+            m("口座(普通 5520918)から引かれた"),
+            "口座(普通 <NUM>)から引かれた"
+        );
+        assert_eq!(m("会員番号:0048-1234"), "会員番号:<NUM>");
+        assert_eq!(m("口座から3,000円引かれた"), "口座から3,000円引かれた");
+    }
+
+    #[test]
     fn amounts_dates_times_and_short_numbers_stay() {
         for s in [
             "1,234,567,890円の請求",
@@ -415,6 +523,9 @@ mod tests {
             "シ",
             "ゴゴ",
             "サンキュー",
+            "Chrome 124.0.6367.91 で見ています",
+            "バージョン10.2.3.4567",
+            "にしてください、ごめんなさい",
         ] {
             assert_eq!(m(s), s, "{s}");
         }

@@ -21,31 +21,58 @@ fn alternatives(words: &[String]) -> String {
     let mut words: Vec<&String> = words.iter().collect();
     // Longest first, so アットマーク wins over アット.
     words.sort_by_key(|w| std::cmp::Reverse(w.len()));
-    // A word written with spaces around it in the lexicon (" at ") needs them in the text.
-    let space = |on: bool| if on { "[ \u{3000}]+" } else { "" };
-    words
+    let words: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+    words.join("|")
+}
+
+/// A spelling of the at sign or the dot: a word in brackets, a Japanese word alone, a Latin word
+/// between spaces, or (for the at sign) symbols standing in for it.
+fn spelling(words: &[String], symbols: Option<&[String]>) -> String {
+    let sp = "[ \u{3000}]*";
+    let (latin, japanese): (Vec<String>, Vec<String>) = words
         .iter()
-        .map(|w| {
-            let (lead, trail) = (w.starts_with(' '), w.ends_with(' '));
-            format!("{}{}{}", space(lead), regex::escape(w.trim()), space(trail))
-        })
-        .collect::<Vec<_>>()
-        .join("|")
+        .cloned()
+        .partition(|w| w.chars().all(|c| c.is_ascii_alphabetic()));
+    let all = alternatives(words);
+    let mut forms = vec![
+        format!("{sp}[(\\[<{{（［＜｛【][ \u{3000}]*(?:{all})[ \u{3000}]*[)\\]>}}）］＞｝】]{sp}"),
+        format!("{sp}(?:{}){sp}", alternatives(&japanese)),
+        format!("[ \u{3000}]+(?:{})[ \u{3000}]+", alternatives(&latin)),
+    ];
+    if let Some(symbols) = symbols {
+        forms.push(format!("{sp}(?:{})+{sp}", alternatives(symbols)));
+    }
+    format!("(?:{})", forms.join("|"))
 }
 
 pub(super) static OBFUSCATED: LazyLock<Regex> = LazyLock::new(|| {
     let l = &*LEXICON;
-    let sp = "[ \u{3000}]*";
-    let at_words = alternatives(&l.at_words);
-    let at_symbols = alternatives(&l.at_symbols);
-    let dot_words = alternatives(&l.dot_words);
     let local = "[A-Za-z0-9Ａ-Ｚａ-ｚ０-９][A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\\-．＿－]*";
     let label = "[A-Za-z0-9Ａ-Ｚａ-ｚ０-９][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\\-－]*";
-    let at = format!("(?:{sp}(?:{at_words}){sp}|{sp}(?:{at_symbols}){sp})");
-    let dot = format!("(?:{sp}[.．。]{sp}|{sp}(?:{dot_words}){sp})");
+    let at = spelling(&l.at_words, Some(&l.at_symbols));
+    let dot = format!(
+        "(?:[ \u{3000}]*[.．。][ \u{3000}]*|{})",
+        spelling(&l.dot_words, None)
+    );
     let pattern = format!("(?i){local}{at}(?:{label}{dot})+(?:{TLDS})(?-u:\\b)");
     #[allow(clippy::expect_used)] // built from the shipped lexicon, tested below
     Regex::new(&pattern).expect("valid e-mail pattern")
+});
+
+/// An address read out in katakana, as speech recognition writes a dictated one
+/// (ケー、ドット、カトウ、アットマーク、イグザンプル、ドット、コム): katakana words, the at sign's
+/// word, then a domain of katakana words joined by ドット.
+pub(super) static SPOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    let l = &*LEXICON;
+    let word = "[\\p{Katakana}ーA-Za-z0-9]+";
+    let sep = "[、,・ \u{3000}]*";
+    let joiner = "(?:ドット|ハイフン|アンダーバー|アンダースコア|ピリオド)";
+    let at = alternatives(&l.at_words);
+    let pattern = format!(
+        "{word}(?:{sep}(?:{joiner}{sep})?{word}){{0,8}}{sep}(?:{at}){sep}{word}(?:{sep}ドット{sep}{word}){{1,4}}"
+    );
+    #[allow(clippy::expect_used)] // built from the shipped lexicon, tested below
+    Regex::new(&pattern).expect("valid spoken e-mail pattern")
 });
 
 #[cfg(test)]
@@ -69,11 +96,19 @@ mod tests {
             "taro_01[at]mail.example.org",
             "saburo at example dot com",
             "ＨＡＮＡＫＯ＠ＥＸＡＭＰＬＥ．ＪＰ",
+            "nakamura-y（アット）example（ドット）jp",
+            "hayashi-k[アット]example[ドット]jp",
+            "inoue.a あっと example.com",
+            "mori.y@@example.com",
         ] {
             let out = m(&format!("連絡は{s}までお願いします"));
             assert_eq!(out, "連絡は<EMAIL>までお願いします", "{s}");
         }
         assert_eq!(m("taro★example.ne.jp（★を@に）"), "<EMAIL>（★を@に）");
+        assert_eq!(
+            m("メールは、ケー、ドット、カトウ、アットマーク、イグザンプル、ドット、コムです"),
+            "メールは、<EMAIL>です"
+        );
     }
 
     #[test]

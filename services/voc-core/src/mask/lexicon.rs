@@ -15,14 +15,17 @@ pub const MASKING_LEXICON: &str = include_str!("../../../../config/masking/ja.to
 #[serde(deny_unknown_fields)]
 pub(crate) struct Lexicon {
     pub honorifics: Vec<String>,
+    pub name_suffixes: Vec<String>,
     pub not_names: Vec<String>,
     pub role_suffixes: Vec<String>,
+    pub name_labels: Vec<String>,
     pub self_introduction_before: Vec<String>,
     pub self_introduction_after: Vec<String>,
     pub signature_markers: Vec<String>,
     pub at_words: Vec<String>,
     pub at_symbols: Vec<String>,
     pub dot_words: Vec<String>,
+    pub id_labels: Vec<String>,
     pub digit_readings: BTreeMap<String, u8>,
     pub address: Address,
 }

@@ -30,8 +30,8 @@ pub use names::{mask_names, name_spans};
 pub use patterns::{luhn_valid, my_number_valid};
 
 use patterns::{
-    ADDR_MUNI, ADDR_PREF, CARD, EMAIL, MYNUM, POSTAL, TEL, card, my_number, postal, scan, tel,
-    whole,
+    ADDR_MUNI, ADDR_PREF, CARD, EMAIL, MYNUM, POSTAL, SECURITY_CODE, TEL, card, my_number, postal,
+    scan, security_code, tel, whole,
 };
 
 /// The kinds of personal data voc masks, each with its placeholder.
@@ -116,7 +116,7 @@ struct Presence {
     digit_or_at: bool,
     /// An ASCII letter: an e-mail written around filters may be there.
     latin: bool,
-    /// Enough digit-like characters (digits, kanji numerals, katakana) for a 10-digit number.
+    /// Enough digit-like characters (digits, kanji numerals, kana) for a 10-digit number.
     digit_like: usize,
 }
 
@@ -137,7 +137,7 @@ fn presence(text: &str) -> Presence {
             '〇' | '零' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' => {
                 p.digit_like += 1
             }
-            '\u{30A1}'..='\u{30FA}' => p.digit_like += 1,
+            '\u{30A1}'..='\u{30FA}' | '\u{3041}'..='\u{3096}' => p.digit_like += 1,
             _ => {}
         }
     }
@@ -148,34 +148,51 @@ fn presence(text: &str) -> Presence {
 /// the morphemes ([`mask_names`]). Works on raw and on normalised text; normalised text
 /// (NFKC, voicing marks joined) is what the analysis passes.
 pub fn mask(text: &str) -> Masked {
-    let p = presence(text);
-    if !p.digit_or_at && !p.latin && p.digit_like < digits::MIN_DIGITS {
-        return Masked {
-            text: text.to_string(),
-            found: Vec::new(),
-        };
-    }
+    render(text, &claim(text))
+}
+
+/// Where personal data stands in `text` (byte ranges, in order) and of which kind: what [`mask`]
+/// replaces, for audits that need to see what was masked.
+pub fn detect(text: &str) -> Vec<(Range<usize>, PiiKind)> {
+    claim(text)
+        .0
+        .into_iter()
+        .map(|(s, (e, k))| (s..e, k))
+        .collect()
+}
+
+/// Runs every text layer over `text`, each over the gaps the earlier ones left.
+fn claim(text: &str) -> Spans {
     let mut sp = Spans::default();
+    let p = presence(text);
+    // Katakana counts towards digit_like, so a spoken address (アットマーク…) gets past this.
+    if !p.digit_or_at && !p.latin && p.digit_like < digits::MIN_DIGITS {
+        return sp;
+    }
     if p.digit_or_at {
         scan(text, &EMAIL, PiiKind::Email, &mut sp, whole);
     }
     if p.latin {
         scan(text, &email::OBFUSCATED, PiiKind::Email, &mut sp, whole);
     }
+    if text.contains("アット") || text.contains("あっと") {
+        scan(text, &email::SPOKEN, PiiKind::Email, &mut sp, whole);
+    }
     if p.digit_or_at {
         scan(text, &CARD, PiiKind::Card, &mut sp, card);
+        scan(text, &SECURITY_CODE, PiiKind::Card, &mut sp, security_code);
         scan(text, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
         scan(text, &TEL, PiiKind::Tel, &mut sp, tel);
         scan(text, &POSTAL, PiiKind::Postal, &mut sp, postal);
         // Prefecture-led first, so "住所東京都…" does not pull 住所 into a municipality.
         scan(text, &ADDR_PREF, PiiKind::Address, &mut sp, whole);
         scan(text, &ADDR_MUNI, PiiKind::Address, &mut sp, whole);
+        digits::scan_labelled(text, &mut sp);
     }
     if p.digit_like >= digits::MIN_DIGITS {
         digits::scan(text, &mut sp);
     }
-
-    render(text, &sp)
+    sp
 }
 
 /// The text with every claimed span replaced by its placeholder.

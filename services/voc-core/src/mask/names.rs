@@ -35,13 +35,31 @@ fn has_kanji(s: &str) -> bool {
 /// IPADIC's name lists hold many everyday words in kana (スマート, コール, マイ as surnames or given
 /// names) and single kanji (毛 + 玉 of 毛玉 read as family and given name): those count only next
 /// to a kanji name of two or more characters, which always stands as one (田中, 佐々木).
-fn stands_as_name(ms: &[Morpheme<'_>], i: usize) -> bool {
+///
+/// A name glued to another noun is part of a place, shop or company name (北野天満宮, 仙台駅前
+/// 店): a person named in a sentence is followed by a particle, an honorific or a title.
+fn stands_as_name(text: &str, ms: &[Morpheme<'_>], i: usize) -> bool {
     let strong = |n: &Morpheme<'_>| {
         is_person_name(n) && has_kanji(n.surface) && n.surface.chars().count() >= 2
     };
-    strong(&ms[i])
-        || i.checked_sub(1).is_some_and(|p| strong(&ms[p]))
-        || ms.get(i + 1).is_some_and(strong)
+    let glued = |a: &Morpheme<'_>, b: &Morpheme<'_>| text[a.end..b.start].is_empty();
+    let compound = |n: &Morpheme<'_>| {
+        n.pos == "名詞" && !is_person_name(n) && !(n.pos1 == "接尾" && n.pos2 == "人名")
+    };
+    let prev = i.checked_sub(1).map(|p| &ms[p]);
+    let next = ms.get(i + 1);
+    if prev.is_some_and(|p| glued(p, &ms[i]) && compound(p) && !is_title(p))
+        || next.is_some_and(|n| glued(&ms[i], n) && compound(n) && !is_title(n))
+    {
+        return false;
+    }
+    strong(&ms[i]) || prev.is_some_and(strong) || next.is_some_and(strong)
+}
+
+/// An honorific, a title or a name suffix: what makes the words before it a name position.
+fn is_title(m: &Morpheme<'_>) -> bool {
+    let l = &*LEXICON;
+    l.honorifics.iter().any(|h| h == m.surface) || l.name_suffixes.iter().any(|h| h == m.surface)
 }
 
 fn is_space(m: &Morpheme<'_>) -> bool {
@@ -102,6 +120,28 @@ fn run_after(ms: &[Morpheme<'_>], start: usize) -> Range<usize> {
     start..end
 }
 
+/// Whether morpheme `i` opens a line or a clause: the text starts or a line breaks before it, or
+/// a space or a punctuation mark stands right before it (lindera drops spaces, so look at the
+/// text).
+fn clause_start(text: &str, ms: &[Morpheme<'_>], i: usize) -> bool {
+    let before = &text[..ms[i].start];
+    i == 0
+        || before.ends_with(['\n', ' ', '\u{3000}'])
+        || ms[i - 1].pos == "記号"
+        || before.ends_with(['。', '、', '!', '?', '」', ')', '」'])
+}
+
+/// Words that are a name rather than an everyday noun: one the dictionary does not know, a
+/// kanji proper noun, a kana proper noun standing alone (スズキ, not コス of コスパ), or a word the
+/// dictionary could only split into single kanji (佐 + 籐 of 佐籐).
+fn is_strong(run: &[Morpheme<'_>]) -> bool {
+    let single_kanji = |m: &Morpheme<'_>| m.surface.chars().count() == 1 && has_kanji(m.surface);
+    run.iter().any(|w| {
+        w.source == WordSource::Unknown
+            || (w.pos1 == "固有名詞" && (has_kanji(w.surface) || run.len() == 1))
+    }) || (run.len() >= 2 && run.iter().all(single_kanji))
+}
+
 fn text_of(text: &str, ms: &[Morpheme<'_>], r: &Range<usize>) -> String {
     if r.is_empty() {
         return String::new();
@@ -140,8 +180,19 @@ pub fn name_spans(
     // Morpheme index ranges to mask.
     let mut runs: Vec<Range<usize>> = Vec::new();
     for (i, m) in ms.iter().enumerate() {
-        if is_person_name(m) && stands_as_name(ms, i) {
+        if is_person_name(m) && stands_as_name(text, ms, i) {
             runs.push(i..i + 1);
+        }
+        // A given name after a kanji proper noun the dictionary read as a place (松本 茂).
+        if is_person_name(m)
+            && i > 0
+            && ms[i - 1].pos1 == "固有名詞"
+            && !is_person_name(&ms[i - 1])
+            && has_kanji(ms[i - 1].surface)
+            && ms[i - 1].surface.chars().count() >= 2
+            && text[ms[i - 1].end..m.start].trim().is_empty()
+        {
+            runs.push(i - 1..i + 1);
         }
         // Before an honorific.
         if l.honorifics.iter().any(|h| h == m.surface) {
@@ -157,12 +208,13 @@ pub fn name_spans(
                 runs.push(r);
             }
         }
-        // 私、X です / 名前は X です.
+        // 私、X です / 私は X と申します.
         if l.self_introduction_before.iter().any(|w| w == m.surface) {
             let mut j = i + 1;
-            while ms.get(j).is_some_and(|p| {
-                is_space(p) || matches!(p.surface, "は" | "、" | "," | ":" | "が" | "の")
-            }) {
+            while ms
+                .get(j)
+                .is_some_and(|p| is_space(p) || matches!(p.surface, "は" | "、" | "," | ":" | "："))
+            {
                 j += 1;
             }
             let r = run_after(ms, j);
@@ -174,19 +226,19 @@ pub fn name_spans(
                 runs.push(r);
             }
         }
-        // A line opening with a word the dictionary does not know (or a proper noun), then です.
-        let line_start = i == 0 || text[..m.start].ends_with('\n');
-        if line_start {
+        // A clause opening with a word the dictionary does not know, or a proper noun, then です
+        // (髙橋です。, @サポート 山﨑です!).
+        if clause_start(text, ms, i) {
             let r = run_after(ms, i);
-            let strong = ms[r.clone()]
-                .iter()
-                .any(|w| w.source == WordSource::Unknown || w.pos1 == "固有名詞");
-            if strong && copula_ends_clause(text, ms, r.end) {
+            if is_strong(&ms[r.clone()]) && copula_ends_clause(text, ms, r.end) {
                 runs.push(r);
             }
         }
     }
     runs.extend(signature_runs(text, ms));
+    // Names the dictionary cannot split into words (hiragana readings: わたなべ ゆうき): by
+    // position in the text alone.
+    let by_text = introduced_names(text);
 
     let mut spans: Vec<Range<usize>> = runs
         .into_iter()
@@ -199,6 +251,7 @@ pub fn name_spans(
                 .map(|w| w.start..w.end)
                 .collect::<Vec<_>>()
         })
+        .chain(by_text)
         .collect();
     spans.sort_by_key(|r| (r.start, r.end));
     // Merge overlapping spans and spans with only spaces between them (山田 太郎 is one name).
@@ -212,6 +265,97 @@ pub fn name_spans(
         }
     }
     merged
+}
+
+/// Whether `c` ends a clause: what a name introduced in the text runs up to.
+fn is_clause_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '。'
+            | '、'
+            | ','
+            | '.'
+            | '!'
+            | '?'
+            | '「'
+            | '」'
+            | '('
+            | ')'
+            | ':'
+            | '：'
+            | '『'
+            | '』'
+    )
+}
+
+/// A chunk of text that may be a name: trimmed, not empty, at most [`MAX_CHUNK_CHARS`], not a role.
+fn name_chunk(text: &str, r: Range<usize>) -> Option<Range<usize>> {
+    const MAX_CHUNK_CHARS: usize = 16;
+    let chunk = &text[r.clone()];
+    let lead = chunk.len() - chunk.trim_start().len();
+    let trimmed = chunk.trim();
+    let n = trimmed.chars().count();
+    (n > 0 && n <= MAX_CHUNK_CHARS && !is_role(trimmed) && !trimmed.contains('<'))
+        .then(|| r.start + lead..r.start + lead + trimmed.len())
+}
+
+/// Byte ranges of names introduced in the text, whatever script they are in: the clause before
+/// と申します (and the like), and what follows a label (名前は…) up to です or the clause's end.
+fn introduced_names(text: &str) -> Vec<Range<usize>> {
+    let l = &*LEXICON;
+    let mut out = Vec::new();
+    for phrase in &l.self_introduction_after {
+        for (at, _) in text.match_indices(phrase.as_str()) {
+            let mut start = text[..at]
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| is_clause_mark(c))
+                .map_or(0, |(k, c)| k + c.len_utf8());
+            // 私は田中と申します: the pronoun is not the name.
+            let head = text[start..at].trim_start();
+            start = at - head.len();
+            for w in &l.self_introduction_before {
+                if let Some(rest) = head.strip_prefix(w.as_str()) {
+                    let rest = rest.trim_start_matches(['は', 'が', ' ', '\u{3000}']);
+                    start = at - rest.len();
+                    break;
+                }
+            }
+            out.extend(name_chunk(text, start..at));
+        }
+    }
+    const ENDS: [&str; 8] = [
+        "です",
+        "でござ",
+        "と申",
+        "とい",
+        "と言",
+        "になっ",
+        "になり",
+        "で、",
+    ];
+    for label in &l.name_labels {
+        for (at, _) in text.match_indices(label.as_str()) {
+            let after = &text[at + label.len()..];
+            let skipped = after.len()
+                - after
+                    .trim_start_matches(['は', ':', '：', '、', ',', '=', ' ', '\u{3000}'])
+                    .len();
+            if skipped == 0 {
+                continue; // 名前の変更: a label only when a name follows it
+            }
+            let from = at + label.len() + skipped;
+            let rest = &text[from..];
+            let mut end = rest.find(is_clause_mark).unwrap_or(rest.len());
+            for e in ENDS {
+                if let Some(k) = rest[..end].find(e) {
+                    end = end.min(k);
+                }
+            }
+            out.extend(name_chunk(text, from..from + end));
+        }
+    }
+    out
 }
 
 /// Morpheme ranges of signature lines: the line after a marker line (`-`, `――`, `＿＿`), the rest
@@ -245,10 +389,8 @@ fn signature_runs(text: &str, ms: &[Morpheme<'_>]) -> Vec<Range<usize>> {
             let m = &ms[i];
             is_space(m) || m.pos == "名詞" || m.pos == "記号" || m.source == WordSource::Unknown
         });
-        let strong = words.iter().any(|&i| {
-            let m = &ms[i];
-            m.source == WordSource::Unknown || m.pos1 == "固有名詞"
-        });
+        let nouns: Vec<Morpheme<'_>> = words.iter().map(|&i| ms[i].clone()).collect();
+        let strong = is_strong(&nouns);
         // After a marker any noun line is a signature; a plain last line needs a name-like word.
         if nouns_only && (signed || strong) {
             out.extend(

@@ -48,6 +48,14 @@ pub(super) static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 /// 13–19 digits, first group of 4; where it may end is decided in `card`.
 pub(super) static CARD: LazyLock<Regex> =
     LazyLock::new(|| re(&format!("{D}{{4}}(?:{SEP}?{D}){{9,15}}")));
+/// A card's security code or a PIN after its name: three or four digits that mean nothing
+/// without the word before them.
+pub(super) static SECURITY_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        "(?i)(?:セキュリティー?コード|CVV2?|CVC2?|CID|暗証番号|PIN(?:コード|番号)?|ピン(?:コード|番号))\
+         (?:は|:|：|{SP})*({D}{{3,4}})"
+    ))
+});
 pub(super) static MYNUM: LazyLock<Regex> = LazyLock::new(|| {
     let n = format!("{D}{{4}}{SEP}?{D}{{4}}{SEP}?{D}{{4}}");
     re(&format!(
@@ -66,7 +74,7 @@ pub(super) static TEL: LazyLock<Regex> = LazyLock::new(|| {
 pub(super) static POSTAL: LazyLock<Regex> = LazyLock::new(|| {
     let n = format!("{D}{{3}}{SEP}?{D}{{4}}");
     re(&format!(
-        "〒{SP}?({n})|郵便番号(?:は|：|:)?{SP}?({n})|({D}{{3}}{HY}{D}{{4}})"
+        "〒{SP}?({n})|郵便番号(?:は|：|:|、|,|{SP})*({D}{{3}}(?:{SEP}|の)?{D}{{4}})|({D}{{3}}{HY}{D}{{4}})"
     ))
 });
 /// Block number + optional room, shared by both address patterns; `first` is
@@ -275,6 +283,11 @@ pub(super) fn card(t: &str, c: &Captures, sp: &Spans) -> Option<Range<usize>> {
                 && edge_ok(t, sp, end, false, after, '<')
         })
         .map(|(end, ..)| m.start()..end)
+}
+
+pub(super) fn security_code(t: &str, c: &Captures, sp: &Spans) -> Option<Range<usize>> {
+    let g = c.get(1)?;
+    bounded(t, sp, &g.range(), false).then(|| g.range())
 }
 
 pub(super) fn my_number(t: &str, c: &Captures, sp: &Spans) -> Option<Range<usize>> {
