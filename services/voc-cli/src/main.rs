@@ -4,6 +4,7 @@ mod cmd_bench;
 mod cmd_bench_e2e;
 mod cmd_demo;
 mod cmd_flags;
+mod cmd_mask;
 mod cmd_retag;
 mod cmd_rules;
 mod cmd_stream;
@@ -12,6 +13,7 @@ mod jsonl;
 mod settings;
 mod setup;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -164,6 +166,30 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Audit the personal-data masker.
+    Mask {
+        #[command(subcommand)]
+        command: MaskCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MaskCommand {
+    /// What the masker does to interaction JSONL files: masked spans per kind and per 1,000
+    /// words; on lines annotated with `"pii": [values]`, leaked values and false positives.
+    /// Exit code 1 when an annotated value leaked.
+    Report {
+        /// Interaction JSONL(.gz) files, optionally annotated with `pii`.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per file instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also print every leak, false positive and (unannotated lines) masked span with the
+        /// text it covers. This prints personal data: use it on test data only.
+        #[arg(long)]
+        reveal: bool,
     },
 }
 
@@ -398,6 +424,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ))?,
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Mask {
+            command:
+                MaskCommand::Report {
+                    files,
+                    json,
+                    reveal,
+                },
+        } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            let mut out = std::io::stdout().lock();
+            let mut leaked = false;
+            for file in &files {
+                let r = cmd_mask::report(&analyzer, &settings.limits, file, reveal, &mut out)?;
+                leaked |= r.leaky_lines > 0;
+                if json {
+                    let mut v = serde_json::to_value(&r)?;
+                    v["file"] = serde_json::json!(file.display().to_string());
+                    writeln!(out, "{v}")?;
+                } else {
+                    cmd_mask::print(file, &r, &mut out)?;
+                }
+            }
+            Ok(if leaked {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Rules {
             command:

@@ -77,19 +77,22 @@ impl Analyzer {
         &self.tokenizer
     }
 
-    /// The customer's words, normalised and masked (regex-detectable personal data only).
-    pub fn customer_document(interaction: &Interaction) -> (String, usize) {
-        let mut doc = String::new();
-        let mut pii = 0;
-        for turn in interaction
+    /// The customer's turns as the analysis reads them: normalised, fillers removed, turns of
+    /// あいづち alone dropped; not yet masked.
+    pub fn customer_turns(interaction: &Interaction) -> impl Iterator<Item = String> + '_ {
+        interaction
             .turns
             .iter()
             .filter(|t| t.speaker == Speaker::Customer)
-        {
-            let clean = strip_fillers(&normalize(&turn.text));
-            if clean.is_empty() || is_backchannel(&clean) {
-                continue;
-            }
+            .map(|turn| strip_fillers(&normalize(&turn.text)))
+            .filter(|clean| !clean.is_empty() && !is_backchannel(clean))
+    }
+
+    /// The customer's words, normalised and masked (all but names, which need the morphemes).
+    pub fn customer_document(interaction: &Interaction) -> (String, usize) {
+        let mut doc = String::new();
+        let mut pii = 0;
+        for clean in Self::customer_turns(interaction) {
             let masked = mask(&clean);
             pii += masked.found.len();
             if !doc.is_empty() {
@@ -144,7 +147,7 @@ impl Analyzer {
     }
 
     /// The company's own words (user dictionary, terms the rules name): never masked as names.
-    pub(crate) fn is_own_word(&self, m: &Morpheme<'_>) -> bool {
+    pub fn is_own_word(&self, m: &Morpheme<'_>) -> bool {
         m.source == WordSource::User
             || self.rules.knows_term(m.surface)
             || self.rules.knows_term(m.base)

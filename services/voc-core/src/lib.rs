@@ -8,7 +8,8 @@
 //! ```
 //! - [`message`]: the interaction format (CONTRACT §1) and its validation;
 //! - [`normalize`]: NFKC, marks, whitespace, fillers and あいづち;
-//! - [`mask`]: personal data → typed placeholders;
+//! - [`mask`]: personal data → typed placeholders (patterns, shapes, names), the one owner of
+//!   every masking rule;
 //! - [`dictionary`]: building and loading IPADIC (the only file-system code here);
 //! - [`tokenize`]: lindera morphemes and negation scope;
 //! - [`keywords`]: compound nouns and base forms;
@@ -16,6 +17,7 @@
 //! - [`sentiment`]: lexicon polarity with negation, intensifiers and contrast;
 //! - [`analyze`]: the decision and the `voc tag` output;
 //! - [`eval`]: precision, recall and F1 against labeled data;
+//! - [`pii_eval`]: masking leaks and false positives against annotated personal data;
 //! - [`retag`]: what re-tagging stored interactions with new rules changes.
 
 pub mod analyze;
@@ -25,6 +27,7 @@ pub mod keywords;
 pub mod mask;
 pub mod message;
 pub mod normalize;
+pub mod pii_eval;
 pub mod retag;
 pub mod rules;
 mod sentiment;

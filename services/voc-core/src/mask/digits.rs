@@ -203,7 +203,14 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
             consumed = range.start + end;
             let run: String = hay[i..end].chars().map(to_katakana).collect();
             match readings(&run, start, !is_katakana(c)) {
-                Some(ds) => found = ds,
+                Some((ds, led)) => {
+                    if led {
+                        close(&mut chain, &mut out);
+                        gap.clear();
+                        gap_ok = true;
+                    }
+                    found = ds;
+                }
                 None => {
                     close(&mut chain, &mut out);
                     gap.clear();
@@ -260,31 +267,42 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
     out
 }
 
-/// A kana run (in katakana) read as digits, if it is made of digit readings alone (longest
-/// reading first). A hiragana run may end in a particle or copula glued to it (…はちごです): then
-/// the readings before it count when there are at least three.
-fn readings(run: &str, start: usize, hiragana: bool) -> Option<Vec<Digit>> {
+/// A kana run (in katakana) read as digits (longest reading first). A katakana run must be made
+/// of readings alone (ゼロハチゼロ; サンキュー is no number); a hiragana run may have particles
+/// glued on either side (番号はぜろはちぜろです), so its longest stretch of three or more readings
+/// counts. Returns the digits and whether text of the run precedes them.
+fn readings(run: &str, start: usize, hiragana: bool) -> Option<(Vec<Digit>, bool)> {
     let table = &LEXICON.digit_readings;
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < run.len() {
-        let rest = &run[at..];
-        let Some((reading, &value)) = table
-            .iter()
-            .filter(|(r, _)| rest.starts_with(r.as_str()))
-            .max_by_key(|(r, _)| r.len())
-        else {
-            break;
-        };
-        out.push(Digit {
-            value,
-            at: start + at..start + at + reading.len(),
-        });
-        at += reading.len();
+    let decode = |from: usize| {
+        let mut out = Vec::new();
+        let mut at = from;
+        while at < run.len() {
+            let rest = &run[at..];
+            let Some((reading, &value)) = table
+                .iter()
+                .filter(|(r, _)| rest.starts_with(r.as_str()))
+                .max_by_key(|(r, _)| r.len())
+            else {
+                break;
+            };
+            out.push(Digit {
+                value,
+                at: start + at..start + at + reading.len(),
+            });
+            at += reading.len();
+        }
+        (out, at)
+    };
+    if !hiragana {
+        let (out, at) = decode(0);
+        // A lone reading is a word (ゴ, シ, ニ), not a number.
+        return (out.len() >= 2 && at == run.len()).then_some((out, false));
     }
-    let whole = at == run.len();
-    // A lone reading is a word (ゴ, シ, ニ), not a number.
-    (out.len() >= 2 && (whole || (hiragana && out.len() >= 3))).then_some(out)
+    run.char_indices()
+        .map(|(k, _)| (k, decode(k).0))
+        .filter(|(_, out)| out.len() >= 3)
+        .max_by_key(|(k, out)| (out.len(), std::cmp::Reverse(*k)))
+        .map(|(k, out)| (out, k > 0))
 }
 
 /// Whether a group is clearly a quantity or part of a date or time: a unit or counter after it
@@ -364,6 +382,36 @@ fn kind_of(digits: &[u8], plus: bool) -> PiiKind {
     PiiKind::Num
 }
 
+/// The numbers of a chain: runs of groups that are not quantities, dates or times, each with its
+/// byte range and digits.
+fn numbers(text: &str, chain: &[(Group, String)]) -> Vec<(Range<usize>, Vec<u8>)> {
+    let n = chain.len();
+    let mut skip: Vec<bool> = chain.iter().map(|(g, _)| is_quantity(text, g)).collect();
+    mark_thousands(chain, &mut skip);
+    for k in 0..n {
+        if is_date(chain, k) {
+            skip[k..k + 3].iter_mut().for_each(|s| *s = true);
+        }
+    }
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < n {
+        if skip[k] {
+            k += 1;
+            continue;
+        }
+        let mut j = k;
+        while j < n && !skip[j] {
+            j += 1;
+        }
+        let run = &chain[k..j];
+        let digits: Vec<u8> = run.iter().flat_map(|(g, _)| g.digits.clone()).collect();
+        out.push((run[0].0.at.start..run[j - k - 1].0.at.end, digits));
+        k = j;
+    }
+    out
+}
+
 /// Masks every chain of [`MIN_DIGITS`] or more digits in the unclaimed parts of `text`.
 pub(super) fn scan(text: &str, sp: &mut Spans) {
     for gap in sp.gaps(text.len()) {
@@ -371,39 +419,18 @@ pub(super) fn scan(text: &str, sp: &mut Spans) {
             if is_version(text, &chain) {
                 continue;
             }
-            let n = chain.len();
-            let mut skip: Vec<bool> = chain.iter().map(|(g, _)| is_quantity(text, g)).collect();
-            mark_thousands(&chain, &mut skip);
-            for k in 0..n {
-                if is_date(&chain, k) {
-                    skip[k..k + 3].iter_mut().for_each(|s| *s = true);
-                }
-            }
-            // Runs of groups that are not quantities are the candidate numbers.
-            let mut k = 0;
-            while k < n {
-                if skip[k] {
-                    k += 1;
+            let closes = chain.iter().any(|(_, s)| s.contains([')', '）']));
+            for (mut at, digits) in numbers(text, &chain) {
+                if digits.len() < MIN_DIGITS {
                     continue;
                 }
-                let mut j = k;
-                while j < n && !skip[j] {
-                    j += 1;
+                let lead = text[gap.start..at.start].chars().next_back();
+                let plus = matches!(lead, Some('+' | '＋'));
+                // Take a leading + or an opening bracket that the number closes.
+                if plus || (closes && matches!(lead, Some('(' | '（'))) {
+                    at.start -= lead.map_or(0, char::len_utf8);
                 }
-                let run = &chain[k..j];
-                let digits: Vec<u8> = run.iter().flat_map(|(g, _)| g.digits.clone()).collect();
-                if digits.len() >= MIN_DIGITS {
-                    let mut at = run[0].0.at.start..run[j - k - 1].0.at.end;
-                    let lead = text[gap.start..at.start].chars().next_back();
-                    let plus = matches!(lead, Some('+' | '＋'));
-                    // Take a leading + or an opening bracket that the number closes.
-                    let closes = run.iter().any(|(_, s)| s.contains([')', '）']));
-                    if plus || (closes && matches!(lead, Some('(' | '（'))) {
-                        at.start -= lead.map_or(0, char::len_utf8);
-                    }
-                    sp.0.insert(at.start, (at.end, kind_of(&digits, plus)));
-                }
-                k = j;
+                sp.0.insert(at.start, (at.end, kind_of(&digits, plus)));
             }
         }
     }
@@ -441,11 +468,10 @@ pub(super) fn scan_labelled(text: &str, sp: &mut Spans) {
                 continue;
             }
             for chain in chains(text, s..e) {
-                let digits: usize = chain.iter().map(|(g, _)| g.digits.len()).sum();
-                let quantity = chain.iter().all(|(g, _)| is_quantity(text, g));
-                if digits >= 4 && !quantity {
-                    let at = chain[0].0.at.start..chain[chain.len() - 1].0.at.end;
-                    sp.0.insert(at.start, (at.end, PiiKind::Num));
+                for (at, digits) in numbers(text, &chain) {
+                    if digits.len() >= 4 {
+                        sp.0.insert(at.start, (at.end, PiiKind::Num));
+                    }
                 }
             }
         }

@@ -166,7 +166,8 @@ fn claim(text: &str) -> Spans {
     let mut sp = Spans::default();
     let p = presence(text);
     // Katakana counts towards digit_like, so a spoken address (アットマーク…) gets past this.
-    if !p.digit_or_at && !p.latin && p.digit_like < digits::MIN_DIGITS {
+    let kanji_address = text.contains("丁目") || text.contains("番地");
+    if !p.digit_or_at && !p.latin && p.digit_like < digits::MIN_DIGITS && !kanji_address {
         return sp;
     }
     if p.digit_or_at {
@@ -184,9 +185,14 @@ fn claim(text: &str) -> Spans {
         scan(text, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
         scan(text, &TEL, PiiKind::Tel, &mut sp, tel);
         scan(text, &POSTAL, PiiKind::Postal, &mut sp, postal);
+    }
+    // An address may be written in kanji numerals alone (十五丁目二十番地).
+    if p.digit_or_at || kanji_address {
         // Prefecture-led first, so "住所東京都…" does not pull 住所 into a municipality.
         scan(text, &ADDR_PREF, PiiKind::Address, &mut sp, whole);
         scan(text, &ADDR_MUNI, PiiKind::Address, &mut sp, whole);
+    }
+    if p.digit_or_at {
         digits::scan_labelled(text, &mut sp);
     }
     if p.digit_like >= digits::MIN_DIGITS {

@@ -131,13 +131,15 @@ fn clause_start(text: &str, ms: &[Morpheme<'_>], i: usize) -> bool {
         || before.ends_with(['。', '、', '!', '?', '」', ')', '」'])
 }
 
-/// Words that are a name rather than an everyday noun: one the dictionary does not know, a
+/// Words that are a name rather than an everyday noun: a Japanese one the dictionary does not know, a
 /// kanji proper noun, a kana proper noun standing alone (スズキ, not コス of コスパ), or a word the
 /// dictionary could only split into single kanji (佐 + 籐 of 佐籐).
 fn is_strong(run: &[Morpheme<'_>]) -> bool {
     let single_kanji = |m: &Morpheme<'_>| m.surface.chars().count() == 1 && has_kanji(m.surface);
+    // A Latin word the dictionary does not know is a product (iPhone), not a Japanese name.
+    let japanese = |w: &Morpheme<'_>| !w.surface.is_ascii();
     run.iter().any(|w| {
-        w.source == WordSource::Unknown
+        (w.source == WordSource::Unknown && japanese(w))
             || (w.pos1 == "固有名詞" && (has_kanji(w.surface) || run.len() == 1))
     }) || (run.len() >= 2 && run.iter().all(single_kanji))
 }

@@ -82,9 +82,13 @@ pub(super) static POSTAL: LazyLock<Regex> = LazyLock::new(|| {
 /// digit-free text is never touched.
 fn block(first: &str) -> String {
     let n = format!("{D}+");
-    let k = "[一二三四五六七八九十]+";
+    let k = "[〇一二三四五六七八九十百千]+";
+    // 北一条西二丁目 (Hokkaido's grid): a 条 before the 丁目.
+    let jo = format!("(?:(?:{first}|{k})条[東西南北]?)?");
     format!(
-        "(?:(?:{first}|{k})丁目{HY}?{n}(?:番地?|{HY}|の)?(?:{n}号?)?\
+        "(?:{jo}(?:{first}|{k})丁目{HY}?{n}(?:番地?|{HY}|の)?(?:{n}号?)?\
+         |{jo}{k}丁目{k}番地?(?:{k}号)?\
+         |{k}番地(?:(?:の|{HY}){k}号?)?\
          |{first}丁目\
          |{first}番(?:地(?:(?:{HY}|の)?{n}号?)?|{HY}?{n}号?)\
          |{first}(?:(?:{HY}|の){n}){{1,2}})\
@@ -93,15 +97,22 @@ fn block(first: &str) -> String {
 }
 /// Town characters (ending on one), then the block. After a space the first
 /// number is capped at 3 digits so "大阪市北区 2026-11-22" stays a date.
-fn town_block() -> String {
+/// `joined` also lets the parts be said one by one (千葉県の、船橋市本町の、5の12の3).
+fn town_block(joined: bool) -> String {
     let (b, b3) = (block(&format!("{D}+")), block(&format!("{D}{{1,3}}")));
-    format!("(?:(?:{TOWN}|{SP}){{0,30}}{TOWN})(?:{SP}{b3}|{b})")
+    let join = if joined { "|の?[、,]" } else { "" };
+    format!("(?:(?:{TOWN}|{SP}{join}){{0,30}}{TOWN})(?:{SP}{b3}|(?:の?[、,])?{b})")
 }
-pub(super) static ADDR_PREF: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!("(?:{}){}", prefectures(), town_block())));
+pub(super) static ADDR_PREF: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        "(?:{})(?:の?[、,])?{}",
+        prefectures(),
+        town_block(true)
+    ))
+});
 pub(super) static ADDR_MUNI: LazyLock<Regex> = LazyLock::new(|| {
     let b = block(&format!("{D}+"));
-    re(&format!("{MUNI}(?:{}|{b})", town_block()))
+    re(&format!("{MUNI}(?:{}|{b})", town_block(false)))
 });
 
 // ---- public checksum helpers ----
