@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::mask::mask;
+use crate::mask::{in_placeholder, mask};
 use crate::tokenize::{Morpheme, WordSource};
 
 /// Digits from which a number is an identifier (order, ticket, model or phone number), never part
@@ -167,13 +167,6 @@ fn is_count(run: &[Morpheme<'_>]) -> bool {
             .all(|m| m.pos1 == "数" || m.pos2 == "助数詞" || m.pos1 == "接尾")
         && run.iter().any(|m| m.pos2 == "助数詞")
         || run.iter().all(|m| m.pos1 == "数")
-}
-
-/// Placeholders left by masking (<TEL>, <NAME>) are not keywords.
-/// lindera may glue a bracket to neighbouring symbols (`-<`), so any token holding one counts.
-fn in_placeholder(text: &str, m: &Morpheme<'_>) -> bool {
-    m.surface.contains(['<', '>'])
-        || (text[..m.start].ends_with('<') && text[m.end..].starts_with('>'))
 }
 
 /// One kana, a lone symbol or ASCII punctuation is noise; a single kanji (音, 箱, 色) is not; nor

@@ -16,8 +16,10 @@ pub const MASKING_LEXICON: &str = include_str!("../../../../config/masking/ja.to
 pub(crate) struct Lexicon {
     pub honorifics: Vec<String>,
     pub name_suffixes: Vec<String>,
+    pub not_honorifics: Vec<String>,
     pub not_names: Vec<String>,
     pub role_suffixes: Vec<String>,
+    pub given_name_endings: Vec<String>,
     pub name_labels: Vec<String>,
     pub self_introduction_before: Vec<String>,
     pub self_introduction_after: Vec<String>,

@@ -216,6 +216,14 @@ fn render(text: &str, sp: &Spans) -> Masked {
     Masked { text: out, found }
 }
 
+/// Whether a morpheme is (part of) a placeholder left by masking (`<TEL>`, `<NAME>`): never a
+/// keyword, never a name. lindera may glue a bracket to neighbouring symbols (`-<`), so any token
+/// holding one counts.
+pub fn in_placeholder(text: &str, m: &crate::tokenize::Morpheme<'_>) -> bool {
+    m.surface.contains(['<', '>'])
+        || (text[..m.start].ends_with('<') && text[m.end..].starts_with('>'))
+}
+
 /// Masks the interaction id, the key rows are deduplicated by: only personal data in its written
 /// forms (a phone number, e-mail or card number as such). The shape layers would turn distinct
 /// machine ids (`call-20261122-0000000001`) into one `<NUM>`, merging interactions.

@@ -27,8 +27,10 @@ fn is_person_name(m: &Morpheme<'_>) -> bool {
 }
 
 fn has_kanji(s: &str) -> bool {
-    s.chars()
-        .any(|c| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '々'))
+    s.chars().any(|c| {
+        matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}'
+            | '\u{20000}'..='\u{3134F}' | '々')
+    })
 }
 
 /// Whether a word IPADIC calls a person's name stands as one without a name position around it.
@@ -72,13 +74,25 @@ fn name_like(m: &Morpheme<'_>) -> bool {
     if m.source == WordSource::Unknown {
         return m.surface.chars().any(char::is_alphabetic);
     }
-    m.pos == "名詞" && matches!(m.pos1, "一般" | "固有名詞")
+    // 一 of 一郎 and 三 of 三郎 are numerals to IPADIC.
+    let numeral_in_name = m.pos1 == "数" && m.surface.chars().count() == 1 && has_kanji(m.surface);
+    m.pos == "名詞"
+        && (matches!(m.pos1, "一般" | "固有名詞") || numeral_in_name || is_name_ending(m))
+}
+
+/// 子 of 花子 read as a suffix after an unknown 﨑花: the end of a given name.
+fn is_name_ending(m: &Morpheme<'_>) -> bool {
+    m.pos1 == "接尾" && LEXICON.given_name_endings.iter().any(|e| e == m.surface)
 }
 
 /// A role taking an honorific (お客様, 店員さん) rather than a name.
+/// A longer word ending in a role is one too (地上スタッフ, 担当オペレーター).
 fn is_role(word: &str) -> bool {
     let l = &*LEXICON;
-    l.not_names.iter().any(|n| n == word) || l.role_suffixes.iter().any(|s| word.ends_with(s))
+    l.not_names
+        .iter()
+        .any(|n| n == word || (n.chars().count() >= 2 && word.ends_with(n.as_str())))
+        || l.role_suffixes.iter().any(|s| word.ends_with(s))
 }
 
 /// The name-like run of words ending just before `end` (exclusive), at most
@@ -111,7 +125,7 @@ fn run_after(ms: &[Morpheme<'_>], start: usize) -> Range<usize> {
             end += 1;
             continue;
         }
-        if !name_like(m) || (!is_person_name(m) && is_role(m.surface)) {
+        if !name_like(m) || (!is_person_name(m) && !is_name_ending(m) && is_role(m.surface)) {
             break;
         }
         end += 1;
@@ -138,10 +152,20 @@ fn is_strong(run: &[Morpheme<'_>]) -> bool {
     let single_kanji = |m: &Morpheme<'_>| m.surface.chars().count() == 1 && has_kanji(m.surface);
     // A Latin word the dictionary does not know is a product (iPhone), not a Japanese name.
     let japanese = |w: &Morpheme<'_>| !w.surface.is_ascii();
+    let proper = |w: &Morpheme<'_>| w.pos1 == "固有名詞" || w.source == WordSource::Unknown;
+    // Kana proper nouns count when the run is proper nouns alone (タナカ ハナコ), not inside a
+    // common word (コス + パ). Place names (固有名詞・地域) are places: 目的地は京都です.
+    let all_proper = run.iter().all(proper);
     run.iter().any(|w| {
         (w.source == WordSource::Unknown && japanese(w))
-            || (w.pos1 == "固有名詞" && (has_kanji(w.surface) || run.len() == 1))
+            || (w.pos1 == "固有名詞"
+                && w.pos2 != "地域"
+                && (has_kanji(w.surface) && w.pos2 != "組織" || all_proper))
     }) || (run.len() >= 2 && run.iter().all(single_kanji))
+        || (run.len() >= 2
+            && run.last().is_some_and(|w| {
+                single_kanji(w) && LEXICON.given_name_endings.iter().any(|e| e == w.surface)
+            }))
 }
 
 fn text_of(text: &str, ms: &[Morpheme<'_>], r: &Range<usize>) -> String {
@@ -228,9 +252,17 @@ pub fn name_spans(
                 runs.push(r);
             }
         }
-        // A clause opening with a word the dictionary does not know, or a proper noun, then です
-        // (髙橋です。, @サポート 山﨑です!).
-        if clause_start(text, ms, i) {
+        // A clause, or what a person is said to be, opening with a word the dictionary does not
+        // know or a proper noun, then です (髙橋です。, @サポート 山﨑です!, 担当はスズキです).
+        // The topic must be a person (担当は, 店員は, 私は): 目的地は京都です names a place.
+        let after_topic = i > 1
+            && ms[i - 1].surface == "は"
+            && ms[i - 1].pos == "助詞"
+            && (is_role(ms[i - 2].surface)
+                || l.self_introduction_before
+                    .iter()
+                    .any(|w| w == ms[i - 2].surface));
+        if clause_start(text, ms, i) || after_topic {
             let r = run_after(ms, i);
             if is_strong(&ms[r.clone()]) && copula_ends_clause(text, ms, r.end) {
                 runs.push(r);
@@ -240,7 +272,9 @@ pub fn name_spans(
     runs.extend(signature_runs(text, ms));
     // Names the dictionary cannot split into words (hiragana readings: わたなべ ゆうき): by
     // position in the text alone.
-    let by_text = introduced_names(text);
+    let by_text = introduced_names(text)
+        .into_iter()
+        .chain(named_before_copula(text, ms));
 
     let mut spans: Vec<Range<usize>> = runs
         .into_iter()
@@ -249,7 +283,7 @@ pub fn name_spans(
             // Protected words split a run: the company's own words stay.
             ms[r]
                 .iter()
-                .filter(|w| !protected(w) && !is_space(w))
+                .filter(|w| !protected(w) && !is_space(w) && !super::in_placeholder(text, w))
                 .map(|w| w.start..w.end)
                 .collect::<Vec<_>>()
         })
@@ -290,6 +324,16 @@ fn is_clause_mark(c: char) -> bool {
     )
 }
 
+/// Longest name taken by characters before an honorific.
+const MAX_NAME_CHARS: usize = 8;
+
+/// Characters a name is written in: kanji (any block), katakana, Latin letters.
+fn is_name_char(c: char) -> bool {
+    has_kanji(&c.to_string())
+        || matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{20000}'..='\u{3134F}')
+        || c.is_ascii_alphabetic()
+}
+
 /// A chunk of text that may be a name: trimmed, not empty, at most [`MAX_CHUNK_CHARS`], not a role.
 fn name_chunk(text: &str, r: Range<usize>) -> Option<Range<usize>> {
     const MAX_CHUNK_CHARS: usize = 16;
@@ -326,6 +370,34 @@ fn introduced_names(text: &str) -> Vec<Range<usize>> {
             out.extend(name_chunk(text, start..at));
         }
     }
+    // Before an honorific, by characters: lindera may glue an unknown name to it (﨑様).
+    for h in &l.honorifics {
+        for (at, _) in text.match_indices(h.as_str()) {
+            // 様子, 氏名, 殿堂, ちゃんと: the honorific's characters starting another word.
+            let rest = &text[at + h.len()..];
+            let next = rest.chars().next();
+            let suffixed = l.name_suffixes.iter().any(|x| rest.starts_with(x.as_str()));
+            if next.is_some_and(|c| has_kanji(&c.to_string())) && !suffixed
+                || l.not_honorifics
+                    .iter()
+                    .any(|w| text[at..].starts_with(w.as_str()))
+            {
+                continue;
+            }
+            let start = text[..at]
+                .char_indices()
+                .rev()
+                .take_while(|&(_, c)| is_name_char(c))
+                .take(MAX_NAME_CHARS)
+                .last()
+                .map_or(at, |(k, _)| k);
+            // One character before a kana honorific is a verb's stem (行くんです), not a name;
+            // one-character names are the dictionary's (林さん, 森様).
+            if text[start..at].chars().count() >= 2 {
+                out.extend(name_chunk(text, start..at));
+            }
+        }
+    }
     const ENDS: [&str; 8] = [
         "です",
         "でござ",
@@ -355,6 +427,49 @@ fn introduced_names(text: &str) -> Vec<Range<usize>> {
                 }
             }
             out.extend(name_chunk(text, from..from + end));
+        }
+    }
+    out
+}
+
+/// Names said as a clause of their own before です, by characters (山﨑健太です。): the clause is
+/// written in name characters only and holds a kanji word the dictionary does not know or calls
+/// a person's name, or ends in a given name's last character after two or more words (スズキ一郎).
+fn named_before_copula(text: &str, ms: &[Morpheme<'_>]) -> Vec<Range<usize>> {
+    const MAX_CLAUSE_CHARS: usize = 10;
+    let mut out = Vec::new();
+    for phrase in ["です", "でございます"] {
+        for (at, _) in text.match_indices(phrase) {
+            let Some((start, _)) = text[..at]
+                .char_indices()
+                .rev()
+                .take_while(|&(_, c)| is_name_char(c) || c == ' ' || c == '\u{3000}')
+                .take(MAX_CLAUSE_CHARS)
+                .last()
+            else {
+                continue;
+            };
+            let before = &text[..start];
+            let opens = before.is_empty()
+                || before.ends_with(is_clause_mark)
+                || before.ends_with([' ', '\u{3000}', '!', '?', '>']);
+            if !opens {
+                continue;
+            }
+            let words: Vec<&Morpheme<'_>> = ms
+                .iter()
+                .filter(|m| m.start >= start && m.end <= at)
+                .collect();
+            let last = text[start..at].trim_end().chars().next_back();
+            // Kana words count elsewhere: here they are as often slang (コスパ, リピ) as names.
+            let strong = words.iter().any(|m| {
+                (m.source == WordSource::Unknown || is_person_name(m)) && has_kanji(m.surface)
+            }) || (words.len() >= 2
+                && last
+                    .is_some_and(|c| LEXICON.given_name_endings.iter().any(|e| e.starts_with(c))));
+            if strong {
+                out.extend(name_chunk(text, start..at));
+            }
         }
     }
     out
