@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::mask::{in_placeholder, mask};
+use crate::mask::in_placeholder;
 use crate::tokenize::{Morpheme, WordSource};
 
 /// Digits from which a number is an identifier (order, ticket, model or phone number), never part
@@ -137,8 +137,13 @@ fn continues_compound(prev: &Morpheme<'_>, m: &Morpheme<'_>) -> bool {
 /// number long enough to be an identifier. IPADIC files unknown symbols (?, (, -) as nouns;
 /// they would glue neighbours together (通信障害?最悪).
 fn is_word(m: &Morpheme<'_>) -> bool {
+    // IPADIC's own entries are words unless tagged 記号, and hold digits only as numbers (数):
+    // only those and unknown tokens need a look.
+    if m.source == WordSource::System && m.pos != "記号" && m.pos1 != "数" {
+        return true;
+    }
     m.surface.chars().any(char::is_alphanumeric)
-        && m.surface.chars().filter(char::is_ascii_digit).count() < MAX_KEYWORD_DIGITS
+        && m.surface.bytes().filter(u8::is_ascii_digit).count() < MAX_KEYWORD_DIGITS
 }
 
 /// Runs of kana the dictionary does not know (ょうかあっはいはい): fillers and recognition noise.
@@ -149,10 +154,11 @@ fn is_noise(run: &[Morpheme<'_>]) -> bool {
     })
 }
 
-/// A keyword may reach storage and dashboards only if it holds no personal data and no digits of
-/// an identifier: the masker leaves it as it is, and it has few digits.
+/// A keyword may reach storage and dashboards only if it holds no digits of an identifier and no
+/// at sign. Its text was masked as a whole before it was cut into words, so whatever the masker
+/// knows is already a placeholder, and placeholders are never keywords.
 fn is_safe(k: &str) -> bool {
-    k.chars().filter(char::is_ascii_digit).count() <= MAX_KEYWORD_DIGITS && mask(k).found.is_empty()
+    k.bytes().filter(u8::is_ascii_digit).count() <= MAX_KEYWORD_DIGITS && !k.contains(['@', '＠'])
 }
 
 /// 3日, 30分, 2週間: a number with a counter says nothing on its own. 二重 and 2倍 are words

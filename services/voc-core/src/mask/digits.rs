@@ -16,7 +16,7 @@
 
 use std::ops::Range;
 
-use super::lexicon::LEXICON;
+use super::lexicon::{INDEX, LEXICON};
 use super::patterns::{ascii_digit, my_number_valid};
 use super::{PiiKind, Spans};
 
@@ -442,9 +442,9 @@ pub(super) fn scan(text: &str, sp: &mut Spans) {
 pub(super) fn scan_labelled(text: &str, sp: &mut Spans) {
     const WINDOW_CHARS: usize = 30;
     let mut found: Vec<Range<usize>> = Vec::new();
-    for label in &LEXICON.id_labels {
-        for (at, _) in text.match_indices(label.as_str()) {
-            let from = at + label.len();
+    for label in INDEX.id_labels_in_text.find_iter(text) {
+        {
+            let from = label.end();
             let to = text[from..]
                 .char_indices()
                 .take(WINDOW_CHARS)

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::lexicon::LEXICON;
+use super::lexicon::{INDEX, LEXICON};
 
 /// Endings of the domains customers write; with a spelt-out at sign, one must end the address.
 const TLDS: &str = "com|net|org|jp|info|biz|io|me|co|ne|ac|or|go|ed|gr|lg|ad|us|uk|cn|kr|tw|de|fr|\
@@ -43,6 +43,27 @@ fn spelling(words: &[String], symbols: Option<&[String]>) -> String {
         forms.push(format!("{sp}(?:{})+{sp}", alternatives(symbols)));
     }
     format!("(?:{})", forms.join("|"))
+}
+
+/// Whether an address written around filters may be in `text`: a spelling of the at sign with
+/// a Latin letter or digit on each side (spaces and brackets aside), the Latin word (at) only as
+/// a word of its own. A quick look before [`OBFUSCATED`], whose search is costly.
+pub(super) fn may_hold_obfuscated(text: &str) -> bool {
+    let alnum = |c: Option<char>| {
+        c.is_some_and(|c| c.is_ascii_alphanumeric() || ('Ａ'..='ｚ').contains(&c))
+    };
+    // Spaces, brackets and a doubled at sign (mori.y@@example.com) between the parts.
+    let filler = |c: char| " \u{3000}()[]<>{}（）［］＜＞｛｝【】@＠".contains(c);
+    INDEX.at_spellings_in_text.find_iter(text).any(|m| {
+        let word = &text[m.range()];
+        let before = text[..m.start()].chars().rev().find(|&c| !filler(c));
+        let after = text[m.end()..].chars().find(|&c| !filler(c));
+        let latin_word = word.bytes().all(|b| b.is_ascii_alphabetic());
+        let own_word = !latin_word
+            || (!alnum(text[..m.start()].chars().next_back())
+                && !alnum(text[m.end()..].chars().next()));
+        own_word && alnum(before) && alnum(after)
+    })
 }
 
 pub(super) static OBFUSCATED: LazyLock<Regex> = LazyLock::new(|| {

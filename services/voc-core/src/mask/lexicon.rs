@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 /// The masking lexicon as shipped with voc.
@@ -43,6 +44,125 @@ pub(crate) static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     // that skipped its tests.
     #[allow(clippy::expect_used)]
     toml::from_str(MASKING_LEXICON).expect("config/masking/ja.toml is a valid masking lexicon")
+});
+
+/// The lexicon made fast to ask: word sets for per-morpheme questions, and one automaton per
+/// list searched in the text, so each list costs one pass however long it is.
+#[derive(Debug)]
+pub(crate) struct Index {
+    pub honorifics: WordSet,
+    pub name_suffixes: WordSet,
+    pub not_names: WordSet,
+    pub role_suffixes: WordSet,
+    pub given_name_endings: WordSet,
+    pub self_introduction_before: WordSet,
+    /// Honorifics, self-introduction phrases and name labels, in one automaton.
+    pub name_cues_in_text: AhoCorasick,
+    pub name_cue_kinds: Vec<NameCue>,
+    /// Every spelling of the at sign: whether an obfuscated e-mail address may be there.
+    pub at_spellings_in_text: AhoCorasick,
+    pub id_labels_in_text: AhoCorasick,
+    /// What makes the kana and kanji layers worth running, in one automaton: digit readings of
+    /// two or more kana (ゼロ, はち), a spoken at sign (アット), a kanji address's 丁目 or 番地.
+    pub cues_in_text: AhoCorasick,
+    pub cue_kinds: Vec<Cue>,
+    /// Longest honorific or self-introduction word, in bytes, and a bit per first character:
+    /// most words are ruled out before any hashing.
+    pub short_word_bytes: usize,
+    pub short_word_first_chars: u64,
+}
+
+pub(crate) type WordSet = foldhash::HashSet<String>;
+
+/// What a cue found in the text calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cue {
+    Reading,
+    SpokenAt,
+    KanjiAddress,
+}
+
+/// A bit for a character, for quick membership tests with false positives only.
+pub(crate) fn char_bit(c: char) -> u64 {
+    1 << (c as u32 % 64)
+}
+
+/// What a name cue found in the text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameCue {
+    Honorific,
+    Introduction,
+    Label,
+}
+
+fn set(words: &[String]) -> WordSet {
+    words.iter().cloned().collect()
+}
+
+fn automaton<I: IntoIterator<Item = String>>(patterns: I) -> AhoCorasick {
+    #[allow(clippy::expect_used)] // plain literal patterns from the shipped lexicon
+    // A DFA: built once, searched for every text.
+    // Its prefilter would stop at every common candidate (さん, いち): the DFA alone is faster.
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::DFA))
+        .prefilter(false)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(patterns)
+        .expect("the lexicon's phrases build an automaton")
+}
+
+fn hiragana(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
+pub(crate) static INDEX: LazyLock<Index> = LazyLock::new(|| {
+    let l = &*LEXICON;
+    let long: Vec<&String> = l
+        .digit_readings
+        .keys()
+        .filter(|r| r.chars().count() >= 2)
+        .collect();
+    let cues: Vec<(String, Cue)> = long
+        .iter()
+        .flat_map(|r| [(r.to_string(), Cue::Reading), (hiragana(r), Cue::Reading)])
+        .chain(["アット", "あっと"].map(|w| (w.to_string(), Cue::SpokenAt)))
+        .chain(["丁目", "番地"].map(|w| (w.to_string(), Cue::KanjiAddress)))
+        .collect();
+    let short_words = l.honorifics.iter().chain(&l.self_introduction_before);
+    let name_cues: Vec<(String, NameCue)> = l
+        .honorifics
+        .iter()
+        .map(|w| (w.clone(), NameCue::Honorific))
+        .chain(
+            l.self_introduction_after
+                .iter()
+                .map(|w| (w.clone(), NameCue::Introduction)),
+        )
+        .chain(l.name_labels.iter().map(|w| (w.clone(), NameCue::Label)))
+        .collect();
+    Index {
+        honorifics: set(&l.honorifics),
+        name_suffixes: set(&l.name_suffixes),
+        not_names: set(&l.not_names),
+        role_suffixes: set(&l.role_suffixes),
+        at_spellings_in_text: automaton(l.at_words.iter().chain(&l.at_symbols).cloned()),
+        given_name_endings: set(&l.given_name_endings),
+        self_introduction_before: set(&l.self_introduction_before),
+        name_cues_in_text: automaton(name_cues.iter().map(|(p, _)| p.clone())),
+        name_cue_kinds: name_cues.iter().map(|&(_, k)| k).collect(),
+        id_labels_in_text: automaton(l.id_labels.iter().cloned()),
+        cues_in_text: automaton(cues.iter().map(|(p, _)| p.clone())),
+        cue_kinds: cues.iter().map(|&(_, k)| k).collect(),
+        short_word_bytes: short_words.clone().map(String::len).max().unwrap_or(0),
+        short_word_first_chars: short_words
+            .filter_map(|w| w.chars().next())
+            .fold(0, |bits, c| bits | char_bit(c)),
+    }
 });
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ struct Presence {
     digit_or_at: bool,
     /// An ASCII letter: an e-mail written around filters may be there.
     latin: bool,
-    /// Enough digit-like characters (digits, kanji numerals, kana) for a 10-digit number.
+    /// Digits and kanji numerals (kana readings are looked for only when there are few).
     digit_like: usize,
 }
 
@@ -126,20 +126,52 @@ fn presence(text: &str) -> Presence {
         latin: false,
         digit_like: 0,
     };
-    for c in text.chars() {
-        match c {
-            '0'..='9' | '０'..='９' => {
-                p.digit_or_at = true;
-                p.digit_like += 1;
+    // Bytes, not chars: ASCII decides most of it; of the rest only full-width forms (EF BC/BD
+    // ..) and the ten kanji numerals matter, recognised by their three bytes.
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        if x < 0x80 {
+            match x {
+                b'0'..=b'9' => {
+                    p.digit_or_at = true;
+                    p.digit_like += 1;
+                }
+                b'@' => p.digit_or_at = true,
+                b'A'..=b'Z' | b'a'..=b'z' => p.latin = true,
+                _ => {}
             }
-            '@' | '＠' => p.digit_or_at = true,
-            'A'..='Z' | 'a'..='z' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => p.latin = true,
-            '〇' | '零' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' => {
-                p.digit_like += 1
-            }
-            '\u{30A1}'..='\u{30FA}' | '\u{3041}'..='\u{3096}' => p.digit_like += 1,
-            _ => {}
+            i += 1;
+            continue;
         }
+        let width = match x {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        if width == 3 && i + 2 < b.len() {
+            match (x, b[i + 1], b[i + 2]) {
+                // ０-９ (EF BC 90-99), ＠ (EF BC A0), Ａ-Ｚ (EF BC A1-BA), ａ-ｚ (EF BD 81-9A)
+                (0xEF, 0xBC, 0x90..=0x99) => {
+                    p.digit_or_at = true;
+                    p.digit_like += 1;
+                }
+                (0xEF, 0xBC, 0xA0) => p.digit_or_at = true,
+                (0xEF, 0xBC, 0xA1..=0xBA) | (0xEF, 0xBD, 0x81..=0x9A) => p.latin = true,
+                // 〇 一 二 三 四 五 六 七 八 九 零
+                (0xE3, 0x80, 0x87)
+                | (0xE4, 0xB8, 0x80 | 0x83 | 0x89)
+                | (0xE4, 0xBA, 0x8C | 0x94)
+                | (0xE4, 0xB9, 0x9D)
+                | (0xE5, 0x9B, 0x9B)
+                | (0xE5, 0x85, 0xAB | 0xAD)
+                | (0xE9, 0x9B, 0xB6) => p.digit_like += 1,
+                _ => {}
+            }
+        }
+        i += width;
     }
     p
 }
@@ -165,18 +197,28 @@ pub fn detect(text: &str) -> Vec<(Range<usize>, PiiKind)> {
 fn claim(text: &str) -> Spans {
     let mut sp = Spans::default();
     let p = presence(text);
-    // Katakana counts towards digit_like, so a spoken address (アットマーク…) gets past this.
-    let kanji_address = text.contains("丁目") || text.contains("番地");
-    if !p.digit_or_at && !p.latin && p.digit_like < digits::MIN_DIGITS && !kanji_address {
-        return sp;
+    // Kana and kanji cues of the layers below, in one pass: a dictated number reads as readings
+    // back to back (ゼロキュウゼロ), a spoken address has アット, a kanji address 丁目 or 番地.
+    let index = &*lexicon::INDEX;
+    let (mut readings_in_a_row, mut spoken_at, mut kanji_address) = (false, false, false);
+    let mut last_reading_end = usize::MAX;
+    for m in index.cues_in_text.find_iter(text) {
+        match index.cue_kinds[m.pattern().as_usize()] {
+            lexicon::Cue::Reading => {
+                readings_in_a_row |= m.start() == last_reading_end;
+                last_reading_end = m.end();
+            }
+            lexicon::Cue::SpokenAt => spoken_at = true,
+            lexicon::Cue::KanjiAddress => kanji_address = true,
+        }
     }
     if p.digit_or_at {
         scan(text, &EMAIL, PiiKind::Email, &mut sp, whole);
     }
-    if p.latin {
+    if p.latin && email::may_hold_obfuscated(text) {
         scan(text, &email::OBFUSCATED, PiiKind::Email, &mut sp, whole);
     }
-    if text.contains("アット") || text.contains("あっと") {
+    if spoken_at {
         scan(text, &email::SPOKEN, PiiKind::Email, &mut sp, whole);
     }
     if p.digit_or_at {
@@ -195,7 +237,7 @@ fn claim(text: &str) -> Spans {
     if p.digit_or_at {
         digits::scan_labelled(text, &mut sp);
     }
-    if p.digit_like >= digits::MIN_DIGITS {
+    if p.digit_like >= digits::MIN_DIGITS || readings_in_a_row {
         digits::scan(text, &mut sp);
     }
     sp
@@ -220,8 +262,9 @@ fn render(text: &str, sp: &Spans) -> Masked {
 /// keyword, never a name. lindera may glue a bracket to neighbouring symbols (`-<`), so any token
 /// holding one counts.
 pub fn in_placeholder(text: &str, m: &crate::tokenize::Morpheme<'_>) -> bool {
-    m.surface.contains(['<', '>'])
-        || (text[..m.start].ends_with('<') && text[m.end..].starts_with('>'))
+    let b = text.as_bytes();
+    m.surface.bytes().any(|x| x == b'<' || x == b'>')
+        || (m.start > 0 && b[m.start - 1] == b'<' && b.get(m.end) == Some(&b'>'))
 }
 
 /// Masks the interaction id, the key rows are deduplicated by: only personal data in its written

@@ -14,7 +14,7 @@
 
 use std::ops::Range;
 
-use super::lexicon::LEXICON;
+use super::lexicon::{INDEX, LEXICON, NameCue, char_bit};
 use crate::tokenize::{Morpheme, WordSource};
 
 /// Longest run of words taken as one name (family name, space, given name).
@@ -60,8 +60,7 @@ fn stands_as_name(text: &str, ms: &[Morpheme<'_>], i: usize) -> bool {
 
 /// An honorific, a title or a name suffix: what makes the words before it a name position.
 fn is_title(m: &Morpheme<'_>) -> bool {
-    let l = &*LEXICON;
-    l.honorifics.iter().any(|h| h == m.surface) || l.name_suffixes.iter().any(|h| h == m.surface)
+    INDEX.honorifics.contains(m.surface) || INDEX.name_suffixes.contains(m.surface)
 }
 
 fn is_space(m: &Morpheme<'_>) -> bool {
@@ -82,17 +81,22 @@ fn name_like(m: &Morpheme<'_>) -> bool {
 
 /// 子 of 花子 read as a suffix after an unknown 﨑花: the end of a given name.
 fn is_name_ending(m: &Morpheme<'_>) -> bool {
-    m.pos1 == "接尾" && LEXICON.given_name_endings.iter().any(|e| e == m.surface)
+    m.pos1 == "接尾" && INDEX.given_name_endings.contains(m.surface)
 }
 
 /// A role taking an honorific (お客様, 店員さん) rather than a name.
 /// A longer word ending in a role is one too (地上スタッフ, 担当オペレーター).
 fn is_role(word: &str) -> bool {
-    let l = &*LEXICON;
-    l.not_names
-        .iter()
-        .any(|n| n == word || (n.chars().count() >= 2 && word.ends_with(n.as_str())))
-        || l.role_suffixes.iter().any(|s| word.ends_with(s))
+    if INDEX.not_names.contains(word) {
+        return true;
+    }
+    // Every ending of the word, as a set look-up: a role suffix (員) or a role of two or more
+    // characters (スタッフ of 地上スタッフ).
+    word.char_indices().any(|(k, c)| {
+        let tail = &word[k..];
+        (k + c.len_utf8() == word.len() && INDEX.role_suffixes.contains(tail))
+            || (k > 0 && tail.chars().nth(1).is_some() && INDEX.not_names.contains(tail))
+    })
 }
 
 /// The name-like run of words ending just before `end` (exclusive), at most
@@ -163,9 +167,16 @@ fn is_strong(run: &[Morpheme<'_>]) -> bool {
                 && (has_kanji(w.surface) && w.pos2 != "組織" || all_proper))
     }) || (run.len() >= 2 && run.iter().all(single_kanji))
         || (run.len() >= 2
-            && run.last().is_some_and(|w| {
-                single_kanji(w) && LEXICON.given_name_endings.iter().any(|e| e == w.surface)
-            }))
+            && run
+                .last()
+                .is_some_and(|w| single_kanji(w) && INDEX.given_name_endings.contains(w.surface)))
+}
+
+/// Indices of the morphemes lying within `bytes` (morphemes are in text order).
+fn within(ms: &[Morpheme<'_>], bytes: Range<usize>) -> Range<usize> {
+    let from = ms.partition_point(|m| m.start < bytes.start);
+    let to = ms.partition_point(|m| m.end <= bytes.end);
+    from..to.max(from)
 }
 
 fn text_of(text: &str, ms: &[Morpheme<'_>], r: &Range<usize>) -> String {
@@ -205,7 +216,21 @@ pub fn name_spans(
     let l = &*LEXICON;
     // Morpheme index ranges to mask.
     let mut runs: Vec<Range<usize>> = Vec::new();
+    // For each word, the index of the next word that could start or be a name (a proper noun,
+    // an unknown word, a lone kanji), computed once from the back.
+    let mut next_cue = vec![usize::MAX; ms.len() + 1];
+    for (i, w) in ms.iter().enumerate().rev() {
+        let cue = w.source == WordSource::Unknown
+            || w.pos1 == "固有名詞"
+            || (w.pos == "名詞" && w.surface.chars().nth(1).is_none() && has_kanji(w.surface));
+        next_cue[i] = if cue { i } else { next_cue[i + 1] };
+    }
     for (i, m) in ms.iter().enumerate() {
+        // Every rule below starts at a noun or an unknown word (particles, verbs and marks are
+        // about half the words).
+        if m.pos != "名詞" && m.source != WordSource::Unknown {
+            continue;
+        }
         if is_person_name(m) && stands_as_name(text, ms, i) {
             runs.push(i..i + 1);
         }
@@ -220,22 +245,32 @@ pub fn name_spans(
         {
             runs.push(i - 1..i + 1);
         }
+        // Honorifics and self-introduction words are short and start with one of few
+        // characters: rule most words out before hashing them.
+        let short = m.surface.len() <= INDEX.short_word_bytes
+            && m.surface
+                .chars()
+                .next()
+                .is_some_and(|c| INDEX.short_word_first_chars & char_bit(c) != 0);
         // Before an honorific.
-        if l.honorifics.iter().any(|h| h == m.surface) {
+        if short && INDEX.honorifics.contains(m.surface) {
             let r = run_before(ms, i);
             if !r.is_empty() && !is_role(&text_of(text, ms, &r)) {
                 runs.push(r);
             }
         }
-        // X と申します.
-        if name_like(m) && followed_by(text, ms, i, &l.self_introduction_after) {
+        // X と申します (every phrase starts with と or で).
+        if text[m.end..].starts_with(['と', 'で'])
+            && name_like(m)
+            && followed_by(text, ms, i, &l.self_introduction_after)
+        {
             let r = run_before(ms, i + 1);
             if !is_role(&text_of(text, ms, &r)) {
                 runs.push(r);
             }
         }
         // 私、X です / 私は X と申します.
-        if l.self_introduction_before.iter().any(|w| w == m.surface) {
+        if short && INDEX.self_introduction_before.contains(m.surface) {
             let mut j = i + 1;
             while ms
                 .get(j)
@@ -255,14 +290,19 @@ pub fn name_spans(
         // A clause, or what a person is said to be, opening with a word the dictionary does not
         // know or a proper noun, then です (髙橋です。, @サポート 山﨑です!, 担当はスズキです).
         // The topic must be a person (担当は, 店員は, 私は): 目的地は京都です names a place.
-        let after_topic = i > 1
-            && ms[i - 1].surface == "は"
-            && ms[i - 1].pos == "助詞"
-            && (is_role(ms[i - 2].surface)
-                || l.self_introduction_before
-                    .iter()
-                    .any(|w| w == ms[i - 2].surface));
-        if clause_start(text, ms, i) || after_topic {
+        // Cheap first: a proper noun, an unknown word or a lone kanji among the next words.
+        let candidate = next_cue[i] < i + MAX_NAME_WORDS
+            && ms[i + 1..(i + MAX_NAME_WORDS + 1).min(ms.len())]
+                .iter()
+                .any(|w| w.surface == "です" || w.surface == "で");
+        let after_topic = || {
+            i > 1
+                && ms[i - 1].surface == "は"
+                && ms[i - 1].pos == "助詞"
+                && (is_role(ms[i - 2].surface)
+                    || INDEX.self_introduction_before.contains(ms[i - 2].surface))
+        };
+        if candidate && (clause_start(text, ms, i) || after_topic()) {
             let r = run_after(ms, i);
             if is_strong(&ms[r.clone()]) && copula_ends_clause(text, ms, r.end) {
                 runs.push(r);
@@ -348,56 +388,68 @@ fn name_chunk(text: &str, r: Range<usize>) -> Option<Range<usize>> {
 /// Byte ranges of names introduced in the text, whatever script they are in: the clause before
 /// と申します (and the like), and what follows a label (名前は…) up to です or the clause's end.
 fn introduced_names(text: &str) -> Vec<Range<usize>> {
-    let l = &*LEXICON;
     let mut out = Vec::new();
-    for phrase in &l.self_introduction_after {
-        for (at, _) in text.match_indices(phrase.as_str()) {
-            let mut start = text[..at]
-                .char_indices()
-                .rev()
-                .find(|&(_, c)| is_clause_mark(c))
-                .map_or(0, |(k, c)| k + c.len_utf8());
-            // 私は田中と申します: the pronoun is not the name.
-            let head = text[start..at].trim_start();
-            start = at - head.len();
-            for w in &l.self_introduction_before {
-                if let Some(rest) = head.strip_prefix(w.as_str()) {
-                    let rest = rest.trim_start_matches(['は', 'が', ' ', '\u{3000}']);
-                    start = at - rest.len();
-                    break;
-                }
-            }
-            out.extend(name_chunk(text, start..at));
+    // One pass over the text for all three kinds of cue.
+    for found in INDEX.name_cues_in_text.find_iter(text) {
+        let chunk = match INDEX.name_cue_kinds[found.pattern().as_usize()] {
+            NameCue::Introduction => before_introduction(text, found.start()),
+            NameCue::Honorific => before_honorific(text, found.start(), found.end()),
+            NameCue::Label => after_label(text, found.end()),
+        };
+        out.extend(chunk);
+    }
+    out
+}
+
+/// The clause before と申します (私は田中と申します: the pronoun is not the name).
+fn before_introduction(text: &str, at: usize) -> Option<Range<usize>> {
+    let mut start = text[..at]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_clause_mark(c))
+        .map_or(0, |(k, c)| k + c.len_utf8());
+    let head = text[start..at].trim_start();
+    start = at - head.len();
+    for w in &LEXICON.self_introduction_before {
+        if let Some(rest) = head.strip_prefix(w.as_str()) {
+            let rest = rest.trim_start_matches(['は', 'が', ' ', '\u{3000}']);
+            start = at - rest.len();
+            break;
         }
     }
-    // Before an honorific, by characters: lindera may glue an unknown name to it (﨑様).
-    for h in &l.honorifics {
-        for (at, _) in text.match_indices(h.as_str()) {
-            // 様子, 氏名, 殿堂, ちゃんと: the honorific's characters starting another word.
-            let rest = &text[at + h.len()..];
-            let next = rest.chars().next();
-            let suffixed = l.name_suffixes.iter().any(|x| rest.starts_with(x.as_str()));
-            if next.is_some_and(|c| has_kanji(&c.to_string())) && !suffixed
-                || l.not_honorifics
-                    .iter()
-                    .any(|w| text[at..].starts_with(w.as_str()))
-            {
-                continue;
-            }
-            let start = text[..at]
-                .char_indices()
-                .rev()
-                .take_while(|&(_, c)| is_name_char(c))
-                .take(MAX_NAME_CHARS)
-                .last()
-                .map_or(at, |(k, _)| k);
-            // One character before a kana honorific is a verb's stem (行くんです), not a name;
-            // one-character names are the dictionary's (林さん, 森様).
-            if text[start..at].chars().count() >= 2 {
-                out.extend(name_chunk(text, start..at));
-            }
-        }
+    name_chunk(text, start..at)
+}
+
+/// The name characters before an honorific, by characters: lindera may glue an unknown name to
+/// it (﨑様).
+fn before_honorific(text: &str, at: usize, end: usize) -> Option<Range<usize>> {
+    let l = &*LEXICON;
+    // 様子, 氏名, 殿堂, ちゃんと: the honorific's characters starting another word.
+    let rest = &text[end..];
+    let next = rest.chars().next();
+    let suffixed = l.name_suffixes.iter().any(|x| rest.starts_with(x.as_str()));
+    if next.is_some_and(|c| has_kanji(c.encode_utf8(&mut [0; 4]))) && !suffixed
+        || l.not_honorifics
+            .iter()
+            .any(|w| text[at..].starts_with(w.as_str()))
+    {
+        return None;
     }
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_name_char(c))
+        .take(MAX_NAME_CHARS)
+        .last()
+        .map_or(at, |(k, _)| k);
+    // One character before a kana honorific is a verb's stem (行くんです), not a name;
+    // one-character names are the dictionary's (林さん, 森様).
+    text[start..at].chars().nth(1)?;
+    name_chunk(text, start..at)
+}
+
+/// What follows a label (名前は…), up to です or the clause's end.
+fn after_label(text: &str, label_end: usize) -> Option<Range<usize>> {
     const ENDS: [&str; 8] = [
         "です",
         "でござ",
@@ -408,28 +460,23 @@ fn introduced_names(text: &str) -> Vec<Range<usize>> {
         "になり",
         "で、",
     ];
-    for label in &l.name_labels {
-        for (at, _) in text.match_indices(label.as_str()) {
-            let after = &text[at + label.len()..];
-            let skipped = after.len()
-                - after
-                    .trim_start_matches(['は', ':', '：', '、', ',', '=', ' ', '\u{3000}'])
-                    .len();
-            if skipped == 0 {
-                continue; // 名前の変更: a label only when a name follows it
-            }
-            let from = at + label.len() + skipped;
-            let rest = &text[from..];
-            let mut end = rest.find(is_clause_mark).unwrap_or(rest.len());
-            for e in ENDS {
-                if let Some(k) = rest[..end].find(e) {
-                    end = end.min(k);
-                }
-            }
-            out.extend(name_chunk(text, from..from + end));
+    let after = &text[label_end..];
+    let skipped = after.len()
+        - after
+            .trim_start_matches(['は', ':', '：', '、', ',', '=', ' ', '\u{3000}'])
+            .len();
+    if skipped == 0 {
+        return None; // 名前の変更: a label only when a name follows it
+    }
+    let from = label_end + skipped;
+    let rest = &text[from..];
+    let mut end = rest.find(is_clause_mark).unwrap_or(rest.len());
+    for e in ENDS {
+        if let Some(k) = rest[..end].find(e) {
+            end = end.min(k);
         }
     }
-    out
+    name_chunk(text, from..from + end)
 }
 
 /// Names said as a clause of their own before です, by characters (山﨑健太です。): the clause is
@@ -465,8 +512,11 @@ fn named_before_copula(text: &str, ms: &[Morpheme<'_>]) -> Vec<Range<usize>> {
             let strong = words.iter().any(|m| {
                 (m.source == WordSource::Unknown || is_person_name(m)) && has_kanji(m.surface)
             }) || (words.len() >= 2
-                && last
-                    .is_some_and(|c| LEXICON.given_name_endings.iter().any(|e| e.starts_with(c))));
+                && last.is_some_and(|c| {
+                    INDEX
+                        .given_name_endings
+                        .contains(c.encode_utf8(&mut [0; 4]) as &str)
+                }));
             if strong {
                 out.extend(name_chunk(text, start..at));
             }
@@ -499,9 +549,7 @@ fn signature_runs(text: &str, ms: &[Morpheme<'_>]) -> Vec<Range<usize>> {
         if !candidate || body.chars().count() > MAX_SIGNATURE_CHARS || body.is_empty() {
             continue;
         }
-        let words: Vec<usize> = (0..ms.len())
-            .filter(|&i| ms[i].start >= line.start && ms[i].end <= line.end)
-            .collect();
+        let words: Vec<usize> = within(ms, line.clone()).collect();
         let nouns_only = words.iter().all(|&i| {
             let m = &ms[i];
             is_space(m) || m.pos == "名詞" || m.pos == "記号" || m.source == WordSource::Unknown

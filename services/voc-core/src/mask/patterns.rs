@@ -52,7 +52,7 @@ pub(super) static CARD: LazyLock<Regex> =
 /// without the word before them.
 pub(super) static SECURITY_CODE: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        "(?i)(?:セキュリティー?コード|CVV2?|CVC2?|CID|暗証番号|PIN(?:コード|番号)?|ピン(?:コード|番号))\
+        "(?:セキュリティー?コード|[Cc][Vv][Vv]2?|[Cc][Vv][Cc]2?|CID|暗証番号|(?:PIN|[Pp]in)(?:コード|番号)?|ピン(?:コード|番号))\
          (?:は|:|：|{SP})*({D}{{3,4}})"
     ))
 });

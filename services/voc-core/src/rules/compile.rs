@@ -327,8 +327,19 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
             lexicon_by_atom[atom].push(i);
         }
     }
+    // Every literal and lemma the rules name, for questions by word (is this the company's own?).
+    let terms = atoms
+        .specs
+        .iter()
+        .filter_map(|a| match a {
+            AtomSpec::Literal(l) => Some(l.clone()),
+            AtomSpec::Lemma { base, .. } => Some(base.clone()),
+            AtomSpec::Regex(_) => None,
+        })
+        .collect();
     Ok(RuleSet {
         version,
+        terms,
         source: file.to_string(),
         settings: s.clone(),
         topics: parsed.labels.topics,

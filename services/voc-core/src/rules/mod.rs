@@ -104,6 +104,8 @@ pub struct RuleSet {
     /// Atom id → the lexicon entries using it, so a document only visits entries with hits.
     pub(crate) lexicon_by_atom: Vec<Vec<usize>>,
     pub(crate) atoms: Atoms,
+    /// The literals and lemmas of all atoms.
+    pub(crate) terms: foldhash::HashSet<String>,
 }
 
 impl RuleSet {
@@ -132,12 +134,7 @@ impl RuleSet {
     /// Whether the rules name this term, as a literal or a lemma: the company's own vocabulary
     /// (product and service names), which the name masker must leave alone.
     pub fn knows_term(&self, term: &str) -> bool {
-        self.atoms.lemmas.contains_key(term)
-            || self
-                .atoms
-                .specs
-                .iter()
-                .any(|a| matches!(a, compile::AtomSpec::Literal(l) if l == term))
+        self.terms.contains(term)
     }
 
     pub fn rule_count(&self) -> usize {
