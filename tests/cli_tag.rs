@@ -226,3 +226,70 @@ fn eval_prints_per_label_figures_for_the_dev_set() {
         assert!((0.0..=1.0).contains(&v), "{key} = {v}");
     }
 }
+
+#[test]
+fn with_text_shows_the_customer_text_exactly_as_it_would_be_stored() {
+    let input = format!(
+        "\u{FEFF}{}\n{}\n",
+        valid_with_text("m1", "折り返しは080の1111の2222、田中と申します"),
+        valid_with_text("m2", "ﾛｸﾞｲﾝできません"),
+    );
+    let out = run_voc(&["tag", "--with-text"], input.as_bytes(), &[]);
+    assert!(
+        out.status.success(),
+        "a BOM before the first line is no error: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_lines(&out.stdout);
+    assert_eq!(
+        rows[0]["customer_text"],
+        "折り返しは<TEL>、<NAME>と申します"
+    );
+    assert_eq!(rows[1]["customer_text"], "ログインできません");
+    // Without the flag the contract's fields only.
+    let plain = run_voc(&["tag"], input.as_bytes(), &[]);
+    assert!(json_lines(&plain.stdout)[0].get("customer_text").is_none());
+}
+
+#[test]
+fn mask_report_counts_leaks_and_false_positives_of_annotated_lines() {
+    let dir = std::env::temp_dir().join(format!("voc-mask-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let annotated = |id: &str, text: &str, pii: &[&str]| {
+        serde_json::json!({"interaction_id": id, "occurred_at": "2026-11-22T10:00:00+09:00",
+                           "text": text, "pii": pii})
+        .to_string()
+    };
+    let file = dir.join("annotated.jsonl");
+    std::fs::write(
+        &file,
+        [
+            annotated("a", "電話は090-1234-5678です", &["090-1234-5678"]),
+            // Not masked by any rule: an annotated value that leaks.
+            annotated("b", "合言葉はやまびこです", &["やまびこ"]),
+            // Nothing personal, but a long number is masked: a false positive.
+            annotated("c", "JANコード4901234567894の商品", &[]),
+        ]
+        .join("\n"),
+    )
+    .expect("write");
+    let out = run_voc(&["mask", "report", "--json"], b"", &[]);
+    assert!(!out.status.success(), "a file is required");
+    let path = file.to_str().expect("utf-8 path");
+    let out = run_voc(&["mask", "report", "--json", path], b"", &[]);
+    assert_eq!(out.status.code(), Some(1), "a leak exits 1");
+    let r = &json_lines(&out.stdout)[0];
+    assert_eq!(r["lines_with_pii"], 2);
+    assert_eq!(r["leaky_lines"], 1);
+    assert_eq!(r["clean_lines_masked"], 1);
+    assert_eq!(r["masked"]["TEL"], 1);
+    // --reveal names what leaked and what was masked needlessly.
+    let out = run_voc(&["mask", "report", "--reveal", path], b"", &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("LEAK\tb\tやまびこ"), "{text}");
+    assert!(
+        text.contains("FALSE POSITIVE\tc\t<CARD>\t4901234567894"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -145,6 +145,21 @@ pub fn leaks(value: &str, stored: &str) -> bool {
     survives(value, &fold(stored))
 }
 
+/// Stored text folded once, to look for many values in it ([`leaks`] folds it every time).
+#[derive(Debug, Clone)]
+pub struct Stored(String);
+
+impl Stored {
+    pub fn new(text: &str) -> Self {
+        Self(fold(text))
+    }
+
+    /// Whether `value` survives here, as [`leaks`] decides.
+    pub fn holds(&self, value: &str) -> bool {
+        survives(value, &self.0)
+    }
+}
+
 /// Whether `value` survives in `stored` (already folded).
 fn survives(value: &str, stored: &str) -> bool {
     let v = fold(value);
@@ -153,8 +168,14 @@ fn survives(value: &str, stored: &str) -> bool {
     }
     let d = digits_of(&v);
     if d.len() >= DIGIT_WINDOW {
-        let stream = digits_of(stored);
-        return (0..=d.len() - DIGIT_WINDOW).any(|i| stream.contains(&d[i..i + DIGIT_WINDOW]));
+        // Within one run of digits (separators are folded away): 二重 and 二重 elsewhere in the
+        // text are no 22.
+        let runs: Vec<&str> = stored
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|r| r.len() >= DIGIT_WINDOW)
+            .collect();
+        return (0..=d.len() - DIGIT_WINDOW)
+            .any(|i| runs.iter().any(|r| r.contains(&d[i..i + DIGIT_WINDOW])));
     }
     if !d.is_empty() && d.len() == v.len() {
         // A short number: as a whole digit run of its own.

@@ -283,10 +283,12 @@ pub fn mask_key(value: &str) -> String {
 }
 
 /// Masks a free-text identifier (customer, agent, queue, product or interaction id): a producer
-/// may put a phone number or an e-mail address where an id belongs. Normalised first, so a
-/// full-width or oddly spaced value is caught as well as a tidy one.
+/// may put a phone number or an e-mail address where an id belongs. Normalised and cleaned of
+/// spoken fillers first, as customer text is, so a full-width, oddly spaced or transcribed value
+/// is caught as well as a tidy one.
 pub fn mask_identifier(value: &str) -> String {
-    let masked = mask(&crate::normalize::normalize(value));
+    use crate::normalize::{normalize, strip_fillers};
+    let masked = mask(&strip_fillers(&normalize(value)));
     if masked.found.is_empty() {
         value.to_string()
     } else {
