@@ -118,6 +118,11 @@ fn every_service_is_there_pinned_and_healthchecked() {
     for topic in ["voc.interactions", "voc.interactions.dlq", "voc.flags"] {
         assert!(init.contains(topic), "kafka-init creates {topic}");
     }
+    // Dead letters keep original, unmasked bytes: their topic gets a short retention.
+    assert!(
+        init.contains("--entity-name voc.interactions.dlq --add-config retention.ms="),
+        "the dead-letter topic's retention is set: {init}"
+    );
 }
 
 #[test]

@@ -196,8 +196,10 @@ pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Interaction, Messa
     let text = std::str::from_utf8(bytes).map_err(|e| MessageError::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
-    let raw: RawMessage =
-        serde_json::from_str(text).map_err(|e| MessageError::InvalidJson(e.to_string()))?;
+    // serde quotes the offending value ("invalid type: string \"090-…\""): the error is logged
+    // and sent with the dead letter, so it goes through the masker like any stored text.
+    let raw: RawMessage = serde_json::from_str(text)
+        .map_err(|e| MessageError::InvalidJson(crate::mask::mask(&e.to_string()).text))?;
     validate(raw, limits)
 }
 
@@ -214,7 +216,7 @@ fn validate(raw: RawMessage, limits: &Limits) -> Result<Interaction, MessageErro
     }
     let occurred_at = OffsetDateTime::parse(&raw.occurred_at, &Rfc3339).map_err(|_| {
         MessageError::BadTimestamp {
-            value: raw.occurred_at.chars().take(64).collect(),
+            value: crate::mask::mask(&raw.occurred_at.chars().take(64).collect::<String>()).text,
         }
     })?;
 
@@ -292,6 +294,16 @@ mod tests {
         // Only a leading one: a BOM inside a string is text (normalisation drops it later).
         let inner = OK.replace("請求", "\u{FEFF}請求");
         assert!(parse(&inner).is_ok());
+    }
+
+    #[test]
+    fn errors_quoting_the_input_quote_it_masked() {
+        let csat = r#"{"interaction_id":"x","occurred_at":"2026-11-22T01:00:00Z","text":"a","metrics":{"csat":"090-1234-5678"}}"#;
+        let e = parse(csat).expect_err("csat is a number").to_string();
+        assert!(e.contains("<TEL>") && !e.contains("1234"), "{e}");
+        let at = r#"{"interaction_id":"x","occurred_at":"taro@example.com","text":"a"}"#;
+        let e = parse(at).expect_err("not a time").to_string();
+        assert!(e.contains("<EMAIL>") && !e.contains("taro"), "{e}");
     }
 
     #[test]
