@@ -10,8 +10,9 @@ use voc_core::{Analyzer, Limits, parse_message};
 
 use crate::jsonl::{self, Line};
 
-/// Audits every line of `file`; prints a summary (or JSON), and with `reveal` every leak and
-/// masked span with its original text. Returns the report.
+/// Audits every line of `file`; with `reveal` prints every leak and masked span with its
+/// original text. Lines that are not interactions are counted and named on stderr. Returns the
+/// report.
 pub fn report(
     analyzer: &Analyzer,
     limits: &Limits,
@@ -22,13 +23,28 @@ pub fn report(
     let mut report = MaskReport::default();
     let reader = jsonl::open(Some(file))?;
     for line in jsonl::Lines::new(reader, limits.max_message_bytes) {
-        let Line::Data { number, bytes } = line.context("cannot read input")? else {
-            continue;
+        let (number, bytes) = match line.context("cannot read input")? {
+            Line::Data { number, bytes } => (number, bytes),
+            Line::TooLong { number, .. } => {
+                report.unparsed += 1;
+                eprintln!(
+                    "{}:{number}: line over the message size limit",
+                    file.display()
+                );
+                continue;
+            }
         };
-        let Ok(msg) = parse_message(&bytes, limits) else {
-            continue;
+        let msg = match parse_message(&bytes, limits) {
+            Ok(msg) => msg,
+            Err(e) => {
+                // An audit that skipped lines silently would report them as clean.
+                report.unparsed += 1;
+                eprintln!("{}:{number}: {e}", file.display());
+                continue;
+            }
         };
-        let annotation: Annotation = serde_json::from_slice(&bytes).with_context(|| {
+        let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let annotation: Annotation = serde_json::from_slice(json).with_context(|| {
             format!(
                 "{}:{number}: `pii` is not a list of strings",
                 file.display()
@@ -67,6 +83,13 @@ pub fn report(
 /// The report as a person reads it.
 pub fn print(file: &Path, r: &MaskReport, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{}", file.display())?;
+    if r.unparsed > 0 {
+        writeln!(
+            out,
+            "  {} lines could not be read as interactions (see stderr)",
+            r.unparsed
+        )?;
+    }
     let masked: Vec<String> = r.masked.iter().map(|(k, n)| format!("{k} {n}")).collect();
     writeln!(
         out,

@@ -178,7 +178,7 @@ enum Command {
 enum MaskCommand {
     /// What the masker does to interaction JSONL files: masked spans per kind and per 1,000
     /// words; on lines annotated with `"pii": [values]`, leaked values and false positives.
-    /// Exit code 1 when an annotated value leaked.
+    /// Exit code 1 when an annotated value leaked or a line could not be read.
     Report {
         /// Interaction JSONL(.gz) files, optionally annotated with `pii`.
         #[arg(required = true)]
@@ -438,7 +438,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut leaked = false;
             for file in &files {
                 let r = cmd_mask::report(&analyzer, &settings.limits, file, reveal, &mut out)?;
-                leaked |= r.leaky_lines > 0;
+                leaked |= r.leaky_lines > 0 || r.unparsed > 0;
                 if json {
                     let mut v = serde_json::to_value(&r)?;
                     v["file"] = serde_json::json!(file.display().to_string());

@@ -79,7 +79,7 @@ impl Analyzer {
 
     /// The customer's turns as the analysis reads them: normalised, fillers removed, turns of
     /// あいづち alone dropped; not yet masked.
-    pub fn customer_turns(interaction: &Interaction) -> impl Iterator<Item = String> + '_ {
+    fn customer_turns(interaction: &Interaction) -> impl Iterator<Item = String> + '_ {
         interaction
             .turns
             .iter()
@@ -89,18 +89,20 @@ impl Analyzer {
     }
 
     /// The customer's words, normalised and masked (all but names, which need the morphemes).
+    ///
+    /// The turns are masked together, joined by newlines: a number dictated over two turns
+    /// (090の1234の / 5678です) is one number.
     pub fn customer_document(interaction: &Interaction) -> (String, usize) {
-        let mut doc = String::new();
-        let mut pii = 0;
-        for clean in Self::customer_turns(interaction) {
-            let masked = mask(&clean);
-            pii += masked.found.len();
-            if !doc.is_empty() {
-                doc.push('\n');
-            }
-            doc.push_str(&masked.text);
-        }
-        (doc, pii)
+        let masked = mask(&Self::customer_text_unmasked(interaction));
+        let found = masked.found.len();
+        (masked.text, found)
+    }
+
+    /// The customer's turns, cleaned and joined by newlines, before masking: for audits only.
+    pub fn customer_text_unmasked(interaction: &Interaction) -> String {
+        Self::customer_turns(interaction)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn analyze(&self, interaction: &Interaction) -> Result<Analysis, AnalyzeError> {

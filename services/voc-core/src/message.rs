@@ -216,7 +216,12 @@ fn validate(raw: RawMessage, limits: &Limits) -> Result<Interaction, MessageErro
     }
     let occurred_at = OffsetDateTime::parse(&raw.occurred_at, &Rfc3339).map_err(|_| {
         MessageError::BadTimestamp {
-            value: crate::mask::mask(&raw.occurred_at.chars().take(64).collect::<String>()).text,
+            // Masked whole, then cut: a cut number would no longer look like one.
+            value: crate::mask::mask(&raw.occurred_at)
+                .text
+                .chars()
+                .take(64)
+                .collect(),
         }
     })?;
 

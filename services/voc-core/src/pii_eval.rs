@@ -44,6 +44,8 @@ pub struct LineAudit {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MaskReport {
     pub lines: usize,
+    /// Lines that could not be read as interactions (not audited).
+    pub unparsed: usize,
     pub tokens: usize,
     /// Masked spans per kind (placeholder names without brackets).
     pub masked: BTreeMap<String, usize>,
@@ -125,7 +127,23 @@ fn fold(s: &str) -> String {
             c if c.is_whitespace()
                 || matches!(
                     c,
-                    '-' | '‐' | '―' | 'ー' | '.' | ',' | '、' | '・' | '(' | ')' | 'の'
+                    '-' | '‐'
+                        | '―'
+                        | '−'
+                        | '–'
+                        | '—'
+                        | 'ー'
+                        | '~'
+                        | '〜'
+                        | '/'
+                        | '.'
+                        | ','
+                        | '、'
+                        | '・'
+                        | '('
+                        | ')'
+                        | 'の'
+                        | 'ノ'
                 ) =>
             {
                 None
@@ -183,7 +201,30 @@ fn survives(value: &str, stored: &str) -> bool {
             .split(|c: char| !c.is_ascii_digit())
             .any(|run| run == d);
     }
-    stored.contains(&v)
+    // A value survives in part too: the family name of a full name (山田<NAME>), the local part of
+    // an address (yamada ドット <EMAIL>). Its parts are its runs of letters, kana or kanji
+    // between separators; domain endings and generic words are no one's.
+    stored.contains(&v) || parts(value).any(|p| stored.contains(&p))
+}
+
+/// Words of a value that identify someone on their own: two or more kana or kanji, or three or
+/// more Latin letters, that are not a common domain word.
+fn parts(value: &str) -> impl Iterator<Item = String> {
+    const COMMON: [&str; 16] = [
+        "com", "net", "org", "co", "jp", "ne", "example", "mail", "gmail", "yahoo", "docomo",
+        "ezweb", "icloud", "outlook", "hotmail", "softbank",
+    ];
+    // Folded first, so a full-width ｃｏｍ is the com it stands for.
+    normalize(value)
+        .split(|c: char| !c.is_alphanumeric() || c.is_ascii_digit())
+        .map(fold)
+        .filter(|p| {
+            let n = p.chars().count();
+            let latin = p.is_ascii();
+            (latin && n >= 3 || !latin && n >= 2) && !COMMON.contains(&p.as_str())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// Whether a masked span covers an annotated value (either holds the other, folded).
@@ -201,15 +242,14 @@ pub fn audit(
     interaction: &Interaction,
     pii: Option<&[String]>,
 ) -> Result<LineAudit, AnalyzeError> {
-    let mut spans = Vec::new();
-    for turn in Analyzer::customer_turns(interaction) {
-        for (r, kind) in detect(&turn) {
-            spans.push(MaskedSpan {
-                kind,
-                original: turn[r].to_string(),
-            });
-        }
-    }
+    let raw = Analyzer::customer_text_unmasked(interaction);
+    let mut spans: Vec<MaskedSpan> = detect(&raw)
+        .into_iter()
+        .map(|(r, kind)| MaskedSpan {
+            kind,
+            original: raw[r].to_string(),
+        })
+        .collect();
     let (doc, _) = Analyzer::customer_document(interaction);
     let morphemes = analyzer.tokenizer().tokenize(&doc)?;
     for r in name_spans(&doc, &morphemes, &|m| analyzer.is_own_word(m)) {
@@ -274,6 +314,16 @@ mod tests {
         // A short number only as a whole run: 737 is not in 17375.
         assert!(!survives("737", &fold("17375")));
         assert!(survives("737", &fold("コード 737")));
+        // In part: the family name of a full name, the local part of an address.
+        assert!(survives("山田 太郎", &fold("山田<NAME>様")));
+        assert!(survives(
+            "yamada.taro@example.com",
+            &fold("yamada ドット <EMAIL>")
+        ));
+        assert!(!survives(
+            "yamada.taro@example.com",
+            &fold("<EMAIL>、example.comのサイト")
+        ));
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn is_separator(c: char) -> bool {
     matches!(
         c,
         ' ' | '\u{3000}'
+            | '\n'
             | '-'
             | '‐'
             | '‑'
@@ -65,7 +66,8 @@ fn is_separator(c: char) -> bool {
 /// positional, so 三十一 is no chain.
 fn kanji_digit(c: char) -> Option<u8> {
     Some(match c {
-        '〇' | '零' => 0,
+        // ○ (U+25CB) is what input methods give for 〇 as often as not.
+        '〇' | '○' | '零' => 0,
         '一' => 1,
         '二' => 2,
         '三' => 3,
@@ -79,8 +81,9 @@ fn kanji_digit(c: char) -> Option<u8> {
     })
 }
 
+/// Katakana that can be part of a spoken digit; ノ is a separator (080ノ1111), not a reading.
 fn is_katakana(c: char) -> bool {
-    matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー')
+    matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー') && c != 'ノ'
 }
 
 /// Hiragana that can be part of a spoken digit; の is a separator (080の1111), not a reading.
@@ -134,8 +137,6 @@ fn is_unit(c: char) -> bool {
             | '箱'
             | '型'
             | '位'
-            | '番'
-            | '号'
     )
 }
 
@@ -159,6 +160,7 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
     let mut out: Vec<Vec<(Group, String)>> = Vec::new();
     let mut chain: Vec<(Group, String)> = Vec::new();
     let mut gap = String::new();
+    let mut gap_chars = 0;
     let mut gap_ok = true;
     let hay = &text[range.clone()];
     let mut chars = hay.char_indices().peekable();
@@ -186,7 +188,7 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
                 value: d,
                 at: start..start + c.len_utf8(),
             });
-        } else if (is_katakana(c) || is_hiragana(c)) && c != 'ー' {
+        } else if (is_katakana(c) || is_hiragana(c)) && c != 'ー' && c != 'ノ' {
             let same: fn(char) -> bool = if is_katakana(c) {
                 is_katakana
             } else {
@@ -207,6 +209,7 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
                     if led {
                         close(&mut chain, &mut out);
                         gap.clear();
+                        gap_chars = 0;
                         gap_ok = true;
                     }
                     found = ds;
@@ -214,6 +217,7 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
                 None => {
                     close(&mut chain, &mut out);
                     gap.clear();
+                    gap_chars = 0;
                     gap_ok = true;
                     continue;
                 }
@@ -222,12 +226,14 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
         if found.is_empty() {
             if is_separator(c) {
                 gap.push(c);
-                if gap.chars().count() > MAX_GAP {
+                gap_chars += 1;
+                if gap_chars > MAX_GAP {
                     gap_ok = false;
                 }
             } else {
                 close(&mut chain, &mut out);
                 gap.clear();
+                gap_chars = 0;
                 gap_ok = true;
             }
             continue;
@@ -257,6 +263,7 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
                 String::new(),
             ));
             gap.clear();
+            gap_chars = 0;
             gap_ok = true;
         }
         if chain.last().is_some_and(|(g, _)| g.at.end < consumed) {
@@ -270,7 +277,8 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
 /// A kana run (in katakana) read as digits (longest reading first). A katakana run must be made
 /// of readings alone (ゼロハチゼロ; サンキュー is no number); a hiragana run may have particles
 /// glued on either side (番号はぜろはちぜろです), so its longest stretch of three or more readings
-/// counts. Returns the digits and whether text of the run precedes them.
+/// counts (に, し alone are particles). Returns the digits and whether text of the run precedes
+/// them.
 fn readings(run: &str, start: usize, hiragana: bool) -> Option<(Vec<Digit>, bool)> {
     let table = &LEXICON.digit_readings;
     let decode = |from: usize| {
@@ -294,9 +302,16 @@ fn readings(run: &str, start: usize, hiragana: bool) -> Option<(Vec<Digit>, bool
         (out, at)
     };
     if !hiragana {
+        // Readings may be said one by one (ゼロ、キュウ、ゼロ): a lone one counts, and the chain
+        // still needs ten digits.
         let (out, at) = decode(0);
-        // A lone reading is a word (ゴ, シ, ニ), not a number.
-        return (out.len() >= 2 && at == run.len()).then_some((out, false));
+        return (!out.is_empty() && at == run.len()).then_some((out, false));
+    }
+    // Every start is tried, so the cost grows with the square of the run: a dictated number is
+    // far shorter than this.
+    const MAX_HIRAGANA_RUN: usize = 64 * 3;
+    if run.len() > MAX_HIRAGANA_RUN {
+        return None;
     }
     run.char_indices()
         .map(|(k, _)| (k, decode(k).0))
@@ -437,37 +452,30 @@ pub(super) fn scan(text: &str, sp: &mut Spans) {
 }
 
 /// Digits after a label that makes them someone's identifier (口座, 会員番号, 記号 of a ゆうちょ
-/// account): every number of 4 or more digits up to the end of the clause is masked, however
-/// short, since an account or membership number identifies a person at any length.
+/// account): every number of 4 or more digits starting before the end of the clause is masked,
+/// however short, since an account or membership number identifies a person at any length.
 pub(super) fn scan_labelled(text: &str, sp: &mut Spans) {
-    const WINDOW_CHARS: usize = 30;
-    let mut found: Vec<Range<usize>> = Vec::new();
+    let mut windows: Vec<Range<usize>> = Vec::new();
     for label in INDEX.id_labels_in_text.find_iter(text) {
-        {
-            let from = label.end();
-            let to = text[from..]
-                .char_indices()
-                .take(WINDOW_CHARS)
-                .find(|&(_, c)| matches!(c, '。' | '\n' | '!' | '?'))
-                .map_or_else(
-                    || {
-                        text[from..]
-                            .char_indices()
-                            .nth(WINDOW_CHARS)
-                            .map_or(text.len(), |(k, _)| from + k)
-                    },
-                    |(k, _)| from + k,
-                );
-            found.push(from..to);
-        }
+        let from = label.end();
+        // To the end of the clause: masking never adds or removes these marks, so a second pass
+        // sees the same window (idempotence).
+        let to = text[from..]
+            .find(['。', '\n', '!', '?'])
+            .map_or(text.len(), |k| from + k);
+        windows.push(from..to);
     }
-    for window in found {
+    for window in windows {
         for gap in sp.gaps(text.len()) {
             let (s, e) = (gap.start.max(window.start), gap.end.min(window.end));
             if s >= e {
                 continue;
             }
-            for chain in chains(text, s..e) {
+            // The whole of a number that starts in the window, however far it runs.
+            for chain in chains(text, s..gap.end) {
+                if chain[0].0.at.start >= e {
+                    break;
+                }
                 for (at, digits) in numbers(text, &chain) {
                     if digits.len() >= 4 {
                         sp.0.insert(at.start, (at.end, PiiKind::Num));
@@ -501,6 +509,9 @@ mod tests {
             "まるきゅうまる、ろくろくさんよん、いちにいはちご",
             "０８０の、１１１１の、２２２２",
             "090、1234、5678",
+            "080ノ1111ノ2222",
+            "〇八〇○一一一一○二二二二",
+            "ゼロ、キュウ、ゼロ、イチ、ニ、サン、ヨン、ゴ、ロク、ナナ、ハチ",
         ] {
             assert_eq!(
                 m(&format!("折り返しは{s}までお願いします")),
@@ -509,6 +520,8 @@ mod tests {
             );
         }
         assert_eq!(m("番号は（03）1234 － 5678です"), "番号は<TEL>です");
+        // 番 after a number is no counter that makes it a quantity.
+        assert_eq!(m("080の1111の2222番まで"), "<TEL>番まで");
         assert_eq!(m("+81 90 1111 2222"), "<TEL>");
     }
 
@@ -532,6 +545,25 @@ mod tests {
         );
         assert_eq!(m("会員番号:0048-1234"), "会員番号:<NUM>");
         assert_eq!(m("口座から3,000円引かれた"), "口座から3,000円引かれた");
+        // A number running past any length limit is taken whole, and masking again changes
+        // nothing.
+        let long = format!("会員番号は{}1234-5678-9012です", "、".repeat(40));
+        let once = m(&long);
+        assert!(!once.contains("9012"), "{once}");
+        assert_eq!(m(&once), once);
+    }
+
+    #[test]
+    fn a_number_dictated_over_two_turns_is_one_number() {
+        assert_eq!(m("電話は090の1234の\n5678です"), "電話は<TEL>です");
+    }
+
+    #[test]
+    fn long_kana_runs_and_separator_runs_cost_linear_time() {
+        let kana = "いち".repeat(20_000);
+        assert_eq!(m(&kana), kana);
+        let seps = "1-.".repeat(50_000);
+        assert!(!m(&seps).contains("1-.1-.1"));
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub(super) static OBFUSCATED: LazyLock<Regex> = LazyLock::new(|| {
         "(?:[ \u{3000}]*[.．。][ \u{3000}]*|{})",
         spelling(&l.dot_words, None)
     );
-    let pattern = format!("(?i){local}{at}(?:{label}{dot})+(?:{TLDS})(?-u:\\b)");
+    // The local part may be spelt with dots too (yamada . taro (at) …).
+    let pattern = format!("(?i){local}(?:{dot}{local})*{at}(?:{label}{dot})+(?:{TLDS})(?-u:\\b)");
     #[allow(clippy::expect_used)] // built from the shipped lexicon, tested below
     Regex::new(&pattern).expect("valid e-mail pattern")
 });
@@ -85,7 +86,8 @@ pub(super) static OBFUSCATED: LazyLock<Regex> = LazyLock::new(|| {
 /// word, then a domain of katakana words joined by ドット.
 pub(super) static SPOKEN: LazyLock<Regex> = LazyLock::new(|| {
     let l = &*LEXICON;
-    let word = "[\\p{Katakana}ーA-Za-z0-9]+";
+    // A local part keeps its dots, underscores and hyphens (sato.k, yui_n).
+    let word = "[\\p{Katakana}ーA-Za-z0-9][\\p{Katakana}ーA-Za-z0-9._\\-]*";
     let sep = "[、,・ \u{3000}]*";
     let joiner = "(?:ドット|ハイフン|アンダーバー|アンダースコア|ピリオド)";
     let at = alternatives(&l.at_words);
@@ -121,6 +123,8 @@ mod tests {
             "hayashi-k[アット]example[ドット]jp",
             "inoue.a あっと example.com",
             "mori.y@@example.com",
+            "yamada . taro (at) example . com",
+            "yamada ドット taro アット example ドット com",
         ] {
             let out = m(&format!("連絡は{s}までお願いします"));
             assert_eq!(out, "連絡は<EMAIL>までお願いします", "{s}");

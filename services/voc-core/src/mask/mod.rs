@@ -205,7 +205,9 @@ fn claim(text: &str) -> Spans {
     for m in index.cues_in_text.find_iter(text) {
         match index.cue_kinds[m.pattern().as_usize()] {
             lexicon::Cue::Reading => {
-                readings_in_a_row |= m.start() == last_reading_end;
+                // Back to back, or one separator apart (ゼロ、キュウ: said one by one).
+                readings_in_a_row |= last_reading_end <= m.start()
+                    && text[last_reading_end..m.start()].chars().nth(1).is_none();
                 last_reading_end = m.end();
             }
             lexicon::Cue::SpokenAt => spoken_at = true,
@@ -215,11 +217,13 @@ fn claim(text: &str) -> Spans {
     if p.digit_or_at {
         scan(text, &EMAIL, PiiKind::Email, &mut sp, whole);
     }
-    if p.latin && email::may_hold_obfuscated(text) {
-        scan(text, &email::OBFUSCATED, PiiKind::Email, &mut sp, whole);
-    }
+    // The spoken form first: it takes a local part said with ドット (yamada ドット taro アット …)
+    // whole, where the written form would take only what follows the last spelt-out dot.
     if spoken_at {
         scan(text, &email::SPOKEN, PiiKind::Email, &mut sp, whole);
+    }
+    if p.latin && email::may_hold_obfuscated(text) {
+        scan(text, &email::OBFUSCATED, PiiKind::Email, &mut sp, whole);
     }
     if p.digit_or_at {
         scan(text, &CARD, PiiKind::Card, &mut sp, card);
@@ -282,17 +286,30 @@ pub fn mask_key(value: &str) -> String {
     render(value, &sp).text
 }
 
-/// Masks a free-text identifier (customer, agent, queue, product or interaction id): a producer
+/// Digits an id's own number may have (membership and customer numbers).
+pub const MAX_ID_DIGITS: usize = 12;
+
+/// Masks a free-text identifier (customer, agent, queue or product id): a producer
 /// may put a phone number or an e-mail address where an id belongs. Normalised and cleaned of
 /// spoken fillers first, as customer text is, so a full-width, oddly spaced or transcribed value
 /// is caught as well as a tidy one.
+///
+/// A number of no known kind up to [`MAX_ID_DIGITS`] digits is left: ids are numbers
+/// (C1234567890), and masking them would merge customers whose repeat contacts the flagger
+/// counts. Longer runs are masked as in text.
 pub fn mask_identifier(value: &str) -> String {
+    const _: () = assert!(MAX_ID_DIGITS < 13, "a card-length run is never an id");
     use crate::normalize::{normalize, strip_fillers};
-    let masked = mask(&strip_fillers(&normalize(value)));
-    if masked.found.is_empty() {
+    let clean = strip_fillers(&normalize(value));
+    let mut sp = claim(&clean);
+    let digits = |r: Range<usize>| clean[r].chars().filter(char::is_ascii_digit).count();
+    sp.0.retain(|&start, &mut (end, kind)| {
+        kind != PiiKind::Num || digits(start..end) > MAX_ID_DIGITS
+    });
+    if sp.0.is_empty() {
         value.to_string()
     } else {
-        masked.text
+        render(&clean, &sp).text
     }
 }
 

@@ -234,6 +234,42 @@ pub fn name_spans(
         if is_person_name(m) && stands_as_name(text, ms, i) {
             runs.push(i..i + 1);
         }
+        // A kanji word no dictionary knows is a variant-kanji name (髙橋から電話, 山﨑が担当):
+        // IPADIC holds the everyday words. Taken with the kanji nouns glued to it (山 + 﨑).
+        if m.source == WordSource::Unknown && has_kanji(m.surface) && !is_role(m.surface) {
+            let glued_kanji = |n: &Morpheme<'_>| n.pos == "名詞" && has_kanji(n.surface);
+            let start = if i > 0 && glued_kanji(&ms[i - 1]) && ms[i - 1].end == m.start {
+                i - 1
+            } else {
+                i
+            };
+            let end = if ms
+                .get(i + 1)
+                .is_some_and(|n| glued_kanji(n) && n.start == m.end)
+            {
+                i + 2
+            } else {
+                i + 1
+            };
+            runs.push(start..end);
+        }
+        // A given name the dictionary does not know after a family name it does (岡田 康平).
+        let given_name_after = |n: &Morpheme<'_>| {
+            n.pos == "名詞"
+                && matches!(n.pos1, "一般" | "固有名詞")
+                && has_kanji(n.surface)
+                && n.surface.chars().count() <= 3
+                && text[m.end..n.start].trim().is_empty()
+                && !is_title(n)
+                && !is_role(n.surface)
+        };
+        if is_person_name(m)
+            && has_kanji(m.surface)
+            && m.surface.chars().nth(1).is_some()
+            && ms.get(i + 1).is_some_and(given_name_after)
+        {
+            runs.push(i..i + 2);
+        }
         // A given name after a kanji proper noun the dictionary read as a place (松本 茂).
         if is_person_name(m)
             && i > 0
@@ -259,8 +295,8 @@ pub fn name_spans(
                 runs.push(r);
             }
         }
-        // X と申します (every phrase starts with と or で).
-        if text[m.end..].starts_with(['と', 'で'])
+        // X と申します (every phrase starts with と, っ or で).
+        if text[m.end..].starts_with(['と', 'っ', 'で'])
             && name_like(m)
             && followed_by(text, ms, i, &l.self_introduction_after)
         {

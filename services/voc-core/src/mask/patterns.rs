@@ -86,7 +86,7 @@ fn block(first: &str) -> String {
     // 北一条西二丁目 (Hokkaido's grid): a 条 before the 丁目.
     let jo = format!("(?:(?:{first}|{k})条[東西南北]?)?");
     format!(
-        "(?:{jo}(?:{first}|{k})丁目{HY}?{n}(?:番地?|{HY}|の)?(?:{n}号?)?\
+        "(?:{jo}(?:{first}|{k})丁目(?:{HY}|の?[、,]|の)?{n}(?:番地?|{HY}|の)?(?:{n}号?)?\
          |{jo}{k}丁目{k}番地?(?:{k}号)?\
          |{k}番地(?:(?:の|{HY}){k}号?)?\
          |{first}丁目\
@@ -101,7 +101,10 @@ fn block(first: &str) -> String {
 fn town_block(joined: bool) -> String {
     let (b, b3) = (block(&format!("{D}+")), block(&format!("{D}{{1,3}}")));
     let join = if joined { "|の?[、,]" } else { "" };
-    format!("(?:(?:{TOWN}|{SP}{join}){{0,30}}{TOWN})(?:{SP}{b3}|(?:の?[、,])?{b})")
+    // の inside a town's name (丸の内, 霞ヶ関の…): only before a kanji, so a sentence's の
+    // (東京都の店) needs the block after it to be an address at all.
+    let town = format!("(?:{TOWN}|の\\p{{Han}})");
+    format!("(?:(?:{town}|{SP}{join}){{0,30}}{town})(?:{SP}{b3}|(?:の?[、,])?{b})")
 }
 pub(super) static ADDR_PREF: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
@@ -112,7 +115,7 @@ pub(super) static ADDR_PREF: LazyLock<Regex> = LazyLock::new(|| {
 });
 pub(super) static ADDR_MUNI: LazyLock<Regex> = LazyLock::new(|| {
     let b = block(&format!("{D}+"));
-    re(&format!("{MUNI}(?:{}|{b})", town_block(false)))
+    re(&format!("{MUNI}(?:の?[、,])?(?:{}|{b})", town_block(true)))
 });
 
 // ---- public checksum helpers ----

@@ -269,6 +269,14 @@ fn address() {
         ),
         ("京都府京都市左京区 12-4", "<ADDRESS>"),
         ("札幌市中央区南三条西十五丁目二十番地です", "<ADDRESS>です"),
+        (
+            "東京都千代田区丸の内9丁目9番9号 サンプルタワー 30F",
+            "<ADDRESS>",
+        ),
+        (
+            "川崎市の、中原区、小杉町、3丁目の、264の3です",
+            "<ADDRESS>です",
+        ),
         ("札幌市北区北7条西2丁目3-1", "<ADDRESS>"),
         ("港区六本木六丁目十番地", "<ADDRESS>"),
     ] {
@@ -556,6 +564,21 @@ fn soup() -> impl Strategy<Value = String> {
         "、",
     ];
     prop::collection::vec(prop::sample::select(toks.to_vec()), 0..40).prop_map(|v| v.concat())
+}
+
+#[test]
+fn ids_keep_their_own_numbers_but_not_personal_data() {
+    assert_eq!(mask_identifier("C1234567890"), "C1234567890");
+    assert_eq!(mask_identifier("090の1234の5678"), "<TEL>");
+    assert_eq!(
+        mask_identifier("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ"),
+        "<EMAIL>"
+    );
+    assert_eq!(
+        mask_identifier("4111 1111 1111 1111 12/28 123"),
+        "<CARD> 12/28 123"
+    );
+    assert!(!mask_identifier("41111111111111111111123").contains("1111"));
 }
 
 #[test]
