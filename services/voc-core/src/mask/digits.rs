@@ -16,7 +16,7 @@
 
 use std::ops::Range;
 
-use super::lexicon::{INDEX, LEXICON};
+use super::lexicon::INDEX;
 use super::patterns::{ascii_digit, my_number_valid};
 use super::{PiiKind, Spans};
 
@@ -156,7 +156,7 @@ struct Group {
 
 /// Splits `text[range]` into digits, keeping the separators between them as text. Returns the
 /// chains: groups with the separator text that follows each.
-fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
+fn chains(text: &str, range: Range<usize>, kana: bool) -> Vec<Vec<(Group, String)>> {
     let mut out: Vec<Vec<(Group, String)>> = Vec::new();
     let mut chain: Vec<(Group, String)> = Vec::new();
     let mut gap = String::new();
@@ -188,7 +188,7 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
                 value: d,
                 at: start..start + c.len_utf8(),
             });
-        } else if (is_katakana(c) || is_hiragana(c)) && c != 'ー' && c != 'ノ' {
+        } else if kana && (is_katakana(c) || is_hiragana(c)) && c != 'ー' && c != 'ノ' {
             let same: fn(char) -> bool = if is_katakana(c) {
                 is_katakana
             } else {
@@ -280,44 +280,57 @@ fn chains(text: &str, range: Range<usize>) -> Vec<Vec<(Group, String)>> {
 /// counts (に, し alone are particles). Returns the digits and whether text of the run precedes
 /// them.
 fn readings(run: &str, start: usize, hiragana: bool) -> Option<(Vec<Digit>, bool)> {
-    let table = &LEXICON.digit_readings;
-    let decode = |from: usize| {
-        let mut out = Vec::new();
-        let mut at = from;
-        while at < run.len() {
-            let rest = &run[at..];
-            let Some((reading, &value)) = table
-                .iter()
-                .filter(|(r, _)| rest.starts_with(r.as_str()))
-                .max_by_key(|(r, _)| r.len())
-            else {
-                break;
-            };
-            out.push(Digit {
-                value,
-                at: start + at..start + at + reading.len(),
-            });
-            at += reading.len();
-        }
-        (out, at)
+    // The longest reading at `at`, looked up by its first character.
+    let one = |at: usize| {
+        let rest = &run[at..];
+        let first = rest.chars().next()?;
+        INDEX
+            .readings_by_first
+            .get(&first)?
+            .iter()
+            .find(|(r, _)| rest.starts_with(r.as_str()))
+            .map(|(r, v)| (r.len(), *v))
     };
+    // Stretches of readings back to back, in one walk: where no reading starts, the next
+    // character starts a new stretch.
+    let mut best: Vec<Digit> = Vec::new();
+    let mut best_from = 0;
+    let mut current: Vec<Digit> = Vec::new();
+    let mut from = 0;
+    let mut at = 0;
+    while at < run.len() {
+        match one(at) {
+            Some((len, value)) => {
+                if current.is_empty() {
+                    from = at;
+                }
+                current.push(Digit {
+                    value,
+                    at: start + at..start + at + len,
+                });
+                at += len;
+            }
+            None => {
+                if current.len() > best.len() {
+                    best = std::mem::take(&mut current);
+                    best_from = from;
+                }
+                current.clear();
+                at += run[at..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+    }
+    if current.len() > best.len() {
+        best = current;
+        best_from = from;
+    }
+    let whole = best_from == 0 && best.last().is_some_and(|d| d.at.end == start + run.len());
     if !hiragana {
         // Readings may be said one by one (ゼロ、キュウ、ゼロ): a lone one counts, and the chain
         // still needs ten digits.
-        let (out, at) = decode(0);
-        return (!out.is_empty() && at == run.len()).then_some((out, false));
+        return (!best.is_empty() && whole).then_some((best, false));
     }
-    // Every start is tried, so the cost grows with the square of the run: a dictated number is
-    // far shorter than this.
-    const MAX_HIRAGANA_RUN: usize = 64 * 3;
-    if run.len() > MAX_HIRAGANA_RUN {
-        return None;
-    }
-    run.char_indices()
-        .map(|(k, _)| (k, decode(k).0))
-        .filter(|(_, out)| out.len() >= 3)
-        .max_by_key(|(k, out)| (out.len(), std::cmp::Reverse(*k)))
-        .map(|(k, out)| (out, k > 0))
+    (best.len() >= 3).then_some((best, best_from > 0))
 }
 
 /// Whether a group is clearly a quantity or part of a date or time: a unit or counter after it
@@ -428,9 +441,10 @@ fn numbers(text: &str, chain: &[(Group, String)]) -> Vec<(Range<usize>, Vec<u8>)
 }
 
 /// Masks every chain of [`MIN_DIGITS`] or more digits in the unclaimed parts of `text`.
-pub(super) fn scan(text: &str, sp: &mut Spans) {
+/// `kana`: read kana digit readings too (only when a first look found them).
+pub(super) fn scan(text: &str, sp: &mut Spans, kana: bool) {
     for gap in sp.gaps(text.len()) {
-        for chain in chains(text, gap.clone()) {
+        for chain in chains(text, gap.clone(), kana) {
             if is_version(text, &chain) {
                 continue;
             }
@@ -454,10 +468,10 @@ pub(super) fn scan(text: &str, sp: &mut Spans) {
 /// Digits after a label that makes them someone's identifier (口座, 会員番号, 記号 of a ゆうちょ
 /// account): every number of 4 or more digits starting before the end of the clause is masked,
 /// however short, since an account or membership number identifies a person at any length.
-pub(super) fn scan_labelled(text: &str, sp: &mut Spans) {
+pub(super) fn scan_labelled(text: &str, line: &Range<usize>, sp: &mut Spans) {
     let mut windows: Vec<Range<usize>> = Vec::new();
-    for label in INDEX.id_labels_in_text.find_iter(text) {
-        let from = label.end();
+    for label in INDEX.id_labels_in_text.find_iter(&text[line.clone()]) {
+        let from = line.start + label.end();
         // To the end of the clause: masking never adds or removes these marks, so a second pass
         // sees the same window (idempotence).
         let to = text[from..]
@@ -472,7 +486,7 @@ pub(super) fn scan_labelled(text: &str, sp: &mut Spans) {
                 continue;
             }
             // The whole of a number that starts in the window, however far it runs.
-            for chain in chains(text, s..gap.end) {
+            for chain in chains(text, s..gap.end, false) {
                 if chain[0].0.at.start >= e {
                     break;
                 }

@@ -21,6 +21,7 @@ pub(crate) struct Lexicon {
     pub not_names: Vec<String>,
     pub role_suffixes: Vec<String>,
     pub given_name_endings: Vec<String>,
+    pub variant_kanji: Vec<String>,
     pub name_labels: Vec<String>,
     pub self_introduction_before: Vec<String>,
     pub self_introduction_after: Vec<String>,
@@ -56,6 +57,7 @@ pub(crate) struct Index {
     pub role_suffixes: WordSet,
     pub given_name_endings: WordSet,
     pub self_introduction_before: WordSet,
+    pub variant_kanji: foldhash::HashSet<char>,
     /// Honorifics, self-introduction phrases and name labels, in one automaton.
     pub name_cues_in_text: AhoCorasick,
     pub name_cue_kinds: Vec<NameCue>,
@@ -66,6 +68,8 @@ pub(crate) struct Index {
     /// two or more kana (ゼロ, はち), a spoken at sign (アット), a kanji address's 丁目 or 番地.
     pub cues_in_text: AhoCorasick,
     pub cue_kinds: Vec<Cue>,
+    /// Digit readings (katakana) by first character, longest first.
+    pub readings_by_first: foldhash::HashMap<char, Vec<(String, u8)>>,
     /// Longest honorific or self-introduction word, in bytes, and a bit per first character:
     /// most words are ruled out before any hashing.
     pub short_word_bytes: usize,
@@ -153,9 +157,26 @@ pub(crate) static INDEX: LazyLock<Index> = LazyLock::new(|| {
         at_spellings_in_text: automaton(l.at_words.iter().chain(&l.at_symbols).cloned()),
         given_name_endings: set(&l.given_name_endings),
         self_introduction_before: set(&l.self_introduction_before),
+        variant_kanji: l
+            .variant_kanji
+            .iter()
+            .filter_map(|v| v.chars().next())
+            .collect(),
         name_cues_in_text: automaton(name_cues.iter().map(|(p, _)| p.clone())),
         name_cue_kinds: name_cues.iter().map(|&(_, k)| k).collect(),
         id_labels_in_text: automaton(l.id_labels.iter().cloned()),
+        readings_by_first: {
+            let mut by: foldhash::HashMap<char, Vec<(String, u8)>> = Default::default();
+            for (r, &v) in &l.digit_readings {
+                if let Some(c) = r.chars().next() {
+                    by.entry(c).or_default().push((r.clone(), v));
+                }
+            }
+            for list in by.values_mut() {
+                list.sort_by_key(|(r, _)| std::cmp::Reverse(r.len()));
+            }
+            by
+        },
         cues_in_text: automaton(cues.iter().map(|(p, _)| p.clone())),
         cue_kinds: cues.iter().map(|&(_, k)| k).collect(),
         short_word_bytes: short_words.clone().map(String::len).max().unwrap_or(0),

@@ -193,58 +193,99 @@ pub fn detect(text: &str) -> Vec<(Range<usize>, PiiKind)> {
         .collect()
 }
 
-/// Runs every text layer over `text`, each over the gaps the earlier ones left.
+/// Runs every text layer over `text`, each over the gaps the earlier ones left: the pattern layers
+/// line by line (no pattern spans a line, and a line without a digit costs nothing), then the
+/// digit chains over the whole text (a number may be dictated over two turns).
 fn claim(text: &str) -> Spans {
     let mut sp = Spans::default();
-    let p = presence(text);
-    // Kana and kanji cues of the layers below, in one pass: a dictated number reads as readings
-    // back to back (ゼロキュウゼロ), a spoken address has アット, a kanji address 丁目 or 番地.
+    // A number of ten digits lies within one line or two neighbouring ones (a number dictated
+    // over two turns): only then is the whole text read for digit chains.
+    let (mut enough_digits, mut readings, mut previous_line_digits) = (false, false, 0);
+    let mut start = 0;
+    for line in text.split('\n') {
+        let within = start..start + line.len();
+        start = within.end + 1;
+        let p = presence(line);
+        let cues = cues(line);
+        enough_digits |= p.digit_like + previous_line_digits >= digits::MIN_DIGITS;
+        previous_line_digits = p.digit_like;
+        readings |= cues.readings_in_a_row;
+        claim_line(text, &within, &p, &cues, &mut sp);
+    }
+    if enough_digits || readings {
+        digits::scan(text, &mut sp, readings);
+    }
+    sp
+}
+
+/// Kana and kanji cues of the layers: a dictated number reads as readings back to back or one
+/// separator apart (ゼロキュウゼロ, ゼロ、キュウ), a spoken address has アット, a kanji address 丁目
+/// or 番地.
+struct Cues {
+    readings_in_a_row: bool,
+    spoken_at: bool,
+    kanji_address: bool,
+}
+
+fn cues(line: &str) -> Cues {
     let index = &*lexicon::INDEX;
-    let (mut readings_in_a_row, mut spoken_at, mut kanji_address) = (false, false, false);
+    let mut c = Cues {
+        readings_in_a_row: false,
+        spoken_at: false,
+        kanji_address: false,
+    };
     let mut last_reading_end = usize::MAX;
-    for m in index.cues_in_text.find_iter(text) {
+    for m in index.cues_in_text.find_iter(line) {
         match index.cue_kinds[m.pattern().as_usize()] {
             lexicon::Cue::Reading => {
-                // Back to back, or one separator apart (ゼロ、キュウ: said one by one).
-                readings_in_a_row |= last_reading_end <= m.start()
-                    && text[last_reading_end..m.start()].chars().nth(1).is_none();
+                c.readings_in_a_row |= last_reading_end <= m.start()
+                    && line[last_reading_end..m.start()].chars().nth(1).is_none();
                 last_reading_end = m.end();
             }
-            lexicon::Cue::SpokenAt => spoken_at = true,
-            lexicon::Cue::KanjiAddress => kanji_address = true,
+            lexicon::Cue::SpokenAt => c.spoken_at = true,
+            lexicon::Cue::KanjiAddress => c.kanji_address = true,
         }
     }
+    c
+}
+
+/// The pattern layers over one line, in their order.
+fn claim_line(text: &str, within: &Range<usize>, p: &Presence, c: &Cues, sp: &mut Spans) {
+    let line = &text[within.clone()];
     if p.digit_or_at {
-        scan(text, &EMAIL, PiiKind::Email, &mut sp, whole);
+        scan(text, within, &EMAIL, PiiKind::Email, sp, whole);
     }
     // The spoken form first: it takes a local part said with ドット (yamada ドット taro アット …)
     // whole, where the written form would take only what follows the last spelt-out dot.
-    if spoken_at {
-        scan(text, &email::SPOKEN, PiiKind::Email, &mut sp, whole);
+    if c.spoken_at {
+        scan(text, within, &email::SPOKEN, PiiKind::Email, sp, whole);
     }
-    if p.latin && email::may_hold_obfuscated(text) {
-        scan(text, &email::OBFUSCATED, PiiKind::Email, &mut sp, whole);
+    if p.latin && email::may_hold_obfuscated(line) {
+        scan(text, within, &email::OBFUSCATED, PiiKind::Email, sp, whole);
     }
     if p.digit_or_at {
-        scan(text, &CARD, PiiKind::Card, &mut sp, card);
-        scan(text, &SECURITY_CODE, PiiKind::Card, &mut sp, security_code);
-        scan(text, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
-        scan(text, &TEL, PiiKind::Tel, &mut sp, tel);
-        scan(text, &POSTAL, PiiKind::Postal, &mut sp, postal);
+        scan(text, within, &CARD, PiiKind::Card, sp, card);
+        scan(
+            text,
+            within,
+            &SECURITY_CODE,
+            PiiKind::Card,
+            sp,
+            security_code,
+        );
+        scan(text, within, &MYNUM, PiiKind::MyNumber, sp, my_number);
+        scan(text, within, &TEL, PiiKind::Tel, sp, tel);
+        scan(text, within, &POSTAL, PiiKind::Postal, sp, postal);
     }
     // An address may be written in kanji numerals alone (十五丁目二十番地).
-    if p.digit_or_at || kanji_address {
+    if p.digit_or_at || c.kanji_address {
         // Prefecture-led first, so "住所東京都…" does not pull 住所 into a municipality.
-        scan(text, &ADDR_PREF, PiiKind::Address, &mut sp, whole);
-        scan(text, &ADDR_MUNI, PiiKind::Address, &mut sp, whole);
+        scan(text, within, &ADDR_PREF, PiiKind::Address, sp, whole);
+        scan(text, within, &ADDR_MUNI, PiiKind::Address, sp, whole);
     }
     if p.digit_or_at {
-        digits::scan_labelled(text, &mut sp);
+        digits::scan_labelled(text, within, sp);
     }
-    if p.digit_like >= digits::MIN_DIGITS || readings_in_a_row {
-        digits::scan(text, &mut sp);
-    }
-    sp
 }
 
 /// The text with every claimed span replaced by its placeholder.
@@ -279,10 +320,11 @@ pub fn mask_key(value: &str) -> String {
         return value.to_string();
     }
     let mut sp = Spans::default();
-    scan(value, &EMAIL, PiiKind::Email, &mut sp, whole);
-    scan(value, &CARD, PiiKind::Card, &mut sp, card);
-    scan(value, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
-    scan(value, &TEL, PiiKind::Tel, &mut sp, tel);
+    let all = 0..value.len();
+    scan(value, &all, &EMAIL, PiiKind::Email, &mut sp, whole);
+    scan(value, &all, &CARD, PiiKind::Card, &mut sp, card);
+    scan(value, &all, &MYNUM, PiiKind::MyNumber, &mut sp, my_number);
+    scan(value, &all, &TEL, PiiKind::Tel, &mut sp, tel);
     render(value, &sp).text
 }
 

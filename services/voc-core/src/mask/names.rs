@@ -63,6 +63,15 @@ fn is_title(m: &Morpheme<'_>) -> bool {
     INDEX.honorifics.contains(m.surface) || INDEX.name_suffixes.contains(m.surface)
 }
 
+/// A variant kanji of names: listed in the lexicon, or a CJK compatibility or supplementary
+/// ideograph (﨑, 𠮷).
+fn has_variant_kanji(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(c, '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
+            || INDEX.variant_kanji.contains(&c)
+    })
+}
+
 fn is_space(m: &Morpheme<'_>) -> bool {
     m.surface.trim().is_empty()
 }
@@ -234,9 +243,9 @@ pub fn name_spans(
         if is_person_name(m) && stands_as_name(text, ms, i) {
             runs.push(i..i + 1);
         }
-        // A kanji word no dictionary knows is a variant-kanji name (髙橋から電話, 山﨑が担当):
-        // IPADIC holds the everyday words. Taken with the kanji nouns glued to it (山 + 﨑).
-        if m.source == WordSource::Unknown && has_kanji(m.surface) && !is_role(m.surface) {
+        // A word the dictionary cannot read that holds a variant kanji is a name (髙橋から電話,
+        // 山﨑が担当). Taken with the kanji nouns glued to it (山 + 﨑).
+        if m.source == WordSource::Unknown && has_variant_kanji(m.surface) && !is_role(m.surface) {
             let glued_kanji = |n: &Morpheme<'_>| n.pos == "名詞" && has_kanji(n.surface);
             let start = if i > 0 && glued_kanji(&ms[i - 1]) && ms[i - 1].end == m.start {
                 i - 1
@@ -259,6 +268,8 @@ pub fn name_spans(
                 && matches!(n.pos1, "一般" | "固有名詞")
                 && has_kanji(n.surface)
                 && n.surface.chars().count() <= 3
+                // Written apart (岡田 康平): glued, it is a place or a company (伸和交通).
+                && !text[m.end..n.start].is_empty()
                 && text[m.end..n.start].trim().is_empty()
                 && !is_title(n)
                 && !is_role(n.surface)

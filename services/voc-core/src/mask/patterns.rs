@@ -222,13 +222,25 @@ fn bounded(t: &str, sp: &Spans, r: &Range<usize>, loose: bool) -> bool {
 
 type Accept = fn(&str, &Captures, &Spans) -> Option<Range<usize>>;
 
-/// Runs `re` over every unclaimed gap; `accept` turns a match into the range to mask.
-pub(super) fn scan(t: &str, re: &Regex, kind: PiiKind, sp: &mut Spans, accept: Accept) {
+/// `accept` turns a match into the range to mask.
+/// Runs `re` over every unclaimed gap within `within` (a line: no pattern spans one).
+pub(super) fn scan(
+    t: &str,
+    within: &Range<usize>,
+    re: &Regex,
+    kind: PiiKind,
+    sp: &mut Spans,
+    accept: Accept,
+) {
     for gap in sp.gaps(t.len()) {
+        let (start, end) = (gap.start.max(within.start), gap.end.min(within.end));
+        if start >= end {
+            continue;
+        }
         // Cutting the haystack at the gap end makes a claimed span behave like
         // its placeholder: no pattern can match '<'.
-        let hay = &t[..gap.end];
-        let mut pos = gap.start;
+        let hay = &t[..end];
+        let mut pos = start;
         while pos < hay.len() {
             let Some(c) = re.captures_at(hay, pos) else {
                 break;
