@@ -573,9 +573,10 @@ mod tests {
     }
 
     #[test]
-    fn long_kana_runs_and_separator_runs_cost_linear_time() {
+    fn long_kana_runs_and_separator_runs_are_read_whole() {
+        // Read in one walk (each start is not tried again), so a huge run is cheap.
         let kana = "いち".repeat(20_000);
-        assert_eq!(m(&kana), kana);
+        assert_eq!(m(&kana), "<NUM>");
         let seps = "1-.".repeat(50_000);
         assert!(!m(&seps).contains("1-.1-.1"));
     }
