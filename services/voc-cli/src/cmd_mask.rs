@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use voc_core::pii_eval::{self, Annotation, MaskReport};
+use voc_core::pii_eval::{self, Annotation, MaskReport, MaskedSpan};
 use voc_core::{Analyzer, Limits, parse_message};
 
 use crate::jsonl::{self, Line};
@@ -57,27 +57,36 @@ pub fn report(
             for v in &audit.leaked {
                 writeln!(out, "LEAK\t{}\t{v}", audit.interaction_id)?;
             }
-            for s in &audit.false_positives {
-                let kind = s.kind.placeholder();
-                writeln!(
-                    out,
-                    "FALSE POSITIVE\t{}\t{kind}\t{}",
-                    audit.interaction_id, s.original
-                )?;
-            }
+            write_spans(
+                out,
+                "FALSE POSITIVE",
+                &audit.interaction_id,
+                &audit.false_positives,
+            )?;
             if pii.is_none() {
-                for s in &audit.spans {
-                    let kind = s.kind.placeholder();
-                    writeln!(
-                        out,
-                        "MASKED\t{}\t{kind}\t{}",
-                        audit.interaction_id, s.original
-                    )?;
-                }
+                write_spans(out, "MASKED", &audit.interaction_id, &audit.spans)?;
             }
         }
     }
     Ok(report)
+}
+
+/// One line per span: what, the interaction, the placeholder, the text it covers.
+fn write_spans(
+    out: &mut impl Write,
+    what: &str,
+    id: &str,
+    spans: &[MaskedSpan],
+) -> std::io::Result<()> {
+    for s in spans {
+        writeln!(
+            out,
+            "{what}\t{id}\t{}\t{}",
+            s.kind.placeholder(),
+            s.original
+        )?;
+    }
+    Ok(())
 }
 
 /// The report as a person reads it.
