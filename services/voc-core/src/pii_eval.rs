@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::{AnalyzeError, Analyzer};
-use crate::mask::{PiiKind, detect, name_spans};
+use crate::mask::{PiiKind, detect, is_number_separator, kanji_digit, name_spans};
 use crate::message::Interaction;
 use crate::normalize::normalize;
 
@@ -109,46 +109,19 @@ pub struct Annotation {
     pub pii: Option<Vec<String>>,
 }
 
-/// Folds text for comparison: normalised, kanji digits as ASCII, no separators or spaces.
+/// Folds text for comparison: normalised, kanji digits as ASCII, no separators of numbers (the
+/// masker's own set) or spaces.
 fn fold(s: &str) -> String {
     normalize(s)
         .chars()
-        .filter_map(|c| match c {
-            '〇' | '零' => Some('0'),
-            '一' => Some('1'),
-            '二' => Some('2'),
-            '三' => Some('3'),
-            '四' => Some('4'),
-            '五' => Some('5'),
-            '六' => Some('6'),
-            '七' => Some('7'),
-            '八' => Some('8'),
-            '九' => Some('9'),
-            c if c.is_whitespace()
-                || matches!(
-                    c,
-                    '-' | '‐'
-                        | '―'
-                        | '−'
-                        | '–'
-                        | '—'
-                        | 'ー'
-                        | '~'
-                        | '〜'
-                        | '/'
-                        | '.'
-                        | ','
-                        | '、'
-                        | '・'
-                        | '('
-                        | ')'
-                        | 'の'
-                        | 'ノ'
-                ) =>
-            {
-                None
+        .filter_map(|c| {
+            if let Some(d) = kanji_digit(c) {
+                return Some(char::from(b'0' + d));
             }
-            c => Some(c.to_ascii_lowercase()),
+            if c.is_whitespace() || is_number_separator(c) || c == '/' {
+                return None;
+            }
+            Some(c.to_ascii_lowercase())
         })
         .collect()
 }

@@ -26,7 +26,7 @@ pub(super) const MIN_DIGITS: usize = 10;
 const MAX_GAP: usize = 3;
 
 /// Characters that may separate the digit groups of one number.
-fn is_separator(c: char) -> bool {
+pub(crate) fn is_separator(c: char) -> bool {
     matches!(
         c,
         ' ' | '\u{3000}'
@@ -64,7 +64,7 @@ fn is_separator(c: char) -> bool {
 
 /// Positional kanji numerals: 〇 and 零 are 0, 一 to 九 their digits. 十, 百 and 千 are not
 /// positional, so 三十一 is no chain.
-fn kanji_digit(c: char) -> Option<u8> {
+pub(crate) fn kanji_digit(c: char) -> Option<u8> {
     Some(match c {
         // ○ (U+25CB) is what input methods give for 〇 as often as not.
         '〇' | '○' | '零' => 0,

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 mod digits;
+pub(crate) use digits::{is_separator as is_number_separator, kanji_digit};
 mod email;
 mod lexicon;
 mod names;
