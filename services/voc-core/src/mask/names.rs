@@ -26,11 +26,13 @@ fn is_person_name(m: &Morpheme<'_>) -> bool {
     m.pos1 == "固有名詞" && m.pos2 == "人名"
 }
 
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{3134F}' | '々')
+}
+
 fn has_kanji(s: &str) -> bool {
-    s.chars().any(|c| {
-        matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}'
-            | '\u{20000}'..='\u{3134F}' | '々')
-    })
+    s.chars().any(is_kanji)
 }
 
 /// Whether a word IPADIC calls a person's name stands as one without a name position around it.
@@ -416,9 +418,7 @@ const MAX_NAME_CHARS: usize = 8;
 
 /// Characters a name is written in: kanji (any block), katakana, Latin letters.
 fn is_name_char(c: char) -> bool {
-    has_kanji(&c.to_string())
-        || matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{20000}'..='\u{3134F}')
-        || c.is_ascii_alphabetic()
+    is_kanji(c) || matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー') || c.is_ascii_alphabetic()
 }
 
 /// A chunk of text that may be a name: trimmed, not empty, at most [`MAX_CHUNK_CHARS`], not a role.
@@ -475,7 +475,7 @@ fn before_honorific(text: &str, at: usize, end: usize) -> Option<Range<usize>> {
     let rest = &text[end..];
     let next = rest.chars().next();
     let suffixed = l.name_suffixes.iter().any(|x| rest.starts_with(x.as_str()));
-    if next.is_some_and(|c| has_kanji(c.encode_utf8(&mut [0; 4]))) && !suffixed
+    if next.is_some_and(is_kanji) && !suffixed
         || l.not_honorifics
             .iter()
             .any(|w| text[at..].starts_with(w.as_str()))
@@ -550,10 +550,7 @@ fn named_before_copula(text: &str, ms: &[Morpheme<'_>]) -> Vec<Range<usize>> {
             if !opens {
                 continue;
             }
-            let words: Vec<&Morpheme<'_>> = ms
-                .iter()
-                .filter(|m| m.start >= start && m.end <= at)
-                .collect();
+            let words = &ms[within(ms, start..at)];
             let last = text[start..at].trim_end().chars().next_back();
             // Kana words count elsewhere: here they are as often slang (コスパ, リピ) as names.
             let strong = words.iter().any(|m| {
