@@ -399,9 +399,10 @@ fn compare_on_labeled(
     let old = Analyzer::new(Arc::new(old_rules), *new.tokenizer());
     let before = cmd_tag::evaluate(&old, &settings.limits, file, false)?.report;
     let after = cmd_tag::evaluate(new, &settings.limits, file, false)?.report;
-    let rows: Vec<serde_json::Value> = cmd_tag::headline(&before)
+    let rows: Vec<serde_json::Value> = before
+        .headline()
         .into_iter()
-        .zip(cmd_tag::headline(&after))
+        .zip(after.headline())
         .map(|((name, o), (_, n))| serde_json::json!({"metric": name, "old": o, "new": n}))
         .collect();
     Ok(serde_json::json!({

@@ -1,11 +1,12 @@
-//! `voc rules check`: validate a rules file and show what it changes against the current rules.
+//! `voc rules check`: validate a rules file (and what it extends) and show what it changes
+//! against the current rules, both merged with what they extend.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use voc_core::RuleSet;
-use voc_core::rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, diff};
+use voc_core::rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, diff, layers};
 
 use crate::settings::Settings;
 
@@ -29,6 +30,7 @@ pub fn check(
     file: &Path,
     against: Option<&Path>,
     json: bool,
+    merged: bool,
 ) -> anyhow::Result<ExitCode> {
     let rules = RuleSet::load(file)?;
     let (current_name, current) = current_source(settings, against)?;
@@ -36,8 +38,13 @@ pub fn check(
     let current_rules = RuleSet::from_source(&current, &current_name)?;
     let new_src =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut d = diff::diff(&current, &new_src)
-        .with_context(|| format!("cannot compare with {current_name}"))?;
+    let name = file.display().to_string();
+    let new_table = layers::merged_table(&name, &new_src)?;
+    if merged {
+        print!("{}", toml::to_string_pretty(&new_table)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut d = diff::diff_tables(&layers::merged_table(&current_name, &current)?, &new_table);
     // The versions as stored (trimmed by the compiler), not as written.
     d.old_version = current_rules.version.clone();
     d.new_version = rules.version.clone();
@@ -56,10 +63,11 @@ pub fn check(
         );
     } else {
         println!(
-            "{}: ok — version {}, {} rules",
+            "{}: ok — version {}, {} rules (from {})",
             file.display(),
             rules.version,
-            rules.rule_count()
+            rules.rule_count(),
+            rules.source
         );
         println!("against {current_name}:");
         print!("{}", d.render());

@@ -177,19 +177,6 @@ pub fn evaluate(
     Ok(out)
 }
 
-/// The headline figures of an evaluation, by name (the `voc eval --json` keys).
-pub fn headline(report: &EvalReport) -> Vec<(&'static str, f64)> {
-    vec![
-        ("topics_micro_f1", report.topics.micro_f1()),
-        ("voice_type_accuracy", report.voice_type.accuracy()),
-        ("complaint_type_accuracy", report.complaint_type.accuracy()),
-        ("sentiment_macro_f1", report.sentiment.macro_f1()),
-        ("severity_accuracy", report.severity.accuracy()),
-        ("escalation_recall", report.escalation.recall()),
-        ("churn_f1", report.churn_risk.f1()),
-    ]
-}
-
 /// Tags a labeled file and prints the figures; with `errors`, every mismatch too.
 pub fn eval(
     analyzer: &Analyzer,
@@ -206,7 +193,7 @@ pub fn eval(
     if json {
         let mut summary = serde_json::Map::new();
         summary.insert("items".into(), report.items.into());
-        for (k, v) in headline(&report) {
+        for (k, v) in report.headline() {
             summary.insert(k.into(), v.into());
         }
         summary.insert("report".into(), serde_json::to_value(&report)?);

@@ -3,6 +3,7 @@
 mod cmd_bench;
 mod cmd_bench_e2e;
 mod cmd_demo;
+mod cmd_eval;
 mod cmd_flags;
 mod cmd_mask;
 mod cmd_retag;
@@ -56,14 +57,27 @@ enum Command {
     },
     /// Tag a labeled JSONL (records with `labels`) and print per-label precision, recall, F1 and
     /// accuracy.
+    ///
+    /// With several files, or none (every set of `--sets`), prints the headline figures side by
+    /// side, one column per set.
     Eval {
-        file: PathBuf,
-        /// Print the figures as one JSON object.
+        files: Vec<PathBuf>,
+        /// The labeled sets and their recorded figures, used when no file is given.
+        #[arg(long, default_value = cmd_eval::DEFAULT_SETS)]
+        sets: PathBuf,
+        /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
-        /// Also list every interaction whose predicted labels differ from the gold ones.
+        /// Also list every interaction whose predicted labels differ from the gold ones (one file).
         #[arg(long)]
         errors: bool,
+        /// Exit 1 when a figure of a set falls more than the manifest's tolerance below the one
+        /// recorded for it.
+        #[arg(long)]
+        check: bool,
+        /// Write the measured figures into the manifest as the new recorded ones.
+        #[arg(long)]
+        record: bool,
     },
     /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
     Migrate,
@@ -262,7 +276,7 @@ enum RulesCommand {
     /// Compile a rules file and report its version and rules, or the first error with file,
     /// line and rule id; then what changed against the current rules (added, removed and
     /// modified rules by id, and settings). Exit code 1 if the rules changed but the version
-    /// did not.
+    /// did not. A file that `extends` another is compared as merged with it.
     Check {
         file: PathBuf,
         /// The current rules (default: the configured rules, or the bundled default).
@@ -271,6 +285,9 @@ enum RulesCommand {
         /// Print the diff as JSON.
         #[arg(long)]
         json: bool,
+        /// Print the file merged with everything it extends, as TOML, instead of the diff.
+        #[arg(long)]
+        merged: bool,
     },
 }
 
@@ -322,9 +339,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rejected = cmd_tag::tag(&analyzer, &settings.limits, file.as_deref(), with_text)?;
             Ok(rejected_code(rejected))
         }
-        Command::Eval { file, json, errors } => {
+        Command::Eval {
+            files,
+            sets,
+            json,
+            errors,
+            check,
+            record,
+        } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
-            let rejected = cmd_tag::eval(&analyzer, &settings.limits, &file, json, errors)?;
+            let args = cmd_eval::EvalArgs {
+                files,
+                sets,
+                json,
+                errors,
+                check,
+                record,
+            };
+            let (held, rejected) = cmd_eval::run(&analyzer, &settings.limits, &args)?;
+            if !held {
+                return Ok(ExitCode::from(1));
+            }
             Ok(rejected_code(rejected))
         }
         Command::Migrate => {
@@ -459,8 +494,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     file,
                     against,
                     json,
+                    merged,
                 },
-        } => cmd_rules::check(&configured, &file, against.as_deref(), json),
+        } => cmd_rules::check(&configured, &file, against.as_deref(), json, merged),
         Command::Retag {
             dry_run,
             since,

@@ -120,6 +120,9 @@ pub struct EvalReport {
     pub escalation: Counts,
     pub churn_risk: Counts,
     pub churn_correct: u32,
+    /// Gold complaints, and how many of them got no topic at all.
+    pub complaints: u32,
+    pub complaints_without_topic: u32,
 }
 
 impl EvalReport {
@@ -129,6 +132,8 @@ impl EvalReport {
         self.voice_type
             .add_single(&gold.voice_type, &pred.voice_type);
         if gold.voice_type == "complaint" {
+            self.complaints += 1;
+            self.complaints_without_topic += u32::from(pred.topics.is_empty());
             let none = "(none)".to_string();
             self.complaint_type.add_single(
                 gold.complaint_type.as_ref().unwrap_or(&none),
@@ -141,6 +146,39 @@ impl EvalReport {
         self.escalation.add(gold.severity == 3, pred.severity == 3);
         self.churn_risk.add(gold.churn_risk, pred.churn_risk);
         self.churn_correct += u32::from(gold.churn_risk == pred.churn_risk);
+    }
+
+    /// Share of gold complaints given no topic (lower is better); 0 when there are none.
+    pub fn complaints_without_topic_rate(&self) -> f64 {
+        if self.complaints == 0 {
+            0.0
+        } else {
+            f64::from(self.complaints_without_topic) / f64::from(self.complaints)
+        }
+    }
+
+    /// The headline figures, by name (the `voc eval --json` keys and `data/eval/sets.toml`'s).
+    pub fn headline(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("topics_micro_f1", self.topics.micro_f1()),
+            ("voice_type_accuracy", self.voice_type.accuracy()),
+            (
+                "complaint_recall",
+                self.voice_type
+                    .labels
+                    .get("complaint")
+                    .map_or(0.0, Counts::recall),
+            ),
+            (
+                "complaints_without_topic",
+                self.complaints_without_topic_rate(),
+            ),
+            ("complaint_type_accuracy", self.complaint_type.accuracy()),
+            ("sentiment_macro_f1", self.sentiment.macro_f1()),
+            ("severity_accuracy", self.severity.accuracy()),
+            ("escalation_recall", self.escalation.recall()),
+            ("churn_f1", self.churn_risk.f1()),
+        ]
     }
 
     /// A plain-text report: one summary block, then per-label precision, recall and F1.
@@ -237,6 +275,32 @@ impl EvalReport {
     }
 }
 
+/// Whether a lower value of this headline figure is the better one.
+pub fn lower_is_better(figure: &str) -> bool {
+    figure == "complaints_without_topic"
+}
+
+/// The figures that fell more than `tolerance` below (or, for a lower-is-better figure, rose
+/// above) their recorded value, as `name: measured (recorded r)` lines; empty when all hold.
+pub fn regressions(
+    recorded: &BTreeMap<String, f64>,
+    measured: &[(&str, f64)],
+    tolerance: f64,
+) -> Vec<String> {
+    measured
+        .iter()
+        .filter_map(|(name, value)| {
+            let floor = *recorded.get(*name)?;
+            let worse = if lower_is_better(name) {
+                *value > floor + tolerance
+            } else {
+                *value < floor - tolerance
+            };
+            worse.then(|| format!("{name}: {value:.3} (recorded {floor:.3})"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +362,46 @@ mod tests {
         assert!((r.escalation.recall() - 0.5).abs() < 1e-9);
         assert_eq!(r.severity.accuracy(), 0.5);
         assert!(r.render().contains("escalation (severity 3) recall"));
+    }
+
+    #[test]
+    fn a_figure_below_its_floor_is_a_regression_whichever_way_is_better() {
+        let recorded: BTreeMap<String, f64> = [
+            ("topics_micro_f1".to_string(), 0.80),
+            ("complaints_without_topic".to_string(), 0.20),
+        ]
+        .into();
+        assert!(regressions(&recorded, &[("topics_micro_f1", 0.781)], 0.02).is_empty());
+        assert_eq!(
+            regressions(&recorded, &[("topics_micro_f1", 0.779)], 0.02),
+            ["topics_micro_f1: 0.779 (recorded 0.800)"]
+        );
+        assert!(regressions(&recorded, &[("complaints_without_topic", 0.0)], 0.02).is_empty());
+        assert_eq!(
+            regressions(&recorded, &[("complaints_without_topic", 0.25)], 0.02).len(),
+            1
+        );
+        // A figure with nothing recorded has no floor yet.
+        assert!(regressions(&recorded, &[("churn_f1", 0.0)], 0.02).is_empty());
+    }
+
+    #[test]
+    fn complaints_without_a_topic_are_counted() {
+        let mut r = EvalReport::default();
+        r.add(
+            &gold(&["product"], "complaint", "negative", 1),
+            &tags(&[], "complaint", "negative", 1),
+        );
+        r.add(
+            &gold(&["product"], "complaint", "negative", 1),
+            &tags(&["product"], "other", "neutral", 0),
+        );
+        assert_eq!(r.complaints_without_topic_rate(), 0.5);
+        let h = r.headline();
+        let recall = h
+            .iter()
+            .find(|(k, _)| *k == "complaint_recall")
+            .map(|x| x.1);
+        assert_eq!(recall, Some(0.5));
     }
 }

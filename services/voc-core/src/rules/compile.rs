@@ -7,6 +7,7 @@
 //! - `!届く`       the same word, negated only (届かない, 届きません, 届いていない);
 //! - `/二重.{0,3}請求/` a regular expression;
 //! - `a|b|=c`      any of several alternatives;
+//! - `@staff`      any entry of the class `staff` (`[classes]`), itself an alternative;
 //! - patterns join items with ` ... `: each next item within `window` tokens after the previous.
 
 use std::collections::{HashMap, HashSet};
@@ -14,9 +15,11 @@ use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
+use serde::Deserialize;
 use toml::Spanned;
 
-use super::file::{RuleDef, RulesFile, Scope};
+use super::file::{RuleDef, Scope, Settings};
+use super::layers::{self, Chain};
 use super::{Label, RuleSet};
 
 /// A rules file that cannot be used: where, which rule, and what is wrong.
@@ -75,30 +78,24 @@ pub(crate) struct LexiconEntry {
 }
 
 struct Ctx<'s> {
-    file: &'s str,
-    src: &'s str,
+    chain: &'s Chain,
     specs: Vec<AtomSpec>,
     index: HashMap<AtomSpec, usize>,
+    /// Class name → its entries' atom ids.
+    classes: HashMap<String, Vec<usize>>,
 }
 
 impl Ctx<'_> {
-    fn line(&self, span: Range<usize>) -> usize {
-        self.src[..span.start.min(self.src.len())]
-            .bytes()
-            .filter(|b| *b == b'\n')
-            .count()
-            + 1
-    }
-
     fn err(
         &self,
         span: Range<usize>,
         rule: Option<&str>,
         message: impl Into<String>,
     ) -> RulesError {
+        let (file, line) = self.chain.locate(span);
         RulesError {
-            file: self.file.to_string(),
-            line: self.line(span),
+            file: file.to_string(),
+            line,
             rule: rule.map(str::to_string),
             message: message.into(),
         }
@@ -127,6 +124,19 @@ impl Ctx<'_> {
             raw.split('|').map(str::trim).collect()
         };
         for alt in alternatives {
+            if let Some(class) = alt.strip_prefix('@') {
+                let Some(ids) = self.classes.get(class) else {
+                    let mut known: Vec<&str> = self.classes.keys().map(String::as_str).collect();
+                    known.sort_unstable();
+                    return Err(self.err(
+                        text.span(),
+                        rule,
+                        format!("unknown class `@{class}` (classes: {})", known.join(", ")),
+                    ));
+                };
+                atoms.extend_from_slice(ids);
+                continue;
+            }
             let spec = if let Some(body) = alt.strip_prefix('/') {
                 let Some(pattern) = body.strip_suffix('/') else {
                     return Err(self.err(
@@ -173,26 +183,36 @@ impl Ctx<'_> {
     }
 }
 
-/// Parses and compiles a rules file; `file` names it in errors.
+/// Parses and compiles a rules file and the files it extends; `file` names it in errors.
 pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
-    let parsed: RulesFile = toml::from_str(src).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1)
-            .unwrap_or(1);
-        RulesError {
-            file: file.to_string(),
-            line,
-            rule: None,
-            message: e.message().to_string(),
-        }
-    })?;
+    let chain = layers::load(file, src)?;
+    let parsed = chain.merged.clone();
     let mut ctx = Ctx {
-        file,
-        src,
+        chain: &chain,
         specs: Vec::new(),
         index: HashMap::new(),
+        classes: HashMap::new(),
     };
+    for (name, entries) in &parsed.classes {
+        let rid = Some("classes");
+        let mut ids = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if entry.get_ref().contains(['|', '@']) && !entry.get_ref().starts_with('/') {
+                return Err(ctx.err(
+                    entry.span(),
+                    rid,
+                    format!(
+                        "class `{name}`: entry {:?} must be one word or pattern (no `|` or `@`)",
+                        entry.get_ref()
+                    ),
+                ));
+            }
+            ids.extend(ctx.item(entry, rid)?);
+        }
+        ctx.classes.insert(name.clone(), ids);
+    }
+    let settings: Settings = Settings::deserialize(toml::Value::Table(parsed.settings.clone()))
+        .map_err(|e| ctx.err(0..0, None, format!("[settings]: {e}")))?;
 
     let version = parsed.version.get_ref().trim().to_string();
     if version.is_empty() {
@@ -232,7 +252,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
             ));
         }
     }
-    let s = &parsed.settings;
+    let s = &settings;
     if !complaint_types.contains(&s.complaint_fallback) {
         return Err(ctx.err(
             0..0,
@@ -340,8 +360,14 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
     Ok(RuleSet {
         version,
         terms,
-        source: file.to_string(),
-        settings: s.clone(),
+        source: chain
+            .sources
+            .iter()
+            .rev()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" + "),
+        settings: settings.clone(),
         topics: parsed.labels.topics,
         voice_types: parsed.labels.voice_types,
         complaint_types: parsed.labels.complaint_types,

@@ -59,8 +59,11 @@ impl RulesDiff {
 
 /// Diffs two rules files' sources (both already known to compile).
 pub fn diff(old_src: &str, new_src: &str) -> Result<RulesDiff, toml::de::Error> {
-    let old: Table = old_src.parse()?;
-    let new: Table = new_src.parse()?;
+    Ok(diff_tables(&old_src.parse()?, &new_src.parse()?))
+}
+
+/// Diffs two rules files as TOML tables (e.g. each merged with what it extends).
+pub fn diff_tables(old: &Table, new: &Table) -> RulesDiff {
     let version = |t: &Table| {
         t.get("version")
             .and_then(Value::as_str)
@@ -68,11 +71,11 @@ pub fn diff(old_src: &str, new_src: &str) -> Result<RulesDiff, toml::de::Error> 
             .to_string()
     };
     let mut d = RulesDiff {
-        old_version: version(&old),
-        new_version: version(&new),
+        old_version: version(old),
+        new_version: version(new),
         ..RulesDiff::default()
     };
-    let (old_rules, new_rules) = (rules_by_id(&old), rules_by_id(&new));
+    let (old_rules, new_rules) = (rules_by_id(old), rules_by_id(new));
     for (id, rule) in &new_rules {
         match old_rules.get(id) {
             None => d.added.push(id.clone()),
@@ -96,7 +99,7 @@ pub fn diff(old_src: &str, new_src: &str) -> Result<RulesDiff, toml::de::Error> 
             .cloned()
             .collect()
     };
-    if kept(&rule_order(&old), &new_rules) != kept(&rule_order(&new), &old_rules) {
+    if kept(&rule_order(old), &new_rules) != kept(&rule_order(new), &old_rules) {
         d.other
             .push("rule order changed (evidence is listed in rule order)".into());
     }
@@ -107,7 +110,7 @@ pub fn diff(old_src: &str, new_src: &str) -> Result<RulesDiff, toml::de::Error> 
         }
         describe(key, old.get(key), new.get(key), &mut d.other);
     }
-    Ok(d)
+    d
 }
 
 fn rule_order(t: &Table) -> Vec<String> {

@@ -2,19 +2,31 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RulesFile {
     pub version: Spanned<String>,
-    #[serde(default)]
-    #[allow(dead_code)] // documentation for the reader of the file
+    /// The rules this file builds on: `ja-contact-center` (the bundled default) or a path
+    /// relative to this file. See `layers` for how the two merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Overrides of [`Settings`], key by key (a table, so an extending file names only what
+    /// it changes).
     #[serde(default)]
-    pub settings: Settings,
+    pub settings: toml::Table,
+    #[serde(default)]
     pub labels: Labels,
+    /// Named word classes (`staff = ["店員", "受付の人", …]`), used in items as `@staff`.
+    #[serde(default)]
+    pub classes: BTreeMap<String, Vec<Spanned<String>>>,
+    /// Ids of rules of the extended file to switch off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disable: Vec<Spanned<String>>,
     #[serde(default)]
     pub keywords: KeywordSettings,
     #[serde(default)]
@@ -29,7 +41,7 @@ pub(crate) struct RulesFile {
     pub rules: Vec<Spanned<RuleDef>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct Settings {
     /// Default maximum distance in tokens between consecutive items of a pattern.
@@ -81,8 +93,8 @@ impl Default for Settings {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub(crate) struct Labels {
     /// `[id, 表示名]` pairs, in display order.
     pub topics: Vec<(String, String)>,
@@ -90,16 +102,17 @@ pub(crate) struct Labels {
     pub complaint_types: Vec<(String, String)>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct KeywordSettings {
     /// Base forms never reported as keywords.
     pub stop: Vec<String>,
     /// At most this many keywords per interaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<usize>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct SentimentSettings {
     /// Base forms that strengthen the next sentiment cue.
@@ -121,7 +134,7 @@ pub(crate) struct SentimentSettings {
     pub words: BTreeMap<String, Spanned<f64>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Scope {
     /// Items match within one sentence; `not` excludes the sentence.
@@ -131,23 +144,22 @@ pub(crate) enum Scope {
     Document,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleDef {
     pub id: Spanned<String>,
     pub label: Spanned<String>,
-    #[serde(default)]
-    #[allow(dead_code)] // documentation for the reader of the file
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not: Vec<Spanned<String>>,
     #[serde(default = "one")]
     pub weight: Spanned<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<usize>,
     #[serde(default)]
     pub scope: Scope,

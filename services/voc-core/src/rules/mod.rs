@@ -3,11 +3,13 @@
 //! - `file`: the file format (serde, with spans for error lines);
 //! - `compile`: item syntax → atoms and rules, with file/line/rule errors;
 //! - `matcher`: finding atom hits in one document and deciding which rules fire;
+//! - `layers`: a file that extends another (`extends = "ja-contact-center"`), merged;
 //! - `diff`: what changed between two rules files.
 
 mod compile;
 pub mod diff;
 mod file;
+pub mod layers;
 pub(crate) mod matcher;
 
 use std::collections::HashSet;

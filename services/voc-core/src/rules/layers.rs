@@ -1,0 +1,392 @@
+//! Rules files that build on another: `extends = "ja-contact-center"` (the bundled default) or
+//! `extends = "base.toml"` (a path relative to the extending file). A company adds its own
+//! topics, product names, classes and lexicon entries, and overrides weights, in a few lines
+//! instead of a copy of the default.
+//!
+//! How a file merges onto the one it extends (the base's order is kept, new entries follow):
+//! - `version`: both are kept, `acme@3+ja-contact-center@2026-11-29`, so a stored tag names the
+//!   rules that made it even when only the base changed;
+//! - `[settings]`, `keywords.max`, `[complaint_defaults]`, `[channel_topics]`: key by key;
+//! - `[labels]`: by id (a known id is renamed, a new one added);
+//! - `[[rule]]`: by id (the same id replaces the base rule in place, a new id is appended);
+//!   `disable = ["id", …]` switches base rules off;
+//! - `[sentiment.words]`: by item (the extending file's weight wins);
+//! - `[classes]`, `keywords.stop` and the `[sentiment]` word lists: appended.
+//!
+//! Spans stay exact: each file's spans are shifted by its offset in the chain, so an error
+//! names the file and line it is in, whichever file that is.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::compile::RulesError;
+use super::file::{RuleDef, RulesFile};
+use super::{DEFAULT_RULES, DEFAULT_RULES_NAME};
+
+/// How many files a chain may hold (a loop of `extends` stops here).
+const MAX_DEPTH: usize = 4;
+
+/// The bundled default, by the name an `extends` uses for it.
+pub const BUNDLED_NAME: &str = "ja-contact-center";
+
+/// One file of a chain: its name for messages, its text, and where its spans start.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub name: String,
+    pub text: String,
+    pub offset: usize,
+}
+
+/// The files of a chain, base first, and their merge.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    pub sources: Vec<Source>,
+    pub merged: RulesFile,
+}
+
+impl Chain {
+    /// The file and line of a (shifted) span; `0..0` means the top file as a whole.
+    pub fn locate(&self, span: Range<usize>) -> (&str, usize) {
+        let top = self.sources.last().expect("a chain has a file");
+        if span == (0..0) {
+            return (&top.name, 1);
+        }
+        let src = self
+            .sources
+            .iter()
+            .rev()
+            .find(|s| s.offset <= span.start)
+            .unwrap_or(top);
+        let at = (span.start - src.offset).min(src.text.len());
+        let line = src.text.as_bytes()[..at]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        (&src.name, line)
+    }
+}
+
+/// Reads `name`/`text` and every file it extends, and merges them.
+///
+/// Errors: a file that cannot be read or parsed, an `extends` loop or chain deeper than
+/// `MAX_DEPTH`, a `disable` naming no base rule; each names the file and line.
+pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
+    let mut stack: Vec<(String, String, RulesFile)> = Vec::new();
+    let (mut name, mut text) = (name.to_string(), text.to_string());
+    loop {
+        let file = parse(&name, &text)?;
+        let next = file
+            .extends
+            .as_ref()
+            .map(|e| (e.get_ref().trim().to_string(), e.span()));
+        stack.push((name.clone(), text, file));
+        let Some((target, span)) = next else { break };
+        let (from, from_line) = (
+            name.clone(),
+            line_of(&stack.last().expect("pushed").1, span),
+        );
+        let here = |message: String| RulesError {
+            file: from.clone(),
+            line: from_line,
+            rule: None,
+            message,
+        };
+        if stack.len() >= MAX_DEPTH {
+            return Err(here(format!(
+                "`extends` chain longer than {MAX_DEPTH} files (a loop?)"
+            )));
+        }
+        let (next_name, next_text) = if target == BUNDLED_NAME || target == DEFAULT_RULES_NAME {
+            (DEFAULT_RULES_NAME.to_string(), DEFAULT_RULES.to_string())
+        } else {
+            let path = relative_to(&name, &target);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                here(format!(
+                    "cannot read the extended rules file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (path.display().to_string(), text)
+        };
+        if stack.iter().any(|(n, _, _)| *n == next_name) {
+            return Err(here(format!("`extends` loops back to {next_name}")));
+        }
+        (name, text) = (next_name, next_text);
+    }
+    // Base first; spans shifted so they are unique across the chain.
+    stack.reverse();
+    let mut sources = Vec::new();
+    let mut merged: Option<RulesFile> = None;
+    let mut offset = 0;
+    for (name, text, mut file) in stack {
+        shift(&mut file, offset);
+        sources.push(Source {
+            name: name.clone(),
+            text: text.clone(),
+            offset,
+        });
+        merged = Some(match merged {
+            None => file,
+            Some(base) => merge(base, file).map_err(|(span, message)| {
+                let (file, line) = locate_in(&sources, span);
+                RulesError {
+                    file,
+                    line,
+                    rule: None,
+                    message,
+                }
+            })?,
+        });
+        offset += text.len() + 1;
+    }
+    Ok(Chain {
+        sources,
+        merged: merged.expect("a chain has a file"),
+    })
+}
+
+/// A rules file with everything it extends merged in, as TOML: what `voc rules check --merged`
+/// prints and what `diff` compares, so an extension's diff is the one of its merged result.
+pub fn merged_table(name: &str, text: &str) -> Result<toml::Table, RulesError> {
+    let chain = load(name, text)?;
+    toml::Table::try_from(&chain.merged).map_err(|e| RulesError {
+        file: name.to_string(),
+        line: 0,
+        rule: None,
+        message: format!("cannot write the merged rules: {e}"),
+    })
+}
+
+fn locate_in(sources: &[Source], span: Range<usize>) -> (String, usize) {
+    let src = sources
+        .iter()
+        .rev()
+        .find(|s| s.offset <= span.start)
+        .expect("spans lie in a source");
+    (
+        src.name.clone(),
+        line_of(&src.text, span.start - src.offset..0),
+    )
+}
+
+fn line_of(text: &str, span: Range<usize>) -> usize {
+    text[..span.start.min(text.len())].matches('\n').count() + 1
+}
+
+fn parse(name: &str, text: &str) -> Result<RulesFile, RulesError> {
+    toml::from_str(text).map_err(|e| RulesError {
+        file: name.to_string(),
+        line: e.span().map(|s| line_of(text, s)).unwrap_or(1),
+        rule: None,
+        message: e.message().to_string(),
+    })
+}
+
+/// `target` relative to the directory of the file `from` (itself a path, or the bundled name).
+fn relative_to(from: &str, target: &str) -> PathBuf {
+    let target = Path::new(target);
+    if target.is_absolute() {
+        return target.to_path_buf();
+    }
+    Path::new(from)
+        .parent()
+        .map(|dir| dir.join(target))
+        .unwrap_or_else(|| target.to_path_buf())
+}
+
+fn moved<T>(s: &mut Spanned<T>, by: usize)
+where
+    T: Clone,
+{
+    let span = s.span();
+    *s = Spanned::new(span.start + by..span.end + by, s.get_ref().clone());
+}
+
+/// Shifts every span of `file` by `by` bytes.
+fn shift(file: &mut RulesFile, by: usize) {
+    if by == 0 {
+        return;
+    }
+    moved(&mut file.version, by);
+    if let Some(e) = file.extends.as_mut() {
+        moved(e, by);
+    }
+    file.classes
+        .values_mut()
+        .flatten()
+        .chain(file.disable.iter_mut())
+        .chain(file.complaint_defaults.values_mut())
+        .chain(file.channel_topics.values_mut())
+        .for_each(|s| moved(s, by));
+    file.sentiment.words.values_mut().for_each(|w| moved(w, by));
+    for rule in &mut file.rules {
+        let r = rule.get_mut();
+        moved(&mut r.id, by);
+        moved(&mut r.label, by);
+        moved(&mut r.weight, by);
+        r.any
+            .iter_mut()
+            .chain(r.patterns.iter_mut())
+            .chain(r.not.iter_mut())
+            .for_each(|s| moved(s, by));
+        moved(rule, by);
+    }
+}
+
+/// Merges `top` onto `base` (see the module docs). Errors carry the span at fault.
+fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>, String)> {
+    base.version = Spanned::new(
+        top.version.span(),
+        format!(
+            "{}+{}",
+            top.version.get_ref().trim(),
+            base.version.get_ref().trim()
+        ),
+    );
+    base.extends = None;
+    if top.description.is_some() {
+        base.description = top.description;
+    }
+    base.settings.extend(top.settings);
+    for (list, more) in [
+        (&mut base.labels.topics, top.labels.topics),
+        (&mut base.labels.voice_types, top.labels.voice_types),
+        (&mut base.labels.complaint_types, top.labels.complaint_types),
+    ] {
+        for (id, name) in more {
+            match list.iter_mut().find(|(known, _)| *known == id) {
+                Some(entry) => entry.1 = name,
+                None => list.push((id, name)),
+            }
+        }
+    }
+    for (class, entries) in top.classes {
+        base.classes.entry(class).or_default().extend(entries);
+    }
+    for id in &top.disable {
+        let before = base.rules.len();
+        base.rules
+            .retain(|r| r.get_ref().id.get_ref() != id.get_ref());
+        if base.rules.len() == before {
+            return Err((
+                id.span(),
+                format!(
+                    "disable: the extended rules have no rule `{}`",
+                    id.get_ref()
+                ),
+            ));
+        }
+    }
+    for rule in top.rules {
+        let id = rule.get_ref().id.get_ref().clone();
+        match base
+            .rules
+            .iter_mut()
+            .find(|r: &&mut Spanned<RuleDef>| *r.get_ref().id.get_ref() == id)
+        {
+            Some(slot) => *slot = rule,
+            None => base.rules.push(rule),
+        }
+    }
+    base.keywords.stop.extend(top.keywords.stop);
+    if top.keywords.max.is_some() {
+        base.keywords.max = top.keywords.max;
+    }
+    let (s, t) = (&mut base.sentiment, top.sentiment);
+    s.intensifiers.extend(t.intensifiers);
+    s.contrast.extend(t.contrast);
+    s.excess.extend(t.excess);
+    s.conditional.extend(t.conditional);
+    s.negated_verb_exceptions.extend(t.negated_verb_exceptions);
+    s.negated_verb_not_before.extend(t.negated_verb_not_before);
+    s.words.extend(t.words);
+    base.complaint_defaults.extend(top.complaint_defaults);
+    base.channel_topics.extend(top.channel_topics);
+    Ok(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("voc-layers-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("temp file");
+        path.display().to_string()
+    }
+
+    #[test]
+    fn an_extending_file_overrides_by_id_and_appends() {
+        let dir = temp_dir("merge");
+        write(
+            &dir,
+            "base.toml",
+            "version = \"b@1\"\n[settings]\nwindow = 8\n[labels]\ntopics = [[\"billing\", \"料金\"]]\n\
+             [classes]\nstaff = [\"店員\"]\n[[rule]]\nid = \"a\"\nlabel = \"churn\"\nany = [\"解約\"]\n\
+             [[rule]]\nid = \"b\"\nlabel = \"churn\"\nany = [\"退会\"]\n",
+        );
+        let top = "version = \"acme@1\"\nextends = \"base.toml\"\ndisable = [\"b\"]\n[settings]\nwindow = 4\n\
+                   [labels]\ntopics = [[\"billing\", \"お支払い\"], [\"ev\", \"EV\"]]\n\
+                   [classes]\nstaff = [\"係員\"]\n[[rule]]\nid = \"a\"\nlabel = \"churn\"\nany = [\"やめる\"]\n\
+                   [[rule]]\nid = \"c\"\nlabel = \"churn\"\nany = [\"他社\"]\n";
+        let top_name = write(&dir, "acme.toml", top);
+        let chain = load(&top_name, top).expect("chain loads");
+        let m = &chain.merged;
+        assert_eq!(m.version.get_ref(), "acme@1+b@1");
+        assert_eq!(m.settings["window"].as_integer(), Some(4));
+        assert_eq!(
+            m.labels.topics,
+            [
+                ("billing".to_string(), "お支払い".to_string()),
+                ("ev".to_string(), "EV".to_string())
+            ]
+        );
+        assert_eq!(
+            m.classes["staff"]
+                .iter()
+                .map(|s| s.get_ref().as_str())
+                .collect::<Vec<_>>(),
+            ["店員", "係員"]
+        );
+        let ids: Vec<&str> = m
+            .rules
+            .iter()
+            .map(|r| r.get_ref().id.get_ref().as_str())
+            .collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!(m.rules[0].get_ref().any[0].get_ref(), "やめる");
+        // Spans lead back to the file each part came from.
+        let (file, line) = chain.locate(m.rules[1].get_ref().id.span());
+        assert!(file.ends_with("acme.toml") && line == 15, "{file}:{line}");
+        let (file, line) = chain.locate(m.classes["staff"][0].span());
+        assert!(file.ends_with("base.toml") && line == 7, "{file}:{line}");
+    }
+
+    #[test]
+    fn loops_missing_files_and_unknown_disables_are_errors() {
+        let dir = temp_dir("errors");
+        let a = write(&dir, "a.toml", "version = \"a\"\nextends = \"b.toml\"\n");
+        write(&dir, "b.toml", "version = \"b\"\nextends = \"a.toml\"\n");
+        let err = load(&a, &std::fs::read_to_string(&a).expect("read")).unwrap_err();
+        assert!(err.message.contains("loops back"), "{err}");
+        let err = load(&a, "version = \"a\"\n\nextends = \"nope.toml\"\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.message.contains("cannot read"), "{err}");
+        let err = load(
+            &a,
+            "version = \"a\"\nextends = \"ja-contact-center\"\ndisable = [\"no.such.rule\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.file.ends_with("a.toml") && err.line == 3, "{err}");
+        assert!(err.message.contains("no.such.rule"), "{err}");
+    }
+}
