@@ -223,8 +223,14 @@ impl Analyzer {
             .filter(|c| c.source == sentiment::NEGATED_VERB)
             .map(|c| c.weight)
             .sum();
-        let decisive = if other_voice.1 > 0.0 {
+        // A stated failure wins over the request or question that follows it (TAXONOMY): a
+        // complaint-type rule that fired in a voice scoring negative at all decides.
+        let failure_stated = senti.score < 0.0
+            && sum(&|l| matches!(l, Label::Complaint(_))) >= rules.settings.failure_weight;
+        let decisive = if other_voice.1 > 0.0 && !failure_stated {
             senti.score - generic
+        } else if failure_stated {
+            senti.score.min(-threshold)
         } else {
             senti.score
         };

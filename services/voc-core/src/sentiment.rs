@@ -61,8 +61,9 @@ pub(crate) fn score(
             );
             for h in &hits[atom] {
                 let last = h.tok_end.saturating_sub(1);
-                let negated =
-                    !negation_built_in && doc.morphemes.get(last).is_some_and(|m| m.negated);
+                let negated = !negation_built_in
+                    && (doc.morphemes.get(last).is_some_and(|m| m.negated)
+                        || (entry.weight > 0.0 && denied(rules, doc, h)));
                 let w = match (negated, entry.weight > 0.0) {
                     (false, _) => entry.weight,
                     (true, true) => entry.weight * -s.negated_positive_factor.abs(),
@@ -124,6 +125,7 @@ pub(crate) fn score(
             });
         }
     }
+    apply_irony(rules, doc, &mut cues);
     cues.sort_by_key(|c| c.span.start);
     Sentiment {
         score: cues.iter().map(|c| c.weight).sum(),
@@ -134,6 +136,32 @@ pub(crate) fn score(
 /// Excess (高すぎる, 優秀すぎる): strengthens the sentiment word it follows; after a word with no
 /// polarity of its own (高い, 多い, 大きい) it is a complaint by itself. Only the dependent すぎる
 /// counts: 予定日を過ぎても is time passing, not excess.
+/// Whether the text right after a positive word denies it (美味しいとは思えない).
+fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
+    let end = doc.sentences[h.sentence].end;
+    let tail: String = doc.text[h.end..end].chars().take(8).collect();
+    rules
+        .denying_tails
+        .iter()
+        .any(|t| tail.contains(t.as_str()))
+}
+
+/// Sarcasm: in a voice that also reports a failure (a negative cue of weight 1 or more),
+/// positive words in a sentence marked as ironic (さすが, 👏) count against it.
+fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
+    if rules.irony.is_empty() || !cues.iter().any(|c| c.weight <= -1.0) {
+        return;
+    }
+    for c in cues.iter_mut().filter(|c| c.weight > 0.0) {
+        let range = doc.sentences[doc.sentence_of(c.span.start)].clone();
+        let sentence = &doc.text[range];
+        if rules.irony.iter().any(|m| sentence.contains(m.as_str())) {
+            c.weight = -c.weight;
+            c.source = format!("irony:{}", c.source);
+        }
+    }
+}
+
 fn apply_excess(
     rules: &RuleSet,
     doc: &Document<'_>,

@@ -81,8 +81,8 @@ struct Ctx<'s> {
     chain: &'s Chain,
     specs: Vec<AtomSpec>,
     index: HashMap<AtomSpec, usize>,
-    /// Class name → its entries' atom ids.
-    classes: HashMap<String, Vec<usize>>,
+    /// Class name → its entries.
+    classes: HashMap<String, Vec<AtomSpec>>,
 }
 
 impl Ctx<'_> {
@@ -124,8 +124,9 @@ impl Ctx<'_> {
             raw.split('|').map(str::trim).collect()
         };
         for alt in alternatives {
-            if let Some(class) = alt.strip_prefix('@') {
-                let Some(ids) = self.classes.get(class) else {
+            let negated_class = alt.strip_prefix("!@");
+            if let Some(class) = alt.strip_prefix('@').or(negated_class) {
+                let Some(specs) = self.classes.get(class).cloned() else {
                     let mut known: Vec<&str> = self.classes.keys().map(String::as_str).collect();
                     known.sort_unstable();
                     return Err(self.err(
@@ -134,7 +135,25 @@ impl Ctx<'_> {
                         format!("unknown class `@{class}` (classes: {})", known.join(", ")),
                     ));
                 };
-                atoms.extend_from_slice(ids);
+                for spec in specs {
+                    let spec = match (negated_class.is_some(), spec) {
+                        (false, spec) => spec,
+                        (true, AtomSpec::Lemma { base, .. }) => AtomSpec::Lemma {
+                            base,
+                            negated_only: true,
+                        },
+                        (true, other) => {
+                            return Err(self.err(
+                                text.span(),
+                                rule,
+                                format!(
+                                    "`!@{class}` needs a class of words by base form (=…), not {other:?}"
+                                ),
+                            ));
+                        }
+                    };
+                    atoms.push(self.atom(spec));
+                }
                 continue;
             }
             let spec = if let Some(body) = alt.strip_prefix('/') {
@@ -195,7 +214,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
     };
     for (name, entries) in &parsed.classes {
         let rid = Some("classes");
-        let mut ids = Vec::with_capacity(entries.len());
+        let mut specs = Vec::with_capacity(entries.len());
         for entry in entries {
             if entry.get_ref().contains(['|', '@']) && !entry.get_ref().starts_with('/') {
                 return Err(ctx.err(
@@ -207,9 +226,10 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
                     ),
                 ));
             }
-            ids.extend(ctx.item(entry, rid)?);
+            let ids = ctx.item(entry, rid)?;
+            specs.extend(ids.into_iter().map(|id| ctx.specs[id].clone()));
         }
-        ctx.classes.insert(name.clone(), ids);
+        ctx.classes.insert(name.clone(), specs);
     }
     let settings: Settings = Settings::deserialize(toml::Value::Table(parsed.settings.clone()))
         .map_err(|e| ctx.err(0..0, None, format!("[settings]: {e}")))?;
@@ -379,6 +399,8 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         contrast: parsed.sentiment.contrast.into_iter().collect(),
         excess: parsed.sentiment.excess.into_iter().collect(),
         conditional: parsed.sentiment.conditional,
+        irony: parsed.sentiment.irony,
+        denying_tails: parsed.sentiment.denying_tails,
         negated_verb_exceptions: parsed
             .sentiment
             .negated_verb_exceptions

@@ -71,6 +71,9 @@ pub(crate) struct Settings {
     pub question_positive_factor: f64,
     /// Factor for a positive word in a wish (もっと丁寧に書いてほしい): it says what is lacking.
     pub wish_positive_factor: f64,
+    /// Summed complaint-type weight at which a voice that scores negative at all is a complaint,
+    /// whatever request or question follows (a stated failure wins, TAXONOMY.md).
+    pub failure_weight: f64,
 }
 
 impl Default for Settings {
@@ -89,6 +92,7 @@ impl Default for Settings {
             negated_verb_weight: -0.8,
             question_positive_factor: 0.3,
             wish_positive_factor: -0.5,
+            failure_weight: 2.0,
         }
     }
 }
@@ -130,6 +134,11 @@ pub(crate) struct SentimentSettings {
     /// Text right after a negated verb that makes it a condition, invitation or instruction
     /// rather than a failure (来ないと…, 〜ませんか, 〜ないでください).
     pub negated_verb_not_before: Vec<String>,
+    /// Marks of irony (さすが, 👏): positive words in a sentence holding one count against the
+    /// voice when it also reports a failure.
+    pub irony: Vec<String>,
+    /// Text right after a positive word that denies it (とは思えない, ほどではない).
+    pub denying_tails: Vec<String>,
     /// Lexicon: item (same syntax as rule items) → polarity weight.
     pub words: BTreeMap<String, Spanned<f64>>,
 }

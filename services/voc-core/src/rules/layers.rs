@@ -300,6 +300,8 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.contrast.extend(t.contrast);
     s.excess.extend(t.excess);
     s.conditional.extend(t.conditional);
+    s.irony.extend(t.irony);
+    s.denying_tails.extend(t.denying_tails);
     s.negated_verb_exceptions.extend(t.negated_verb_exceptions);
     s.negated_verb_not_before.extend(t.negated_verb_not_before);
     s.words.extend(t.words);

@@ -99,6 +99,8 @@ pub struct RuleSet {
     pub(crate) contrast: HashSet<String>,
     pub(crate) excess: HashSet<String>,
     pub(crate) conditional: Vec<String>,
+    pub(crate) irony: Vec<String>,
+    pub(crate) denying_tails: Vec<String>,
     pub(crate) negated_verb_exceptions: HashSet<String>,
     pub(crate) negated_verb_not_before: Vec<String>,
     pub(crate) rules: Vec<Rule>,
