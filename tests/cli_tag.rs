@@ -199,32 +199,102 @@ fn a_missing_dictionary_says_what_to_do() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+const SETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/sets.toml");
+
+/// The quality floors: every labeled set's headline figures stay within the manifest's tolerance
+/// of the ones recorded in `data/eval/sets.toml` (`voc eval --record` after an improvement).
 #[test]
-fn eval_prints_per_label_figures_for_the_dev_set() {
-    let dev = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/voc-dev.jsonl"
-    );
-    if !std::path::Path::new(dev).exists() {
-        panic!("shared/data/voc-dev.jsonl must sit beside the repository (it does in CI)");
-    }
-    let out = run_voc(&["eval", dev, "--json"], b"", &[]);
+fn quality_floors_hold_on_every_labeled_set() {
+    let out = run_voc(&["eval", "--sets", SETS, "--check", "--json"], b"", &[]);
+    let report = &json_lines(&out.stdout)[0];
     assert!(
         out.status.success(),
-        "{}",
+        "figures fell below their floors: {}\n{}",
+        report["regressions"],
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = &json_lines(&out.stdout)[0];
-    assert_eq!(report["items"], 80);
-    for key in [
-        "topics_micro_f1",
-        "voice_type_accuracy",
-        "sentiment_macro_f1",
-        "escalation_recall",
-    ] {
-        let v = report[key].as_f64().unwrap_or(-1.0);
-        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    let sets = report["sets"].as_object().expect("sets");
+    assert!(sets.len() >= 6, "{sets:?}");
+    for (name, figures) in sets {
+        assert!(figures["items"].as_u64().unwrap_or(0) >= 50, "{name}");
     }
+}
+
+/// `--check` can fail: a manifest recording a better figure than the rules reach is a regression.
+#[test]
+fn the_floor_check_fails_when_a_figure_drops() {
+    let dir = std::env::temp_dir().join(format!("voc-floors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/dev.jsonl");
+    let manifest = dir.join("sets.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "tolerance = 0.02\n[[set]]\nname = \"dev\"\nfile = {dev:?}\nrole = \"dev\"\n\
+             [set.recorded]\ncomplaints_without_topic = -1.0\n"
+        ),
+    )
+    .expect("manifest");
+    let out = run_voc(
+        &[
+            "eval",
+            "--sets",
+            manifest.to_str().expect("utf-8"),
+            "--check",
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("REGRESSION dev (dev): complaints_without_topic"),
+        "{stdout}"
+    );
+}
+
+/// The README's example: a company extends the default rules with its product names and a topic.
+#[test]
+fn a_company_file_extends_the_default_rules() {
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/rules/examples/acme-denki.toml"
+    );
+    let out = run_voc(&["rules", "check", rules], b"", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("acme-denki@1+ja-contact-center@"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+ added    acme.ev_charging"), "{stdout}");
+    let input = format!(
+        "{}\n{}\n",
+        valid_with_text("e1", "ホームチャージャーで充電できない"),
+        valid_with_text("e2", "ソラカが走行中に止まった")
+    );
+    let out = run_voc(&["--rules", rules, "tag"], input.as_bytes(), &[]);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(
+        lines[0]["topics"],
+        serde_json::json!(["product", "ev_charging"]),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1]["topics"],
+        serde_json::json!(["product"]),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[1]["voice_type"], "complaint");
+    // Without the company's rules its product name means nothing.
+    let out = run_voc(&["tag"], input.as_bytes(), &[]);
+    assert_eq!(json_lines(&out.stdout)[1]["topics"], serde_json::json!([]));
 }
 
 #[test]

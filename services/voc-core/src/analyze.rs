@@ -292,6 +292,13 @@ impl Analyzer {
                 .unwrap_or_else(|| rules.settings.complaint_fallback.clone())
         });
 
+        if topics.is_empty()
+            && let Some(ct) = &complaint_type
+            && let Some((_, topic)) = rules.complaint_topics.iter().find(|(c, _)| c == ct)
+        {
+            topics.push(topic.clone());
+        }
+
         let severity = if !is_complaint {
             0
         } else if escalation {

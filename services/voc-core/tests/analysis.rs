@@ -220,3 +220,95 @@ fn tokens() {
         println!();
     }
 }
+
+/// The generic classes of the default rules (issue: tags that hold in any industry). Each
+/// sentence names its phenomenon; the expected tags are TAXONOMY.md's.
+#[test]
+fn calm_failure_reports_in_any_industry_are_quality_complaints_about_the_product() {
+    for t in [
+        "走行中にエンジンが止まった",
+        "電源が入らない",
+        "水が漏れてくる",
+        "掃除機が吸わない",
+        "ドアが開かない",
+        "ブレーキの効きが悪い",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.complaint_type.as_deref(), Some("quality"), "{t}");
+        assert_eq!(a.tags.sentiment, "negative", "{t}");
+        assert_eq!(a.tags.topics, ["product"], "{t}");
+    }
+}
+
+#[test]
+fn prices_and_fees_felt_too_high_are_billing_complaints() {
+    for t in [
+        "料金が高い",
+        "手数料が高すぎる",
+        "送料が割高",
+        "運賃が上がった",
+        "診察代が高い",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.complaint_type.as_deref(), Some("billing"), "{t}");
+        assert_eq!(a.tags.topics, ["billing"], "{t}");
+        assert_eq!(a.tags.sentiment, "negative", "{t}");
+    }
+}
+
+#[test]
+fn staff_and_waiting_of_any_industry_get_their_generic_topics() {
+    for (t, topic) in [
+        ("受付の人の態度が悪い", "agent_response"),
+        ("運転手が無愛想", "agent_response"),
+        ("待合室で一時間待った", "wait_time"),
+        ("窓口で30分待たされた", "wait_time"),
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.topics, [topic], "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.voice_type, "complaint", "{t}");
+    }
+}
+
+#[test]
+fn annoyance_rhetorical_questions_and_sarcasm_are_negative() {
+    for t in [
+        "隣の部屋がうるさい",
+        "段差が多くて危ない",
+        "夜道が暗くて怖い",
+        "迷惑です",
+        "今後が不安",
+    ] {
+        assert_eq!(text(t).tags.sentiment, "negative", "{t}");
+    }
+    for t in ["なぜ毎回こうなるんですか", "こんなの誰が使うんですか"] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+    }
+    let a = text("さすがですね、また届いていません");
+    assert_eq!(
+        (
+            a.tags.voice_type.as_str(),
+            a.tags.sentiment.as_str(),
+            a.tags.severity
+        ),
+        ("complaint", "negative", 2),
+        "{:?}",
+        a.tags
+    );
+    // The same praise with nothing failed stays praise.
+    assert_eq!(
+        text("さすがですね、翌日に届きました").tags.sentiment,
+        "positive"
+    );
+}
+
+#[test]
+fn a_wish_after_a_stated_problem_is_a_complaint_and_denied_praise_is_negative() {
+    let a = text("いつも売り切れている。入荷を増やしてほしい");
+    assert_eq!(a.tags.voice_type, "complaint", "{:?}", a.tags);
+    let a = text("口コミほど美味しいとは思えませんでした");
+    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+}

@@ -325,6 +325,21 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         channel_topics.push((channel.clone(), topic.get_ref().clone()));
     }
 
+    let mut complaint_topics = Vec::new();
+    for (ct, topic) in &parsed.complaint_topics {
+        if !complaint_types.contains(ct) || !topics.contains(topic.get_ref()) {
+            return Err(ctx.err(
+                topic.span(),
+                None,
+                format!(
+                    "complaint_topics: `{ct} = {}` needs a known complaint type and topic",
+                    topic.get_ref()
+                ),
+            ));
+        }
+        complaint_topics.push((ct.clone(), topic.get_ref().clone()));
+    }
+
     let mut rules = Vec::with_capacity(parsed.rules.len());
     let mut seen = HashSet::new();
     for def in &parsed.rules {
@@ -393,6 +408,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         complaint_types: parsed.labels.complaint_types,
         complaint_defaults,
         channel_topics,
+        complaint_topics,
         stop_words: parsed.keywords.stop.into_iter().collect(),
         max_keywords: parsed.keywords.max.unwrap_or(20),
         intensifiers: parsed.sentiment.intensifiers.into_iter().collect(),

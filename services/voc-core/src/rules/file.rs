@@ -37,6 +37,10 @@ pub(crate) struct RulesFile {
     /// channel → topic assigned when no topic rule decides (reviews are about the product).
     #[serde(default)]
     pub channel_topics: BTreeMap<String, Spanned<String>>,
+    /// complaint type → topic given to a complaint of that type that no topic rule named
+    /// (something failed: the thing bought or used).
+    #[serde(default)]
+    pub complaint_topics: BTreeMap<String, Spanned<String>>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<Spanned<RuleDef>>,
 }

@@ -6,7 +6,8 @@
 //! How a file merges onto the one it extends (the base's order is kept, new entries follow):
 //! - `version`: both are kept, `acme@3+ja-contact-center@2026-11-29`, so a stored tag names the
 //!   rules that made it even when only the base changed;
-//! - `[settings]`, `keywords.max`, `[complaint_defaults]`, `[channel_topics]`: key by key;
+//! - `[settings]`, `keywords.max`, `[complaint_defaults]`, `[channel_topics]`,
+//!   `[complaint_topics]`: key by key;
 //! - `[labels]`: by id (a known id is renamed, a new one added);
 //! - `[[rule]]`: by id (the same id replaces the base rule in place, a new id is appended);
 //!   `disable = ["id", …]` switches base rules off;
@@ -220,6 +221,7 @@ fn shift(file: &mut RulesFile, by: usize) {
         .chain(file.disable.iter_mut())
         .chain(file.complaint_defaults.values_mut())
         .chain(file.channel_topics.values_mut())
+        .chain(file.complaint_topics.values_mut())
         .for_each(|s| moved(s, by));
     file.sentiment.words.values_mut().for_each(|w| moved(w, by));
     for rule in &mut file.rules {
@@ -307,6 +309,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.words.extend(t.words);
     base.complaint_defaults.extend(top.complaint_defaults);
     base.channel_topics.extend(top.channel_topics);
+    base.complaint_topics.extend(top.complaint_topics);
     Ok(base)
 }
 

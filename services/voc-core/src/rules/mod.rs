@@ -93,6 +93,7 @@ pub struct RuleSet {
     pub complaint_types: Vec<(String, String)>,
     pub(crate) complaint_defaults: Vec<(String, String)>,
     pub(crate) channel_topics: Vec<(String, String)>,
+    pub(crate) complaint_topics: Vec<(String, String)>,
     pub(crate) stop_words: HashSet<String>,
     pub(crate) max_keywords: usize,
     pub(crate) intensifiers: HashSet<String>,
