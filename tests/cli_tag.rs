@@ -292,9 +292,23 @@ fn a_company_file_extends_the_default_rules() {
         lines[1]
     );
     assert_eq!(lines[1]["voice_type"], "complaint");
-    // Without the company's rules its product name means nothing.
+    let by_class = |tags: &serde_json::Value| {
+        tags["evidence"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x["rule"] == "generic.thing_failed.topic"))
+    };
+    assert!(by_class(&lines[1]), "{}", lines[1]);
+    // Without the company's rules its product name means nothing: no EV topic, and the
+    // product is not recognised as a thing that failed.
     let out = run_voc(&["tag"], input.as_bytes(), &[]);
-    assert_eq!(json_lines(&out.stdout)[1]["topics"], serde_json::json!([]));
+    let plain = json_lines(&out.stdout);
+    assert_eq!(
+        plain[0]["topics"],
+        serde_json::json!(["product"]),
+        "{}",
+        plain[0]
+    );
+    assert!(!by_class(&plain[1]), "{}", plain[1]);
 }
 
 #[test]
