@@ -146,10 +146,10 @@ fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
         .any(|t| tail.contains(t.as_str()))
 }
 
-/// Sarcasm: in a voice that also reports a failure (a negative cue of weight 1 or more),
+/// Sarcasm: in a voice that also reports a failure (a negative cue of weight 0.5 or more),
 /// positive words in a sentence marked as ironic (さすが, 👏) count against it.
 fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
-    if rules.irony.is_empty() || !cues.iter().any(|c| c.weight <= -1.0) {
+    if rules.irony.is_empty() || !cues.iter().any(|c| c.weight <= -0.5) {
         return;
     }
     for c in cues.iter_mut().filter(|c| c.weight > 0.0) {
@@ -174,6 +174,12 @@ fn apply_excess(
             continue;
         }
         match cue_of_token[i - 1] {
+            // A mildly positive scalar word in excess (早すぎる, 軽すぎる) is a complaint; a
+            // strongly positive one (美味しすぎる) is praise, intensified.
+            Some(c) if cues[c].weight > 0.0 && cues[c].weight < 1.0 => {
+                cues[c].weight = s.excess_weight;
+                cues[c].source = format!("excess:{}", cues[c].source);
+            }
             Some(c) => cues[c].weight *= s.intensifier_factor,
             None => {
                 let prev = &doc.morphemes[i - 1];
