@@ -111,6 +111,13 @@ pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
         // A noun is only negated by a negator reached through a light verb or a particle, not
         // by a following negated content word (handled by that word's own chain).
         morphemes[i].negated = negated;
+        // Suffixes glued to the word share its negation (高級|感 は ありません): a phrase that
+        // ends on one is read by its last token.
+        let mut k = i + 1;
+        while k < j && morphemes[k].pos == "名詞" && morphemes[k].pos1 == "接尾" {
+            morphemes[k].negated = negated;
+            k += 1;
+        }
         i += 1;
     }
 }
