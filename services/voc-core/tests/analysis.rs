@@ -312,3 +312,15 @@ fn a_wish_after_a_stated_problem_is_a_complaint_and_denied_praise_is_negative() 
     let a = text("口コミほど美味しいとは思えませんでした");
     assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
 }
+
+#[test]
+fn praise_denied_through_a_suffix_or_a_tail_is_negative() {
+    // 高級|感 は ありません: the suffix shares the negation of its word.
+    let a = text("ロビーは豪華でしたが、部屋は写真ほどの高級感はありませんでした。");
+    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+    let a = text("部屋からの眺めはそれほどでもないです。");
+    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+    // A mild positive in excess is a complaint; a strong one stays praise.
+    assert_eq!(text("夕食の時間が早すぎる").tags.sentiment, "negative");
+    assert_eq!(text("朝食が美味しすぎる").tags.sentiment, "positive");
+}

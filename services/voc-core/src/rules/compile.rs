@@ -52,6 +52,8 @@ pub(crate) struct Atoms {
     pub lemmas: foldhash::HashMap<String, Vec<(usize, bool)>>,
     /// (atom id, compiled regex).
     pub regexes: Vec<(usize, Regex)>,
+    /// All regexes at once: one pass tells which can match a document, so only those are run.
+    pub regex_set: Option<regex::RegexSet>,
 }
 
 /// An item: atom ids, any of which matches.
@@ -530,7 +532,16 @@ fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
                 })?,
         )
     };
+    let regex_set = if regexes.is_empty() {
+        None
+    } else {
+        Some(
+            regex::RegexSet::new(regexes.iter().map(|(_, r): &(usize, Regex)| r.as_str()))
+                .map_err(|e| ctx.err(0..0, None, format!("cannot build the regex set: {e}")))?,
+        )
+    };
     Ok(Atoms {
+        regex_set,
         specs: ctx.specs.clone(),
         literal_automaton,
         literal_atoms,

@@ -98,9 +98,12 @@ pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
             }
         }
     }
-    for (atom, re) in &atoms.regexes {
-        for m in re.find_iter(doc.text) {
-            hits[*atom].push(doc.hit(m.start(), m.end()));
+    if let Some(set) = &atoms.regex_set {
+        for i in set.matches(doc.text).iter() {
+            let (atom, re) = &atoms.regexes[i];
+            for m in re.find_iter(doc.text) {
+                hits[*atom].push(doc.hit(m.start(), m.end()));
+            }
         }
     }
     for h in &mut hits {
