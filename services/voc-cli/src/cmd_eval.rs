@@ -60,6 +60,7 @@ pub struct EvalArgs {
     pub errors: bool,
     pub check: bool,
     pub record: bool,
+    pub force: bool,
 }
 
 /// Runs `voc eval`; returns whether every check held (always true without `--check`).
@@ -68,6 +69,10 @@ pub fn run(analyzer: &Analyzer, limits: &Limits, args: &EvalArgs) -> anyhow::Res
         let rejected = cmd_tag::eval(analyzer, limits, file, args.json, args.errors)?;
         return Ok((true, rejected));
     }
+    anyhow::ensure!(
+        !args.errors,
+        "--errors lists the mismatches of one file: give exactly one"
+    );
     let mut manifest = None;
     let columns: Vec<(String, PathBuf)> = if args.files.is_empty() {
         let m = Manifest::load(&args.sets)?;
@@ -96,8 +101,14 @@ pub fn run(analyzer: &Analyzer, limits: &Limits, args: &EvalArgs) -> anyhow::Res
     let mut failures = Vec::new();
     if let Some(m) = manifest.as_mut() {
         for (set, report) in m.sets.iter_mut().zip(&reports) {
-            let measured = report.headline();
-            if args.check {
+            // A figure a set cannot measure (escalation recall without a severity-3 item) has
+            // no floor.
+            let measured: Vec<(&str, f64)> = report
+                .headline()
+                .into_iter()
+                .filter(|(k, _)| report.is_defined(k))
+                .collect();
+            if args.check || args.record {
                 for r in regressions(&set.recorded, &measured, m.tolerance) {
                     failures.push(format!("{} ({}): {r}", set.name, set.role));
                 }
@@ -108,6 +119,16 @@ pub fn run(analyzer: &Analyzer, limits: &Limits, args: &EvalArgs) -> anyhow::Res
                     .map(|(k, v)| ((*k).to_string(), (v * 1000.0).round() / 1000.0))
                     .collect();
             }
+        }
+        if args.record && !failures.is_empty() && !args.force {
+            for f in &failures {
+                eprintln!("worse: {f}");
+            }
+            anyhow::bail!(
+                "not recorded: {} figure(s) got worse (above); fix the rules, or record them \
+                 anyway with --record --force",
+                failures.len()
+            );
         }
         if args.record {
             let header = "# Labeled evaluation sets and the headline figures last recorded for them.\n\
@@ -194,12 +215,14 @@ fn side_by_side(names: &[&str], manifest: Option<&Manifest>, reports: &[EvalRepo
         };
         let _ = write!(out, "{label:<30}");
         for r in reports {
-            let v = r
-                .headline()
-                .into_iter()
-                .find(|(k, _)| *k == row)
-                .map_or(0.0, |x| x.1);
-            let _ = write!(out, "{:>width$.3}", v);
+            match r.headline().into_iter().find(|(k, _)| *k == row) {
+                Some((k, v)) if r.is_defined(k) => {
+                    let _ = write!(out, "{v:>width$.3}");
+                }
+                _ => {
+                    let _ = write!(out, "{:>width$}", "–");
+                }
+            }
         }
         out.push('\n');
     }

@@ -71,13 +71,18 @@ enum Command {
         /// Also list every interaction whose predicted labels differ from the gold ones (one file).
         #[arg(long)]
         errors: bool,
-        /// Exit 1 when a figure of a set falls more than the manifest's tolerance below the one
-        /// recorded for it.
-        #[arg(long)]
+        /// Exit 1 when a figure of a set is worse than the one recorded for it by more than the
+        /// manifest's tolerance (below it; above it for complaints_without_topic). The sets of
+        /// `--sets` only.
+        #[arg(long, conflicts_with = "files")]
         check: bool,
-        /// Write the measured figures into the manifest as the new recorded ones.
-        #[arg(long)]
+        /// Write the measured figures into the manifest as the new recorded ones; refused when a
+        /// figure got worse, unless `--force`. The sets of `--sets` only.
+        #[arg(long, conflicts_with = "files")]
         record: bool,
+        /// With --record: record figures that got worse too.
+        #[arg(long, requires = "record")]
+        force: bool,
     },
     /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
     Migrate,
@@ -346,6 +351,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             errors,
             check,
             record,
+            force,
         } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
             let args = cmd_eval::EvalArgs {
@@ -355,6 +361,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 errors,
                 check,
                 record,
+                force,
             };
             let (held, rejected) = cmd_eval::run(&analyzer, &settings.limits, &args)?;
             if !held {

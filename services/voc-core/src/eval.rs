@@ -148,6 +148,19 @@ impl EvalReport {
         self.churn_correct += u32::from(gold.churn_risk == pred.churn_risk);
     }
 
+    /// Whether this set can measure `figure`: recall needs a gold positive, F1 any positive at
+    /// all, the complaint figures a gold complaint.
+    pub fn is_defined(&self, figure: &str) -> bool {
+        match figure {
+            "escalation_recall" => self.escalation.tp + self.escalation.fn_ > 0,
+            "churn_f1" => self.churn_risk.tp + self.churn_risk.fn_ + self.churn_risk.fp > 0,
+            "complaint_recall" | "complaints_without_topic" | "complaint_type_accuracy" => {
+                self.complaints > 0
+            }
+            _ => self.items > 0,
+        }
+    }
+
     /// Share of gold complaints given no topic (lower is better); 0 when there are none.
     pub fn complaints_without_topic_rate(&self) -> f64 {
         if self.complaints == 0 {

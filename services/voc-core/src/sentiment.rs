@@ -133,9 +133,6 @@ pub(crate) fn score(
     }
 }
 
-/// Excess (高すぎる, 優秀すぎる): strengthens the sentiment word it follows; after a word with no
-/// polarity of its own (高い, 多い, 大きい) it is a complaint by itself. Only the dependent すぎる
-/// counts: 予定日を過ぎても is time passing, not excess.
 /// Whether the text right after a positive word denies it (美味しいとは思えない).
 fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
     let end = doc.sentences[h.sentence].end;
@@ -162,6 +159,9 @@ fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
     }
 }
 
+/// Excess (高すぎる, 優秀すぎる): strengthens the sentiment word it follows; after a word with no
+/// polarity of its own (高い, 多い, 大きい) it is a complaint by itself. Only the dependent すぎる
+/// counts: 予定日を過ぎても is time passing, not excess.
 fn apply_excess(
     rules: &RuleSet,
     doc: &Document<'_>,

@@ -83,8 +83,8 @@ struct Ctx<'s> {
     chain: &'s Chain,
     specs: Vec<AtomSpec>,
     index: HashMap<AtomSpec, usize>,
-    /// Class name → its entries.
-    classes: HashMap<String, Vec<AtomSpec>>,
+    /// Class name → its entries, with where each is written.
+    classes: HashMap<String, Vec<(AtomSpec, Range<usize>)>>,
 }
 
 impl Ctx<'_> {
@@ -131,27 +131,36 @@ impl Ctx<'_> {
                 let Some(specs) = self.classes.get(class).cloned() else {
                     let mut known: Vec<&str> = self.classes.keys().map(String::as_str).collect();
                     known.sort_unstable();
+                    let known = if known.is_empty() {
+                        "no [classes] are defined".to_string()
+                    } else {
+                        format!("classes: {}", known.join(", "))
+                    };
                     return Err(self.err(
                         text.span(),
                         rule,
-                        format!("unknown class `@{class}` (classes: {})", known.join(", ")),
+                        format!("unknown class `@{class}` ({known})"),
                     ));
                 };
-                for spec in specs {
+                for (spec, entry_span) in specs {
                     let spec = match (negated_class.is_some(), spec) {
                         (false, spec) => spec,
                         (true, AtomSpec::Lemma { base, .. }) => AtomSpec::Lemma {
                             base,
                             negated_only: true,
                         },
-                        (true, other) => {
-                            return Err(self.err(
-                                text.span(),
-                                rule,
-                                format!(
-                                    "`!@{class}` needs a class of words by base form (=…), not {other:?}"
+                        (true, AtomSpec::Literal(word) | AtomSpec::Regex(word)) => {
+                            // The entry is at fault (perhaps in another file), not the rule.
+                            let (file, line) = self.chain.locate(entry_span);
+                            return Err(RulesError {
+                                file: file.to_string(),
+                                line,
+                                rule: rule.map(str::to_string),
+                                message: format!(
+                                    "class `{class}` is used negated (`!@{class}`), so its entries \
+                                     must be words by base form: write `={word}`, not `{word}`"
                                 ),
-                            ));
+                            });
                         }
                     };
                     atoms.push(self.atom(spec));
@@ -215,7 +224,8 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         classes: HashMap::new(),
     };
     for (name, entries) in &parsed.classes {
-        let rid = Some("classes");
+        let label = format!("classes.{name}");
+        let rid = Some(label.as_str());
         let mut specs = Vec::with_capacity(entries.len());
         for entry in entries {
             if entry.get_ref().contains(['|', '@']) && !entry.get_ref().starts_with('/') {
@@ -229,7 +239,10 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
                 ));
             }
             let ids = ctx.item(entry, rid)?;
-            specs.extend(ids.into_iter().map(|id| ctx.specs[id].clone()));
+            specs.extend(
+                ids.into_iter()
+                    .map(|id| (ctx.specs[id].clone(), entry.span())),
+            );
         }
         ctx.classes.insert(name.clone(), specs);
     }

@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::compile::RulesError;
-use super::file::{RuleDef, RulesFile};
+use serde::Deserialize;
+
+use super::file::{RuleDef, RulesFile, Settings};
 use super::{DEFAULT_RULES, DEFAULT_RULES_NAME};
 
 /// How many files a chain may hold (a loop of `extends` stops here).
@@ -77,6 +79,9 @@ impl Chain {
 pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
     let mut stack: Vec<(String, String, RulesFile)> = Vec::new();
     let (mut name, mut text) = (name.to_string(), text.to_string());
+    // Files by canonical path, so `a.toml` and `./a.toml` are one file when looking for a loop.
+    let canonical = |n: &str| std::fs::canonicalize(n).unwrap_or_else(|_| PathBuf::from(n));
+    let mut seen = vec![canonical(&name)];
     loop {
         let file = parse(&name, &text)?;
         let next = file
@@ -97,11 +102,14 @@ pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
         };
         if stack.len() >= MAX_DEPTH {
             return Err(here(format!(
-                "`extends` chain longer than {MAX_DEPTH} files (a loop?)"
+                "`extends` chain longer than {MAX_DEPTH} files: merge some of them"
             )));
         }
         let (next_name, next_text) = if target == BUNDLED_NAME || target == DEFAULT_RULES_NAME {
-            (DEFAULT_RULES_NAME.to_string(), DEFAULT_RULES.to_string())
+            (
+                format!("{BUNDLED_NAME} (bundled)"),
+                DEFAULT_RULES.to_string(),
+            )
         } else {
             let path = relative_to(&name, &target);
             let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -112,9 +120,11 @@ pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
             })?;
             (path.display().to_string(), text)
         };
-        if stack.iter().any(|(n, _, _)| *n == next_name) {
+        let key = canonical(&next_name);
+        if seen.contains(&key) {
             return Err(here(format!("`extends` loops back to {next_name}")));
         }
+        seen.push(key);
         (name, text) = (next_name, next_text);
     }
     // Base first; spans shifted so they are unique across the chain.
@@ -178,12 +188,65 @@ fn line_of(text: &str, span: Range<usize>) -> usize {
 }
 
 fn parse(name: &str, text: &str) -> Result<RulesFile, RulesError> {
-    toml::from_str(text).map_err(|e| RulesError {
+    let err = |line: usize, message: String| RulesError {
         file: name.to_string(),
-        line: e.span().map(|s| line_of(text, s)).unwrap_or(1),
+        line,
         rule: None,
-        message: e.message().to_string(),
-    })
+        message,
+    };
+    let file: RulesFile = toml::from_str(text).map_err(|e| {
+        err(
+            e.span().map(|s| line_of(text, s)).unwrap_or(1),
+            e.message().to_string(),
+        )
+    })?;
+    // `[settings]` is kept as a table so an extending file names only what it changes; each key
+    // is checked here, in its own file, so a mistake is reported at its line.
+    for (key, value) in &file.settings {
+        let one = toml::Table::from_iter([(key.clone(), value.clone())]);
+        if let Err(e) = Settings::deserialize(toml::Value::Table(one)) {
+            return Err(err(
+                line_of_key(text, "settings", key),
+                format!("[settings] {key}: {e}"),
+            ));
+        }
+    }
+    if file.extends.is_none()
+        && let Some(first) = file.disable.first()
+    {
+        return Err(err(
+            line_of(text, first.span()),
+            "`disable` needs `extends`: there are no rules to switch off".into(),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for rule in &file.rules {
+        let id = rule.get_ref().id.get_ref();
+        if !seen.insert(id.trim()) {
+            return Err(RulesError {
+                rule: Some(id.clone()),
+                ..err(
+                    line_of(text, rule.get_ref().id.span()),
+                    "duplicate rule id".into(),
+                )
+            });
+        }
+    }
+    Ok(file)
+}
+
+/// The line of `key = …` in the `[table]` of a TOML text (1 if it cannot be found).
+fn line_of_key(text: &str, table: &str, key: &str) -> usize {
+    let header = format!("[{table}]");
+    let start = text.find(&header).unwrap_or(0);
+    text[start..]
+        .lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| line_of(text, start..start) + i)
 }
 
 /// `target` relative to the directory of the file `from` (itself a path, or the bundled name).
@@ -393,5 +456,28 @@ mod tests {
         .unwrap_err();
         assert!(err.file.ends_with("a.toml") && err.line == 3, "{err}");
         assert!(err.message.contains("no.such.rule"), "{err}");
+    }
+
+    #[test]
+    fn each_file_is_checked_where_it_is_written() {
+        let dir = temp_dir("checks");
+        let a = write(&dir, "a.toml", "version = \"a\"\n");
+        let err = load(&a, "version = \"a\"\nextends = \"ja-contact-center\"\n\n[settings]\nwindow = 4\ntopic_threshold = \"x\"\n").unwrap_err();
+        assert_eq!(
+            (err.line, err.message.contains("topic_threshold")),
+            (6, true),
+            "{err}"
+        );
+        let err = load(&a, "version = \"a\"\ndisable = [\"x\"]\n").unwrap_err();
+        assert!(
+            err.line == 2 && err.message.contains("needs `extends`"),
+            "{err}"
+        );
+        let dup = "version = \"a\"\nextends = \"ja-contact-center\"\n[[rule]]\nid = \"z\"\nlabel = \"churn\"\nany = [\"a\"]\n[[rule]]\nid = \"z\"\nlabel = \"churn\"\nany = [\"b\"]\n";
+        let err = load(&a, dup).unwrap_err();
+        assert_eq!((err.line, err.rule.as_deref()), (8, Some("z")), "{err}");
+        // `./a.toml` is the file itself: a loop, not a long chain.
+        let err = load(&a, "version = \"a\"\nextends = \"./a.toml\"\n").unwrap_err();
+        assert!(err.message.contains("loops back"), "{err}");
     }
 }
