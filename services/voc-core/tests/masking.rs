@@ -160,6 +160,10 @@ fn names_without_honorifics_and_in_name_positions() {
     // Roles taking an honorific are not names.
     let (out, _) = stored("運転手さんとお客様と店員さんの対応が悪い");
     assert!(!out.contains("<NAME>"), "{out}");
+    // Staff titles of other industries too: the tagger needs them to see who served.
+    let (out, tags) = stored("仲居さんの心配りが細やかで、女将さんも親切でした");
+    assert!(!out.contains("<NAME>"), "{out}");
+    assert_eq!(tags.topics, ["agent_response"], "{out}");
 }
 
 #[test]
