@@ -167,49 +167,62 @@ impl Ctx<'_> {
                 }
                 continue;
             }
-            let spec = if let Some(body) = alt.strip_prefix('/') {
-                let Some(pattern) = body.strip_suffix('/') else {
-                    return Err(self.err(
-                        text.span(),
-                        rule,
-                        format!("regex item {alt:?} must end with `/`"),
-                    ));
-                };
-                if let Err(e) = Regex::new(pattern) {
-                    return Err(self.err(
-                        text.span(),
-                        rule,
-                        format!("invalid regex {pattern:?}: {e}"),
-                    ));
-                }
-                AtomSpec::Regex(pattern.to_string())
-            } else if let Some(base) = alt.strip_prefix('=') {
-                AtomSpec::Lemma {
-                    base: base.to_string(),
-                    negated_only: false,
-                }
-            } else if let Some(base) = alt.strip_prefix('!') {
-                AtomSpec::Lemma {
-                    base: base.to_string(),
-                    negated_only: true,
-                }
-            } else {
-                AtomSpec::Literal(alt.to_string())
-            };
-            let empty = match &spec {
-                AtomSpec::Literal(s) | AtomSpec::Regex(s) => s.is_empty(),
-                AtomSpec::Lemma { base, .. } => base.is_empty(),
-            };
-            if empty || alt.contains("...") {
-                return Err(self.err(
-                    text.span(),
-                    rule,
-                    format!("empty alternative or stray `...` in item {raw:?}"),
-                ));
-            }
+            let spec = self.alternative(alt, raw, text.span(), rule)?;
             atoms.push(self.atom(spec));
         }
         Ok(atoms)
+    }
+
+    /// One alternative of an item (`請求`, `=届く`, `!届く`, `/regex/`) as an atom spec, not yet
+    /// numbered: class entries become atoms only where a rule uses them.
+    fn alternative(
+        &self,
+        alt: &str,
+        raw: &str,
+        span: Range<usize>,
+        rule: Option<&str>,
+    ) -> Result<AtomSpec, RulesError> {
+        let spec = if let Some(body) = alt.strip_prefix('/') {
+            let Some(pattern) = body.strip_suffix('/') else {
+                return Err(self.err(
+                    span.clone(),
+                    rule,
+                    format!("regex item {alt:?} must end with `/`"),
+                ));
+            };
+            if let Err(e) = Regex::new(pattern) {
+                return Err(self.err(
+                    span.clone(),
+                    rule,
+                    format!("invalid regex {pattern:?}: {e}"),
+                ));
+            }
+            AtomSpec::Regex(pattern.to_string())
+        } else if let Some(base) = alt.strip_prefix('=') {
+            AtomSpec::Lemma {
+                base: base.to_string(),
+                negated_only: false,
+            }
+        } else if let Some(base) = alt.strip_prefix('!') {
+            AtomSpec::Lemma {
+                base: base.to_string(),
+                negated_only: true,
+            }
+        } else {
+            AtomSpec::Literal(alt.to_string())
+        };
+        let empty = match &spec {
+            AtomSpec::Literal(s) | AtomSpec::Regex(s) => s.is_empty(),
+            AtomSpec::Lemma { base, .. } => base.is_empty(),
+        };
+        if empty || alt.contains("...") {
+            return Err(self.err(
+                span.clone(),
+                rule,
+                format!("empty alternative or stray `...` in item {raw:?}"),
+            ));
+        }
+        Ok(spec)
     }
 }
 
@@ -238,11 +251,8 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
                     ),
                 ));
             }
-            let ids = ctx.item(entry, rid)?;
-            specs.extend(
-                ids.into_iter()
-                    .map(|id| (ctx.specs[id].clone(), entry.span())),
-            );
+            let raw = entry.get_ref().trim();
+            specs.push((ctx.alternative(raw, raw, entry.span(), rid)?, entry.span()));
         }
         ctx.classes.insert(name.clone(), specs);
     }

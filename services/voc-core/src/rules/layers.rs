@@ -52,23 +52,7 @@ pub(crate) struct Chain {
 impl Chain {
     /// The file and line of a (shifted) span; `0..0` means the top file as a whole.
     pub fn locate(&self, span: Range<usize>) -> (&str, usize) {
-        let top = self.sources.last().expect("a chain has a file");
-        if span == (0..0) {
-            return (&top.name, 1);
-        }
-        let src = self
-            .sources
-            .iter()
-            .rev()
-            .find(|s| s.offset <= span.start)
-            .unwrap_or(top);
-        let at = (span.start - src.offset).min(src.text.len());
-        let line = src.text.as_bytes()[..at]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        (&src.name, line)
+        locate(&self.sources, span)
     }
 }
 
@@ -142,9 +126,9 @@ pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
         merged = Some(match merged {
             None => file,
             Some(base) => merge(base, file).map_err(|(span, message)| {
-                let (file, line) = locate_in(&sources, span);
+                let (file, line) = locate(&sources, span);
                 RulesError {
-                    file,
+                    file: file.to_string(),
                     line,
                     rule: None,
                     message,
@@ -171,16 +155,18 @@ pub fn merged_table(name: &str, text: &str) -> Result<toml::Table, RulesError> {
     })
 }
 
-fn locate_in(sources: &[Source], span: Range<usize>) -> (String, usize) {
+/// The file and line of a (shifted) span among `sources`; `0..0` means the top file as a whole.
+fn locate(sources: &[Source], span: Range<usize>) -> (&str, usize) {
+    let top = sources.last().expect("a chain has a file");
+    if span == (0..0) {
+        return (&top.name, 1);
+    }
     let src = sources
         .iter()
         .rev()
         .find(|s| s.offset <= span.start)
-        .expect("spans lie in a source");
-    (
-        src.name.clone(),
-        line_of(&src.text, span.start - src.offset..0),
-    )
+        .unwrap_or(top);
+    (&src.name, line_of(&src.text, span.start - src.offset..0))
 }
 
 fn line_of(text: &str, span: Range<usize>) -> usize {
