@@ -133,10 +133,15 @@ pub(crate) fn score(
     }
 }
 
+/// The first `n` characters of `s`, borrowed (no allocation per cue on the hot path).
+fn first_chars(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 /// Whether the text right after a positive word denies it (美味しいとは思えない).
 fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
     let end = doc.sentences[h.sentence].end;
-    let tail: String = doc.text[h.end..end].chars().take(8).collect();
+    let tail = first_chars(&doc.text[h.end..end], 8);
     rules
         .denying_tails
         .iter()
@@ -223,7 +228,7 @@ fn apply_negated_verbs(
         }
         let after = &doc.text[m.end..doc.sentences[doc.sentence_of(m.start)].end];
         // The negation chain after a verb is short: 〜ないと, 〜ませんか, 〜れないでしょうか.
-        let tail: String = after.chars().take(9).collect();
+        let tail = first_chars(after, 9);
         if rules
             .negated_verb_not_before
             .iter()
