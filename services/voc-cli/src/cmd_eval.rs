@@ -53,13 +53,29 @@ impl Manifest {
 }
 
 /// The options of `voc eval`.
+#[derive(Debug, clap::Args)]
 pub struct EvalArgs {
     pub files: Vec<PathBuf>,
+    /// The labeled sets and their recorded figures, used when no file is given.
+    #[arg(long, default_value = DEFAULT_SETS)]
     pub sets: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
     pub json: bool,
+    /// Also list every interaction whose predicted labels differ from the gold ones (one file).
+    #[arg(long)]
     pub errors: bool,
+    /// Exit 1 when a figure of a set is worse than the one recorded for it by more than the
+    /// manifest's tolerance (below it; above it for complaints_without_topic). The sets of
+    /// `--sets` only.
+    #[arg(long, conflicts_with = "files")]
     pub check: bool,
+    /// Write the measured figures into the manifest as the new recorded ones; refused when a
+    /// figure got worse, unless `--force`. The sets of `--sets` only.
+    #[arg(long, conflicts_with = "files")]
     pub record: bool,
+    /// With --record: record figures that got worse too.
+    #[arg(long, requires = "record")]
     pub force: bool,
 }
 
@@ -203,25 +219,24 @@ fn side_by_side(names: &[&str], manifest: Option<&Manifest>, reports: &[EvalRepo
         let _ = write!(out, "{:>width$}", r.items);
     }
     out.push('\n');
-    let rows: Vec<&str> = reports
+    // Every report lists the same figures in the same order.
+    let figures: Vec<Vec<(&str, f64)>> = reports.iter().map(EvalReport::headline).collect();
+    let rows: Vec<&str> = figures
         .first()
-        .map(|r| r.headline().iter().map(|(k, _)| *k).collect())
+        .map(|f| f.iter().map(|(k, _)| *k).collect())
         .unwrap_or_default();
-    for row in rows {
+    for (i, row) in rows.into_iter().enumerate() {
         let label = if lower_is_better(row) {
             format!("{row} (↓)")
         } else {
             row.to_string()
         };
         let _ = write!(out, "{label:<30}");
-        for r in reports {
-            match r.headline().into_iter().find(|(k, _)| *k == row) {
-                Some((k, v)) if r.is_defined(k) => {
-                    let _ = write!(out, "{v:>width$.3}");
-                }
-                _ => {
-                    let _ = write!(out, "{:>width$}", "–");
-                }
+        for (r, f) in reports.iter().zip(&figures) {
+            if r.is_defined(row) {
+                let _ = write!(out, "{:>width$.3}", f[i].1);
+            } else {
+                let _ = write!(out, "{:>width$}", "–");
             }
         }
         out.push('\n');

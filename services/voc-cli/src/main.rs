@@ -60,30 +60,7 @@ enum Command {
     ///
     /// With several files, or none (every set of `--sets`), prints the headline figures side by
     /// side, one column per set.
-    Eval {
-        files: Vec<PathBuf>,
-        /// The labeled sets and their recorded figures, used when no file is given.
-        #[arg(long, default_value = cmd_eval::DEFAULT_SETS)]
-        sets: PathBuf,
-        /// Print the figures as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Also list every interaction whose predicted labels differ from the gold ones (one file).
-        #[arg(long)]
-        errors: bool,
-        /// Exit 1 when a figure of a set is worse than the one recorded for it by more than the
-        /// manifest's tolerance (below it; above it for complaints_without_topic). The sets of
-        /// `--sets` only.
-        #[arg(long, conflicts_with = "files")]
-        check: bool,
-        /// Write the measured figures into the manifest as the new recorded ones; refused when a
-        /// figure got worse, unless `--force`. The sets of `--sets` only.
-        #[arg(long, conflicts_with = "files")]
-        record: bool,
-        /// With --record: record figures that got worse too.
-        #[arg(long, requires = "record")]
-        force: bool,
-    },
+    Eval(cmd_eval::EvalArgs),
     /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
     Migrate,
     /// The streaming worker: consume the input topic in a consumer group, tag, write to
@@ -344,25 +321,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rejected = cmd_tag::tag(&analyzer, &settings.limits, file.as_deref(), with_text)?;
             Ok(rejected_code(rejected))
         }
-        Command::Eval {
-            files,
-            sets,
-            json,
-            errors,
-            check,
-            record,
-            force,
-        } => {
+        Command::Eval(args) => {
             let analyzer = setup::analyzer(&settings.analysis)?;
-            let args = cmd_eval::EvalArgs {
-                files,
-                sets,
-                json,
-                errors,
-                check,
-                record,
-                force,
-            };
             let (held, rejected) = cmd_eval::run(&analyzer, &settings.limits, &args)?;
             if !held {
                 return Ok(ExitCode::from(1));

@@ -227,10 +227,10 @@ impl Analyzer {
         // complaint-type rule that fired in a voice scoring negative at all decides.
         let failure_stated = senti.score < 0.0
             && sum(&|l| matches!(l, Label::Complaint(_))) >= rules.settings.failure_weight;
-        let decisive = if other_voice.1 > 0.0 && !failure_stated {
-            senti.score - generic
-        } else if failure_stated {
+        let decisive = if failure_stated {
             senti.score.min(-threshold)
+        } else if other_voice.1 > 0.0 {
+            senti.score - generic
         } else {
             senti.score
         };
