@@ -12,12 +12,8 @@ const WAIT: Duration = Duration::from_secs(120);
 
 /// The shared dev set as interaction messages, copy `n` of it with its own ids and hours.
 fn corpus(copy: usize) -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/voc-dev.jsonl"
-    );
-    let text =
-        std::fs::read_to_string(path).expect("shared/data/voc-dev.jsonl beside the repository");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/dev.jsonl");
+    let text = std::fs::read_to_string(path).expect("data/eval/dev.jsonl");
     text.lines()
         .enumerate()
         .map(|(i, line)| {

@@ -14,11 +14,8 @@ const NEW_VERSION: &str = "ja-contact-center@retag-test";
 
 /// The dev set as messages: copy `n` with its own ids, spread over hours of three days.
 fn corpus(copy: usize) -> Vec<serde_json::Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/voc-dev.jsonl"
-    );
-    let text = std::fs::read_to_string(path).expect("shared/data/voc-dev.jsonl");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/dev.jsonl");
+    let text = std::fs::read_to_string(path).expect("data/eval/dev.jsonl");
     text.lines()
         .enumerate()
         .map(|(i, line)| {
@@ -279,10 +276,7 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
 
     // The human report, with `voc eval` figures of both rule sets on a labeled file; they must be
     // what `voc eval` itself prints for each.
-    let dev = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/voc-dev.jsonl"
-    );
+    let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/dev.jsonl");
     let out = p.run(
         &[
             "--rules",

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyze::Tags;
 
-/// Gold labels as in `shared/data/voc-dev.jsonl`.
+/// Gold labels as in `data/eval/dev.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoldLabels {
     pub topics: Vec<String>,
