@@ -284,7 +284,7 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
             pace.advance(part.len() as u64).await;
         }
         if let Some(w) = to_write {
-            write_all(&writer, &w.rows).await;
+            write_all(&writer, &w.rows).await?;
             written += w.rows.len() as u64;
             let hours: Vec<u32> = w.hours.into_iter().collect();
             aggregates::rebuild_hours(&store, &hours).await?;
@@ -378,11 +378,13 @@ fn log_progress(bar: &indicatif::ProgressBar, total: u64, pace: &Pace, hour: u32
     });
 }
 
-/// Inserts in batches; each waits out ClickHouse outages (the writer retries until acknowledged).
-async fn write_all(writer: &BatchWriter, rows: &[InteractionRow]) {
+/// Inserts in batches; each waits out ClickHouse outages (the writer retries until acknowledged)
+/// and stops at an error no retry fixes.
+async fn write_all(writer: &BatchWriter, rows: &[InteractionRow]) -> anyhow::Result<()> {
     for batch in rows.chunks(1000) {
-        writer.write(batch).await;
+        writer.write(batch).await?;
     }
+    Ok(())
 }
 
 /// `voc eval` figures for the old and the new rules on a labeled file.

@@ -49,7 +49,7 @@ pub enum DemoError {
     #[error("embedded broker: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("worker: {0}")]
-    Worker(#[from] voc_stream::worker::WorkerError),
+    Worker(#[from] voc_stream::WorkerError),
     #[error("the workers did not catch up within {0:?}")]
     Stalled(Duration),
 }

@@ -38,6 +38,13 @@ pub enum StoreError {
         what: String,
         source: clickhouse::error::Error,
     },
+    /// An error no retry fixes, with what to do about it.
+    #[error("ClickHouse refused {what}: {hint} ({source})")]
+    Refused {
+        what: String,
+        hint: &'static str,
+        source: clickhouse::error::Error,
+    },
     #[error("unexpected ClickHouse version string {0:?}")]
     Version(String),
     #[error("aggregate rebuild: {0}")]

@@ -1,35 +1,28 @@
 //! Per-partition offset tracking between "received from Kafka" and "acknowledged by ClickHouse
 //! (or the dead-letter topic)". Work completes out of order (a thread pool, batches, dead
 //! letters), but a partition's committable offset is the last one whose predecessors are all done,
-//! and it only moves forward.
+//! and it only moves forward. Pure bookkeeping: the task in [`super::commits`] owns the one tracker.
 //!
-//! Every assignment of a partition gets a new generation. Work from an earlier generation (a
-//! partition revoked in a rebalance, maybe re-assigned later) can finish, but never moves the
-//! offset: another worker may own the partition by then.
+//! Work under an earlier [`Lease`] (a partition revoked in a rebalance, maybe assigned back
+//! later) can finish, but never moves the offset: another worker may own the partition by then.
 
 use std::collections::{BTreeMap, HashMap};
 
-/// A partition's assignment: which partition, and which time we got it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Lease {
-    pub partition: i32,
-    pub generation: u64,
-}
+use super::leases::Lease;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PartitionState {
-    generation: u64,
+    seq: u64,
     /// Received offsets not yet committable: offset → done?
     pending: BTreeMap<i64, bool>,
     /// Last offset whose predecessors (as received) are all done.
-    watermark: Option<i64>,
+    committable: Option<i64>,
 }
 
 /// Offsets of one topic, all partitions this worker holds.
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
     partitions: HashMap<i32, PartitionState>,
-    next_generation: u64,
 }
 
 impl OffsetTracker {
@@ -37,21 +30,16 @@ impl OffsetTracker {
         Self::default()
     }
 
-    /// The partition is ours (again): a fresh generation, nothing pending.
-    pub fn assign(&mut self, partition: i32) -> Lease {
-        self.next_generation += 1;
-        let generation = self.next_generation;
+    /// The partition is ours under `lease`: nothing pending yet.
+    pub fn assign(&mut self, lease: Lease) {
         self.partitions.insert(
-            partition,
+            lease.partition,
             PartitionState {
-                generation,
-                ..Default::default()
+                seq: lease.seq,
+                pending: BTreeMap::new(),
+                committable: None,
             },
         );
-        Lease {
-            partition,
-            generation,
-        }
     }
 
     /// The partition is no longer ours: its pending work will not move any offset.
@@ -59,63 +47,49 @@ impl OffsetTracker {
         self.partitions.remove(&partition);
     }
 
-    /// The current lease of a partition, if we hold it.
-    pub fn lease(&self, partition: i32) -> Option<Lease> {
-        self.partitions.get(&partition).map(|p| Lease {
-            partition,
-            generation: p.generation,
-        })
-    }
-
-    /// Whether work under `lease` still counts.
-    pub fn is_current(&self, lease: Lease) -> bool {
-        self.lease(lease.partition) == Some(lease)
+    fn state(&mut self, lease: Lease) -> Option<&mut PartitionState> {
+        self.partitions
+            .get_mut(&lease.partition)
+            .filter(|p| p.seq == lease.seq)
     }
 
     /// A message was received under `lease`. Returns false (and records nothing) if the lease is
     /// stale. Offsets must be received in increasing order per lease.
     pub fn received(&mut self, lease: Lease, offset: i64) -> bool {
-        match self.partitions.get_mut(&lease.partition) {
-            Some(p) if p.generation == lease.generation => {
+        match self.state(lease) {
+            Some(p) => {
                 p.pending.insert(offset, false);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
     /// The work for `offset` is acknowledged. Returns the new committable offset of the
     /// partition if it moved (the last offset processed, not the next one to read).
     pub fn done(&mut self, lease: Lease, offset: i64) -> Option<i64> {
-        let p = self
-            .partitions
-            .get_mut(&lease.partition)
-            .filter(|p| p.generation == lease.generation)?;
+        let p = self.state(lease)?;
         if let Some(flag) = p.pending.get_mut(&offset) {
             *flag = true;
         }
-        let before = p.watermark;
+        let before = p.committable;
         while let Some((&first, &is_done)) = p.pending.iter().next() {
             if !is_done {
                 break;
             }
             p.pending.remove(&first);
-            p.watermark = Some(first);
+            p.committable = Some(first);
         }
-        (p.watermark != before).then_some(p.watermark).flatten()
+        (p.committable != before).then_some(p.committable).flatten()
     }
 
     /// Offsets received under current leases and not yet done.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.partitions
             .values()
             .map(|p| p.pending.values().filter(|d| !**d).count())
             .sum()
-    }
-
-    /// The committable offset of a partition, if any work completed.
-    pub fn watermark(&self, partition: i32) -> Option<i64> {
-        self.partitions.get(&partition).and_then(|p| p.watermark)
     }
 }
 
@@ -125,9 +99,13 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn watermark_waits_for_the_oldest_unfinished_offset() {
+    fn committable_offset_waits_for_the_oldest_unfinished_offset() {
         let mut t = OffsetTracker::new();
-        let l = t.assign(0);
+        let l = Lease {
+            partition: 0,
+            seq: 1,
+        };
+        t.assign(l);
         for o in 10..15 {
             assert!(t.received(l, o));
         }
@@ -143,11 +121,19 @@ mod tests {
     #[test]
     fn work_from_a_revoked_lease_never_moves_the_offset() {
         let mut t = OffsetTracker::new();
-        let old = t.assign(3);
+        let old = Lease {
+            partition: 3,
+            seq: 1,
+        };
+        t.assign(old);
         t.received(old, 100);
         t.revoke(3);
         assert_eq!(t.done(old, 100), None);
-        let new = t.assign(3);
+        let new = Lease {
+            partition: 3,
+            seq: 2,
+        };
+        t.assign(new);
         assert_ne!(old, new);
         assert!(!t.received(old, 101));
         assert!(t.received(new, 100));
@@ -160,7 +146,7 @@ mod tests {
     }
 
     proptest! {
-        /// However completions are ordered, the watermark only moves forward, never passes an
+        /// However completions are ordered, the committable offset only moves forward, never passes an
         /// offset that is not done, and ends at the last offset once everything is done.
         #[test]
         fn offsets_only_move_forward(
@@ -176,7 +162,8 @@ mod tests {
             }),
         ) {
             let mut t = OffsetTracker::new();
-            let lease = t.assign(0);
+            let lease = Lease { partition: 0, seq: 1 };
+            t.assign(lease);
             let mut offsets = Vec::new();
             let mut o = 1000;
             for g in gaps.iter().take(count) {

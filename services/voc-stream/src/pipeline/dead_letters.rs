@@ -1,12 +1,17 @@
-//! Dead letters: a rejected message goes to the DLQ topic with its original key and bytes, and
-//! headers naming the reason and where it came from. Delivery is retried until the broker takes it,
-//! so a bad message is never dropped.
+//! Stage 3b: dead letters. A rejected message goes to the DLQ topic with its original key and
+//! bytes, and headers naming the reason and where it came from. Delivery is retried until the
+//! broker takes it, so a bad message is never dropped; only then is its offset acknowledged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::sync::mpsc;
 use voc_store::writer::Backoff;
+
+use super::commits::{OffsetEvent, OffsetSender, Ticket};
+use crate::metrics::Metrics;
 
 /// Header names on every dead letter.
 pub const HEADER_REASON: &str = "voc.reason";
@@ -34,6 +39,48 @@ pub struct Source<'a> {
     pub topic: &'a str,
     pub partition: i32,
     pub offset: i64,
+}
+
+/// A rejected message, with the bytes the dead-letter topic keeps.
+#[derive(Debug)]
+pub struct DeadLetter {
+    pub ticket: Ticket,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub rejection: Rejection,
+}
+
+/// Sends dead letters one by one until the pool is gone, acknowledging each once delivered.
+pub async fn run(
+    mut letters: mpsc::Receiver<DeadLetter>,
+    producer: FutureProducer,
+    topics: (String, String),
+    backoff: Backoff,
+    offsets: OffsetSender,
+    metrics: Arc<Metrics>,
+) {
+    let (input_topic, dlq_topic) = topics;
+    while let Some(letter) = letters.recv().await {
+        metrics.rejected(letter.rejection.code);
+        let source = Source {
+            topic: &input_topic,
+            partition: letter.ticket.lease.partition,
+            offset: letter.ticket.offset,
+        };
+        let failures = send(
+            &producer,
+            &dlq_topic,
+            letter.key.as_deref(),
+            &letter.payload,
+            source,
+            &letter.rejection,
+            backoff,
+        )
+        .await;
+        Metrics::add(&metrics.dlq_retries, u64::from(failures));
+        Metrics::add(&metrics.dead_lettered, 1);
+        let _ = offsets.send(OffsetEvent::Done(letter.ticket));
+    }
 }
 
 /// Errors that no retry can fix: the message is too large for the broker or the topic.
