@@ -3,7 +3,7 @@
 the same customer texts, single thread, best of N rounds. Prints chars/s and a JSON last line.
 
 Usage: python3 scripts/bench_mecab.py [FILE] [--limit N] [--rounds R]
-   (pip install mecab ipadic; FILE defaults to ../shared/data/jmultiwoz-dialogues.jsonl.gz)
+   (pip install mecab ipadic; FILE defaults to data/corpus/jmultiwoz-dialogues.jsonl.gz)
 """
 import argparse
 import gzip
@@ -16,7 +16,7 @@ import MeCab
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("file", nargs="?", default="../shared/data/jmultiwoz-dialogues.jsonl.gz")
+    ap.add_argument("file", nargs="?", default="data/corpus/jmultiwoz-dialogues.jsonl.gz")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()

@@ -1,4 +1,4 @@
-//! `voc tag` and `voc eval` as a user runs them (CONTRACT.md §2–3): good lines tagged in order,
+//! `voc tag` and `voc eval` as a user runs them (docs/CONTRACT.md §2–3): good lines tagged in order,
 //! bad lines reported on stderr with their line number, exit code 1 when anything was rejected.
 
 use voc_tests::{json_lines, run_voc};

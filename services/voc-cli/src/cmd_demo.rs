@@ -142,7 +142,7 @@ pub async fn demo(
 ) -> anyhow::Result<()> {
     let analyzer = crate::setup::analyzer(&settings.analysis)?;
     let dialogues = dialogues.or_else(|| {
-        let default = PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz");
+        let default = PathBuf::from(crate::setup::DIALOGUES);
         default.exists().then_some(default)
     });
     let opts = DemoOptions {

@@ -134,7 +134,7 @@ pub async fn list(settings: &Settings, json: bool, status: Option<&str>) -> anyh
     Ok(())
 }
 
-/// The JSON form of a flag: CONTRACT §4 fields, times as RFC 3339.
+/// The JSON form of a flag: docs/CONTRACT.md §4 fields, times as RFC 3339.
 pub fn flag_json(f: &Flag) -> serde_json::Value {
     let t = |s: u32| {
         OffsetDateTime::from_unix_timestamp(i64::from(s))

@@ -48,7 +48,7 @@ fn report_rejection(line: usize, error: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A `voc tag` output line: the tags (CONTRACT §2), plus with `--with-text` the customer's text
+/// A `voc tag` output line: the tags (docs/CONTRACT.md §2), plus with `--with-text` the customer's text
 /// exactly as it would be stored (normalised and masked), to audit the masker on one's own data.
 #[derive(serde::Serialize)]
 struct OutputLine<'a> {

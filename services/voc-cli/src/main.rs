@@ -104,7 +104,7 @@ enum Command {
         /// Keep ClickHouse running after the summary until Ctrl-C, to query it.
         #[arg(long)]
         keep_running: bool,
-        /// JMultiWOZ dialogues (JSONL.gz) to mix in; default ../shared/data/jmultiwoz-dialogues.jsonl.gz if present.
+        /// JMultiWOZ dialogues (JSONL.gz) to mix in; default data/corpus/jmultiwoz-dialogues.jsonl.gz if present.
         #[arg(long)]
         dialogues: Option<PathBuf>,
     },
@@ -194,7 +194,7 @@ enum BenchCommand {
     /// Bare lindera segmentation vs the full analysis (validation, normalisation, masking,
     /// tokenisation, tagging) on the same texts, 1 thread and all cores. The last line is JSON.
     Analysis {
-        /// Interaction JSONL(.gz); default ../shared/data/jmultiwoz-dialogues.jsonl.gz.
+        /// Interaction JSONL(.gz); default data/corpus/jmultiwoz-dialogues.jsonl.gz.
         file: Option<PathBuf>,
         /// Use only the first N interactions.
         #[arg(long)]
@@ -207,7 +207,7 @@ enum BenchCommand {
     /// on a pre-loaded topic next to the single-thread analysis rate, produce-to-queryable
     /// latency (p50/p99) at half that rate, and the worker's peak RSS. The last line is JSON.
     E2e {
-        /// Interaction JSONL(.gz); default ../shared/data/jmultiwoz-dialogues.jsonl.gz.
+        /// Interaction JSONL(.gz); default data/corpus/jmultiwoz-dialogues.jsonl.gz.
         file: Option<PathBuf>,
         /// Send the corpus this many times (with new ids).
         #[arg(long, default_value_t = 3)]
@@ -366,8 +366,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
-            let file = file
-                .unwrap_or_else(|| PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz"));
+            let file = file.unwrap_or_else(|| PathBuf::from(setup::DIALOGUES));
             cmd_bench::analysis(&analyzer, &file, limit, rounds.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -384,9 +383,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
             let args = cmd_bench_e2e::E2eArgs {
-                file: file.unwrap_or_else(|| {
-                    PathBuf::from("../shared/data/jmultiwoz-dialogues.jsonl.gz")
-                }),
+                file: file.unwrap_or_else(|| PathBuf::from(setup::DIALOGUES)),
                 copies,
                 latency_seconds,
                 brokers,

@@ -10,6 +10,10 @@ use voc_core::{Analyzer, RuleSet};
 
 use crate::settings::AnalysisSettings;
 
+/// The real dialogue corpus in the repository (data/corpus/README.md): the default input of the
+/// benchmarks and the demo's real voices, relative to the repository root.
+pub const DIALOGUES: &str = "data/corpus/jmultiwoz-dialogues.jsonl.gz";
+
 /// Loads the rules named in the settings, or the bundled default.
 pub fn load_rules(settings: &AnalysisSettings) -> anyhow::Result<RuleSet> {
     let rules = match &settings.rules {

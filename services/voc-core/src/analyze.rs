@@ -1,6 +1,6 @@
 //! `analyze`: one validated interaction in, its tags out — the function every entry point calls.
 //!
-//! Only the customer's words are judged (TAXONOMY.md); agent, bot and system turns are context and
+//! Only the customer's words are judged (docs/TAXONOMY.md); agent, bot and system turns are context and
 //! never stored. Each customer turn is normalised, cleaned of fillers, skipped if it is only
 //! あいづち, and masked before tokenising, so keywords and evidence only ever see masked text.
 
@@ -25,7 +25,7 @@ pub struct Evidence {
     pub text: String,
 }
 
-/// The tags of one interaction: exactly the `voc tag` output of CONTRACT.md §2.
+/// The tags of one interaction: exactly the `voc tag` output of docs/CONTRACT.md §2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tags {
     pub interaction_id: String,
@@ -223,7 +223,7 @@ impl Analyzer {
             .filter(|c| c.source == sentiment::NEGATED_VERB)
             .map(|c| c.weight)
             .sum();
-        // A stated failure wins over the request or question that follows it (TAXONOMY): a
+        // A stated failure wins over the request or question that follows it (docs/TAXONOMY.md): a
         // complaint-type rule that fired in a voice scoring negative at all decides.
         let failure_stated = senti.score < 0.0
             && sum(&|l| matches!(l, Label::Complaint(_))) >= rules.settings.failure_weight;

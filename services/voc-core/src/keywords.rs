@@ -1,4 +1,4 @@
-//! Keywords (TAXONOMY.md): content words of the customer's turns. Nouns are joined into compounds
+//! Keywords (docs/TAXONOMY.md): content words of the customer's turns. Nouns are joined into compounds
 //! (充電 + ケーブル → 充電ケーブル), verbs and adjectives are given in base form, and negation that
 //! changes the meaning stays in the keyword (起動しない, つながらない, 良くない).
 

@@ -6,7 +6,7 @@
 //!   ─▶ tokenize (lindera, IPADIC) ─▶ rules::matcher (atoms → rules) ─▶ sentiment ─▶ decide ─▶ Tags
 //!                                                                 └▶ keywords
 //! ```
-//! - [`message`]: the interaction format (CONTRACT §1) and its validation;
+//! - [`message`]: the interaction format (docs/CONTRACT.md §1) and its validation;
 //! - [`normalize`]: NFKC, marks, whitespace, fillers and あいづち;
 //! - [`mask`]: personal data → typed placeholders (patterns, shapes, names), the one owner of
 //!   every masking rule;

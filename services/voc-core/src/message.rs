@@ -1,4 +1,4 @@
-//! The interaction message of CONTRACT.md §1: parsing from raw bytes and validation.
+//! The interaction message of docs/CONTRACT.md §1: parsing from raw bytes and validation.
 //!
 //! Every way a message can be broken maps to one [`MessageError`] variant with a stable
 //! [`MessageError::code`] (for dead-letter headers and counters) and a specific human message.

@@ -2,7 +2,7 @@
 //!
 //! Each lexicon hit contributes its weight once per token (longest entry wins where entries
 //! overlap). A negated word flips: 良くない turns negative, 不満はない turns only weakly positive
-//! (TAXONOMY.md: 「特に不満はありません」 is not negative, nor much of a compliment). Cues right
+//! (docs/TAXONOMY.md: 「特に不満はありません」 is not negative, nor much of a compliment). Cues right
 //! after an intensifier (すごく, 本当に) count more; cues before a contrastive connective (良いけど、…)
 //! count less, because the point of a Japanese sentence comes after the contrast.
 

@@ -1,4 +1,4 @@
-//! Behaviour of the whole analysis on phenomena TAXONOMY.md names, with the real dictionary and
+//! Behaviour of the whole analysis on phenomena docs/TAXONOMY.md names, with the real dictionary and
 //! the bundled rules. Sentences here are not from the dev set.
 
 mod common;
@@ -222,7 +222,7 @@ fn tokens() {
 }
 
 /// The generic classes of the default rules (issue: tags that hold in any industry). Each
-/// sentence names its phenomenon; the expected tags are TAXONOMY.md's.
+/// sentence names its phenomenon; the expected tags are docs/TAXONOMY.md's.
 #[test]
 fn calm_failure_reports_in_any_industry_are_quality_complaints_about_the_product() {
     for t in [

@@ -76,7 +76,7 @@ pub(crate) struct Settings {
     /// Factor for a positive word in a wish (もっと丁寧に書いてほしい): it says what is lacking.
     pub wish_positive_factor: f64,
     /// Summed complaint-type weight at which a voice that scores negative at all is a complaint,
-    /// whatever request or question follows (a stated failure wins, TAXONOMY.md).
+    /// whatever request or question follows (a stated failure wins, docs/TAXONOMY.md).
     pub failure_weight: f64,
 }
 

@@ -20,7 +20,7 @@ pub(crate) use compile::{AtomSpec, Atoms, LexiconEntry, Rule};
 /// Tunables of the decision, from the file's `[settings]`.
 pub(crate) use file::Settings;
 
-/// The bundled default taxonomy for Japanese contact centres (TAXONOMY.md).
+/// The bundled default taxonomy for Japanese contact centres (docs/TAXONOMY.md).
 pub const DEFAULT_RULES: &str = include_str!("../../../../config/rules/ja-contact-center.toml");
 pub const DEFAULT_RULES_NAME: &str = "config/rules/ja-contact-center.toml";
 
