@@ -149,7 +149,7 @@ fn voc_services_run_real_subcommands_with_settings_voc_reads() {
             assert!(key.starts_with("VOC_"), "{name}: unexpected variable {key}");
         }
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let out = run_voc(&["config"], b"", &pairs);
+        let out = run_voc(&["config", "--json"], b"", &pairs);
         assert!(
             out.status.success(),
             "{name}: {}",

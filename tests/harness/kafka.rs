@@ -1,5 +1,7 @@
 //! A real Kafka-protocol broker for tests: librdkafka's mock cluster, in this test process,
 //! listening on loopback TCP so `voc` processes connect to it like to any broker.
+//! `VOC_TEST_KAFKA_BROKERS` points tests at existing brokers instead (Apache Kafka, Redpanda, …;
+//! topic names stay unique per test; tests that inject broker faults are skipped there).
 
 use std::time::Duration;
 
@@ -43,7 +45,15 @@ impl Record {
 }
 
 impl Kafka {
+    /// A mock cluster of `brokers` brokers, or the brokers of `VOC_TEST_KAFKA_BROKERS`.
     pub fn start(brokers: i32) -> Self {
+        if let Ok(external) = std::env::var("VOC_TEST_KAFKA_BROKERS") {
+            return Self {
+                cluster: None,
+                process: None,
+                brokers: external,
+            };
+        }
         let cluster = MockCluster::new(brokers).expect("mock cluster starts");
         let brokers = cluster.bootstrap_servers();
         Self {
@@ -117,20 +127,22 @@ impl Kafka {
                 .create_topic(name, partitions, 1)
                 .expect("create topic"),
             None => {
-                let status = std::process::Command::new("tansu")
-                    .args([
-                        "topic",
-                        "create",
-                        "--broker",
-                        &format!("tcp://{}", self.brokers),
-                        "--partitions",
-                        &partitions.to_string(),
-                        name,
-                    ])
-                    .stdout(std::process::Stdio::null())
-                    .status()
-                    .expect("tansu topic create runs");
-                assert!(status.success(), "tansu topic create {name}");
+                // Any Kafka-protocol broker: a CreateTopics request (tansu, Apache Kafka, …).
+                use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+                let admin: AdminClient<_> = ClientConfig::new()
+                    .set("bootstrap.servers", &self.brokers)
+                    .create()
+                    .expect("admin client");
+                let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+                // rdkafka completes the request on its own thread: no async runtime needed
+                // (and tests may already be inside one).
+                let results = futures::executor::block_on(
+                    admin.create_topics([&topic], &AdminOptions::new()),
+                )
+                .expect("create topics request");
+                for r in results {
+                    r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+                }
             }
         }
     }

@@ -242,6 +242,15 @@ impl Pipeline {
             .unwrap_or(0)
     }
 
+    /// Rows in `interactions` before deduplication: replays show here until merges collapse them.
+    pub fn rows_including_replays(&self) -> u64 {
+        self.ch
+            .query(&format!("SELECT count() FROM {}.interactions", self.db))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Polls `cond` every 200 ms until it holds, or panics after `timeout` with `what`.
     pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
         let timeout = std::env::var("VOC_TEST_WAIT_S")

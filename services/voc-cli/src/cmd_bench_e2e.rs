@@ -214,9 +214,8 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
     let store = Store::connect(&StoreConfig {
         url: ch_url.clone(),
         database: DATABASE.into(),
-        user: settings.clickhouse.user.clone(),
-        password: settings.store_config()?.password,
         retention_days: None,
+        ..settings.clickhouse.clone()
     })
     .await?;
     store

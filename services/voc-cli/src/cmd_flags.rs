@@ -50,12 +50,12 @@ pub fn now_or(arg: Option<&str>) -> anyhow::Result<OffsetDateTime> {
 
 pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyhow::Result<()> {
     let store = connect(settings).await?;
-    let config = settings.flag_config();
+    let config = &settings.flags;
     let names = topic_names(settings);
     let notifier = notifier(settings)?;
     loop {
         let at = now_or(now)?;
-        let report = voc_flags::run_once(&store, at, &config, &notifier, &names).await?;
+        let report = voc_flags::run_once(&store, at, config, &notifier, &names).await?;
         println!(
             "flagger at {}: {} detection(s), {} new flag(s), {} updated",
             at.format(&Rfc3339).unwrap_or_default(),

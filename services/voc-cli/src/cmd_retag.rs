@@ -20,7 +20,7 @@ use voc_core::message::Channel;
 use voc_core::retag::{RetagReport, aggregates_differ};
 use voc_core::{Analyzer, RuleSet};
 use voc_store::history::{self, HistoryFilter, HourCount};
-use voc_store::writer::{Backoff, BatchWriter};
+use voc_store::writer::BatchWriter;
 use voc_store::{InteractionRow, aggregates};
 
 use crate::cmd_stream::connect;
@@ -251,7 +251,7 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
         .collect();
     let total: u64 = hours.iter().map(|h| h.interactions).sum();
     let bar = progress_bar(total);
-    let writer = BatchWriter::new(store.clone(), Backoff::default());
+    let writer = BatchWriter::new(store.clone(), settings.worker.retry());
     let mut report = RetagReport::new(&version, args.examples);
     let mut pace = Pace {
         rate: args.rate,

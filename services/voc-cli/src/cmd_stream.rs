@@ -15,7 +15,7 @@ use crate::setup;
 
 /// Connects to ClickHouse, naming the URL and what to check when it fails.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Store> {
-    let config = settings.store_config()?;
+    let config = settings.store_config();
     Store::connect(&config).await.with_context(|| {
         format!(
             "is ClickHouse running at {}? (set VOC_CLICKHOUSE_URL)",
@@ -69,10 +69,10 @@ pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
     let store = connect(settings).await?;
     let config = settings.worker_config();
     tracing::info!(
-        brokers = %config.brokers,
-        topic = %config.input_topic,
-        group = %config.group_id,
-        threads = config.analysis_threads,
+        brokers = %config.kafka.brokers,
+        topic = %config.kafka.input_topic,
+        group = %config.kafka.group_id,
+        threads = config.worker.threads(),
         rules = %analyzer.rules().version,
         clickhouse = %store.config().url,
         "worker starting"

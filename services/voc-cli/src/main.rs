@@ -2,6 +2,7 @@
 
 mod cmd_bench;
 mod cmd_bench_e2e;
+mod cmd_config;
 mod cmd_demo;
 mod cmd_eval;
 mod cmd_flags;
@@ -113,8 +114,16 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
-    /// Show the effective settings (file and environment applied) as JSON; secrets redacted.
-    Config,
+    /// Show every effective setting and where it came from (default, config file or environment
+    /// variable); secrets redacted. Warns about VOC_* variables voc does not read.
+    Config {
+        /// Print the effective settings as JSON instead.
+        #[arg(long)]
+        json: bool,
+        /// List the environment variables voc reads and the setting each sets.
+        #[arg(long, conflicts_with = "json")]
+        env: bool,
+    },
     /// Re-tag stored interactions (their masked text) with new rules given by `--rules NEW`:
     /// prints per label how many interactions gain or lose it, with examples and the evidence
     /// that changed them. Without --dry-run, writes them with the new rules version and rebuilds
@@ -393,8 +402,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(cmd_bench_e2e::e2e(&settings, &analyzer, args))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Config => {
-            println!("{}", serde_json::to_string_pretty(&settings)?);
+        Command::Config { json, env } => {
+            cmd_config::show(cli.config.as_deref(), json, env)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Flagger { once, now } => {

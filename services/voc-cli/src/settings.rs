@@ -1,12 +1,18 @@
-//! Settings: defaults in one place, an optional TOML file (`--config` or `VOC_CONFIG`), then
-//! environment variables, which win. Overrides are applied and logged here and nowhere else;
-//! secrets are never logged.
+//! Settings: the libraries' own config types (each with its defaults, written once) gathered in
+//! one file layout; an optional TOML file (`--config` or `VOC_CONFIG`), then environment
+//! variables, which win. Overrides are applied and logged here and nowhere else; secrets are
+//! never logged. `voc config` shows every effective value and where it came from.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use voc_core::Limits;
+use voc_flags::FlagConfig;
+use voc_store::StoreConfig;
+use voc_stream::WorkerConfig;
+use voc_stream::config::{KafkaSettings, WorkerSettings};
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -14,79 +20,9 @@ pub struct Settings {
     pub analysis: AnalysisSettings,
     pub limits: Limits,
     pub kafka: KafkaSettings,
-    pub clickhouse: ClickHouseSettings,
+    pub clickhouse: StoreConfig,
     pub worker: WorkerSettings,
-    pub flags: FlagSettings,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FlagSettings {
-    /// Seconds between flagger runs.
-    pub interval_s: u64,
-    /// The recent window compared with the same hours of the baseline days.
-    pub window_hours: i64,
-    pub baseline_days: u32,
-    /// A repeat contact is the same customer and topic again within this many days.
-    pub repeat_days: u32,
-    pub min_count: u64,
-    pub min_score: f64,
-    pub min_ratio: f64,
-    /// POST new flags here as JSON with a Slack-compatible `text` field.
-    #[serde(serialize_with = "redact_opt")]
-    pub webhook_url: Option<String>,
-    /// Publish new flags to this Kafka topic as JSON.
-    pub kafka_topic: Option<String>,
-}
-
-impl Default for FlagSettings {
-    fn default() -> Self {
-        Self {
-            interval_s: 300,
-            window_hours: 3,
-            baseline_days: 7,
-            repeat_days: 3,
-            min_count: 5,
-            min_score: 3.0,
-            min_ratio: 2.0,
-            webhook_url: None,
-            kafka_topic: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WorkerSettings {
-    /// Analysis threads; 0 means one per CPU core.
-    pub analysis_threads: usize,
-    pub max_in_flight_messages: usize,
-    pub max_in_flight_bytes: usize,
-    pub batch_rows: usize,
-    pub batch_bytes: usize,
-    pub batch_interval_ms: u64,
-    pub drain_timeout_s: u64,
-    /// `host:port` of /metrics and /health; empty to disable. Loopback unless set otherwise.
-    pub metrics_addr: String,
-    pub retry_initial_ms: u64,
-    pub retry_max_ms: u64,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            analysis_threads: 0,
-            max_in_flight_messages: 5_000,
-            max_in_flight_bytes: 64 << 20,
-            batch_rows: 2_000,
-            batch_bytes: 8 << 20,
-            batch_interval_ms: 500,
-            drain_timeout_s: 30,
-            metrics_addr: "127.0.0.1:9464".into(),
-            retry_initial_ms: 200,
-            retry_max_ms: 15_000,
-        }
-    }
+    pub flags: FlagConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -102,188 +38,231 @@ pub struct AnalysisSettings {
     pub user_dictionary: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct KafkaSettings {
-    pub brokers: String,
-    pub input_topic: String,
-    pub dlq_topic: String,
-    pub group_id: String,
-    /// Passed to librdkafka as is, for every client (SASL/TLS, client.id, …).
-    pub properties: Properties,
-    /// Passed to the worker's consumer only (session.timeout.ms, fetch sizes, …).
-    pub consumer_properties: Properties,
-    /// Read `sasl.password` from this file (Docker/Kubernetes secrets).
-    pub sasl_password_file: Option<PathBuf>,
+/// One environment variable: its name, the setting it sets (as `voc config` shows it), whether
+/// its value is a secret (never logged), and how it is applied.
+pub struct EnvVar {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub secret: bool,
+    set: fn(&mut Settings, String),
 }
 
-/// librdkafka properties. Shown (`voc config`, debug logs) with secret values redacted.
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Properties(pub std::collections::BTreeMap<String, String>);
-
-impl std::ops::Deref for Properties {
-    type Target = std::collections::BTreeMap<String, String>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
+const fn var(
+    name: &'static str,
+    key: &'static str,
+    secret: bool,
+    set: fn(&mut Settings, String),
+) -> EnvVar {
+    EnvVar {
+        name,
+        key,
+        secret,
+        set,
     }
 }
 
-/// Keys whose values are credentials: sasl.password, ssl.key.password, ssl.key.pem,
-/// sasl.oauthbearer.client.secret, sasl.jaas.config, …
-fn is_secret_key(key: &str) -> bool {
-    [
-        "password",
-        "secret",
-        "key.pem",
-        "jaas",
-        "oauthbearer.config",
-    ]
-    .iter()
-    .any(|s| key.contains(s))
-}
-
-impl Properties {
-    fn shown(&self) -> std::collections::BTreeMap<&str, &str> {
-        self.0
-            .iter()
-            .map(|(k, v)| {
-                let v = if is_secret_key(k) {
-                    "(set)"
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), v)
-            })
-            .collect()
-    }
-}
-
-impl Serialize for Properties {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shown().serialize(s)
-    }
-}
-
-impl std::fmt::Debug for Properties {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.shown().fmt(f)
-    }
-}
-
-impl Default for KafkaSettings {
-    fn default() -> Self {
-        Self {
-            brokers: "127.0.0.1:9092".into(),
-            input_topic: "voc.interactions".into(),
-            dlq_topic: "voc.interactions.dlq".into(),
-            group_id: "voc-worker".into(),
-            properties: Default::default(),
-            consumer_properties: Default::default(),
-            sasl_password_file: None,
-        }
-    }
-}
-
-#[derive(Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClickHouseSettings {
-    pub url: String,
-    pub database: String,
-    pub user: String,
-    #[serde(serialize_with = "redact")]
-    pub password: String,
-    /// Read the password from this file instead (Docker/Kubernetes secrets).
-    pub password_file: Option<PathBuf>,
-    /// Keep rows this many days (a TTL, on servers that support it); forever when unset.
-    pub retention_days: Option<u32>,
-}
-
-impl Default for ClickHouseSettings {
-    fn default() -> Self {
-        Self {
-            url: "http://127.0.0.1:8123".into(),
-            database: "voc".into(),
-            user: "default".into(),
-            password: String::new(),
-            password_file: None,
-            retention_days: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ClickHouseSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClickHouseSettings")
-            .field("url", &self.url)
-            .field("database", &self.database)
-            .field("user", &self.user)
-            .field(
-                "password",
-                &if self.password.is_empty() {
-                    "(empty)"
-                } else {
-                    "(set)"
-                },
-            )
-            .field("password_file", &self.password_file)
-            .finish()
-    }
-}
-
-/// Secrets are shown as set or not, never their value.
-fn redact<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(if v.is_empty() { "" } else { "(set)" })
-}
-
-fn redact_opt<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_str("(set)"),
-        None => s.serialize_none(),
-    }
-}
-
-/// Environment variables and where they go. Values of secrets are not logged.
-const ENV: &[(&str, bool)] = &[
-    ("VOC_KAFKA_BROKERS", false),
-    ("VOC_INPUT_TOPIC", false),
-    ("VOC_DLQ_TOPIC", false),
-    ("VOC_GROUP_ID", false),
-    ("VOC_CLICKHOUSE_URL", false),
-    ("VOC_CLICKHOUSE_DATABASE", false),
-    ("VOC_CLICKHOUSE_USER", false),
-    ("VOC_CLICKHOUSE_PASSWORD", true),
-    ("VOC_CLICKHOUSE_PASSWORD_FILE", false),
-    ("VOC_RULES", false),
-    ("VOC_DICT", false),
-    ("VOC_DICT_SOURCES", false),
-    ("VOC_USER_DICT", false),
-    ("VOC_METRICS_ADDR", false),
-    ("VOC_FLAGS_WEBHOOK_URL", true),
-    ("VOC_FLAGS_TOPIC", false),
-    ("VOC_KAFKA_SASL_USERNAME", false),
-    ("VOC_KAFKA_SASL_PASSWORD", true),
-    ("VOC_KAFKA_SASL_PASSWORD_FILE", false),
+/// Every environment variable voc reads for its settings (`VOC_CONFIG` and `VOC_LOG*` are read
+/// by the command line itself).
+pub const ENV: &[EnvVar] = &[
+    var("VOC_KAFKA_BROKERS", "kafka.brokers", false, |s, v| {
+        s.kafka.brokers = v
+    }),
+    var("VOC_INPUT_TOPIC", "kafka.input_topic", false, |s, v| {
+        s.kafka.input_topic = v
+    }),
+    var("VOC_DLQ_TOPIC", "kafka.dlq_topic", false, |s, v| {
+        s.kafka.dlq_topic = v
+    }),
+    var("VOC_GROUP_ID", "kafka.group_id", false, |s, v| {
+        s.kafka.group_id = v
+    }),
+    var(
+        "VOC_KAFKA_SASL_USERNAME",
+        "kafka.properties.sasl.username",
+        false,
+        |s, v| {
+            s.kafka.properties.0.insert("sasl.username".into(), v);
+        },
+    ),
+    var(
+        "VOC_KAFKA_SASL_PASSWORD",
+        "kafka.properties.sasl.password",
+        true,
+        |s, v| {
+            s.kafka.properties.0.insert("sasl.password".into(), v);
+        },
+    ),
+    var(
+        "VOC_KAFKA_SASL_PASSWORD_FILE",
+        "kafka.sasl_password_file",
+        false,
+        |s, v| s.kafka.sasl_password_file = Some(v.into()),
+    ),
+    var("VOC_CLICKHOUSE_URL", "clickhouse.url", false, |s, v| {
+        s.clickhouse.url = v
+    }),
+    var(
+        "VOC_CLICKHOUSE_DATABASE",
+        "clickhouse.database",
+        false,
+        |s, v| s.clickhouse.database = v,
+    ),
+    var("VOC_CLICKHOUSE_USER", "clickhouse.user", false, |s, v| {
+        s.clickhouse.user = v
+    }),
+    var(
+        "VOC_CLICKHOUSE_PASSWORD",
+        "clickhouse.password",
+        true,
+        |s, v| s.clickhouse.password = v,
+    ),
+    var(
+        "VOC_CLICKHOUSE_PASSWORD_FILE",
+        "clickhouse.password_file",
+        false,
+        |s, v| s.clickhouse.password_file = Some(v.into()),
+    ),
+    var("VOC_RULES", "analysis.rules", false, |s, v| {
+        s.analysis.rules = Some(v.into())
+    }),
+    var("VOC_DICT", "analysis.dictionary", false, |s, v| {
+        s.analysis.dictionary = Some(v.into())
+    }),
+    var(
+        "VOC_DICT_SOURCES",
+        "analysis.dictionary_sources",
+        false,
+        |s, v| s.analysis.dictionary_sources = Some(v.into()),
+    ),
+    var(
+        "VOC_USER_DICT",
+        "analysis.user_dictionary",
+        false,
+        |s, v| s.analysis.user_dictionary = Some(v.into()),
+    ),
+    var("VOC_METRICS_ADDR", "worker.metrics_addr", false, |s, v| {
+        s.worker.metrics_addr = v
+    }),
+    var(
+        "VOC_FLAGS_WEBHOOK_URL",
+        "flags.webhook_url",
+        true,
+        |s, v| s.flags.webhook_url = Some(v),
+    ),
+    var("VOC_FLAGS_TOPIC", "flags.kafka_topic", false, |s, v| {
+        s.flags.kafka_topic = Some(v)
+    }),
 ];
+
+/// `VOC_*` variables the command line reads itself, and prefixes of the test suite's own.
+const ENV_OTHER: &[&str] = &["VOC_CONFIG", "VOC_LOG", "VOC_LOG_FORMAT"];
+const ENV_OTHER_PREFIXES: &[&str] = &["VOC_TEST_", "VOC_BIN"];
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(p) => write!(f, "file {}", p.display()),
+            Origin::Env(name) => write!(f, "env {name}"),
+        }
+    }
+}
+
+/// Loaded settings and, per setting that is not a default, where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub settings: Settings,
+    /// Dotted setting keys (`kafka.brokers`) → origin; keys not listed are defaults.
+    pub origins: BTreeMap<String, Origin>,
+    /// `VOC_*` variables set in the environment that voc does not read (typos).
+    pub unknown_env: Vec<String>,
+}
+
+/// The dotted keys of a TOML document's leaves (`[kafka] brokers` → `kafka.brokers`).
+fn leaf_keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaf_keys(v, &key, out);
+            }
+        }
+        _ => out.push(prefix.to_string()),
+    }
+}
+
+/// The process's `VOC_*` environment variables (names and values that are not valid Unicode are
+/// skipped: no setting can use them).
+pub fn voc_env() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with("VOC_"))
+        .collect()
+}
+
+/// `VOC_*` names among `names` that voc does not read.
+fn unknown_env<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut unknown: Vec<String> = names
+        .filter(|n| n.starts_with("VOC_"))
+        .filter(|n| !ENV.iter().any(|v| v.name == *n) && !ENV_OTHER.contains(n))
+        .filter(|n| !ENV_OTHER_PREFIXES.iter().any(|p| n.starts_with(p)))
+        .map(str::to_string)
+        .collect();
+    unknown.sort();
+    unknown
+}
 
 impl Settings {
     /// Loads defaults ← file ← environment, then validates.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(Self::load_with_origins(file, &voc_env())?.settings)
+    }
+
+    /// Like [`Settings::load`], also telling where each value came from; `env` holds the
+    /// environment's `VOC_*` variables.
+    pub fn load_with_origins(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Loaded> {
+        let get = |k: &str| env.get(k).cloned();
+        let mut origins = BTreeMap::new();
         let mut settings = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str(&text).map_err(|e| {
+                let settings: Settings = toml::from_str(&text).map_err(|e| {
                     let line = e
                         .span()
                         .map(|s| text[..s.start].matches('\n').count() + 1)
                         .unwrap_or(1);
                     anyhow::anyhow!("config file {}:{line}: {}", path.display(), e.message())
-                })?
+                })?;
+                let mut keys = Vec::new();
+                if let Ok(table) = text.parse::<toml::Table>() {
+                    leaf_keys(&toml::Value::Table(table), "", &mut keys);
+                }
+                for key in keys {
+                    origins.insert(key, Origin::File(path.to_path_buf()));
+                }
+                settings
             }
             None => Settings::default(),
         };
-        settings.apply_env(|k| std::env::var(k).ok());
+        for (name, key) in settings.apply_env(get) {
+            origins.insert(key.to_string(), Origin::Env(name));
+        }
         if let Some(path) = &settings.kafka.sasl_password_file {
             let secret = std::fs::read_to_string(path).with_context(|| {
                 format!(
@@ -296,123 +275,47 @@ impl Settings {
                 secret.trim_end_matches(['\n', '\r']).to_string(),
             );
         }
+        settings.clickhouse.read_password_file()?;
         settings.validate()?;
-        Ok(settings)
-    }
-
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
-        for (key, secret) in ENV {
-            let Some(value) = get(key).filter(|v| !v.is_empty()) else {
-                continue;
-            };
-            if *secret {
-                tracing::debug!(key, "setting from environment (secret, not shown)");
-            } else {
-                tracing::debug!(key, %value, "setting from environment");
-            }
-            let path = || Some(PathBuf::from(&value));
-            match *key {
-                "VOC_KAFKA_BROKERS" => self.kafka.brokers = value.clone(),
-                "VOC_INPUT_TOPIC" => self.kafka.input_topic = value.clone(),
-                "VOC_DLQ_TOPIC" => self.kafka.dlq_topic = value.clone(),
-                "VOC_GROUP_ID" => self.kafka.group_id = value.clone(),
-                "VOC_CLICKHOUSE_URL" => self.clickhouse.url = value.clone(),
-                "VOC_CLICKHOUSE_DATABASE" => self.clickhouse.database = value.clone(),
-                "VOC_CLICKHOUSE_USER" => self.clickhouse.user = value.clone(),
-                "VOC_CLICKHOUSE_PASSWORD" => self.clickhouse.password = value.clone(),
-                "VOC_CLICKHOUSE_PASSWORD_FILE" => self.clickhouse.password_file = path(),
-                "VOC_RULES" => self.analysis.rules = path(),
-                "VOC_DICT" => self.analysis.dictionary = path(),
-                "VOC_DICT_SOURCES" => self.analysis.dictionary_sources = path(),
-                "VOC_USER_DICT" => self.analysis.user_dictionary = path(),
-                "VOC_METRICS_ADDR" => self.worker.metrics_addr = value.clone(),
-                "VOC_FLAGS_WEBHOOK_URL" => self.flags.webhook_url = Some(value.clone()),
-                "VOC_FLAGS_TOPIC" => self.flags.kafka_topic = Some(value.clone()),
-                "VOC_KAFKA_SASL_USERNAME" => {
-                    self.kafka
-                        .properties
-                        .0
-                        .insert("sasl.username".into(), value.clone());
-                }
-                "VOC_KAFKA_SASL_PASSWORD" => {
-                    self.kafka
-                        .properties
-                        .0
-                        .insert("sasl.password".into(), value.clone());
-                }
-                "VOC_KAFKA_SASL_PASSWORD_FILE" => self.kafka.sasl_password_file = path(),
-                _ => {}
-            }
-        }
-    }
-
-    /// The ClickHouse connection, with the password read from its file when one is named.
-    pub fn store_config(&self) -> anyhow::Result<voc_store::StoreConfig> {
-        let c = &self.clickhouse;
-        let password = match &c.password_file {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| {
-                    format!(
-                        "cannot read the ClickHouse password file {}",
-                        path.display()
-                    )
-                })?
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-            None => c.password.clone(),
-        };
-        Ok(voc_store::StoreConfig {
-            url: c.url.clone(),
-            database: c.database.clone(),
-            user: c.user.clone(),
-            password,
-            retention_days: c.retention_days,
+        Ok(Loaded {
+            settings,
+            origins,
+            unknown_env: unknown_env(env.keys().map(String::as_str)),
         })
     }
 
-    /// The worker's configuration.
-    pub fn worker_config(&self) -> voc_stream::WorkerConfig {
-        let k = &self.kafka;
-        let w = &self.worker;
-        let mut c = voc_stream::WorkerConfig::with_defaults(
-            &k.brokers,
-            &k.input_topic,
-            &k.dlq_topic,
-            &k.group_id,
-        );
-        c.kafka_properties = k.properties.0.clone();
-        c.consumer_properties = k.consumer_properties.0.clone();
-        if w.analysis_threads > 0 {
-            c.analysis_threads = w.analysis_threads;
+    /// Applies the environment; returns which variables set which keys.
+    fn apply_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut applied = Vec::new();
+        for v in ENV {
+            let Some(value) = get(v.name).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if v.secret {
+                tracing::debug!(key = v.name, "setting from environment (secret, not shown)");
+            } else {
+                tracing::debug!(key = v.name, %value, "setting from environment");
+            }
+            (v.set)(self, value);
+            applied.push((v.name, v.key));
         }
-        c.max_in_flight_messages = w.max_in_flight_messages;
-        c.max_in_flight_bytes = w.max_in_flight_bytes;
-        c.batch_rows = w.batch_rows;
-        c.batch_bytes = w.batch_bytes;
-        c.batch_interval = std::time::Duration::from_millis(w.batch_interval_ms);
-        c.drain_timeout = std::time::Duration::from_secs(w.drain_timeout_s);
-        c.metrics_addr = (!w.metrics_addr.is_empty()).then(|| w.metrics_addr.clone());
-        c.limits = self.limits;
-        c.backoff = voc_store::writer::Backoff {
-            initial: std::time::Duration::from_millis(w.retry_initial_ms),
-            max: std::time::Duration::from_millis(w.retry_max_ms),
-        };
-        c
+        applied
     }
 
-    /// The flagger's configuration.
-    pub fn flag_config(&self) -> voc_flags::FlagConfig {
-        let f = &self.flags;
-        voc_flags::FlagConfig {
-            window: time::Duration::hours(f.window_hours),
-            baseline_days: f.baseline_days,
-            repeat_days: f.repeat_days,
-            thresholds: voc_flags::detect::Thresholds {
-                min_count: f.min_count,
-                min_score: f.min_score,
-                min_ratio: f.min_ratio,
-                ..Default::default()
-            },
+    /// The ClickHouse connection (its password file was read at load).
+    pub fn store_config(&self) -> StoreConfig {
+        self.clickhouse.clone()
+    }
+
+    /// The worker's configuration.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            kafka: self.kafka.clone(),
+            worker: self.worker.clone(),
+            limits: self.limits,
         }
     }
 
@@ -439,12 +342,7 @@ impl Settings {
                 "worker: batch_rows and max_in_flight_messages must be positive, and max_in_flight_bytes at least limits.max_message_bytes"
             );
         }
-        if self.flags.window_hours < 1
-            || self.flags.window_hours > 24
-            || self.flags.baseline_days == 0
-        {
-            bail!("flags: window_hours must be 1..=24 and baseline_days at least 1");
-        }
+        self.flags.validate().map_err(anyhow::Error::msg)?;
         if self.kafka.input_topic == self.kafka.dlq_topic {
             bail!(
                 "kafka.input_topic and kafka.dlq_topic must differ (both {:?})",
@@ -481,17 +379,32 @@ mod tests {
     }
 
     #[test]
-    fn metrics_and_health_listen_on_loopback_unless_configured() {
-        let addr: std::net::SocketAddr = Settings::default()
-            .worker
-            .metrics_addr
-            .parse()
-            .expect("an address");
-        assert!(addr.ip().is_loopback(), "{addr}");
+    fn every_value_says_where_it_came_from_and_typos_are_reported() {
+        let dir = std::env::temp_dir().join(format!("voc-origins-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let path = dir.join("voc.toml");
+        std::fs::write(&path, "[kafka]\nbrokers = \"a:1\"\ngroup_id = \"g\"\n").expect("write");
+        let env: BTreeMap<String, String> = [
+            ("VOC_GROUP_ID", "from-env"),
+            ("VOC_CLICKHOUSE_URLL", "http://typo:8123"),
+            ("VOC_TEST_KAFKA_BROKERS", "x:1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let loaded = Settings::load_with_origins(Some(&path), &env).expect("loads");
+        assert_eq!(loaded.settings.kafka.brokers, "a:1");
+        assert_eq!(loaded.settings.kafka.group_id, "from-env");
         assert_eq!(
-            Settings::default().worker_config().metrics_addr.as_deref(),
-            Some("127.0.0.1:9464")
+            loaded.origins.get("kafka.brokers"),
+            Some(&Origin::File(path.clone()))
         );
+        assert_eq!(
+            loaded.origins.get("kafka.group_id"),
+            Some(&Origin::Env("VOC_GROUP_ID"))
+        );
+        assert_eq!(loaded.origins.get("clickhouse.url"), None, "a default");
+        assert_eq!(loaded.unknown_env, ["VOC_CLICKHOUSE_URLL"]);
     }
 
     #[test]
@@ -526,7 +439,8 @@ mod tests {
         let worker = s.worker_config();
         assert_eq!(
             worker
-                .kafka_properties
+                .kafka
+                .properties
                 .get("sasl.password")
                 .map(String::as_str),
             Some("hunter2")

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use voc_core::{Analyzer, Limits};
 use voc_flags::{Flag, FlagConfig, Notifier};
 use voc_store::{Store, StoreConfig};
+use voc_stream::config::{KafkaSettings, Properties, WorkerSettings};
 use voc_stream::produce::{Input, Progress};
 use voc_stream::{Metrics, WorkerConfig, run_worker};
 
@@ -153,9 +154,7 @@ pub async fn run_demo(
     let store_config = StoreConfig {
         url: ch.url(),
         database: DATABASE.into(),
-        user: "default".into(),
-        password: String::new(),
-        retention_days: None,
+        ..Default::default()
     };
     let store = Store::connect(&store_config).await?;
     // A fresh demo every run: a second run starts from the same state as the first.
@@ -189,16 +188,33 @@ pub async fn run_demo(
     let mut stops = Vec::new();
     let mut all_metrics = Vec::new();
     for _ in 0..opts.workers.max(1) {
-        let mut config = WorkerConfig::with_defaults(&brokers, INPUT_TOPIC, DLQ_TOPIC, "voc-demo");
-        config.metrics_addr = None;
-        config.analysis_threads = threads;
-        config.batch_interval = Duration::from_millis(300);
-        config
-            .consumer_properties
-            .insert("session.timeout.ms".into(), "6000".into());
-        config
-            .consumer_properties
-            .insert("heartbeat.interval.ms".into(), "500".into());
+        let kafka = KafkaSettings {
+            brokers: brokers.clone(),
+            input_topic: INPUT_TOPIC.into(),
+            dlq_topic: DLQ_TOPIC.into(),
+            group_id: "voc-demo".into(),
+            consumer_properties: Properties(
+                [
+                    ("session.timeout.ms", "6000"),
+                    ("heartbeat.interval.ms", "500"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ),
+            ..Default::default()
+        };
+        let worker = WorkerSettings {
+            metrics_addr: String::new(),
+            analysis_threads: threads,
+            batch_interval_ms: 300,
+            ..Default::default()
+        };
+        let config = WorkerConfig {
+            kafka,
+            worker,
+            limits: Default::default(),
+        };
         let metrics = Arc::new(Metrics::new());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         stops.push(tx);

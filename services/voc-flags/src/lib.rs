@@ -1,12 +1,15 @@
 //! voc-flags: recurring and emerging issues for support leads.
 //!
+//! - [`config`]: the `[flags]` settings and their defaults;
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
 //! - [`store`]: the counts they need from ClickHouse, and the `flags` table;
 //! - [`run`]: one flagger run with an injectable clock, and notifications of new flags.
 
+pub mod config;
 pub mod detect;
 pub mod run;
 pub mod store;
 
+pub use config::FlagConfig;
 pub use run::{Notifier, RunReport, run_once};
-pub use store::{Flag, FlagConfig};
+pub use store::Flag;

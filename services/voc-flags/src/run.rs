@@ -7,8 +7,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use time::OffsetDateTime;
 use voc_store::{Store, StoreError};
 
+use crate::config::FlagConfig;
 use crate::detect::Detection;
-use crate::store::{self, Flag, FlagConfig};
+use crate::store::{self, Flag};
 
 /// Where new flags are announced. Failures are retried and logged; they never block detection.
 #[derive(Default)]
@@ -94,7 +95,7 @@ pub async fn run_once(
 ) -> Result<RunReport, StoreError> {
     let detections = store::detect_all(store, now, config).await?;
     let existing = store::list(store, None).await?;
-    let (written, raised) = store::merge(&existing, &detections, now, config.window, |d| {
+    let (written, raised) = store::merge(&existing, &detections, now, config.window(), |d| {
         title(d, names)
     });
     store::write(store, &written).await?;

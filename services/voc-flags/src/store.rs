@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use voc_store::{Store, StoreError};
 
-use crate::detect::{self, Detection, KeywordWindow, Thresholds};
+use crate::config::FlagConfig;
+use crate::detect::{self, Detection, KeywordWindow};
 
 /// A flag as stored and listed (`voc flags list --json` prints these fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clickhouse::Row)]
@@ -28,26 +29,6 @@ pub struct Flag {
     pub acked_by: String,
     pub note: String,
     pub version: u64,
-}
-
-/// Flagger settings.
-#[derive(Debug, Clone)]
-pub struct FlagConfig {
-    pub window: Duration,
-    pub baseline_days: u32,
-    pub repeat_days: u32,
-    pub thresholds: Thresholds,
-}
-
-impl Default for FlagConfig {
-    fn default() -> Self {
-        Self {
-            window: Duration::hours(3),
-            baseline_days: 7,
-            repeat_days: 3,
-            thresholds: Thresholds::default(),
-        }
-    }
 }
 
 use voc_store::rows::epoch_seconds as secs;
@@ -93,7 +74,7 @@ pub async fn detect_all(
     c: &FlagConfig,
 ) -> Result<Vec<Detection>, StoreError> {
     let end = secs(now);
-    let start = secs(now - c.window);
+    let start = secs(now - c.window());
     let w = end - start;
     let client = store.client();
 
@@ -113,7 +94,7 @@ pub async fn detect_all(
         .fetch_all()
         .await
         .map_err(q("spike series by topic"))?;
-    let mut spikes = detect::spikes(&as_rows(&topic_rows, c.baseline_days), &c.thresholds);
+    let mut spikes = detect::spikes(&as_rows(&topic_rows, c.baseline_days), &c.thresholds());
     let flagged: BTreeSet<String> = spikes.iter().map(|d| d.key.clone()).collect();
     let detail_rows: Vec<KeyDayCount> = client
         .query(&series_sql(
@@ -124,7 +105,7 @@ pub async fn detect_all(
         .await
         .map_err(q("spike series by topic, complaint type and product"))?;
     spikes.extend(
-        detect::spikes(&as_rows(&detail_rows, c.baseline_days), &c.thresholds)
+        detect::spikes(&as_rows(&detail_rows, c.baseline_days), &c.thresholds())
             .into_iter()
             .filter(|d| !flagged.contains(d.key.split('/').next().unwrap_or(""))),
     );
@@ -184,7 +165,7 @@ pub async fn detect_all(
             interactions,
         })
         .collect();
-    let groups = detect::emerging(&windows, &c.thresholds);
+    let groups = detect::emerging(&windows, &c.thresholds());
     let emerging = detect::fold_into_spikes(&mut spikes, groups, &topics_of, 0.6);
 
     // Repeat contacts: a customer complaining about the same topic again within days.

@@ -1,18 +1,64 @@
 //! Connecting to ClickHouse.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clickhouse::Client;
+use serde::{Deserialize, Serialize, Serializer};
 
-/// Where and as whom to connect. The password comes from the environment or a file, never the repo.
-#[derive(Clone)]
+/// `[clickhouse]`: where and as whom to connect, with its defaults. The password comes from the
+/// environment or a file, never the repo, and is never shown.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub url: String,
     pub database: String,
     pub user: String,
+    #[serde(serialize_with = "redact")]
     pub password: String,
-    /// Keep data this many days (TTL), where the server supports it.
+    /// Read the password from this file instead (Docker/Kubernetes secrets); see
+    /// [`StoreConfig::read_password_file`].
+    pub password_file: Option<PathBuf>,
+    /// Keep data this many days (TTL), where the server supports it; forever when unset.
     pub retention_days: Option<u32>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8123".into(),
+            database: "voc".into(),
+            user: "default".into(),
+            password: String::new(),
+            password_file: None,
+            retention_days: None,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// Replaces `password` with the contents of `password_file` (without its final newline), if
+    /// one is named. Errors name the file.
+    pub fn read_password_file(&mut self) -> std::io::Result<()> {
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot read the ClickHouse password file {}: {e}",
+                        path.display()
+                    ),
+                )
+            })?;
+            self.password = text.trim_end_matches(['\n', '\r']).to_string();
+        }
+        Ok(())
+    }
+}
+
+/// Secrets are shown as set or not, never their value.
+fn redact<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if v.is_empty() { "" } else { "(set)" })
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -21,6 +67,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("url", &self.url)
             .field("database", &self.database)
             .field("user", &self.user)
+            .field("password_file", &self.password_file)
             .field("retention_days", &self.retention_days)
             .finish_non_exhaustive()
     }

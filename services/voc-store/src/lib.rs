@@ -5,7 +5,7 @@
 //! - [`migrate`]: the numbered SQL migrations of `schemas/clickhouse/`, templated by server
 //!   version (LowCardinality, TTL) and recorded in a ledger;
 //! - [`rows`]: a domain analysis → an `interactions` row;
-//! - [`writer`]: batched inserts with capped exponential backoff, never dropping a batch;
+//! - [`writer`]: batched inserts retried with capped exponential delays (backon), never dropping a batch, stopping at errors no retry fixes;
 //! - [`history`]: stored interactions read back for a re-tag;
 //! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag.
 

@@ -8,51 +8,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
+
 use crate::client::{Store, StoreError};
 use crate::rows::InteractionRow;
-
-/// Backoff between attempts: doubles from `initial` up to `max`.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(200),
-            max: Duration::from_secs(15),
-        }
-    }
-}
-
-impl Backoff {
-    /// The delay before attempt `n` (0-based: no delay before the first).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        if attempt == 0 {
-            return Duration::ZERO;
-        }
-        let factor = 2u32.saturating_pow(attempt - 1);
-        self.initial.saturating_mul(factor).min(self.max)
-    }
-}
 
 /// Writes batches of interaction rows; `healthy` is false while ClickHouse refuses them.
 #[derive(Debug, Clone)]
 pub struct BatchWriter {
     store: Store,
-    backoff: Backoff,
+    retry: ExponentialBuilder,
     healthy: Arc<AtomicBool>,
     /// Failed attempts so far, counted as they happen (visible during an outage).
     retries: Arc<AtomicU64>,
 }
 
 impl BatchWriter {
-    pub fn new(store: Store, backoff: Backoff) -> Self {
+    pub fn new(store: Store, retry: ExponentialBuilder) -> Self {
         Self {
             store,
-            backoff,
+            retry,
             healthy: Arc::new(AtomicBool::new(true)),
             retries: Arc::new(AtomicU64::new(0)),
         }
@@ -90,9 +65,9 @@ impl BatchWriter {
     /// dropping the future (e.g. at the end of a drain timeout): nothing is acknowledged then, so
     /// the caller must not advance offsets.
     pub async fn write(&self, rows: &[InteractionRow]) -> Result<u32, StoreError> {
+        let mut delays = self.retry.build();
         let mut attempt = 0;
         loop {
-            tokio::time::sleep(self.backoff.delay(attempt)).await;
             match self.insert_once(rows).await {
                 Ok(()) => {
                     if !self.healthy.swap(true, Ordering::Relaxed) {
@@ -113,11 +88,14 @@ impl BatchWriter {
                     self.healthy.store(false, Ordering::Relaxed);
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
+                    // The policy retries forever; the fallback only guards a misconfigured one.
+                    let delay = delays.next().unwrap_or(Duration::from_secs(1));
                     let err = StoreError::Query {
                         what: format!("insert {} rows into interactions", rows.len()),
                         source: e,
                     };
-                    tracing::warn!(attempt, next_retry_ms = self.backoff.delay(attempt).as_millis() as u64, error = %err, "insert failed; will retry");
+                    tracing::warn!(attempt, next_retry_ms = delay.as_millis() as u64, error = %err, "insert failed; will retry");
+                    tokio::time::sleep(delay).await;
                 }
             }
         }
@@ -161,17 +139,6 @@ fn error_code(message: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let b = Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(1),
-        };
-        let delays: Vec<u128> = (0..7).map(|n| b.delay(n).as_millis()).collect();
-        assert_eq!(delays, [0, 100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(b.delay(u32::MAX), Duration::from_secs(1));
-    }
 
     #[test]
     fn errors_no_retry_fixes_are_told_apart_from_outages() {

@@ -21,6 +21,9 @@ pub struct Metrics {
     pub dead_lettered: AtomicU64,
     pub dlq_retries: AtomicU64,
     pub dropped_revoked: AtomicU64,
+    /// Partitions this worker holds now, and rebalances that changed them.
+    pub assigned_partitions: AtomicU64,
+    pub rebalances: AtomicU64,
     pub paused: AtomicBool,
     pub clickhouse_healthy: std::sync::Arc<AtomicBool>,
     pub kafka_healthy: AtomicBool,
@@ -131,6 +134,16 @@ impl Metrics {
             "voc_source_revoked_dropped_total",
             "In-flight messages dropped because their partition was revoked.",
             get(&self.dropped_revoked),
+        );
+        counter(
+            "voc_source_rebalances_total",
+            "Rebalances that assigned or revoked partitions of this worker.",
+            get(&self.rebalances),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP voc_source_assigned_partitions Partitions of the input topic this worker holds.\n# TYPE voc_source_assigned_partitions gauge\nvoc_source_assigned_partitions {}",
+            get(&self.assigned_partitions)
         );
         let _ = writeln!(
             out,

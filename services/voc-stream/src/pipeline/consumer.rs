@@ -30,6 +30,15 @@ pub struct WorkerContext {
     topic: String,
 }
 
+impl WorkerContext {
+    fn count_rebalance(&self) {
+        Metrics::add(&self.metrics.rebalances, 1);
+        self.metrics
+            .assigned_partitions
+            .store(self.leases.held() as u64, Ordering::Relaxed);
+    }
+}
+
 impl ClientContext for WorkerContext {
     fn stats(&self, statistics: Statistics) {
         if let Some(topic) = statistics.topics.get(&self.topic) {
@@ -66,6 +75,7 @@ impl ConsumerContext for WorkerContext {
                 self.leases.revoke(p.partition());
                 let _ = self.offsets.send(OffsetEvent::Revoked(p.partition()));
             }
+            self.count_rebalance();
             tracing::info!(partitions = partitions.count(), "partitions revoked");
         }
     }
@@ -76,6 +86,7 @@ impl ConsumerContext for WorkerContext {
                 let lease = self.leases.assign(p.partition());
                 let _ = self.offsets.send(OffsetEvent::Assigned(lease));
             }
+            self.count_rebalance();
             tracing::info!(partitions = partitions.count(), "partitions assigned");
         }
     }
@@ -106,22 +117,22 @@ pub fn subscribe(
         leases,
         offsets,
         metrics,
-        topic: config.input_topic.clone(),
+        topic: config.kafka.input_topic.clone(),
     };
     let consumer: VocConsumer = consumer_config(config)
         .create_with_context(context)
         .map_err(|source| WorkerError::Kafka {
             what: "consumer",
-            brokers: config.brokers.clone(),
+            brokers: config.kafka.brokers.clone(),
             source,
         })?;
     // A blocking metadata request (up to 15 s): off the async reactor.
     tokio::task::block_in_place(|| check_topics(&consumer, config))?;
     consumer
-        .subscribe(&[&config.input_topic])
+        .subscribe(&[&config.kafka.input_topic])
         .map_err(|source| WorkerError::Kafka {
             what: "subscription",
-            brokers: config.brokers.clone(),
+            brokers: config.kafka.brokers.clone(),
             source,
         })?;
     Ok(Arc::new(consumer))
@@ -132,13 +143,13 @@ pub fn subscribe(
 fn check_topics(consumer: &VocConsumer, config: &WorkerConfig) -> Result<(), WorkerError> {
     const SECONDS: u64 = 15;
     for (topic, variable) in [
-        (&config.input_topic, "VOC_INPUT_TOPIC"),
-        (&config.dlq_topic, "VOC_DLQ_TOPIC"),
+        (&config.kafka.input_topic, "VOC_INPUT_TOPIC"),
+        (&config.kafka.dlq_topic, "VOC_DLQ_TOPIC"),
     ] {
         let metadata = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(SECONDS))
             .map_err(|source| WorkerError::Unreachable {
-                brokers: config.brokers.clone(),
+                brokers: config.kafka.brokers.clone(),
                 seconds: SECONDS,
                 source,
             })?;
@@ -148,7 +159,7 @@ fn check_topics(consumer: &VocConsumer, config: &WorkerConfig) -> Result<(), Wor
         if !present {
             return Err(WorkerError::MissingTopic {
                 topic: topic.clone(),
-                brokers: config.brokers.clone(),
+                brokers: config.kafka.brokers.clone(),
                 variable,
             });
         }

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::mpsc;
-use voc_store::writer::Backoff;
 
 use super::commits::{OffsetEvent, OffsetSender, Ticket};
 use crate::metrics::Metrics;
@@ -55,7 +55,7 @@ pub async fn run(
     mut letters: mpsc::Receiver<DeadLetter>,
     producer: FutureProducer,
     topics: (String, String),
-    backoff: Backoff,
+    retry: ExponentialBuilder,
     offsets: OffsetSender,
     metrics: Arc<Metrics>,
 ) {
@@ -74,7 +74,7 @@ pub async fn run(
             &letter.payload,
             source,
             &letter.rejection,
-            backoff,
+            retry,
         )
         .await;
         Metrics::add(&metrics.dlq_retries, u64::from(failures));
@@ -102,7 +102,7 @@ pub async fn send(
     payload: &[u8],
     source: Source<'_>,
     rejection: &Rejection,
-    backoff: Backoff,
+    retry: ExponentialBuilder,
 ) -> u32 {
     let partition = source.partition.to_string();
     let offset = source.offset.to_string();
@@ -111,9 +111,9 @@ pub async fn send(
     let original_bytes = payload.len().to_string();
     let mut body = payload;
     let mut truncated = false;
+    let mut delays = retry.build();
     let mut attempt = 0;
     loop {
-        tokio::time::sleep(backoff.delay(attempt)).await;
         let mut headers = OwnedHeaders::new()
             .insert(Header {
                 key: HEADER_REASON,
@@ -162,10 +162,14 @@ pub async fn send(
                 body = &payload[..payload.len().min(FALLBACK_PAYLOAD_BYTES)];
                 truncated = true;
                 attempt = 0;
+                delays = retry.build();
             }
             Err((e, _)) => {
                 attempt += 1;
-                tracing::warn!(attempt, error = %e, topic = dlq_topic, "dead letter not delivered; will retry");
+                // The policy retries forever; the fallback only guards a misconfigured one.
+                let delay = delays.next().unwrap_or(Duration::from_secs(1));
+                tracing::warn!(attempt, next_retry_ms = delay.as_millis() as u64, error = %e, topic = dlq_topic, "dead letter not delivered; will retry");
+                tokio::time::sleep(delay).await;
             }
         }
     }

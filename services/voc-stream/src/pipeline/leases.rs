@@ -56,6 +56,11 @@ impl Leases {
         self.current(lease.partition) == Some(lease)
     }
 
+    /// How many partitions we hold.
+    pub fn held(&self) -> usize {
+        self.current.read().map(|c| c.len()).unwrap_or(0)
+    }
+
     /// How many rebalances changed the assignment so far.
     pub fn changes(&self) -> u64 {
         self.changes.load(Ordering::Relaxed)

@@ -98,18 +98,18 @@ pub async fn run_worker(
     let (offsets_tx, offsets_rx) = mpsc::unbounded_channel();
     let consumer =
         consumer::subscribe(&config, leases.clone(), offsets_tx.clone(), metrics.clone())?;
-    let producer: FutureProducer = producer_config(&config.brokers, &config.kafka_properties)
+    let producer: FutureProducer = producer_config(&config.kafka.brokers, &config.kafka.properties)
         .create()
         .map_err(|source| WorkerError::Kafka {
             what: "dead-letter producer",
-            brokers: config.brokers.clone(),
+            brokers: config.kafka.brokers.clone(),
             source,
         })?;
     let http =
-        match &config.metrics_addr {
+        match config.worker.metrics_addr() {
             Some(addr) => Some(crate::http::serve(addr, metrics.clone()).await.map_err(
                 |source| WorkerError::Metrics {
-                    addr: addr.clone(),
+                    addr: addr.to_string(),
                     source,
                 },
             )?),
@@ -124,17 +124,17 @@ pub async fn run_worker(
         in_flight.clone(),
         consumer::ConsumerOffsets {
             consumer: consumer.clone(),
-            topic: config.input_topic.clone(),
+            topic: config.kafka.input_topic.clone(),
         },
     ));
-    let queue = config.max_in_flight_messages.max(16);
+    let queue = config.worker.max_in_flight_messages.max(16);
     let (job_tx, job_rx) = mpsc::channel(queue * 2);
     let (row_tx, row_rx) = mpsc::channel(queue);
     let (letter_tx, letter_rx) = mpsc::channel(queue);
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let threads = analysis::spawn(
-        config.analysis_threads,
+        config.worker.threads(),
         &analyzer,
         config.limits,
         leases.clone(),
@@ -147,13 +147,13 @@ pub async fn run_worker(
         metrics.clone(),
     )
     .map_err(WorkerError::Threads)?;
-    let writer = BatchWriter::new(store, config.backoff)
+    let writer = BatchWriter::new(store, config.worker.retry())
         .with_health(metrics.clickhouse_healthy.clone())
         .with_retry_counter(metrics.insert_retries.clone());
     let limits = sink::BatchLimits {
-        rows: config.batch_rows,
-        bytes: config.batch_bytes,
-        interval: config.batch_interval,
+        rows: config.worker.batch_rows,
+        bytes: config.worker.batch_bytes,
+        interval: config.worker.batch_interval(),
     };
     let mut sink = tokio::spawn(
         sink::Sink::new(writer, limits, leases, offsets_tx.clone(), metrics.clone()).run(row_rx),
@@ -161,8 +161,11 @@ pub async fn run_worker(
     let dead_letters = tokio::spawn(dead_letters::run(
         letter_rx,
         producer,
-        (config.input_topic.clone(), config.dlq_topic.clone()),
-        config.backoff,
+        (
+            config.kafka.input_topic.clone(),
+            config.kafka.dlq_topic.clone(),
+        ),
+        config.worker.retry(),
         offsets_tx.clone(),
         metrics.clone(),
     ));
@@ -171,8 +174,8 @@ pub async fn run_worker(
         offsets: offsets_tx.clone(),
         in_flight,
         bounds: source::Bounds {
-            messages: config.max_in_flight_messages,
-            bytes: config.max_in_flight_bytes,
+            messages: config.worker.max_in_flight_messages,
+            bytes: config.worker.max_in_flight_bytes,
         },
         metrics: metrics.clone(),
     };
@@ -189,7 +192,7 @@ pub async fn run_worker(
         Some(ended) => (ended, false),
         None => {
             tracing::info!(
-                drain_timeout_s = config.drain_timeout.as_secs(),
+                drain_timeout_s = config.worker.drain_timeout_s,
                 "shutting down: no new input, draining in-flight work"
             );
             let drain = async {
@@ -197,7 +200,7 @@ pub async fn run_worker(
                 let _ = dead_letters.await;
                 ended
             };
-            match tokio::time::timeout(config.drain_timeout, drain).await {
+            match tokio::time::timeout(config.worker.drain_timeout(), drain).await {
                 Ok(ended) => (ended, false),
                 Err(_) => {
                     tracing::warn!(

@@ -1,0 +1,76 @@
+//! `[flags]`: when the flagger runs, what it compares, how surprising a count must be, and where
+//! new flags are sent. The defaults are written here and nowhere else.
+
+use serde::{Deserialize, Serialize, Serializer};
+use time::Duration;
+
+use crate::detect::Thresholds;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlagConfig {
+    /// Seconds between flagger runs.
+    pub interval_s: u64,
+    /// The recent window compared with the same hours of the baseline days (1–24).
+    pub window_hours: i64,
+    pub baseline_days: u32,
+    /// A repeat contact is the same customer and topic again within this many days.
+    pub repeat_days: u32,
+    /// See [`Thresholds`]: minimum count, Poisson z-score and ratio to the expected count.
+    pub min_count: u64,
+    pub min_score: f64,
+    pub min_ratio: f64,
+    /// POST new flags here as JSON with a Slack-compatible `text` field.
+    #[serde(serialize_with = "redact_opt")]
+    pub webhook_url: Option<String>,
+    /// Publish new flags to this Kafka topic as JSON.
+    pub kafka_topic: Option<String>,
+}
+
+impl Default for FlagConfig {
+    fn default() -> Self {
+        let t = Thresholds::default();
+        Self {
+            interval_s: 300,
+            window_hours: 3,
+            baseline_days: 7,
+            repeat_days: 3,
+            min_count: t.min_count,
+            min_score: t.min_score,
+            min_ratio: t.min_ratio,
+            webhook_url: None,
+            kafka_topic: None,
+        }
+    }
+}
+
+impl FlagConfig {
+    pub fn window(&self) -> Duration {
+        Duration::hours(self.window_hours)
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            min_count: self.min_count,
+            min_score: self.min_score,
+            min_ratio: self.min_ratio,
+            ..Thresholds::default()
+        }
+    }
+
+    /// Checks serde cannot express; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=24).contains(&self.window_hours) || self.baseline_days == 0 {
+            return Err("flags: window_hours must be 1..=24 and baseline_days at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// A webhook URL often carries a token: shown as set or not, never its value.
+fn redact_opt<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("(set)"),
+        None => s.serialize_none(),
+    }
+}
