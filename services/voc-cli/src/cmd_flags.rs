@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use voc_flags::store as flag_store;
-use voc_flags::{Flag, Notifier};
+use voc_flags::{Flag, FlagStatus, Notifier};
 
 use crate::cmd_stream::connect;
 use crate::settings::Settings;
@@ -116,12 +116,11 @@ pub fn render_table(flags: &[Flag]) -> String {
     out
 }
 
-pub async fn list(settings: &Settings, json: bool, status: Option<&str>) -> anyhow::Result<()> {
-    if let Some(s) = status
-        && !["open", "acknowledged", "resolved"].contains(&s)
-    {
-        bail!("--status must be open, acknowledged or resolved (got {s:?})");
-    }
+pub async fn list(
+    settings: &Settings,
+    json: bool,
+    status: Option<FlagStatus>,
+) -> anyhow::Result<()> {
     let store = connect(settings).await?;
     let flags = flag_store::list(&store, status).await?;
     if json {
@@ -153,7 +152,7 @@ pub fn flag_json(f: &Flag) -> serde_json::Value {
 pub async fn set_status(
     settings: &Settings,
     id: &str,
-    status: &str,
+    status: FlagStatus,
     by: Option<&str>,
     note: Option<&str>,
 ) -> anyhow::Result<()> {

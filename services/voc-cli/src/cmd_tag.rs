@@ -103,7 +103,9 @@ fn mismatches(gold: &GoldLabels, pred: &Tags) -> Vec<String> {
     if gold.voice_type != pred.voice_type {
         out.push(format!("voice {} → {}", gold.voice_type, pred.voice_type));
     }
-    if gold.voice_type == "complaint" && gold.complaint_type != pred.complaint_type {
+    if gold.voice_type == voc_core::VoiceType::Complaint
+        && gold.complaint_type != pred.complaint_type
+    {
         out.push(format!(
             "complaint {:?} → {:?}",
             gold.complaint_type, pred.complaint_type

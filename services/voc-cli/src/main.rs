@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use settings::Settings;
+use voc_flags::FlagStatus;
 
 /// voc: Voice-of-Customer mining for Japanese contact centres.
 ///
@@ -244,7 +245,7 @@ enum FlagsCommand {
         json: bool,
         /// Only flags with this status: open, acknowledged or resolved.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<FlagStatus>,
     },
     /// Acknowledge a flag: someone is on it.
     Ack {
@@ -414,19 +415,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             match command {
                 FlagsCommand::List { json, status } => {
-                    rt.block_on(cmd_flags::list(&settings, json, status.as_deref()))?
+                    rt.block_on(cmd_flags::list(&settings, json, status))?
                 }
                 FlagsCommand::Ack { id, by, note } => rt.block_on(cmd_flags::set_status(
                     &settings,
                     &id,
-                    "acknowledged",
+                    FlagStatus::Acknowledged,
                     by.as_deref(),
                     note.as_deref(),
                 ))?,
                 FlagsCommand::Resolve { id, note } => rt.block_on(cmd_flags::set_status(
                     &settings,
                     &id,
-                    "resolved",
+                    FlagStatus::Resolved,
                     None,
                     note.as_deref(),
                 ))?,

@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::Tags;
+use crate::labels::{Sentiment, VoiceType};
 
 /// Gold labels as in `data/eval/dev.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoldLabels {
     pub topics: Vec<String>,
-    pub voice_type: String,
+    pub voice_type: VoiceType,
     pub complaint_type: Option<String>,
-    pub sentiment: String,
+    pub sentiment: Sentiment,
     pub severity: u8,
     pub churn_risk: bool,
 }
@@ -130,8 +131,8 @@ impl EvalReport {
         self.items += 1;
         self.topics.add_multi(&gold.topics, &pred.topics);
         self.voice_type
-            .add_single(&gold.voice_type, &pred.voice_type);
-        if gold.voice_type == "complaint" {
+            .add_single(gold.voice_type.as_str(), pred.voice_type.as_str());
+        if gold.voice_type == VoiceType::Complaint {
             self.complaints += 1;
             self.complaints_without_topic += u32::from(pred.topics.is_empty());
             let none = "(none)".to_string();
@@ -140,7 +141,8 @@ impl EvalReport {
                 pred.complaint_type.as_ref().unwrap_or(&none),
             );
         }
-        self.sentiment.add_single(&gold.sentiment, &pred.sentiment);
+        self.sentiment
+            .add_single(gold.sentiment.as_str(), pred.sentiment.as_str());
         self.severity
             .add_single(&gold.severity.to_string(), &pred.severity.to_string());
         self.escalation.add(gold.severity == 3, pred.severity == 3);
@@ -322,9 +324,9 @@ mod tests {
         Tags {
             interaction_id: "x".into(),
             topics: topics.iter().map(|s| s.to_string()).collect(),
-            voice_type: voice.into(),
+            voice_type: voice.parse().expect("voice type"),
             complaint_type: None,
-            sentiment: sentiment.into(),
+            sentiment: sentiment.parse().expect("sentiment"),
             sentiment_score: 0.0,
             severity,
             churn_risk: false,
@@ -337,9 +339,9 @@ mod tests {
     fn gold(topics: &[&str], voice: &str, sentiment: &str, severity: u8) -> GoldLabels {
         GoldLabels {
             topics: topics.iter().map(|s| s.to_string()).collect(),
-            voice_type: voice.into(),
+            voice_type: voice.parse().expect("voice type"),
             complaint_type: None,
-            sentiment: sentiment.into(),
+            sentiment: sentiment.parse().expect("sentiment"),
             severity,
             churn_risk: false,
         }

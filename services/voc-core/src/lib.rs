@@ -16,14 +16,19 @@
 //! - [`rules`]: the taxonomy rules file, compiled and matched;
 //! - [`sentiment`]: lexicon polarity with negation, intensifiers and contrast;
 //! - [`analyze`]: the decision and the `voc tag` output;
+//! - [`labels`]: the closed label sets (voice type, sentiment); [`closed`]: how closed sets are
+//!   declared (enums that read and write their wire names);
 //! - [`eval`]: precision, recall and F1 against labeled data;
 //! - [`pii_eval`]: masking leaks and false positives against annotated personal data;
 //! - [`retag`]: what re-tagging stored interactions with new rules changes.
 
 pub mod analyze;
+pub mod closed;
+mod decide;
 pub mod dictionary;
 pub mod eval;
 pub mod keywords;
+pub mod labels;
 pub mod mask;
 pub mod message;
 pub mod normalize;
@@ -34,5 +39,6 @@ mod sentiment;
 pub mod tokenize;
 
 pub use analyze::{Analysis, Analyzer, Evidence, Tags};
-pub use message::{Interaction, Limits, MessageError, parse_message};
+pub use labels::{Sentiment, VoiceType};
+pub use message::{Interaction, Limits, MessageError, RejectReason, parse_message};
 pub use rules::RuleSet;

@@ -167,17 +167,35 @@ pub enum MessageError {
     TooManyTurns { turns: usize, limit: usize },
 }
 
+crate::closed_set! {
+    /// Why a message was rejected: the `voc.reason` header of its dead letter and the `reason`
+    /// label of `voc_source_rejected_total` (docs/CONTRACT.md §1).
+    pub enum RejectReason("rejection reason") {
+        TooLarge = "too_large",
+        InvalidUtf8 = "invalid_utf8",
+        InvalidJson = "invalid_json",
+        BadInteractionId = "bad_interaction_id",
+        BadOccurredAt = "bad_occurred_at",
+        NoContent = "no_content",
+        TooManyTurns = "too_many_turns",
+        /// The analysis returned an error (the tokenizer failed).
+        AnalysisFailed = "analysis_failed",
+        /// The analysis panicked; caught so one message cannot take a worker down.
+        AnalysisPanicked = "analysis_panicked",
+    }
+}
+
 impl MessageError {
-    /// A short stable code for dead-letter headers and metric labels.
-    pub fn code(&self) -> &'static str {
+    /// The stable reason for dead-letter headers and metric labels.
+    pub fn code(&self) -> RejectReason {
         match self {
-            Self::TooLarge { .. } => "too_large",
-            Self::InvalidUtf8 { .. } => "invalid_utf8",
-            Self::InvalidJson(_) => "invalid_json",
-            Self::BadId(_) => "bad_interaction_id",
-            Self::BadTimestamp { .. } => "bad_occurred_at",
-            Self::NoContent => "no_content",
-            Self::TooManyTurns { .. } => "too_many_turns",
+            Self::TooLarge { .. } => RejectReason::TooLarge,
+            Self::InvalidUtf8 { .. } => RejectReason::InvalidUtf8,
+            Self::InvalidJson(_) => RejectReason::InvalidJson,
+            Self::BadId(_) => RejectReason::BadInteractionId,
+            Self::BadTimestamp { .. } => RejectReason::BadOccurredAt,
+            Self::NoContent => RejectReason::NoContent,
+            Self::TooManyTurns { .. } => RejectReason::TooManyTurns,
         }
     }
 }
@@ -369,7 +387,7 @@ mod tests {
         ];
         for (input, code) in cases {
             let err = parse(input).expect_err(input);
-            assert_eq!(err.code(), code, "{input}: {err}");
+            assert_eq!(err.code().as_str(), code, "{input}: {err}");
         }
     }
 
@@ -395,7 +413,7 @@ mod tests {
             parse_message(big.as_bytes(), &limits)
                 .expect_err("big")
                 .code(),
-            "too_large"
+            RejectReason::TooLarge
         );
         let limits = Limits {
             max_message_bytes: 1000,
@@ -406,7 +424,7 @@ mod tests {
             parse_message(two.as_bytes(), &limits)
                 .expect_err("turns")
                 .code(),
-            "too_many_turns"
+            RejectReason::TooManyTurns
         );
         let long =
             r#"{"interaction_id":"x","occurred_at":"2026-11-22T01:00:00Z","text":"あいうえお"}"#;
@@ -424,6 +442,9 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(parse(&deep).expect_err("deep").code(), "invalid_json");
+        assert_eq!(
+            parse(&deep).expect_err("deep").code(),
+            RejectReason::InvalidJson
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 
 use crate::analyze::{Evidence, Tags};
+use crate::labels::Sentiment;
 
 /// The labels of one interaction as flat ids: `topic:billing`, `voice:complaint`,
 /// `complaint:billing`, `sentiment:negative`, `severity:2`, `churn` (the names evidence uses).
@@ -30,7 +31,7 @@ pub fn aggregates_differ(old: &Tags, new: &Tags) -> bool {
     old.topics != new.topics
         || old.voice_type != new.voice_type
         || old.complaint_type != new.complaint_type
-        || (old.sentiment == "negative") != (new.sentiment == "negative")
+        || (old.sentiment == Sentiment::Negative) != (new.sentiment == Sentiment::Negative)
         || old.keywords != new.keywords
 }
 
@@ -279,9 +280,9 @@ mod tests {
         Tags {
             interaction_id: "i-1".into(),
             topics: topics.iter().map(|s| s.to_string()).collect(),
-            voice_type: voice.into(),
+            voice_type: voice.parse().expect("voice type"),
             complaint_type: (voice == "complaint").then(|| "billing".to_string()),
-            sentiment: sentiment.into(),
+            sentiment: sentiment.parse().expect("sentiment"),
             sentiment_score: 0.0,
             severity: u8::from(voice == "complaint"),
             churn_risk: false,
@@ -333,7 +334,7 @@ mod tests {
     fn aggregate_relevance() {
         let a = tags(&["billing"], "question", "neutral", &["請求"]);
         let mut b = a.clone();
-        b.sentiment = "positive".into();
+        b.sentiment = crate::labels::Sentiment::Positive;
         b.severity = 0;
         assert!(
             !aggregates_differ(&a, &b),

@@ -24,7 +24,7 @@ pub(crate) struct Cue {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sentiment {
+pub(crate) struct SentimentScore {
     pub score: f64,
     pub cues: Vec<Cue>,
 }
@@ -35,7 +35,7 @@ pub(crate) fn score(
     hits: &[Vec<Hit>],
     doc: &Document<'_>,
     firings: &[Firing],
-) -> Sentiment {
+) -> SentimentScore {
     let s = &rules.settings;
     let dampened = contrast_dampened(rules, doc);
     let atoms = &rules.atoms;
@@ -127,7 +127,7 @@ pub(crate) fn score(
     }
     apply_irony(rules, doc, &mut cues);
     cues.sort_by_key(|c| c.span.start);
-    Sentiment {
+    SentimentScore {
         score: cues.iter().map(|c| c.weight).sum(),
         cues,
     }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::OnceLock;
 
 use voc_core::message::Limits;
-use voc_core::{Analysis, Analyzer, parse_message};
+use voc_core::{Analysis, Analyzer, Sentiment, VoiceType, parse_message};
 
 fn analyzer() -> &'static Analyzer {
     static A: OnceLock<Analyzer> = OnceLock::new();
@@ -40,8 +40,8 @@ fn a_failure_without_any_sentiment_word_is_a_negative_complaint() {
         "充電できなくなりました。",
     ] {
         let a = text(t);
-        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
-        assert_eq!(a.tags.sentiment, "negative", "{t}");
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}");
         assert!(a.tags.severity >= 1, "{t}");
     }
 }
@@ -50,29 +50,32 @@ fn a_failure_without_any_sentiment_word_is_a_negative_complaint() {
 fn negated_negatives_are_not_negative() {
     for t in ["特に問題ありません。", "不満はないです。"] {
         let a = text(t);
-        assert_ne!(a.tags.sentiment, "negative", "{t}: {:?}", a.tags);
-        assert_ne!(a.tags.voice_type, "complaint", "{t}");
+        assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}");
     }
-    assert_eq!(text("画質は悪くないです。").tags.sentiment, "neutral");
+    assert_eq!(
+        text("画質は悪くないです。").tags.sentiment,
+        Sentiment::Neutral
+    );
 }
 
 #[test]
 fn negated_positives_are_negative() {
     let a = text("このイヤホンは音が良くない。");
-    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
 }
 
 #[test]
 fn the_point_comes_after_a_contrast() {
     assert_eq!(
         text("見た目は可愛いけど、すぐ壊れた。").tags.sentiment,
-        "negative"
+        Sentiment::Negative
     );
     assert_eq!(
         text("値段は少し高いけど、とても満足しています。")
             .tags
             .sentiment,
-        "positive"
+        Sentiment::Positive
     );
 }
 
@@ -85,8 +88,8 @@ fn agent_apologies_and_mentions_are_not_the_customers_voice() {
         ),
         ("customer", "ポイントの使い方を教えてください。"),
     ]);
-    assert_eq!(a.tags.sentiment, "neutral", "{:?}", a.tags);
-    assert_eq!(a.tags.voice_type, "question");
+    assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{:?}", a.tags);
+    assert_eq!(a.tags.voice_type, VoiceType::Question);
     assert!(
         !a.tags.topics.contains(&"billing".to_string()),
         "{:?}",
@@ -109,7 +112,7 @@ fn escalation_threats_are_severity_three() {
     ] {
         let a = text(t);
         assert_eq!(a.tags.severity, 3, "{t}: {:?}", a.tags);
-        assert_eq!(a.tags.voice_type, "complaint", "{t}");
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}");
     }
 }
 
@@ -175,7 +178,7 @@ fn backchannel_only_turns_say_nothing() {
         ("customer", "ええ、そうですね。"),
     ]);
     assert!(a.customer_text.is_empty());
-    assert_eq!(a.tags.voice_type, "other");
+    assert_eq!(a.tags.voice_type, VoiceType::Other);
     assert!(a.tags.topics.is_empty());
 }
 
@@ -234,9 +237,9 @@ fn calm_failure_reports_in_any_industry_are_quality_complaints_about_the_product
         "ブレーキの効きが悪い",
     ] {
         let a = text(t);
-        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
         assert_eq!(a.tags.complaint_type.as_deref(), Some("quality"), "{t}");
-        assert_eq!(a.tags.sentiment, "negative", "{t}");
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}");
         assert_eq!(a.tags.topics, ["product"], "{t}");
     }
 }
@@ -251,10 +254,10 @@ fn prices_and_fees_felt_too_high_are_billing_complaints() {
         "診察代が高い",
     ] {
         let a = text(t);
-        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
         assert_eq!(a.tags.complaint_type.as_deref(), Some("billing"), "{t}");
         assert_eq!(a.tags.topics, ["billing"], "{t}");
-        assert_eq!(a.tags.sentiment, "negative", "{t}");
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}");
     }
 }
 
@@ -268,7 +271,7 @@ fn staff_and_waiting_of_any_industry_get_their_generic_topics() {
     ] {
         let a = text(t);
         assert_eq!(a.tags.topics, [topic], "{t}: {:?}", a.tags);
-        assert_eq!(a.tags.voice_type, "complaint", "{t}");
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}");
     }
 }
 
@@ -281,11 +284,11 @@ fn annoyance_rhetorical_questions_and_sarcasm_are_negative() {
         "迷惑です",
         "今後が不安",
     ] {
-        assert_eq!(text(t).tags.sentiment, "negative", "{t}");
+        assert_eq!(text(t).tags.sentiment, Sentiment::Negative, "{t}");
     }
     for t in ["なぜ毎回こうなるんですか", "こんなの誰が使うんですか"] {
         let a = text(t);
-        assert_eq!(a.tags.voice_type, "complaint", "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
     }
     let a = text("さすがですね、また届いていません");
     assert_eq!(
@@ -301,27 +304,33 @@ fn annoyance_rhetorical_questions_and_sarcasm_are_negative() {
     // The same praise with nothing failed stays praise.
     assert_eq!(
         text("さすがですね、翌日に届きました").tags.sentiment,
-        "positive"
+        Sentiment::Positive
     );
 }
 
 #[test]
 fn a_wish_after_a_stated_problem_is_a_complaint_and_denied_praise_is_negative() {
     let a = text("いつも売り切れている。入荷を増やしてほしい");
-    assert_eq!(a.tags.voice_type, "complaint", "{:?}", a.tags);
+    assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
     let a = text("口コミほど美味しいとは思えませんでした");
-    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
 }
 
 #[test]
 fn praise_denied_through_a_suffix_or_a_tail_is_negative() {
     // 高級|感 は ありません: the suffix shares the negation of its word.
     let a = text("ロビーは豪華でしたが、部屋は写真ほどの高級感はありませんでした。");
-    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
     // とは言えない after the praise denies it (sentiment.denying_tails).
     let a = text("朝食は特別美味しいとは言えない内容でした");
-    assert_eq!(a.tags.sentiment, "negative", "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
     // A mild positive in excess is a complaint; a strong one stays praise.
-    assert_eq!(text("夕食の時間が早すぎる").tags.sentiment, "negative");
-    assert_eq!(text("朝食が美味しすぎる").tags.sentiment, "positive");
+    assert_eq!(
+        text("夕食の時間が早すぎる").tags.sentiment,
+        Sentiment::Negative
+    );
+    assert_eq!(
+        text("朝食が美味しすぎる").tags.sentiment,
+        Sentiment::Positive
+    );
 }

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use voc_core::message::Limits;
-use voc_core::{Analyzer, parse_message};
+use voc_core::{Analyzer, Sentiment, VoiceType, parse_message};
 
 fn analyzer() -> &'static Analyzer {
     static A: OnceLock<Analyzer> = OnceLock::new();
@@ -71,14 +71,14 @@ proptest! {
         let Ok(msg) = parse_message(json.to_string().as_bytes(), &Limits::default()) else { return Ok(()) };
         let a = analyzer().analyze(&msg).expect("analysis never fails on valid messages");
         let t = &a.tags;
-        prop_assert!(["complaint", "request", "question", "procedure", "praise", "other"].contains(&t.voice_type.as_str()));
-        prop_assert!(["negative", "neutral", "positive"].contains(&t.sentiment.as_str()));
-        prop_assert_eq!(t.complaint_type.is_some(), t.voice_type == "complaint");
-        prop_assert_eq!(t.severity == 0, t.voice_type != "complaint");
+        // Voice type and sentiment are closed enums: only their consistency is left to check.
+        let complaint = t.voice_type == VoiceType::Complaint;
+        prop_assert_eq!(t.complaint_type.is_some(), complaint);
+        prop_assert_eq!(t.severity == 0, !complaint);
         prop_assert!(t.severity <= 3);
         prop_assert!((-1.0..=1.0).contains(&t.sentiment_score));
-        if t.voice_type == "complaint" {
-            prop_assert_eq!(t.sentiment.as_str(), "negative");
+        if complaint {
+            prop_assert_eq!(t.sentiment, Sentiment::Negative);
         }
         for e in &t.evidence {
             prop_assert!(a.customer_text.contains(&e.text), "evidence {:?} not in {:?}", e, a.customer_text);

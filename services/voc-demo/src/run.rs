@@ -351,7 +351,7 @@ async fn summarise(
         .fetch_all()
         .await
         .map_err(q("keywords"))?;
-    let flags = voc_flags::store::list(store, Some("open")).await?;
+    let flags = voc_flags::store::list(store, Some(voc_flags::FlagStatus::Open)).await?;
     Ok(DemoSummary {
         clickhouse_url: ch.url(),
         data_dir: opts.dir.clone(),

@@ -10,6 +10,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+voc_core::closed_set! {
+    /// What a flag is about.
+    pub enum FlagKind("flag kind") {
+        /// A topic (or a product, channel or keyword in it) far above its baseline.
+        Spike = "spike",
+        /// Keywords new against the baseline, co-occurring.
+        Emerging = "emerging",
+        /// The same customer about the same topic again within days.
+        RepeatContact = "repeat_contact",
+        /// A complaint that names a manager, a regulator or going public.
+        Escalation = "escalation",
+    }
+}
+
 /// Thresholds of the detectors (config `[flags]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -51,7 +65,7 @@ pub struct WindowCounts {
 /// A detected anomaly, before it is matched with stored flags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
-    pub kind: &'static str,
+    pub kind: FlagKind,
     pub key: String,
     pub count: u64,
     pub baseline: f64,
@@ -119,7 +133,7 @@ pub fn spikes(series: &[WindowCounts], t: &Thresholds) -> Vec<Detection> {
                 && score >= t.min_score
                 && s.count as f64 >= t.min_ratio * expected;
             unusual.then(|| Detection {
-                kind: "spike",
+                kind: FlagKind::Spike,
                 key: s.key.clone(),
                 count: s.count,
                 baseline: expected,
@@ -187,7 +201,7 @@ pub fn emerging(keywords: &[KeywordWindow], t: &Thresholds) -> Vec<Emerging> {
             names.sort();
             Emerging {
                 detection: Detection {
-                    kind: "emerging",
+                    kind: FlagKind::Emerging,
                     key: names.join("+"),
                     count: members.len() as u64,
                     baseline: expected,
@@ -298,7 +312,7 @@ mod tests {
             .map(|i| (format!("i{i}"), vec!["account_login".to_string()]))
             .collect();
         let mut spikes = vec![Detection {
-            kind: "spike",
+            kind: FlagKind::Spike,
             key: "account_login".into(),
             count: 20,
             baseline: 0.5,

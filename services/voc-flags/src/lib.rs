@@ -11,5 +11,6 @@ pub mod run;
 pub mod store;
 
 pub use config::FlagConfig;
+pub use detect::FlagKind;
 pub use run::{Notifier, RunReport, run_once};
-pub use store::Flag;
+pub use store::{Flag, FlagStatus};

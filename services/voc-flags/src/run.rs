@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
-use crate::detect::Detection;
+use crate::detect::{Detection, FlagKind};
 use crate::store::{self, Flag};
 
 /// Where new flags are announced. Failures are retried and logged; they never block detection.
@@ -46,7 +46,7 @@ pub fn title(d: &Detection, names: &HashMap<String, String>) -> String {
             .unwrap_or_else(|| id.to_string())
     };
     match d.kind {
-        "spike" => {
+        FlagKind::Spike => {
             let mut parts = d.key.split('/');
             let topic = name(parts.next().unwrap_or(""));
             let rest: Vec<&str> = parts.collect();
@@ -65,13 +65,13 @@ pub fn title(d: &Detection, names: &HashMap<String, String>) -> String {
                 d.count, d.baseline
             )
         }
-        "emerging" => format!(
+        FlagKind::Emerging => format!(
             "新しい問題の兆し: {} — {}件 (平常 {:.1}件)",
             d.key.replace('+', " + "),
             d.count,
             d.baseline
         ),
-        "repeat_contact" => {
+        FlagKind::RepeatContact => {
             let (customer, topic) = d.key.split_once('/').unwrap_or((&d.key, ""));
             format!(
                 "再問い合わせ: {customer} が {} について {}回",
@@ -79,8 +79,7 @@ pub fn title(d: &Detection, names: &HashMap<String, String>) -> String {
                 d.count
             )
         }
-        "escalation" => format!("エスカレーション (上司・外部・公開の示唆): {}", d.key),
-        other => format!("{other}: {}", d.key),
+        FlagKind::Escalation => format!("エスカレーション (上司・外部・公開の示唆): {}", d.key),
     }
 }
 

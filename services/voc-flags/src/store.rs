@@ -7,15 +7,24 @@ use time::{Duration, OffsetDateTime};
 use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
-use crate::detect::{self, Detection, KeywordWindow};
+use crate::detect::{self, Detection, FlagKind, KeywordWindow};
+
+voc_core::closed_set! {
+    /// Where a flag is in its life: raised, taken by someone, done with.
+    pub enum FlagStatus("flag status") {
+        Open = "open",
+        Acknowledged = "acknowledged",
+        Resolved = "resolved",
+    }
+}
 
 /// A flag as stored and listed (`voc flags list --json` prints these fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct Flag {
     pub flag_id: String,
-    pub kind: String,
+    pub kind: FlagKind,
     pub key: String,
-    pub status: String,
+    pub status: FlagStatus,
     pub title: String,
     pub score: f64,
     /// Seconds since the epoch.
@@ -195,7 +204,7 @@ pub async fn detect_all(
     let mut all = spikes;
     all.extend(emerging);
     all.extend(repeats.into_iter().map(|r| Detection {
-        kind: "repeat_contact",
+        kind: FlagKind::RepeatContact,
         key: r.key,
         count: r.n,
         baseline: 1.0,
@@ -205,7 +214,7 @@ pub async fn detect_all(
     }));
     // The masked verbatim is one query away (`interactions FINAL`), not copied into flags.
     all.extend(escalations.into_iter().map(|id| Detection {
-        kind: "escalation",
+        kind: FlagKind::Escalation,
         key: id.clone(),
         count: 1,
         baseline: 0.0,
@@ -225,7 +234,7 @@ fn as_rows(rows: &[KeyDayCount], days: u32) -> Vec<detect::WindowCounts> {
 }
 
 /// All flags, current version of each, newest first; optionally only one status.
-pub async fn list(store: &Store, status: Option<&str>) -> Result<Vec<Flag>, StoreError> {
+pub async fn list(store: &Store, status: Option<FlagStatus>) -> Result<Vec<Flag>, StoreError> {
     let mut sql = "SELECT ?fields FROM flags FINAL".to_string();
     if status.is_some() {
         sql.push_str(" WHERE status = ?");
@@ -233,7 +242,7 @@ pub async fn list(store: &Store, status: Option<&str>) -> Result<Vec<Flag>, Stor
     sql.push_str(" ORDER BY updated_at DESC, score DESC");
     let mut query = store.client().query(&sql);
     if let Some(s) = status {
-        query = query.bind(s);
+        query = query.bind(s.as_str());
     }
     query.fetch_all().await.map_err(q("list flags"))
 }
@@ -272,10 +281,10 @@ pub fn merge(
     window: Duration,
     title: impl Fn(&Detection) -> String,
 ) -> (Vec<Flag>, Vec<Flag>) {
-    let active: HashMap<(&str, &str), &Flag> = existing
+    let active: HashMap<(FlagKind, &str), &Flag> = existing
         .iter()
-        .filter(|f| f.status != "resolved")
-        .map(|f| ((f.kind.as_str(), f.key.as_str()), f))
+        .filter(|f| f.status != FlagStatus::Resolved)
+        .map(|f| ((f.kind, f.key.as_str()), f))
         .collect();
     let version = u64::try_from(now.unix_timestamp_nanos() / 1000).unwrap_or(0);
     let mut written = Vec::new();
@@ -283,9 +292,9 @@ pub fn merge(
     for d in detections {
         let base = Flag {
             flag_id: String::new(),
-            kind: d.kind.to_string(),
+            kind: d.kind,
             key: d.key.clone(),
-            status: "open".into(),
+            status: FlagStatus::Open,
             title: title(d),
             score: (d.score * 100.0).round() / 100.0,
             window_start: secs(now - window),
@@ -302,7 +311,7 @@ pub fn merge(
         match active.get(&(d.kind, d.key.as_str())) {
             Some(old) => written.push(Flag {
                 flag_id: old.flag_id.clone(),
-                status: old.status.clone(),
+                status: old.status,
                 created_at: old.created_at,
                 acked_by: old.acked_by.clone(),
                 note: old.note.clone(),
@@ -325,7 +334,7 @@ pub fn merge(
 }
 
 /// A readable, stable id: kind, a hash of the key, and when it was raised.
-fn flag_id(kind: &str, key: &str, now: OffsetDateTime) -> String {
+fn flag_id(kind: FlagKind, key: &str, now: OffsetDateTime) -> String {
     let mut h: u32 = 0x811c_9dc5;
     for b in key.bytes() {
         h ^= u32::from(b);
@@ -338,7 +347,7 @@ fn flag_id(kind: &str, key: &str, now: OffsetDateTime) -> String {
 pub async fn set_status(
     store: &Store,
     flag_id: &str,
-    status: &str,
+    status: FlagStatus,
     by: Option<&str>,
     note: Option<&str>,
     now: OffsetDateTime,
@@ -346,7 +355,7 @@ pub async fn set_status(
     let Some(mut flag) = get(store, flag_id).await? else {
         return Ok(None);
     };
-    flag.status = status.to_string();
+    flag.status = status;
     if let Some(by) = by {
         flag.acked_by = by.to_string();
     }
@@ -365,7 +374,7 @@ pub async fn set_status(
 mod tests {
     use super::*;
 
-    fn det(kind: &'static str, key: &str, count: u64) -> Detection {
+    fn det(kind: FlagKind, key: &str, count: u64) -> Detection {
         Detection {
             kind,
             key: key.into(),
@@ -382,36 +391,36 @@ mod tests {
         let t0 = time::macros::datetime!(2026-11-22 10:00 UTC);
         let (w1, r1) = merge(
             &[],
-            &[det("spike", "billing", 10)],
+            &[det(FlagKind::Spike, "billing", 10)],
             t0,
             Duration::hours(3),
             |_| "t".into(),
         );
         assert_eq!((w1.len(), r1.len()), (1, 1));
         let mut stored = w1.clone();
-        stored[0].status = "acknowledged".into();
+        stored[0].status = FlagStatus::Acknowledged;
         stored[0].acked_by = "lead".into();
 
         let t1 = t0 + Duration::hours(1);
         let (w2, r2) = merge(
             &stored,
-            &[det("spike", "billing", 15)],
+            &[det(FlagKind::Spike, "billing", 15)],
             t1,
             Duration::hours(3),
             |_| "t".into(),
         );
         assert!(r2.is_empty(), "no new flag while one is active");
         assert_eq!(w2[0].flag_id, stored[0].flag_id);
-        assert_eq!(w2[0].status, "acknowledged");
+        assert_eq!(w2[0].status, FlagStatus::Acknowledged);
         assert_eq!(w2[0].acked_by, "lead");
         assert_eq!(w2[0].count, 15);
         assert!(w2[0].version > stored[0].version);
 
-        stored[0].status = "resolved".into();
+        stored[0].status = FlagStatus::Resolved;
         let t2 = t1 + Duration::hours(5);
         let (w3, r3) = merge(
             &stored,
-            &[det("spike", "billing", 12)],
+            &[det(FlagKind::Spike, "billing", 12)],
             t2,
             Duration::hours(3),
             |_| "t".into(),
@@ -422,6 +431,6 @@ mod tests {
             "a resolved problem that comes back raises a new flag"
         );
         assert_ne!(w3[0].flag_id, stored[0].flag_id);
-        assert_eq!(w3[0].status, "open");
+        assert_eq!(w3[0].status, FlagStatus::Open);
     }
 }

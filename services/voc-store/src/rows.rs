@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use voc_core::mask::{mask_identifier, mask_key};
-use voc_core::{Analysis, Interaction, Tags};
+use voc_core::{Analysis, Interaction, Sentiment, Tags, VoiceType};
 
 /// One row of `interactions` (column names as in `schemas/clickhouse/0001_interactions.sql`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clickhouse::Row)]
@@ -18,9 +18,9 @@ pub struct InteractionRow {
     pub customer_id: String,
     pub agent_id: String,
     pub topics: Vec<String>,
-    pub voice_type: String,
+    pub voice_type: VoiceType,
     pub complaint_type: Option<String>,
-    pub sentiment: String,
+    pub sentiment: Sentiment,
     pub sentiment_score: f32,
     pub severity: u8,
     pub churn_risk: u8,
@@ -69,9 +69,9 @@ impl InteractionRow {
             customer_id: masked(msg.customer_id.as_ref()),
             agent_id: masked(msg.agent_id.as_ref()),
             topics: Vec::new(),
-            voice_type: String::new(),
+            voice_type: VoiceType::Other,
             complaint_type: None,
-            sentiment: String::new(),
+            sentiment: Sentiment::Neutral,
             sentiment_score: 0.0,
             severity: 0,
             churn_risk: 0,
@@ -97,9 +97,9 @@ impl InteractionRow {
     fn set_analysis(&mut self, analysis: &Analysis) {
         let t = &analysis.tags;
         self.topics = t.topics.clone();
-        self.voice_type = t.voice_type.clone();
+        self.voice_type = t.voice_type;
         self.complaint_type = t.complaint_type.clone();
-        self.sentiment = t.sentiment.clone();
+        self.sentiment = t.sentiment;
         self.sentiment_score = t.sentiment_score as f32;
         self.severity = t.severity;
         self.churn_risk = u8::from(t.churn_risk);
@@ -126,9 +126,9 @@ impl InteractionRow {
         Tags {
             interaction_id: self.interaction_id.clone(),
             topics: self.topics.clone(),
-            voice_type: self.voice_type.clone(),
+            voice_type: self.voice_type,
             complaint_type: self.complaint_type.clone(),
-            sentiment: self.sentiment.clone(),
+            sentiment: self.sentiment,
             sentiment_score: f64::from(self.sentiment_score),
             severity: self.severity,
             churn_risk: self.churn_risk != 0,

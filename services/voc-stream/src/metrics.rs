@@ -6,6 +6,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use voc_core::RejectReason;
+
 /// Bucket bounds (seconds) of the batch insert latency histogram.
 const LATENCY_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
@@ -27,7 +29,7 @@ pub struct Metrics {
     pub paused: AtomicBool,
     pub clickhouse_healthy: std::sync::Arc<AtomicBool>,
     pub kafka_healthy: AtomicBool,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    rejected: Mutex<BTreeMap<RejectReason, u64>>,
     lag: Mutex<BTreeMap<i32, i64>>,
     latency: Mutex<(Vec<u64>, f64, u64)>,
 }
@@ -44,7 +46,7 @@ impl Metrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn rejected(&self, code: &'static str) {
+    pub fn rejected(&self, code: RejectReason) {
         if let Ok(mut r) = self.rejected.lock() {
             *r.entry(code).or_default() += 1;
         }
@@ -221,8 +223,8 @@ mod tests {
     fn renders_counters_labels_and_histogram() {
         let m = Metrics::new();
         Metrics::add(&m.consumed, 3);
-        m.rejected("invalid_json");
-        m.rejected("invalid_json");
+        m.rejected(RejectReason::InvalidJson);
+        m.rejected(RejectReason::InvalidJson);
         m.set_lag([(0, 5), (1, 0)].into_iter().collect());
         m.observe_batch_seconds(0.2);
         let text = m.render();

@@ -21,6 +21,7 @@ use toml::Spanned;
 use super::file::{RuleDef, Scope, Settings};
 use super::layers::{self, Chain};
 use super::{Label, RuleSet};
+use crate::labels::VoiceType;
 
 /// A rules file that cannot be used: where, which rule, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -281,14 +282,14 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         .iter()
         .map(|(id, _)| id.clone())
         .collect();
-    for required in [
-        "complaint",
-        "request",
-        "question",
-        "procedure",
-        "praise",
-        "other",
-    ] {
+    // The decision chooses between exactly these voice types; a file names them (and may
+    // rename their display names) but cannot add or drop one.
+    for id in &voice_types {
+        if let Err(e) = id.parse::<VoiceType>() {
+            return Err(ctx.err(0..0, None, format!("labels.voice_types: {e}")));
+        }
+    }
+    for required in VoiceType::NAMES {
         if !voice_types.iter().any(|v| v == required) {
             return Err(ctx.err(
                 0..0,
@@ -368,14 +369,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
     let mut rules = Vec::with_capacity(parsed.rules.len());
     let mut seen = HashSet::new();
     for def in &parsed.rules {
-        let rule = compile_rule(
-            &mut ctx,
-            def,
-            &topics,
-            &voice_types,
-            &complaint_types,
-            s.window,
-        )?;
+        let rule = compile_rule(&mut ctx, def, &topics, &complaint_types, s.window)?;
         if !seen.insert(rule.id.clone()) {
             return Err(ctx.err(def.get_ref().id.span(), Some(&rule.id), "duplicate rule id"));
         }
@@ -459,7 +453,6 @@ fn compile_rule(
     ctx: &mut Ctx<'_>,
     def: &Spanned<RuleDef>,
     topics: &[String],
-    voice_types: &[String],
     complaint_types: &[String],
     default_window: usize,
 ) -> Result<Rule, RulesError> {
@@ -469,7 +462,7 @@ fn compile_rule(
         return Err(ctx.err(d.id.span(), None, "rule id must not be empty"));
     }
     let rid = Some(id.as_str());
-    let label = Label::parse(d.label.get_ref(), topics, voice_types, complaint_types)
+    let label = Label::parse(d.label.get_ref(), topics, complaint_types)
         .map_err(|m| ctx.err(d.label.span(), rid, m))?;
     if d.any.is_empty() && d.patterns.is_empty() {
         return Err(ctx.err(def.span(), rid, "a rule needs `any` or `patterns`"));

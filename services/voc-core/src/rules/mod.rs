@@ -15,6 +15,8 @@ pub(crate) mod matcher;
 use std::collections::HashSet;
 use std::path::Path;
 
+use crate::labels::VoiceType;
+
 pub use compile::RulesError;
 pub(crate) use compile::{AtomSpec, Atoms, LexiconEntry, Rule};
 /// Tunables of the decision, from the file's `[settings]`.
@@ -28,7 +30,7 @@ pub const DEFAULT_RULES_NAME: &str = "config/rules/ja-contact-center.toml";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Label {
     Topic(String),
-    Voice(String),
+    Voice(VoiceType),
     Complaint(String),
     /// Severity floor: 2 (strong emotion, repetition, harm) or 3 (escalation).
     Severity(u8),
@@ -38,12 +40,7 @@ pub enum Label {
 }
 
 impl Label {
-    fn parse(
-        s: &str,
-        topics: &[String],
-        voices: &[String],
-        complaints: &[String],
-    ) -> Result<Self, String> {
+    fn parse(s: &str, topics: &[String], complaints: &[String]) -> Result<Self, String> {
         let known = |list: &[String], id: &str, what: &str| {
             if list.iter().any(|x| x == id) {
                 Ok(id.to_string())
@@ -56,7 +53,7 @@ impl Label {
         };
         match s.split_once(':') {
             Some(("topic", id)) => known(topics, id, "topic").map(Self::Topic),
-            Some(("voice", id)) => known(voices, id, "voice type").map(Self::Voice),
+            Some(("voice", id)) => id.parse().map(Self::Voice).map_err(|e| e.to_string()),
             Some(("complaint", id)) => known(complaints, id, "complaint type").map(Self::Complaint),
             Some(("severity", "2")) => Ok(Self::Severity(2)),
             Some(("severity", "3")) => Ok(Self::Severity(3)),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use voc_core::{Analyzer, Limits, parse_message};
+use voc_core::{Analyzer, Limits, RejectReason, parse_message};
 use voc_store::InteractionRow;
 
 use super::commits::{OffsetEvent, OffsetSender, Ticket};
@@ -48,11 +48,11 @@ pub fn judge(
             OffsetDateTime::now_utc(),
         )),
         Ok(Err(e)) => Err(Rejection {
-            code: "analysis_failed",
+            code: RejectReason::AnalysisFailed,
             message: e.to_string(),
         }),
         Err(_) => Err(Rejection {
-            code: "analysis_panicked",
+            code: RejectReason::AnalysisPanicked,
             message: "analysis panicked on this message".into(),
         }),
     }

@@ -9,6 +9,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::mpsc;
+use voc_core::RejectReason;
 
 use super::commits::{OffsetEvent, OffsetSender, Ticket};
 use crate::metrics::Metrics;
@@ -29,7 +30,7 @@ pub const FALLBACK_PAYLOAD_BYTES: usize = 900 * 1024;
 /// Why a message was rejected: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    pub code: &'static str,
+    pub code: RejectReason,
     pub message: String,
 }
 
@@ -117,7 +118,7 @@ pub async fn send(
         let mut headers = OwnedHeaders::new()
             .insert(Header {
                 key: HEADER_REASON,
-                value: Some(rejection.code),
+                value: Some(rejection.code.as_str()),
             })
             .insert(Header {
                 key: HEADER_ERROR,
