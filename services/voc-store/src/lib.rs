@@ -7,12 +7,14 @@
 //! - [`rows`]: a domain analysis → an `interactions` row;
 //! - [`writer`]: batched inserts retried with capped exponential delays (backon), never dropping a batch, stopping at errors no retry fixes;
 //! - [`history`]: stored interactions read back for a re-tag;
-//! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag.
+//! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag;
+//! - [`retag`]: the re-tag engine (chunks of hours, checkpoint, pace, write, rebuild).
 
 pub mod aggregates;
 pub mod client;
 pub mod history;
 pub mod migrate;
+pub mod retag;
 pub mod rows;
 pub mod writer;
 

@@ -46,6 +46,17 @@ pub fn epoch_seconds(t: OffsetDateTime) -> u32 {
     u32::try_from(t.unix_timestamp().max(0)).unwrap_or(u32::MAX)
 }
 
+/// ClickHouse `DateTime` seconds as RFC 3339 (UTC); empty if out of range.
+pub fn rfc3339(secs: u32) -> String {
+    OffsetDateTime::from_unix_timestamp(i64::from(secs))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 fn version_of(t: OffsetDateTime) -> u64 {
     u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
