@@ -19,13 +19,7 @@ pub mod clickhouse;
 pub mod kafka;
 pub mod pipeline;
 
-/// A TCP port free on loopback right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub use voc_demo::loopback::free_port;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

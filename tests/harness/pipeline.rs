@@ -1,11 +1,13 @@
 //! The whole pipeline for a test: ClickHouse, a broker, unique names, and `voc` processes.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::clickhouse::ClickHouse;
 use crate::kafka::Kafka;
+use voc_demo::loopback::WorkerProcess;
+
 use crate::{free_port, voc_bin};
 
 pub struct Pipeline {
@@ -18,64 +20,31 @@ pub struct Pipeline {
     pub dir: PathBuf,
 }
 
-/// A running `voc worker`.
+/// A running `voc worker` (the loopback kit's launcher).
 pub struct Worker {
-    child: Option<Child>,
-    pub metrics_port: u16,
+    process: WorkerProcess,
     pub log: PathBuf,
 }
 
 impl Worker {
-    fn pid(&self) -> String {
-        self.child
-            .as_ref()
-            .map(|c| c.id().to_string())
-            .unwrap_or_default()
-    }
-
     /// SIGTERM, then wait: the graceful path (drain, commit, exit).
-    pub fn terminate(mut self) -> ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
-        let mut child = self.child.take().expect("running");
-        child.wait().expect("worker exits")
+    pub fn terminate(self) -> ExitStatus {
+        self.process.terminate().expect("worker exits")
     }
 
     /// SIGKILL: no drain, no commit.
-    pub fn kill(mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    pub fn kill(self) {
+        self.process.kill();
     }
 
-    /// GET a path of the worker's HTTP endpoint: (status line, body).
+    /// GET a path of the worker's HTTP endpoint: (status, body).
     pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
-        let r = ureq::get(&format!("http://127.0.0.1:{}{path}", self.metrics_port))
-            .config()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(5)))
-            .build()
-            .call()
-            .ok()?;
-        let status = r.status().as_u16();
-        let body = r.into_body().read_to_string().ok()?;
-        Some((status, body))
+        self.process.http_get(path)
     }
 
-    /// A counter from /metrics.
+    /// A sample from /metrics.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        let (_, body) = self.http_get("/metrics")?;
-        body.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.metric(name)
     }
 }
 
@@ -202,32 +171,23 @@ impl Pipeline {
 
     /// Starts `voc worker` with test-friendly settings (fast group timeouts, short batches).
     pub fn spawn_worker(&self, name: &str) -> Worker {
-        let metrics_port = free_port();
         let config = self.dir.join(format!("{name}.toml"));
         std::fs::write(
             &config,
-            format!(
-                "[kafka.consumer_properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"300\"\n\
-                 \"topic.metadata.refresh.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"50\"\n\n\
-                 [worker]\nanalysis_threads = 2\nbatch_interval_ms = 200\nbatch_rows = 50\ndrain_timeout_s = 20\n\
-                 metrics_addr = \"127.0.0.1:{metrics_port}\"\nretry_initial_ms = 100\nretry_max_ms = 1000\n"
-            ),
+            "[kafka.consumer_properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"300\"\n\
+             \"topic.metadata.refresh.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"50\"\n\n\
+             [worker]\nanalysis_threads = 2\nbatch_interval_ms = 200\nbatch_rows = 50\ndrain_timeout_s = 20\n\
+             retry_initial_ms = 100\nretry_max_ms = 1000\n",
         )
         .expect("worker config");
         let log = self.dir.join(format!("{name}.log"));
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = self
-            .command(&["--config", config.to_str().expect("utf-8 path"), "worker"])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log"))
-            .stderr(log_file)
-            .spawn()
-            .expect("voc worker starts");
-        Worker {
-            child: Some(child),
-            metrics_port,
-            log,
-        }
+        let process = WorkerProcess::spawn(
+            self.command(&[]),
+            &["--config", config.to_str().expect("utf-8 path")],
+            &log,
+        )
+        .expect("voc worker starts");
+        Worker { process, log }
     }
 
     /// Number of distinct interactions stored.

@@ -4,9 +4,8 @@
 //! probes), and the worker's peak RSS.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -14,7 +13,8 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 use voc_core::message::Speaker;
 use voc_core::{Analyzer, Limits, parse_message};
-use voc_demo::local_clickhouse::{LocalClickHouse, free_port};
+use voc_demo::local_clickhouse::LocalClickHouse;
+use voc_demo::loopback::WorkerProcess;
 use voc_store::{Store, StoreConfig};
 use voc_stream::produce::{Input, Progress};
 
@@ -88,22 +88,6 @@ fn customer_chars(bytes: &[u8], limits: &Limits) -> usize {
         .unwrap_or(0)
 }
 
-/// One GET over HTTP/1.0 (the worker's metrics endpoint); the body.
-fn http_get(addr: &str, path: &str) -> Option<String> {
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
-}
-
-fn metric(addr: &str, name: &str) -> Option<f64> {
-    http_get(addr, "/metrics")?
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-}
-
 /// CPU seconds (user + system) a process has used so far.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -137,32 +121,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// `voc worker` on this benchmark's broker, ClickHouse and topics (the loopback kit's launcher).
 fn spawn_worker(
     settings: &Settings,
     brokers: &str,
     ch_url: &str,
-    metrics_addr: &str,
     log: &Path,
-) -> anyhow::Result<Child> {
+) -> anyhow::Result<WorkerProcess> {
     let exe = std::env::current_exe().context("cannot find the voc binary")?;
     let mut cmd = Command::new(exe);
-    if let Some(rules) = &settings.analysis.rules {
-        cmd.arg("--rules").arg(rules);
-    }
-    let log = std::fs::File::create(log)?;
-    cmd.arg("worker")
-        .env("VOC_KAFKA_BROKERS", brokers)
+    cmd.env("VOC_KAFKA_BROKERS", brokers)
         .env("VOC_INPUT_TOPIC", INPUT)
         .env("VOC_DLQ_TOPIC", DLQ)
         .env("VOC_GROUP_ID", format!("voc-bench-{}", std::process::id()))
         .env("VOC_CLICKHOUSE_URL", ch_url)
         .env("VOC_CLICKHOUSE_DATABASE", DATABASE)
-        .env("VOC_METRICS_ADDR", metrics_addr)
-        .env("VOC_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    cmd.spawn().context("cannot start the worker")
+        .env("VOC_LOG", "warn");
+    let rules: Vec<&str> = match settings.analysis.rules.as_deref().and_then(Path::to_str) {
+        Some(path) => vec!["--rules", path],
+        None => vec![],
+    };
+    WorkerProcess::spawn(cmd, &rules, log).context("cannot start the worker")
 }
 
 /// Polls `cond` every 50 ms until it holds or `limit` passes.
@@ -264,18 +243,11 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
         sent.rejected,
         sent.failed
     );
-    let metrics_addr = format!("127.0.0.1:{}", free_port());
     std::fs::create_dir_all(&args.dir)?;
-    let mut worker = spawn_worker(
-        settings,
-        &brokers,
-        &ch_url,
-        &metrics_addr,
-        &args.dir.join("worker.log"),
-    )?;
-    let pid = worker.id();
+    let worker = spawn_worker(settings, &brokers, &ch_url, &args.dir.join("worker.log"))?;
+    let pid = worker.pid().unwrap_or_default();
     eprintln!("worker {pid} draining the topic …");
-    let written = || metric(&metrics_addr, "voc_sink_rows_written_total").unwrap_or(0.0) as usize;
+    let written = || worker.metric("voc_sink_rows_written_total").unwrap_or(0.0) as usize;
     until(Duration::from_secs(120), || written() > 0).await?;
     let ch_pid = local.as_ref().and_then(LocalClickHouse::pid);
     let me = std::process::id();
@@ -353,11 +325,7 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
     }
     arrived.sort_by(f64::total_cmp);
     let rss = peak_rss_mib(pid);
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-    let _ = worker.wait();
+    let _ = worker.terminate();
     drop(producer);
     drop(cluster);
     if let Some(mut ch) = local {

@@ -2,10 +2,13 @@
 //!
 //! - [`corpus`]: a seeded, realistic sample corpus with recurring problems and an emerging burst;
 //! - [`local_clickhouse`]: a private ClickHouse server from Debian's package;
+//! - [`loopback`]: free ports, HTTP GET, metrics scraping and `voc worker` processes, shared by
+//!   the demo, `voc bench e2e` and the end-to-end tests;
 //! - [`run`]: the demo itself: broker, ClickHouse, migrate, produce, workers, flagger, summary.
 
 pub mod corpus;
 pub mod local_clickhouse;
+pub mod loopback;
 pub mod run;
 
 pub use run::{DemoOptions, DemoSummary, run_demo};

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::loopback::free_port;
+
 /// The package's default server config; ports, paths and logs are overridden on the command line.
 const SYSTEM_CONFIG: &str = "/etc/clickhouse-server/config.xml";
 pub const INSTALL_HINT: &str = "sudo apt-get install -y clickhouse-server clickhouse-client";
@@ -34,14 +36,6 @@ pub struct LocalClickHouse {
     pub tcp_port: u16,
     interserver_port: u16,
     child: Option<Child>,
-}
-
-/// A port free on loopback right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18123)
 }
 
 impl LocalClickHouse {

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
 use super::WorkerError;
 use super::commits::{OffsetEvent, OffsetSender, StoreOffset};
@@ -28,6 +27,8 @@ pub struct WorkerContext {
     offsets: OffsetSender,
     metrics: Arc<Metrics>,
     topic: String,
+    /// `partition.assignment.strategy` is cooperative-sticky (incremental rebalances).
+    cooperative: bool,
 }
 
 impl WorkerContext {
@@ -64,31 +65,70 @@ impl ClientContext for WorkerContext {
 }
 
 impl ConsumerContext for WorkerContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            // Commit what was already acknowledged before the partitions move on; in-flight
-            // work for them is dropped (the next owner reprocesses it, harmlessly).
-            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-                tracing::debug!(error = %e, "nothing to commit on revoke");
+    /// The default rebalance of rdkafka, without its query of the rebalance protocol: that query
+    /// waits forever for librdkafka's main thread, which no longer answers while the consumer
+    /// closes, so a worker could hang on exit after "worker stopped". The protocol follows from
+    /// the configured strategy instead.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let outcome = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let done = if self.cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                self.assigned(tpl);
+                done
             }
-            for p in partitions.elements() {
-                self.leases.revoke(p.partition());
-                let _ = self.offsets.send(OffsetEvent::Revoked(p.partition()));
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.revoking(consumer, tpl);
+                if self.cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                }
             }
-            self.count_rebalance();
-            tracing::info!(partitions = partitions.count(), "partitions revoked");
+            other => {
+                // librdkafka asks to drop the assignment on errors; leases end with it.
+                tracing::warn!(error = ?other, "rebalance error; dropping the assignment");
+                self.revoking(consumer, tpl);
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "rebalance assignment change failed");
         }
     }
+}
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(partitions) = rebalance {
-            for p in partitions.elements() {
-                let lease = self.leases.assign(p.partition());
-                let _ = self.offsets.send(OffsetEvent::Assigned(lease));
-            }
-            self.count_rebalance();
-            tracing::info!(partitions = partitions.count(), "partitions assigned");
+impl WorkerContext {
+    /// Before partitions leave: commit what was already acknowledged; in-flight work for them
+    /// is dropped (the next owner reprocesses it, harmlessly) and can no longer move an offset.
+    fn revoking(&self, consumer: &BaseConsumer<Self>, partitions: &TopicPartitionList) {
+        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(error = %e, "nothing to commit on revoke");
         }
+        for p in partitions.elements() {
+            self.leases.revoke(p.partition());
+            let _ = self.offsets.send(OffsetEvent::Revoked(p.partition()));
+        }
+        self.count_rebalance();
+        tracing::info!(partitions = partitions.count(), "partitions revoked");
+    }
+
+    /// After partitions arrive: a new lease for each.
+    fn assigned(&self, partitions: &TopicPartitionList) {
+        for p in partitions.elements() {
+            let lease = self.leases.assign(p.partition());
+            let _ = self.offsets.send(OffsetEvent::Assigned(lease));
+        }
+        self.count_rebalance();
+        tracing::info!(partitions = partitions.count(), "partitions assigned");
     }
 }
 
@@ -113,19 +153,25 @@ pub fn subscribe(
     offsets: OffsetSender,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<VocConsumer>, WorkerError> {
+    let client = consumer_config(config);
+    let cooperative = client
+        .get("partition.assignment.strategy")
+        .is_some_and(|s| s.contains("cooperative"));
     let context = WorkerContext {
         leases,
         offsets,
         metrics,
         topic: config.kafka.input_topic.clone(),
+        cooperative,
     };
-    let consumer: VocConsumer = consumer_config(config)
-        .create_with_context(context)
-        .map_err(|source| WorkerError::Kafka {
-            what: "consumer",
-            brokers: config.kafka.brokers.clone(),
-            source,
-        })?;
+    let consumer: VocConsumer =
+        client
+            .create_with_context(context)
+            .map_err(|source| WorkerError::Kafka {
+                what: "consumer",
+                brokers: config.kafka.brokers.clone(),
+                source,
+            })?;
     // A blocking metadata request (up to 15 s): off the async reactor.
     tokio::task::block_in_place(|| check_topics(&consumer, config))?;
     consumer

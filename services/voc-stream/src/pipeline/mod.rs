@@ -216,7 +216,10 @@ pub async fn run_worker(
     if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(error = %e, "final commit had nothing to commit");
     }
+    // The committer holds the consumer too: end it here, so the consumer is closed and dropped
+    // below, by this task, not later by the runtime's shutdown.
     committer.abort();
+    let _ = committer.await;
     if !drain_timed_out {
         for t in threads {
             let _ = t.join();
