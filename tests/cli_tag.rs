@@ -277,7 +277,7 @@ fn a_company_file_extends_the_default_rules() {
         valid_with_text("e1", "ホームチャージャーで充電できない"),
         valid_with_text("e2", "ソラカが走行中に止まった")
     );
-    let out = run_voc(&["--rules", rules, "tag"], input.as_bytes(), &[]);
+    let out = run_voc(&["tag", "--rules", rules], input.as_bytes(), &[]);
     let lines = json_lines(&out.stdout);
     assert_eq!(
         lines[0]["topics"],

@@ -437,6 +437,36 @@ async fn start_up_mistakes_fail_fast_with_what_to_do() {
         }
         assert!(!stderr.contains("panicked"), "{key}: {stderr}");
     }
+    // `voc produce` fails as fast, in one line, and never feeds a topic no worker reads.
+    let line = b"{\"interaction_id\":\"x\",\"occurred_at\":\"2026-11-22T10:00:00+09:00\",\"text\":\"a\"}\n";
+    for (key, value, says) in [
+        (
+            "VOC_KAFKA_BROKERS",
+            "127.0.0.1:1",
+            "cannot reach the Kafka brokers at 127.0.0.1:1",
+        ),
+        (
+            "VOC_INPUT_TOPIC",
+            "no-such-topic",
+            "topic `no-such-topic` does not exist",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = p.run_with_env_stdin(&["produce"], &[(key, value)], line);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains(says), "{key}: {stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{key}: one line, not librdkafka's retries: {stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{key}: took {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -105,11 +105,10 @@ fn tag(
     rules: Option<&str>,
 ) -> BTreeMap<String, serde_json::Value> {
     let input: String = messages.iter().map(|m| format!("{m}\n")).collect();
-    let mut args = vec![];
+    let mut args = vec!["tag"];
     if let Some(r) = rules {
         args.extend(["--rules", r]);
     }
-    args.push("tag");
     let out = p.run(&args, input.as_bytes());
     assert!(
         out.status.success(),
@@ -127,9 +126,9 @@ fn tag(
         .collect()
 }
 
-/// `voc --rules RULES retag --json --rate 0 EXTRA…`, which must succeed; its JSON report.
+/// `voc retag --rules RULES --json --rate 0 EXTRA…`, which must succeed; its JSON report.
 fn retag_json(p: &Pipeline, rules: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--rules", rules, "retag", "--json", "--rate", "0"];
+    let mut args = vec!["retag", "--rules", rules, "--json", "--rate", "0"];
     args.extend_from_slice(extra);
     let out = p.run(&args, b"");
     assert!(
@@ -279,9 +278,9 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
     let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/dev.jsonl");
     let out = p.run(
         &[
+            "retag",
             "--rules",
             rules_arg,
-            "retag",
             "--dry-run",
             "--rate",
             "0",
@@ -303,9 +302,9 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
     }
     let out = p.run(
         &[
+            "retag",
             "--rules",
             rules_arg,
-            "retag",
             "--dry-run",
             "--json",
             "--rate",
@@ -317,11 +316,10 @@ async fn the_support_lead_reviews_dry_runs_and_applies_new_rules_exactly() {
     );
     let side_by_side: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let eval = |rules: Option<&str>| -> serde_json::Value {
-        let mut args = vec![];
+        let mut args = vec!["eval", "--json", dev];
         if let Some(r) = rules {
             args.extend(["--rules", r]);
         }
-        args.extend(["eval", "--json", dev]);
         serde_json::from_slice(&p.run(&args, b"").stdout).expect("eval JSON")
     };
     let (old_eval, new_eval) = (eval(None), eval(Some(rules_arg)));
@@ -395,9 +393,9 @@ async fn an_interrupted_retag_resumes_and_ends_exact_while_a_worker_ingests() {
     // Slow enough to interrupt mid-way: 60 interactions/s in chunks of about 30.
     let mut run = p.spawn(
         &[
+            "retag",
             "--rules",
             rules_arg,
-            "retag",
             "--rate",
             "60",
             "--chunk-rows",
@@ -430,9 +428,9 @@ async fn an_interrupted_retag_resumes_and_ends_exact_while_a_worker_ingests() {
 
     let out = p.run_with_env(
         &[
+            "retag",
             "--rules",
             rules_arg,
-            "retag",
             "--json",
             "--rate",
             "0",

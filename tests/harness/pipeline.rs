@@ -122,11 +122,15 @@ impl Pipeline {
         cmd.stdin(Stdio::null()).output().expect("voc runs")
     }
 
-    /// Runs `voc ARGS` to completion with `stdin`.
-    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+    /// Runs `voc ARGS` to completion with extra environment and `stdin` (written from a thread,
+    /// so a large input cannot deadlock against the child's output).
+    pub fn run_with_env_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
         use std::io::Write;
-        let mut child = self
-            .command(args)
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -140,6 +144,11 @@ impl Pipeline {
         let out = child.wait_with_output().expect("voc runs");
         writer.join().expect("writer");
         out
+    }
+
+    /// Runs `voc ARGS` to completion with `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        self.run_with_env_stdin(args, &[], stdin)
     }
 
     /// Publishes JSON messages through `voc produce`; returns how many.

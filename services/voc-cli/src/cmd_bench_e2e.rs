@@ -137,11 +137,10 @@ fn spawn_worker(
         .env("VOC_CLICKHOUSE_URL", ch_url)
         .env("VOC_CLICKHOUSE_DATABASE", DATABASE)
         .env("VOC_LOG", "warn");
-    let rules: Vec<&str> = match settings.analysis.rules.as_deref().and_then(Path::to_str) {
-        Some(path) => vec!["--rules", path],
-        None => vec![],
-    };
-    WorkerProcess::spawn(cmd, &rules, log).context("cannot start the worker")
+    if let Some(rules) = &settings.analysis.rules {
+        cmd.env("VOC_RULES", rules);
+    }
+    WorkerProcess::spawn(cmd, &[], log).context("cannot start the worker")
 }
 
 /// Polls `cond` every 50 ms until it holds or `limit` passes.

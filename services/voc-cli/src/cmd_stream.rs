@@ -132,8 +132,7 @@ pub async fn produce(
         rate,
         &mut progress,
     )
-    .await
-    .with_context(|| format!("cannot produce to {} at {}", k.input_topic, k.brokers))?;
+    .await?;
     progress.bar.finish_and_clear();
     eprintln!(
         "sent {} message(s) to {}; {} line(s) rejected, {} undelivered",

@@ -36,12 +36,16 @@ struct Cli {
     #[arg(long, global = true, env = "VOC_CONFIG")]
     config: Option<PathBuf>,
 
-    /// Rules file instead of the bundled default taxonomy.
-    #[arg(long, global = true)]
-    rules: Option<PathBuf>,
-
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--rules`, on the subcommands that analyse text.
+#[derive(Debug, Clone, clap::Args)]
+struct RulesOpt {
+    /// Rules file (TOML) instead of the bundled default taxonomy (config/rules/ja-contact-center.toml).
+    #[arg(long, env = "VOC_RULES", value_name = "FILE")]
+    rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,19 +60,29 @@ enum Command {
         /// stored (normalised, personal data masked), to audit the masker on your own data.
         #[arg(long)]
         with_text: bool,
+        #[command(flatten)]
+        rules: RulesOpt,
     },
     /// Tag a labeled JSONL (records with `labels`) and print per-label precision, recall, F1 and
     /// accuracy.
     ///
     /// With several files, or none (every set of `--sets`), prints the headline figures side by
     /// side, one column per set.
-    Eval(cmd_eval::EvalArgs),
+    Eval {
+        #[command(flatten)]
+        args: cmd_eval::EvalArgs,
+        #[command(flatten)]
+        rules: RulesOpt,
+    },
     /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
     Migrate,
     /// The streaming worker: consume the input topic in a consumer group, tag, write to
     /// ClickHouse, send malformed messages to the dead-letter topic. Stops on SIGINT/SIGTERM
     /// after draining in-flight work.
-    Worker,
+    Worker {
+        #[command(flatten)]
+        rules: RulesOpt,
+    },
     /// Publish interaction JSONL to the input topic, keyed by interaction_id. Invalid lines are
     /// reported on stderr and not sent.
     Produce {
@@ -109,6 +123,8 @@ enum Command {
         /// JMultiWOZ dialogues (JSONL.gz) to mix in; default data/corpus/jmultiwoz-dialogues.jsonl.gz if present.
         #[arg(long)]
         dialogues: Option<PathBuf>,
+        #[command(flatten)]
+        rules: RulesOpt,
     },
     /// Benchmarks (figures printed side by side in one run; see BENCHMARKS.md).
     Bench {
@@ -130,6 +146,9 @@ enum Command {
     /// that changed them. Without --dry-run, writes them with the new rules version and rebuilds
     /// the affected aggregate hours; rate-limited and resumable (checkpoint file).
     Retag {
+        /// The new rules (TOML) to re-tag with; not needed with --rebuild-only.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
         /// Only report what would change; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -212,6 +231,8 @@ enum BenchCommand {
         /// Rounds per measurement; the best is reported.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        #[command(flatten)]
+        rules: RulesOpt,
     },
     /// The whole path on loopback: a broker, a `voc worker` process and ClickHouse. Throughput
     /// on a pre-loaded topic next to the single-thread analysis rate, produce-to-queryable
@@ -234,6 +255,8 @@ enum BenchCommand {
         /// Where the private ClickHouse keeps its data, and the worker's log.
         #[arg(long, default_value = "voc-bench-data")]
         dir: PathBuf,
+        #[command(flatten)]
+        rules: RulesOpt,
     },
 }
 
@@ -283,6 +306,23 @@ enum RulesCommand {
     },
 }
 
+impl Command {
+    /// The `--rules` of a subcommand that analyses text with them.
+    fn rules(&self) -> Option<&PathBuf> {
+        let opt = match self {
+            Command::Tag { rules, .. }
+            | Command::Eval { rules, .. }
+            | Command::Worker { rules }
+            | Command::Demo { rules, .. }
+            | Command::Bench {
+                command: BenchCommand::Analysis { rules, .. } | BenchCommand::E2e { rules, .. },
+            } => rules,
+            _ => return None,
+        };
+        opt.rules.as_ref()
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -314,9 +354,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     // The configured rules are "the current ones" that `rules check` and `retag` compare with.
     let configured = settings.clone();
-    let new_rules = cli.rules.clone();
-    if let Some(rules) = cli.rules {
-        settings.analysis.rules = Some(rules);
+    if let Some(rules) = cli.command.rules() {
+        settings.analysis.rules = Some(rules.clone());
     }
     let rejected_code = |n: usize| {
         if n > 0 {
@@ -326,12 +365,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     match cli.command {
-        Command::Tag { file, with_text } => {
+        Command::Tag {
+            file, with_text, ..
+        } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
             let rejected = cmd_tag::tag(&analyzer, &settings.limits, file.as_deref(), with_text)?;
             Ok(rejected_code(rejected))
         }
-        Command::Eval(args) => {
+        Command::Eval { args, .. } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
             let (held, rejected) = cmd_eval::run(&analyzer, &settings.limits, &args)?;
             if !held {
@@ -343,7 +384,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(cmd_stream::migrate(&settings))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker => {
+        Command::Worker { .. } => {
             runtime()?.block_on(cmd_stream::worker(&settings))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -357,6 +398,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             keep_running,
             dialogues,
+            ..
         } => {
             runtime()?.block_on(cmd_demo::demo(
                 &settings,
@@ -373,6 +415,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     file,
                     limit,
                     rounds,
+                    ..
                 },
         } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
@@ -389,6 +432,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     brokers,
                     clickhouse_url,
                     dir,
+                    ..
                 },
         } => {
             let analyzer = setup::analyzer(&settings.analysis)?;
@@ -472,6 +516,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => cmd_rules::check(&configured, &file, against.as_deref(), json, merged),
         Command::Retag {
+            rules: new_rules,
             dry_run,
             since,
             until,

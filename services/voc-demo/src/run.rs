@@ -51,6 +51,8 @@ pub enum DemoError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("worker: {0}")]
     Worker(#[from] voc_stream::WorkerError),
+    #[error(transparent)]
+    Produce(#[from] voc_stream::produce::ProduceError),
     #[error("the workers did not catch up within {0:?}")]
     Stalled(Duration),
 }

@@ -5,10 +5,71 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use voc_core::{Limits, parse_message};
 
 use crate::config::producer_config;
+
+/// How long `voc produce` waits for the brokers before saying they cannot be reached.
+const CONNECT_SECONDS: u64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    #[error("cannot create a Kafka producer for {brokers}: {source}")]
+    Kafka { brokers: String, source: KafkaError },
+    #[error(
+        "cannot reach the Kafka brokers at {brokers} within {seconds} s; check VOC_KAFKA_BROKERS and that the brokers are up"
+    )]
+    Unreachable { brokers: String, seconds: u64 },
+    #[error(
+        "topic `{topic}` does not exist on {brokers}; create it, or set VOC_INPUT_TOPIC to the topic the workers read"
+    )]
+    MissingTopic { topic: String, brokers: String },
+}
+
+/// librdkafka's own log lines and client errors at debug level: while the brokers are down they
+/// repeat every second, and [`produce`] reports that once, in one line, itself.
+struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        tracing::debug!(?level, fac, message, "librdkafka");
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "kafka client error");
+    }
+}
+
+/// Fails fast when the brokers cannot be reached or the topic is missing: a typo in the topic
+/// must not feed a topic no worker reads (brokers may create topics on first use).
+fn check_topic(
+    producer: &FutureProducer<QuietContext>,
+    brokers: &str,
+    topic: &str,
+) -> Result<(), ProduceError> {
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some(topic), Duration::from_secs(CONNECT_SECONDS))
+        .map_err(|_| ProduceError::Unreachable {
+            brokers: brokers.to_string(),
+            seconds: CONNECT_SECONDS,
+        })?;
+    let present = metadata
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+    if present {
+        Ok(())
+    } else {
+        Err(ProduceError::MissingTopic {
+            topic: topic.to_string(),
+            brokers: brokers.to_string(),
+        })
+    }
+}
 
 /// What happened to the input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +93,8 @@ pub trait Progress {
 }
 
 /// Sends every valid line; at most `rate` messages a second when set. Waits for every delivery.
+/// Fails before sending anything when the brokers cannot be reached within 10 s or the topic
+/// does not exist.
 pub async fn produce(
     brokers: &str,
     topic: &str,
@@ -40,13 +103,21 @@ pub async fn produce(
     limits: &Limits,
     rate: Option<f64>,
     progress: &mut dyn Progress,
-) -> Result<ProduceReport, rdkafka::error::KafkaError> {
-    let producer: FutureProducer = producer_config(brokers, properties)
+) -> Result<ProduceReport, ProduceError> {
+    let producer: FutureProducer<QuietContext> = producer_config(brokers, properties)
         .set(
             "message.max.bytes",
             (limits.max_message_bytes + 4096).to_string(),
         )
-        .create()?;
+        // Automatic topic creation would turn a typo into a topic nobody reads.
+        .set("allow.auto.create.topics", "false")
+        .create_with_context(QuietContext)
+        .map_err(|source| ProduceError::Kafka {
+            brokers: brokers.to_string(),
+            source,
+        })?;
+    // A blocking metadata request: off the async reactor.
+    tokio::task::block_in_place(|| check_topic(&producer, brokers, topic))?;
     let mut report = ProduceReport::default();
     let started = Instant::now();
     let mut pending = FuturesUnordered::new();
