@@ -9,8 +9,14 @@ fn the_demo_finds_the_planted_problem_and_can_run_twice() {
     let dir = std::env::temp_dir().join(format!("voc-demo-test-{}", std::process::id()));
     let dir_arg = dir.to_str().expect("utf-8 path");
     for run in 1..=2 {
-        let out = run_voc(&["demo", "--dir", dir_arg], b"", &[("VOC_LOG", "warn")]);
+        let out = run_voc(&["demo", "--dir", dir_arg], b"", &[("VOC_LOG", "info")]);
         let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // A clean run ends cleanly: no error or warning from the clients it closed, no colour
+        // codes in a pipe.
+        for noise in ["ERROR", "WARN", "\u{1b}["] {
+            assert!(!stderr.contains(noise), "run {run}: {noise:?} in\n{stderr}");
+        }
         assert!(
             out.status.success(),
             "run {run}: {}\n{stdout}",
@@ -30,8 +36,9 @@ fn the_demo_finds_the_planted_problem_and_can_run_twice() {
             "run {run}: one flag for the burst, naming its terms\n{stdout}"
         );
         assert!(
-            stdout.contains("3 malformed messages in the dead-letter topic"),
-            "run {run}: {stdout}"
+            stdout.contains("3 malformed messages in the dead-letter topic")
+                && stdout.contains("invalid_json ×1"),
+            "run {run}: the dead letters with their reasons\n{stdout}"
         );
         assert!(
             dir.join("clickhouse").join("data").is_dir(),

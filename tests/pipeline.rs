@@ -411,7 +411,12 @@ async fn start_up_mistakes_fail_fast_with_what_to_do() {
     let p = Pipeline::new(1);
     p.migrate();
     // (setting, value, what the one-line error must say)
-    let mistakes: [(&str, &str, &[&str]); 3] = [
+    let mistakes: [(&str, &str, &[&str]); 4] = [
+        (
+            "VOC_CLICKHOUSE_DATABASE",
+            "voc_never_migrated",
+            &["voc_never_migrated", "run `voc migrate` first"],
+        ),
         (
             "VOC_INPUT_TOPIC",
             "no-such-topic",

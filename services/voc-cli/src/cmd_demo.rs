@@ -64,9 +64,18 @@ pub fn render(s: &DemoSummary) -> String {
             100.0 * a as f64 / b as f64
         }
     };
+    let reasons: Vec<String> = s
+        .dead_letter_reasons
+        .iter()
+        .map(|(reason, n)| format!("{reason} ×{n}"))
+        .collect();
     out.push_str(&format!(
-        "\n━━ voc demo: summary ({:.0} s) ━━\n{} interactions produced, {} stored (deduplicated), {} malformed messages in the dead-letter topic with their reason.\n",
-        s.seconds, s.produced, s.stored, s.dead_lettered
+        "\n━━ voc demo: summary ({:.0} s) ━━\n{} interactions produced, {} stored (deduplicated), {} malformed messages in the dead-letter topic, with their original bytes and reason ({}).\n",
+        s.seconds,
+        s.produced,
+        s.stored,
+        s.dead_lettered,
+        reasons.join(", ")
     ));
     if s.dialogues > 0 {
         out.push_str(&format!(
@@ -164,9 +173,11 @@ pub async fn demo(
     println!("{}", render(&summary));
     if keep_running {
         println!(
-            "ClickHouse keeps running at {} (pid {:?}); press Ctrl-C to stop it.",
+            "ClickHouse keeps running at {} (pid {}); press Ctrl-C to stop it.",
             summary.clickhouse_url,
-            clickhouse.pid()
+            clickhouse
+                .pid()
+                .map_or_else(|| "unknown".into(), |p| p.to_string())
         );
         let _ = tokio::signal::ctrl_c().await;
     }

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use voc_flags::store as flag_store;
 use voc_flags::{Flag, FlagStatus, Notifier};
 
-use crate::cmd_stream::connect;
+use crate::cmd_stream::connect_migrated;
 use crate::settings::Settings;
 
 /// Topic display names from the rules, for readable flag titles.
@@ -42,14 +42,15 @@ fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
 /// Parses `--now` (the injectable clock) or takes the current time.
 pub fn now_or(arg: Option<&str>) -> anyhow::Result<OffsetDateTime> {
     match arg {
-        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
-            .with_context(|| format!("--now {s:?} is not an RFC 3339 time")),
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339).with_context(|| {
+            format!("--now {s:?} is not an RFC 3339 time (expected e.g. 2026-11-29T09:00:00+09:00)")
+        }),
         None => Ok(OffsetDateTime::now_utc()),
     }
 }
 
 pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyhow::Result<()> {
-    let store = connect(settings).await?;
+    let store = connect_migrated(settings).await?;
     let config = &settings.flags;
     let names = topic_names(settings);
     let notifier = notifier(settings)?;
@@ -121,7 +122,7 @@ pub async fn list(
     json: bool,
     status: Option<FlagStatus>,
 ) -> anyhow::Result<()> {
-    let store = connect(settings).await?;
+    let store = connect_migrated(settings).await?;
     let flags = flag_store::list(&store, status).await?;
     if json {
         for f in &flags {
@@ -156,7 +157,7 @@ pub async fn set_status(
     by: Option<&str>,
     note: Option<&str>,
 ) -> anyhow::Result<()> {
-    let store = connect(settings).await?;
+    let store = connect_migrated(settings).await?;
     match flag_store::set_status(&store, id, status, by, note, OffsetDateTime::now_utc()).await? {
         Some(f) => {
             println!("{} is now {}", f.flag_id, f.status);

@@ -15,7 +15,7 @@ use voc_store::retag::{self, RetagPlan, RetagProgress};
 use voc_store::rows::rfc3339;
 use voc_store::writer::BatchWriter;
 
-use crate::cmd_stream::connect;
+use crate::cmd_stream::connect_migrated;
 use crate::cmd_tag;
 use crate::settings::Settings;
 use crate::setup;
@@ -108,7 +108,7 @@ fn progress_bar() -> Bar {
 pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
     let filter = period(&args)?;
     if args.rebuild_only {
-        let store = connect(settings).await?;
+        let store = connect_migrated(settings).await?;
         let mut bar = progress_bar();
         let hours = retag::rebuild_only(&store, &filter, args.chunk_rows, &mut bar).await?;
         bar.bar.finish_and_clear();
@@ -126,7 +126,7 @@ pub async fn retag(settings: &Settings, args: RetagArgs) -> anyhow::Result<()> {
         Some(file) => Some(compare_on_labeled(settings, &args, &new, file)?),
         None => None,
     };
-    let store = connect(settings).await?;
+    let store = connect_migrated(settings).await?;
     let writer = BatchWriter::new(store.clone(), settings.worker.retry());
     let plan = RetagPlan {
         since: filter.since,

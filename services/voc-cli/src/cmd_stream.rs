@@ -24,6 +24,13 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Store> {
     })
 }
 
+/// Connects and checks that `voc migrate` has created the schema this voc needs.
+pub async fn connect_migrated(settings: &Settings) -> anyhow::Result<Store> {
+    let store = connect(settings).await?;
+    migrate::require_current(&store).await?;
+    Ok(store)
+}
+
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let store = connect(settings).await?;
     let outcomes = migrate::migrate(&store).await?;
@@ -66,7 +73,7 @@ async fn shutdown_signal() {
 
 pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
     let analyzer = setup::analyzer(&settings.analysis)?;
-    let store = connect(settings).await?;
+    let store = connect_migrated(settings).await?;
     let config = settings.worker_config();
     tracing::info!(
         brokers = %config.kafka.brokers,

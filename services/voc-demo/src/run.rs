@@ -1,6 +1,6 @@
 //! `voc demo`: the whole product on the embedded default, on one machine, in one command.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +83,8 @@ pub struct DemoSummary {
     pub data_dir: PathBuf,
     pub produced: u64,
     pub dead_lettered: u64,
+    /// The dead letters by reason (`voc.reason`), most frequent first.
+    pub dead_letter_reasons: Vec<(String, u64)>,
     pub stored: u64,
     pub dialogues: usize,
     pub topics: Vec<TopicRow>,
@@ -289,10 +291,14 @@ pub async fn run_demo(
             result?;
         }
     }
-    let dead_lettered = all_metrics
-        .iter()
-        .map(|m| m.dead_lettered.load(Ordering::Relaxed))
-        .sum();
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    for m in &all_metrics {
+        for (reason, n) in m.rejected_by_reason() {
+            *reasons.entry(reason.to_string()).or_default() += n;
+        }
+    }
+    let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
     progress.stage("voc flagger --once");
     let names: HashMap<String, String> = analyzer.rules().topics.iter().cloned().collect();
@@ -301,6 +307,8 @@ pub async fn run_demo(
         kafka: Some((producer, FLAGS_TOPIC.to_string())),
     };
     voc_flags::run_once(&store, end, &FlagConfig::default(), &notifier, &names).await?;
+    // Every client goes before the embedded broker does, or it logs the broker's absence.
+    drop(notifier);
 
     progress.stage("summarising");
     let summary = summarise(
@@ -308,7 +316,7 @@ pub async fn run_demo(
         opts,
         &ch,
         report.sent,
-        dead_lettered,
+        reasons,
         dialogue_count,
         started,
     )
@@ -322,7 +330,7 @@ async fn summarise(
     opts: &DemoOptions,
     ch: &LocalClickHouse,
     produced: u64,
-    dead_lettered: u64,
+    dead_letter_reasons: Vec<(String, u64)>,
     dialogues: usize,
     started: Instant,
 ) -> Result<DemoSummary, voc_store::StoreError> {
@@ -358,7 +366,8 @@ async fn summarise(
         clickhouse_url: ch.url(),
         data_dir: opts.dir.clone(),
         produced,
-        dead_lettered,
+        dead_lettered: dead_letter_reasons.iter().map(|r| r.1).sum(),
+        dead_letter_reasons,
         stored,
         dialogues,
         topics,

@@ -85,6 +85,12 @@ pub enum StoreError {
         what: String,
         source: clickhouse::error::Error,
     },
+    #[error("database `{database}` at {url} {what}: run `voc migrate` first")]
+    NotMigrated {
+        database: String,
+        url: String,
+        what: String,
+    },
     /// An error no retry fixes, with what to do about it.
     #[error("ClickHouse refused {what}: {hint} ({source})")]
     Refused {

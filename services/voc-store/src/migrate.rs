@@ -101,6 +101,42 @@ struct Applied {
     checksum: String,
 }
 
+/// Fails with [`StoreError::NotMigrated`] (saying to run `voc migrate`) when the database, its
+/// ledger or any migration this version of voc knows is missing: the worker, the flagger and
+/// the re-tag call it at start-up instead of retrying forever against a missing table.
+pub async fn require_current(store: &Store) -> Result<(), StoreError> {
+    let not_migrated = |what: String| StoreError::NotMigrated {
+        database: store.database().to_string(),
+        url: store.config().url.clone(),
+        what,
+    };
+    let latest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Vec<u32> = match store
+        .client()
+        .query("SELECT version FROM schema_migrations FINAL")
+        .fetch_all()
+        .await
+    {
+        Ok(v) => v,
+        Err(e) if crate::writer::refusal_hint(&e).is_some_and(|h| h.contains("voc migrate")) => {
+            return Err(not_migrated("has no voc schema".into()));
+        }
+        Err(source) => {
+            return Err(StoreError::Query {
+                what: "read the migration ledger".into(),
+                source,
+            });
+        }
+    };
+    match MIGRATIONS.iter().find(|m| !applied.contains(&m.version)) {
+        None => Ok(()),
+        Some(m) => Err(not_migrated(format!(
+            "lacks migration {:04}_{} (this voc needs up to {latest:04})",
+            m.version, m.name
+        ))),
+    }
+}
+
 /// Creates the database and ledger if needed, then applies every migration not yet recorded.
 pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
     let db = store.database();

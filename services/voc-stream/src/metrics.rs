@@ -52,6 +52,11 @@ impl Metrics {
         }
     }
 
+    /// Messages rejected so far, by reason.
+    pub fn rejected_by_reason(&self) -> BTreeMap<RejectReason, u64> {
+        self.rejected.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     pub fn rejected_total(&self) -> u64 {
         self.rejected.lock().map(|r| r.values().sum()).unwrap_or(0)
     }
