@@ -189,8 +189,19 @@ fn voc_services_run_real_subcommands_with_settings_voc_reads() {
             env["VOC_CLICKHOUSE_URL"], "http://clickhouse:8123",
             "{name}: ClickHouse's HTTP port"
         );
-        if let Some(addr) = env.get("VOC_METRICS_ADDR") {
-            assert_eq!(settings["worker"]["metrics_addr"], addr.as_str());
+        // The worker's and the flagger's /metrics and /health: the setting voc reads, the
+        // exposed port and the healthcheck agree.
+        for (variable, setting) in [
+            ("VOC_METRICS_ADDR", &settings["worker"]["metrics_addr"]),
+            (
+                "VOC_FLAGGER_METRICS_ADDR",
+                &settings["flags"]["metrics_addr"],
+            ),
+        ] {
+            let Some(addr) = env.get(variable) else {
+                continue;
+            };
+            assert_eq!(setting, addr.as_str(), "{name}: {variable}");
             let port = addr.rsplit(':').next().expect("port");
             let exposed: Vec<String> = svc["expose"]
                 .as_sequence()

@@ -244,3 +244,52 @@ async fn a_steady_week_raises_no_spike_and_no_emerging_flag() {
     );
     assert!(w.terminate().success());
 }
+
+#[test]
+fn the_flagger_serves_its_health_and_metrics_and_stops_on_sigterm() {
+    use voc_demo::loopback::{http_get, scrape};
+    let mut p = Pipeline::new(1);
+    p.migrate();
+    let addr = format!("127.0.0.1:{}", voc_tests::free_port());
+    let config = p.dir.join("flagger.toml");
+    std::fs::write(
+        &config,
+        format!("[flags]\ninterval_s = 1\nmetrics_addr = \"{addr}\"\n"),
+    )
+    .expect("config");
+    let mut flagger = p.spawn(
+        &["--config", config.to_str().expect("utf-8 path"), "flagger"],
+        "flagger",
+    );
+    let health = || http_get(&addr, "/health").map(|(status, _)| status);
+    p.wait_for("a first flagger run", WAIT, || {
+        scrape(&addr, "voc_flagger_runs_total").unwrap_or(0.0) >= 1.0
+    });
+    assert_eq!(health(), Some(200));
+    if p.ch.is_private() {
+        // ClickHouse goes away: runs fail, are counted, and /health says so; then it recovers.
+        p.ch.stop();
+        p.wait_for("a failed run on /health", WAIT, || health() == Some(503));
+        assert!(scrape(&addr, "voc_flagger_run_failures_total").unwrap_or(0.0) >= 1.0);
+        p.ch.resume();
+        p.wait_for("healthy again after ClickHouse is back", WAIT, || {
+            health() == Some(200)
+        });
+    }
+    let pid = flagger.id().to_string();
+    let signalled = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let status = flagger.wait().expect("the flagger exits");
+    assert!(status.success(), "SIGTERM is a clean stop: {status}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(15),
+        "stopped within a run: {:?}",
+        signalled.elapsed()
+    );
+}

@@ -1,13 +1,16 @@
 //! `voc flagger` and `voc flags list|ack|resolve`: the support lead's side.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use voc_flags::metrics::FlaggerMetrics;
 use voc_flags::store as flag_store;
 use voc_flags::{Flag, FlagStatus, Notifier};
+use voc_stream::http::Scrape;
 
 use crate::cmd_stream::connect_migrated;
 use crate::settings::Settings;
@@ -49,29 +52,77 @@ pub fn now_or(arg: Option<&str>) -> anyhow::Result<OffsetDateTime> {
     }
 }
 
+/// The flagger's metrics as `/metrics` and `/health` show them.
+struct FlaggerScrape(Arc<FlaggerMetrics>);
+
+impl Scrape for FlaggerScrape {
+    fn render(&self) -> String {
+        self.0.render()
+    }
+    fn health(&self) -> Result<(), String> {
+        self.0.health()
+    }
+}
+
+/// Runs the flagger every `flags.interval_s` (or once), serving `/metrics` and `/health` on
+/// `flags.metrics_addr`; stops on SIGINT/SIGTERM after the run in progress. A failed run (e.g.
+/// ClickHouse down) is logged, counted and shown by `/health`, and retried at the next interval;
+/// with `--once` it is the command's error.
 pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
     let config = &settings.flags;
     let names = topic_names(settings);
     let notifier = notifier(settings)?;
+    let metrics = Arc::new(FlaggerMetrics::default());
+    let http = match (once, config.metrics_addr.as_str()) {
+        (false, addr) if !addr.is_empty() => {
+            let scrape: Arc<dyn Scrape> = Arc::new(FlaggerScrape(metrics.clone()));
+            let (local, task) = voc_stream::http::serve(addr, scrape)
+                .await
+                .with_context(|| format!("cannot serve the flagger's metrics on {addr}"))?;
+            tracing::info!(addr = %local, "serving /metrics and /health");
+            Some(task)
+        }
+        _ => None,
+    };
+    let mut shutdown = std::pin::pin!(crate::cmd_stream::shutdown_signal());
     loop {
         let at = now_or(now)?;
-        let report = voc_flags::run_once(&store, at, config, &notifier, &names).await?;
-        println!(
-            "flagger at {}: {} detection(s), {} new flag(s), {} updated",
-            at.format(&Rfc3339).unwrap_or_default(),
-            report.detected,
-            report.raised,
-            report.updated
-        );
+        let started = std::time::Instant::now();
+        match voc_flags::run_once(&store, at, config, &notifier, &names).await {
+            Ok(report) => {
+                metrics.succeeded(
+                    u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    report.detected as u64,
+                    report.raised as u64,
+                );
+                println!(
+                    "flagger at {}: {} detection(s), {} new flag(s), {} updated",
+                    at.format(&Rfc3339).unwrap_or_default(),
+                    report.detected,
+                    report.raised,
+                    report.updated
+                );
+            }
+            Err(e) if !once => {
+                metrics.failed(&e.to_string());
+                tracing::warn!(error = %e, retry_in_s = config.interval_s, "flagger run failed; retrying at the next interval");
+            }
+            Err(e) => return Err(e.into()),
+        }
         if once {
-            return Ok(());
+            break;
         }
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = tokio::time::sleep(Duration::from_secs(settings.flags.interval_s)) => {}
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(Duration::from_secs(config.interval_s)) => {}
         }
     }
+    if let Some(task) = http {
+        task.abort();
+    }
+    Ok(())
 }
 
 fn when(secs: u32) -> String {

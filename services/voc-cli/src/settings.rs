@@ -152,6 +152,12 @@ pub const ENV: &[EnvVar] = &[
     var("VOC_FLAGS_TOPIC", "flags.kafka_topic", false, |s, v| {
         s.flags.kafka_topic = Some(v)
     }),
+    var(
+        "VOC_FLAGGER_METRICS_ADDR",
+        "flags.metrics_addr",
+        false,
+        |s, v| s.flags.metrics_addr = v,
+    ),
 ];
 
 /// `VOC_*` variables the command line reads itself, and prefixes of the test suite's own.

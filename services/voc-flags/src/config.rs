@@ -25,6 +25,9 @@ pub struct FlagConfig {
     pub webhook_url: Option<String>,
     /// Publish new flags to this Kafka topic as JSON.
     pub kafka_topic: Option<String>,
+    /// `host:port` of the flagger's /metrics and /health; empty to disable. Loopback unless set
+    /// otherwise.
+    pub metrics_addr: String,
 }
 
 impl Default for FlagConfig {
@@ -40,6 +43,7 @@ impl Default for FlagConfig {
             min_ratio: t.min_ratio,
             webhook_url: None,
             kafka_topic: None,
+            metrics_addr: "127.0.0.1:9465".into(),
         }
     }
 }

@@ -3,10 +3,12 @@
 //! - [`config`]: the `[flags]` settings and their defaults;
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
 //! - [`store`]: the counts they need from ClickHouse, and the `flags` table;
+//! - [`metrics`]: the flagger's runs, failures and flags raised, and its health;
 //! - [`run`]: one flagger run with an injectable clock, and notifications of new flags.
 
 pub mod config;
 pub mod detect;
+pub mod metrics;
 pub mod run;
 pub mod store;
 

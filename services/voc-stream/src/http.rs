@@ -9,10 +9,32 @@ use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
 
+/// What `/metrics` and `/health` show: the worker's [`Metrics`], or another process's (the
+/// flagger's).
+pub trait Scrape: Send + Sync + 'static {
+    /// The Prometheus text exposition.
+    fn render(&self) -> String;
+    /// `Err(reason)` turns `/health` into 503 with the reason.
+    fn health(&self) -> Result<(), String>;
+}
+
+impl Scrape for Metrics {
+    fn render(&self) -> String {
+        Metrics::render(self)
+    }
+    fn health(&self) -> Result<(), String> {
+        if self.healthy() {
+            Ok(())
+        } else {
+            Err("unhealthy: ClickHouse or Kafka unreachable, retrying".into())
+        }
+    }
+}
+
 /// Serves until the task is dropped. Binds before returning so the caller learns the address.
 pub async fn serve(
     addr: &str,
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn Scrape>,
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -33,12 +55,14 @@ pub async fn serve(
                 let path = request.split_whitespace().nth(1).unwrap_or("");
                 let (status, body, kind) = match path {
                     "/metrics" => ("200 OK", metrics.render(), "text/plain; version=0.0.4"),
-                    "/health" if metrics.healthy() => ("200 OK", "ok\n".to_string(), "text/plain"),
-                    "/health" => (
-                        "503 Service Unavailable",
-                        "unhealthy: ClickHouse or Kafka unreachable, retrying\n".to_string(),
-                        "text/plain",
-                    ),
+                    "/health" => match metrics.health() {
+                        Ok(()) => ("200 OK", "ok\n".to_string(), "text/plain"),
+                        Err(reason) => (
+                            "503 Service Unavailable",
+                            format!("{reason}\n"),
+                            "text/plain",
+                        ),
+                    },
                     _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
                 };
                 let response = format!(

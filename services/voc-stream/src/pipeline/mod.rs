@@ -105,16 +105,17 @@ pub async fn run_worker(
             brokers: config.kafka.brokers.clone(),
             source,
         })?;
-    let http =
-        match config.worker.metrics_addr() {
-            Some(addr) => Some(crate::http::serve(addr, metrics.clone()).await.map_err(
-                |source| WorkerError::Metrics {
+    let http = match config.worker.metrics_addr() {
+        Some(addr) => Some(
+            crate::http::serve(addr, metrics.clone() as Arc<dyn crate::http::Scrape>)
+                .await
+                .map_err(|source| WorkerError::Metrics {
                     addr: addr.to_string(),
                     source,
-                },
-            )?),
-            None => None,
-        };
+                })?,
+        ),
+        None => None,
+    };
     if let Some((addr, _)) = &http {
         tracing::info!(%addr, "serving /metrics and /health");
     }
