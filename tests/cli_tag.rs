@@ -139,15 +139,13 @@ fn an_empty_input_is_not_an_error() {
 fn an_invalid_rules_file_fails_at_start_up_naming_file_line_and_rule() {
     let dir = std::env::temp_dir().join(format!("voc-cli-rules-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    let bundled = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../config/rules/ja-contact-center.toml"
-    ))
-    .expect("bundled rules");
-    let broken = bundled.replacen("any = [\"ポイント\",", "any = [\"/(ポイント/\",", 1);
+    // A mistake in one part of the bundled rules, as a support lead would make it in a copy.
+    let path = voc_tests::copy_bundled_rules(&dir);
+    let part = dir.join("ja-contact-center/rules.toml");
+    let bundled = std::fs::read_to_string(&part).expect("rules part");
+    let broken = bundled.replacen("  \"ポイント\",", "  \"/(ポイント/\",", 1);
     assert_ne!(broken, bundled, "the fixture edit must apply");
-    let path = dir.join("broken.toml");
-    std::fs::write(&path, &broken).expect("write rules");
+    std::fs::write(&part, &broken).expect("write rules");
     let line = broken
         .lines()
         .position(|l| l.contains("/(ポイント/"))
@@ -161,7 +159,10 @@ fn an_invalid_rules_file_fails_at_start_up_naming_file_line_and_rule() {
     );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("broken.toml:{line}:")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ja-contact-center/rules.toml:{line}:")),
+        "the error names the part and its line: {stderr}"
+    );
     assert!(stderr.contains("campaign_points.points"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 

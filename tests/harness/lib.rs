@@ -87,3 +87,25 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
         .collect()
 }
+
+/// A copy of the bundled rules (the main file and the parts it includes) in `dir`, to edit as a
+/// support lead would; the path of the main file.
+pub fn copy_bundled_rules(dir: &Path) -> PathBuf {
+    let from = workspace_root().join("config/rules");
+    std::fs::create_dir_all(dir.join("ja-contact-center")).expect("rules dir");
+    std::fs::copy(
+        from.join("ja-contact-center.toml"),
+        dir.join("ja-contact-center.toml"),
+    )
+    .expect("copy the main rules file");
+    for part in std::fs::read_dir(from.join("ja-contact-center")).expect("parts") {
+        let part = part.expect("part").path();
+        std::fs::copy(
+            &part,
+            dir.join("ja-contact-center")
+                .join(part.file_name().expect("name")),
+        )
+        .expect("copy a part");
+    }
+    dir.join("ja-contact-center.toml")
+}

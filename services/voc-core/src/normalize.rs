@@ -180,12 +180,27 @@ fn clean(chars: impl Iterator<Item = char>, len: usize) -> String {
     out
 }
 
+/// The spoken-Japanese word lists (`config/normalize/ja.toml`): fillers and backchannels.
+pub const NORMALIZE_LEXICON: &str = include_str!("../../../config/normalize/ja.toml");
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpokenLexicon {
+    fillers: Vec<String>,
+    backchannels: Vec<String>,
+}
+
+static SPOKEN: LazyLock<SpokenLexicon> = LazyLock::new(|| {
+    toml::from_str(NORMALIZE_LEXICON).expect("config/normalize/ja.toml is a valid word list")
+});
+
 /// Spoken fillers, matched only where they stand alone: at the start or after a pause.
 static FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(^|[、。,.!?\s])(?:えー+と?|ええと|えっと|えと|あのー+|あの(?:[、,\s])|そのー+|まあ(?:[、,\s])|まぁ(?:[、,\s])|うーん|うーむ|んー+|えー+)[、,\s]*",
-    )
-    .expect("valid regex")
+    Regex::new(&format!(
+        r"(^|[、。,.!?\s])(?:{})[、,\s]*",
+        SPOKEN.fillers.join("|")
+    ))
+    .expect("config/normalize/ja.toml: fillers are valid regular expressions")
 });
 
 /// Removes spoken fillers (えー, あのー, えっと, まあ, うーん) from a transcript turn.
@@ -202,36 +217,15 @@ pub fn strip_fillers(text: &str) -> String {
     current.trim_start_matches(['、', ',', ' ']).to_string()
 }
 
-/// Turns that carry nothing but acknowledgement: はい, ええ, うん, そうですね, なるほど.
-const BACKCHANNELS: &[&str] = &[
-    "はい",
-    "はいはい",
-    "ええ",
-    "うん",
-    "ああ",
-    "はあ",
-    "へえ",
-    "ふーん",
-    "なるほど",
-    "そうですか",
-    "そうですね",
-    "そうなんですね",
-    "そうです",
-    "了解です",
-    "了解しました",
-    "承知しました",
-    "わかりました",
-    "分かりました",
-];
-
-/// True when a (normalised) turn is only あいづち, which says nothing about the customer's view.
+/// Whether a turn is nothing but acknowledgement (はい, ええ, うん, そうですね, なるほど: the
+/// `backchannels` of `config/normalize/ja.toml`).
 pub fn is_backchannel(text: &str) -> bool {
     let mut any = false;
     for piece in text.split(|c: char| "、。,.!?~ー… ".contains(c)) {
         if piece.is_empty() {
             continue;
         }
-        if !BACKCHANNELS.contains(&piece) {
+        if !SPOKEN.backchannels.iter().any(|b| b == piece) {
             return false;
         }
         any = true;

@@ -252,7 +252,7 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     let range = doc.sentences[h.sentence].clone();
     let sentence = &doc.text[range.clone()];
     let rest = &doc.text[h.end..range.end];
-    if WISH.iter().any(|m| rest.contains(m)) {
+    if rules.wish_endings.iter().any(|m| rest.contains(m.as_str())) {
         s.wish_positive_factor
     } else if is_question(sentence)
         || rules
@@ -265,17 +265,6 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
         1.0
     }
 }
-
-/// Endings that make the clause before them a wish: what is wished for is not there yet.
-const WISH: &[&str] = &[
-    "てほしい",
-    "て欲しい",
-    "てください",
-    "て下さい",
-    "てもらいたい",
-    "ていただきたい",
-    "ようにして",
-];
 
 /// A sentence that asks rather than states.
 fn is_question(sentence: &str) -> bool {

@@ -8,7 +8,13 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RulesFile {
+    /// Required in the file a rule set is loaded from; the files it includes have none.
+    #[serde(default = "no_version")]
     pub version: Spanned<String>,
+    /// Files holding parts of this one (labels, lexicon, rules, tuning), relative to it; merged
+    /// in order beneath it, as if written here. They may not include or extend others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<Spanned<String>>,
     /// The rules this file builds on: `ja-contact-center` (the bundled default) or a path
     /// relative to this file. See `layers` for how the two merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,8 +149,26 @@ pub(crate) struct SentimentSettings {
     pub irony: Vec<String>,
     /// Text right after a positive word that denies it (とは思えない, ほどではない).
     pub denying_tails: Vec<String>,
+    /// Endings that make the clause before them a wish (〜てほしい): what is wished for is not
+    /// there yet, so praise words before them are hopes.
+    pub wish_endings: Vec<String>,
     /// Lexicon: item (same syntax as rule items) → polarity weight.
     pub words: BTreeMap<String, Spanned<f64>>,
+    /// Lexicon entries with many alternatives, one per line: the same as a `words` entry whose
+    /// item is the words joined by `|` (and named so in evidence).
+    #[serde(default, skip_serializing)]
+    pub group: Vec<LexiconGroup>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LexiconGroup {
+    pub weight: Spanned<f64>,
+    pub words: Vec<Spanned<String>>,
+}
+
+fn no_version() -> Spanned<String> {
+    Spanned::new(0..0, String::new())
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -14,6 +14,11 @@
 //! - `[sentiment.words]`: by item (the extending file's weight wins);
 //! - `[classes]`, `keywords.stop` and the `[sentiment]` word lists: appended.
 //!
+//! A file may also be split into parts by concern: `include = ["labels.toml", …]` (relative to
+//! it) merges each part, in order, beneath the file itself, by the same rules. Parts have no
+//! `version` and may not include or extend others. The bundled default is split this way
+//! (`config/rules/ja-contact-center/`), its parts embedded in the binary.
+//!
 //! Spans stay exact: each file's spans are shifted by its offset in the chain, so an error
 //! names the file and line it is in, whichever file that is.
 
@@ -26,7 +31,7 @@ use super::compile::RulesError;
 use serde::Deserialize;
 
 use super::file::{RuleDef, RulesFile, Settings};
-use super::{DEFAULT_RULES, DEFAULT_RULES_NAME};
+use super::{BUNDLED_PARTS, DEFAULT_RULES, DEFAULT_RULES_NAME};
 
 /// How many files a chain may hold (a loop of `extends` stops here).
 const MAX_DEPTH: usize = 4;
@@ -72,19 +77,19 @@ pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
             .extends
             .as_ref()
             .map(|e| (e.get_ref().trim().to_string(), e.span()));
-        stack.push((name.clone(), text, file));
+        let parts = parts_of(&name, &text, &file)?;
+        stack.push((name.clone(), text.clone(), file));
+        // Beneath the file (the stack is top first): its parts, last part first.
+        stack.extend(parts.into_iter().rev());
         let Some((target, span)) = next else { break };
-        let (from, from_line) = (
-            name.clone(),
-            line_of(&stack.last().expect("pushed").1, span),
-        );
+        let (from, from_line) = (name.clone(), line_of(&text, span));
         let here = |message: String| RulesError {
             file: from.clone(),
             line: from_line,
             rule: None,
             message,
         };
-        if stack.len() >= MAX_DEPTH {
+        if seen.len() >= MAX_DEPTH {
             return Err(here(format!(
                 "`extends` chain longer than {MAX_DEPTH} files: merge some of them"
             )));
@@ -143,6 +148,67 @@ pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
     })
 }
 
+/// The parts a file includes, read and parsed: `(name, text, file)` in include order. A part of
+/// the bundled default is taken from the binary; any other is read relative to its file.
+fn parts_of(
+    name: &str,
+    text: &str,
+    file: &RulesFile,
+) -> Result<Vec<(String, String, RulesFile)>, RulesError> {
+    let bundled = name.ends_with(BUNDLED_SUFFIX);
+    let mut parts = Vec::new();
+    for include in &file.include {
+        let here = |message: String| RulesError {
+            file: name.to_string(),
+            line: line_of(text, include.span()),
+            rule: None,
+            message,
+        };
+        let target = include.get_ref().trim();
+        let (part_name, part_text) = if bundled {
+            let (_, embedded) = BUNDLED_PARTS
+                .iter()
+                .find(|(n, _)| *n == target)
+                .ok_or_else(|| here(format!("the bundled rules have no part {target}")))?;
+            (format!("{target}{BUNDLED_SUFFIX}"), embedded.to_string())
+        } else {
+            let path = relative_to(name, target);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                here(format!(
+                    "cannot read the included rules file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (path.display().to_string(), text)
+        };
+        let part = parse(&part_name, &part_text)?;
+        let nested = if part.extends.is_some() {
+            Some("extends")
+        } else if !part.include.is_empty() {
+            Some("include")
+        } else if !part.version.get_ref().is_empty() {
+            Some("version")
+        } else {
+            None
+        };
+        if let Some(key) = nested {
+            return Err(RulesError {
+                file: part_name,
+                line: 1,
+                rule: None,
+                message: format!(
+                    "an included part may not have `{key}`: it belongs in the file that includes it"
+                ),
+            });
+        }
+        parts.push((part_name, part_text, part));
+    }
+    Ok(parts)
+}
+
+/// How the bundled default and its parts are named in messages.
+pub const BUNDLED_SUFFIX: &str = " (bundled)";
+
 /// A rules file with everything it extends merged in, as TOML: what `voc rules check --merged`
 /// prints and what `diff` compares, so an extension's diff is the one of its merged result.
 pub fn merged_table(name: &str, text: &str) -> Result<toml::Table, RulesError> {
@@ -180,12 +246,34 @@ fn parse(name: &str, text: &str) -> Result<RulesFile, RulesError> {
         rule: None,
         message,
     };
-    let file: RulesFile = toml::from_str(text).map_err(|e| {
+    let mut file: RulesFile = toml::from_str(text).map_err(|e| {
         err(
             e.span().map(|s| line_of(text, s)).unwrap_or(1),
             e.message().to_string(),
         )
     })?;
+    // A lexicon group is a `words` entry written one word per line.
+    for group in std::mem::take(&mut file.sentiment.group) {
+        let item = group
+            .words
+            .iter()
+            .map(|w| w.get_ref().trim())
+            .collect::<Vec<_>>()
+            .join("|");
+        if item.is_empty() {
+            return Err(err(
+                line_of(text, group.weight.span()),
+                "a lexicon group needs `words`".into(),
+            ));
+        }
+        if file.sentiment.words.contains_key(&item) {
+            return Err(err(
+                line_of(text, group.weight.span()),
+                format!("lexicon entry {item:?} is written twice"),
+            ));
+        }
+        file.sentiment.words.insert(item, group.weight);
+    }
     // `[settings]` is kept as a table so an extending file names only what it changes; each key
     // is checked here, in its own file, so a mistake is reported at its line.
     for (key, value) in &file.settings {
@@ -289,15 +377,15 @@ fn shift(file: &mut RulesFile, by: usize) {
 
 /// Merges `top` onto `base` (see the module docs). Errors carry the span at fault.
 fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>, String)> {
-    base.version = Spanned::new(
-        top.version.span(),
-        format!(
-            "{}+{}",
-            top.version.get_ref().trim(),
-            base.version.get_ref().trim()
-        ),
-    );
+    // Included parts have no version: the version is the files' that have one.
+    let (t, b) = (top.version.get_ref().trim(), base.version.get_ref().trim());
+    base.version = match (t.is_empty(), b.is_empty()) {
+        (true, _) => base.version,
+        (false, true) => top.version,
+        (false, false) => Spanned::new(top.version.span(), format!("{t}+{b}")),
+    };
     base.extends = None;
+    base.include.clear();
     if top.description.is_some() {
         base.description = top.description;
     }
@@ -352,6 +440,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.excess.extend(t.excess);
     s.conditional.extend(t.conditional);
     s.irony.extend(t.irony);
+    s.wish_endings.extend(t.wish_endings);
     s.denying_tails.extend(t.denying_tails);
     s.negated_verb_exceptions.extend(t.negated_verb_exceptions);
     s.negated_verb_not_before.extend(t.negated_verb_not_before);
@@ -423,6 +512,48 @@ mod tests {
         assert!(file.ends_with("acme.toml") && line == 15, "{file}:{line}");
         let (file, line) = chain.locate(m.classes["staff"][0].span());
         assert!(file.ends_with("base.toml") && line == 7, "{file}:{line}");
+    }
+
+    #[test]
+    fn a_file_split_into_parts_merges_them_and_errors_name_the_part() {
+        let dir = temp_dir("parts");
+        std::fs::create_dir_all(dir.join("p")).expect("parts dir");
+        write(
+            &dir,
+            "p/labels.toml",
+            "[labels]\ntopics = [[\"billing\", \"料金\"]]\n",
+        );
+        write(
+            &dir,
+            "p/lexicon.toml",
+            "[sentiment.words]\n\"最悪\" = -2.0\n\n[[sentiment.group]]\nweight = -1.5\nwords = [\n  \"面倒\",\n  \"めんどう\",\n]\n",
+        );
+        write(
+            &dir,
+            "p/rules.toml",
+            "[[rule]]\nid = \"billing.any\"\nlabel = \"topic:billing\"\nany = [\n  \"請求\",\n]\n",
+        );
+        let main = "version = \"m@1\"\ninclude = [\"p/labels.toml\", \"p/lexicon.toml\", \"p/rules.toml\"]\n";
+        let name = write(&dir, "main.toml", main);
+        let chain = load(&name, main).expect("parts load");
+        let m = &chain.merged;
+        assert_eq!(m.version.get_ref(), "m@1", "parts add no version");
+        assert_eq!(m.labels.topics[0].0, "billing");
+        assert_eq!(
+            m.sentiment.words["面倒|めんどう"].get_ref(),
+            &-1.5,
+            "a group is an entry of its words joined by |"
+        );
+        let (file, line) = chain.locate(m.rules[0].get_ref().id.span());
+        assert!(file.ends_with("p/rules.toml") && line == 2, "{file}:{line}");
+
+        write(&dir, "p/bad.toml", "version = \"x\"\n");
+        let bad = "version = \"m@1\"\ninclude = [\"p/bad.toml\"]\n";
+        let err = load(&name, bad).unwrap_err();
+        assert!(err.file.ends_with("p/bad.toml"), "{err}");
+        assert!(err.message.contains("`version`"), "{err}");
+        let err = load(&name, "version = \"m@1\"\n\ninclude = [\"p/none.toml\"]\n").unwrap_err();
+        assert!(err.file.ends_with("main.toml") && err.line == 3, "{err}");
     }
 
     #[test]

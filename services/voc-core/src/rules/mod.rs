@@ -26,6 +26,26 @@ pub(crate) use file::Settings;
 pub const DEFAULT_RULES: &str = include_str!("../../../../config/rules/ja-contact-center.toml");
 pub const DEFAULT_RULES_NAME: &str = "config/rules/ja-contact-center.toml";
 
+/// The parts the bundled default includes, by the path its `include` names them with.
+pub(crate) const BUNDLED_PARTS: &[(&str, &str)] = &[
+    (
+        "ja-contact-center/labels.toml",
+        include_str!("../../../../config/rules/ja-contact-center/labels.toml"),
+    ),
+    (
+        "ja-contact-center/lexicon.toml",
+        include_str!("../../../../config/rules/ja-contact-center/lexicon.toml"),
+    ),
+    (
+        "ja-contact-center/rules.toml",
+        include_str!("../../../../config/rules/ja-contact-center/rules.toml"),
+    ),
+    (
+        "ja-contact-center/tuning.toml",
+        include_str!("../../../../config/rules/ja-contact-center/tuning.toml"),
+    ),
+];
+
 /// What a rule assigns when it fires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Label {
@@ -98,6 +118,7 @@ pub struct RuleSet {
     pub(crate) excess: HashSet<String>,
     pub(crate) conditional: Vec<String>,
     pub(crate) irony: Vec<String>,
+    pub(crate) wish_endings: Vec<String>,
     pub(crate) denying_tails: Vec<String>,
     pub(crate) negated_verb_exceptions: HashSet<String>,
     pub(crate) negated_verb_not_before: Vec<String>,
@@ -118,7 +139,10 @@ impl RuleSet {
 
     /// The bundled default taxonomy.
     pub fn bundled() -> Result<Self, RulesError> {
-        Self::from_source(DEFAULT_RULES, DEFAULT_RULES_NAME)
+        Self::from_source(
+            DEFAULT_RULES,
+            &format!("{DEFAULT_RULES_NAME}{}", layers::BUNDLED_SUFFIX),
+        )
     }
 
     /// Loads and compiles a rules file.
