@@ -3,26 +3,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
-use crate::settings::{ENV, Loaded, Origin, Settings, voc_env};
-
-/// `(dotted key, value as JSON)` for every leaf of the serialised settings.
-fn leaves(value: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                leaves(v, &key, out);
-            }
-        }
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
+use crate::settings::{ENV, Loaded, Origin, Settings, leaves, voc_env};
 
 /// The lines `voc config` prints: `key = value  # origin`, aligned.
 pub fn render(loaded: &Loaded) -> anyhow::Result<String> {

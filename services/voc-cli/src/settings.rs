@@ -192,20 +192,21 @@ pub struct Loaded {
     pub unknown_env: Vec<String>,
 }
 
-/// The dotted keys of a TOML document's leaves (`[kafka] brokers` → `kafka.brokers`).
-fn leaf_keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+/// `(dotted key, value as JSON)` for every leaf of a tree of settings (`[kafka] brokers` →
+/// `kafka.brokers`); an empty table is a leaf.
+pub fn leaves(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, String)>) {
     match value {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
                 let key = if prefix.is_empty() {
                     k.clone()
                 } else {
                     format!("{prefix}.{k}")
                 };
-                leaf_keys(v, &key, out);
+                leaves(v, &key, out);
             }
         }
-        _ => out.push(prefix.to_string()),
+        other => out.push((prefix.to_string(), other.to_string())),
     }
 }
 
@@ -256,10 +257,10 @@ impl Settings {
                     anyhow::anyhow!("config file {}:{line}: {}", path.display(), e.message())
                 })?;
                 let mut keys = Vec::new();
-                if let Ok(table) = text.parse::<toml::Table>() {
-                    leaf_keys(&toml::Value::Table(table), "", &mut keys);
+                if let Ok(value) = text.parse::<toml::Table>().map(serde_json::to_value) {
+                    leaves(&value.unwrap_or_default(), "", &mut keys);
                 }
-                for key in keys {
+                for (key, _) in keys {
                     origins.insert(key, Origin::File(path.to_path_buf()));
                 }
                 settings

@@ -100,14 +100,7 @@ pub(crate) fn load(name: &str, text: &str) -> Result<Chain, RulesError> {
                 DEFAULT_RULES.to_string(),
             )
         } else {
-            let path = relative_to(&name, &target);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                here(format!(
-                    "cannot read the extended rules file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            (path.display().to_string(), text)
+            read_relative(&name, &target, "extended").map_err(here)?
         };
         let key = canonical(&next_name);
         if seen.contains(&key) {
@@ -172,14 +165,7 @@ fn parts_of(
                 .ok_or_else(|| here(format!("the bundled rules have no part {target}")))?;
             (format!("{target}{BUNDLED_SUFFIX}"), embedded.to_string())
         } else {
-            let path = relative_to(name, target);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                here(format!(
-                    "cannot read the included rules file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            (path.display().to_string(), text)
+            read_relative(name, target, "included").map_err(here)?
         };
         let part = parse(&part_name, &part_text)?;
         let nested = if part.extends.is_some() {
@@ -321,6 +307,15 @@ fn line_of_key(text: &str, table: &str, key: &str) -> usize {
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
         .map_or(1, |i| line_of(text, start..start) + i)
+}
+
+/// Reads `target` relative to the file `from`: its name for messages and its text, or what went
+/// wrong (`what` says how the file is used: extended, included).
+fn read_relative(from: &str, target: &str, what: &str) -> Result<(String, String), String> {
+    let path = relative_to(from, target);
+    std::fs::read_to_string(&path)
+        .map(|text| (path.display().to_string(), text))
+        .map_err(|e| format!("cannot read the {what} rules file {}: {e}", path.display()))
 }
 
 /// `target` relative to the directory of the file `from` (itself a path, or the bundled name).
