@@ -69,6 +69,7 @@ impl Scrape for FlaggerScrape {
 /// ClickHouse down) is logged, counted and shown by `/health`, and retried at the next interval;
 /// with `--once` it is the command's error.
 pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyhow::Result<()> {
+    let mut shutdown = std::pin::pin!(crate::cmd_stream::shutdown_signal());
     let store = connect_migrated(settings).await?;
     let config = &settings.flags;
     let names = topic_names(settings);
@@ -85,7 +86,6 @@ pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyh
         }
         _ => None,
     };
-    let mut shutdown = std::pin::pin!(crate::cmd_stream::shutdown_signal());
     loop {
         let at = now_or(now)?;
         let started = std::time::Instant::now();

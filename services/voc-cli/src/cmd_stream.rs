@@ -49,29 +49,38 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves when SIGINT or SIGTERM arrives. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal during start-up or a first run is not lost (nor
+/// does it kill the process with the default action). Call it inside the runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
             };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            tokio::select! {
+                _ = wait(term) => {}
+                _ = wait(int) => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let analyzer = setup::analyzer(&settings.analysis)?;
     let store = connect_migrated(settings).await?;
     let config = settings.worker_config();
@@ -85,7 +94,7 @@ pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
         "worker starting"
     );
     let metrics = Arc::new(Metrics::new());
-    let report = run_worker(config, analyzer, store, metrics, shutdown_signal()).await?;
+    let report = run_worker(config, analyzer, store, metrics, shutdown).await?;
     tracing::info!(
         consumed = report.consumed,
         rows_written = report.rows_written,

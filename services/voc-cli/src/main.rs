@@ -43,8 +43,9 @@ struct Cli {
 /// `--rules`, on the subcommands that analyse text.
 #[derive(Debug, Clone, clap::Args)]
 struct RulesOpt {
-    /// Rules file (TOML) instead of the bundled default taxonomy (config/rules/ja-contact-center.toml).
-    #[arg(long, env = "VOC_RULES", value_name = "FILE")]
+    /// Rules file (TOML) instead of the bundled default taxonomy (config/rules/ja-contact-center.toml);
+    /// default: VOC_RULES, else `[analysis] rules` of the settings file.
+    #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
 }
 

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::KafkaError;
 use rdkafka::statistics::Statistics;
-use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
+use rdkafka::types::RDKafkaErrorCode;
 
 use super::WorkerError;
 use super::commits::{OffsetEvent, OffsetSender, StoreOffset};
@@ -27,8 +29,6 @@ pub struct WorkerContext {
     offsets: OffsetSender,
     metrics: Arc<Metrics>,
     topic: String,
-    /// `partition.assignment.strategy` is cooperative-sticky (incremental rebalances).
-    cooperative: bool,
 }
 
 impl WorkerContext {
@@ -65,51 +65,27 @@ impl ClientContext for WorkerContext {
 }
 
 impl ConsumerContext for WorkerContext {
-    /// The default rebalance of rdkafka, without its query of the rebalance protocol: that query
-    /// waits forever for librdkafka's main thread, which no longer answers while the consumer
-    /// closes, so a worker could hang on exit after "worker stopped". The protocol follows from
-    /// the configured strategy instead.
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        let outcome = match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                let done = if self.cooperative {
-                    consumer.incremental_assign(tpl)
-                } else {
-                    consumer.assign(tpl)
-                };
-                self.assigned(tpl);
-                done
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                self.revoking(consumer, tpl);
-                if self.cooperative {
-                    consumer.incremental_unassign(tpl)
-                } else {
-                    consumer.unassign()
-                }
-            }
-            other => {
-                // librdkafka asks to drop the assignment on errors; leases end with it.
-                tracing::warn!(error = ?other, "rebalance error; dropping the assignment");
-                self.revoking(consumer, tpl);
-                consumer.unassign()
-            }
-        };
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "rebalance assignment change failed");
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(partitions) => self.revoking(consumer, partitions),
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            Rebalance::Assign(_) => {}
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(partitions) = rebalance {
+            self.assigned(partitions);
         }
     }
 }
 
 impl WorkerContext {
-    /// Before partitions leave: commit what was already acknowledged; in-flight work for them
-    /// is dropped (the next owner reprocesses it, harmlessly) and can no longer move an offset.
+    /// Before partitions leave: store every acknowledgement still queued to the offset owner,
+    /// then commit; in-flight work for them is dropped (the next owner reprocesses it,
+    /// harmlessly) and can no longer move an offset.
     fn revoking(&self, consumer: &BaseConsumer<Self>, partitions: &TopicPartitionList) {
+        flush_from_callback(&self.offsets);
         if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
             tracing::debug!(error = %e, "nothing to commit on revoke");
         }
@@ -129,6 +105,35 @@ impl WorkerContext {
         }
         self.count_rebalance();
         tracing::info!(partitions = partitions.count(), "partitions assigned");
+    }
+}
+
+/// Waits, from librdkafka's callback, until the offset owner has stored what was acknowledged.
+/// The callback runs inside the source task's poll; on the multi-threaded runtime the wait moves
+/// that worker thread aside (`block_in_place`) so the owner keeps running. Elsewhere (no runtime,
+/// a single-threaded one, or the owner already gone) it does not wait: the rest is re-read by
+/// the next owner, harmlessly.
+fn flush_from_callback(offsets: &OffsetSender) {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if let Ok(handle) = Handle::try_current()
+        && handle.runtime_flavor() == RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(|| handle.block_on(super::commits::flush(offsets)));
+    }
+}
+
+/// Leaves the group while librdkafka still serves the rebalance: unsubscribes and polls until
+/// the revoke has run (offsets committed, leases ended), at most `limit`. Dropping a consumer
+/// that still holds partitions runs that revoke inside librdkafka's close instead, where its
+/// requests to the group coordinator thread can wait forever (seen as a worker hanging after
+/// "worker stopped"). Messages polled meanwhile are left for the next owner.
+pub async fn leave(consumer: &VocConsumer, limit: Duration) {
+    consumer.unsubscribe();
+    let deadline = tokio::time::Instant::now() + limit;
+    while consumer.assignment().is_ok_and(|a| a.count() > 0)
+        && tokio::time::Instant::now() < deadline
+    {
+        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
     }
 }
 
@@ -153,25 +158,19 @@ pub fn subscribe(
     offsets: OffsetSender,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<VocConsumer>, WorkerError> {
-    let client = consumer_config(config);
-    let cooperative = client
-        .get("partition.assignment.strategy")
-        .is_some_and(|s| s.contains("cooperative"));
     let context = WorkerContext {
         leases,
         offsets,
         metrics,
         topic: config.kafka.input_topic.clone(),
-        cooperative,
     };
-    let consumer: VocConsumer =
-        client
-            .create_with_context(context)
-            .map_err(|source| WorkerError::Kafka {
-                what: "consumer",
-                brokers: config.kafka.brokers.clone(),
-                source,
-            })?;
+    let consumer: VocConsumer = consumer_config(config)
+        .create_with_context(context)
+        .map_err(|source| WorkerError::Kafka {
+            what: "consumer",
+            brokers: config.kafka.brokers.clone(),
+            source,
+        })?;
     // A blocking metadata request (up to 15 s): off the async reactor.
     tokio::task::block_in_place(|| check_topics(&consumer, config))?;
     consumer

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use voc_core::RejectReason;
 
 use super::commits::{OffsetEvent, OffsetSender, Ticket};
+use super::leases::Leases;
 use crate::metrics::Metrics;
 
 /// Header names on every dead letter.
@@ -52,8 +53,10 @@ pub struct DeadLetter {
 }
 
 /// Sends dead letters one by one until the pool is gone, acknowledging each once delivered.
+/// A letter whose partition moved to another worker meanwhile is dropped: that worker sends it.
 pub async fn run(
     mut letters: mpsc::Receiver<DeadLetter>,
+    leases: Arc<Leases>,
     producer: FutureProducer,
     topics: (String, String),
     retry: ExponentialBuilder,
@@ -62,6 +65,11 @@ pub async fn run(
 ) {
     let (input_topic, dlq_topic) = topics;
     while let Some(letter) = letters.recv().await {
+        if !leases.is_current(letter.ticket.lease) {
+            Metrics::add(&metrics.dropped_revoked, 1);
+            let _ = offsets.send(OffsetEvent::Dropped(letter.ticket));
+            continue;
+        }
         metrics.rejected(letter.rejection.code);
         let source = Source {
             topic: &input_topic,

@@ -26,6 +26,7 @@ mod source;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::FutureProducer;
@@ -72,6 +73,9 @@ pub enum WorkerError {
     /// Unacknowledged messages are re-read by the next owner of their partitions.
     #[error("stopped writing to ClickHouse: {0}")]
     Sink(#[from] sink::SinkError),
+    /// Every analysis thread ended before shutdown was asked for (a bug).
+    #[error("the analysis threads stopped; exiting so the messages are re-read")]
+    AnalysisStopped,
 }
 
 /// What a worker did, returned when it stops.
@@ -157,10 +161,18 @@ pub async fn run_worker(
         interval: config.worker.batch_interval(),
     };
     let mut sink = tokio::spawn(
-        sink::Sink::new(writer, limits, leases, offsets_tx.clone(), metrics.clone()).run(row_rx),
+        sink::Sink::new(
+            writer,
+            limits,
+            leases.clone(),
+            offsets_tx.clone(),
+            metrics.clone(),
+        )
+        .run(row_rx),
     );
-    let dead_letters = tokio::spawn(dead_letters::run(
+    let mut dead_letters = tokio::spawn(dead_letters::run(
         letter_rx,
+        leases.clone(),
         producer,
         (
             config.kafka.input_topic.clone(),
@@ -189,8 +201,19 @@ pub async fn run_worker(
     };
     let _ = stop_tx.send(true);
     let _ = source.await;
-    let (outcome, drain_timed_out) = match failed {
-        Some(ended) => (ended, false),
+    let mut drain_timed_out = false;
+    let error = match failed {
+        Some(ended) => {
+            // Dead letters still queued are not acknowledged (re-read by the next owner), and no
+            // analysis thread stays blocked sending to them.
+            dead_letters.abort();
+            let _ = (&mut dead_letters).await;
+            Some(match ended {
+                Ok(Ok(())) => WorkerError::AnalysisStopped,
+                Ok(Err(e)) => e.into(),
+                Err(e) => sink::SinkError::InsertTask(e.to_string()).into(),
+            })
+        }
         None => {
             tracing::info!(
                 drain_timeout_s = config.worker.drain_timeout_s,
@@ -198,25 +221,32 @@ pub async fn run_worker(
             );
             let drain = async {
                 let ended = (&mut sink).await;
-                let _ = dead_letters.await;
+                let _ = (&mut dead_letters).await;
                 ended
             };
             match tokio::time::timeout(config.worker.drain_timeout(), drain).await {
-                Ok(ended) => (ended, false),
+                Ok(Ok(Ok(()))) => None,
+                Ok(Ok(Err(e))) => Some(e.into()),
+                Ok(Err(e)) => Some(sink::SinkError::InsertTask(e.to_string()).into()),
                 Err(_) => {
                     tracing::warn!(
                         "drain timeout reached; unacknowledged messages will be re-read by the next owner"
                     );
-                    (Ok(Ok(())), true)
+                    drain_timed_out = true;
+                    sink.abort();
+                    dead_letters.abort();
+                    None
                 }
             }
         }
     };
-    // What was acknowledged is stored, then committed now rather than at the next auto-commit.
+    // What was acknowledged is stored, then committed now rather than at the next auto-commit;
+    // then the group is left while librdkafka still serves the revoke.
     commits::flush(&offsets_tx).await;
     if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(error = %e, "final commit had nothing to commit");
     }
+    consumer::leave(&consumer, Duration::from_secs(10)).await;
     // The committer holds the consumer too: end it here, so the consumer is closed and dropped
     // below, by this task, not later by the runtime's shutdown.
     committer.abort();
@@ -229,10 +259,8 @@ pub async fn run_worker(
     if let Some((_, task)) = http {
         task.abort();
     }
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.into()),
-        Err(e) => return Err(sink::SinkError::InsertTask(e.to_string()).into()),
+    if let Some(e) = error {
+        return Err(e);
     }
     Ok(WorkerReport {
         consumed: metrics.consumed.load(Ordering::Relaxed),

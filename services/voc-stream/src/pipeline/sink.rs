@@ -184,6 +184,8 @@ mod tests {
     /// Records batches; each insert waits for a permit so a test decides when ClickHouse answers.
     #[derive(Clone)]
     struct FakeClickHouse {
+        /// Inserts begun (waiting for a permit or done).
+        started: Arc<std::sync::atomic::AtomicUsize>,
         batches: Arc<Mutex<Vec<Vec<String>>>>,
         permits: Arc<Semaphore>,
         refuse: Option<String>,
@@ -192,6 +194,7 @@ mod tests {
     impl FakeClickHouse {
         fn new(open: bool) -> Self {
             Self {
+                started: Arc::default(),
                 batches: Arc::default(),
                 permits: Arc::new(Semaphore::new(if open { 1 << 20 } else { 0 })),
                 refuse: None,
@@ -204,6 +207,8 @@ mod tests {
 
     impl Insert for FakeClickHouse {
         async fn insert(&self, rows: Vec<InteractionRow>) -> Result<(), String> {
+            self.started
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.permits.acquire().await.unwrap().forget();
             if let Some(reason) = &self.refuse {
                 return Err(reason.clone());
@@ -308,7 +313,13 @@ mod tests {
             h.rows.send(row(lease, o)).await.unwrap();
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = || ch.started.load(std::sync::atomic::Ordering::SeqCst);
         assert!(ch.batches().is_empty());
+        assert_eq!(
+            started(),
+            1,
+            "two batches are full, but one insert at a time"
+        );
         assert_eq!(
             drain(&mut h.acks),
             Vec::<String>::new(),
@@ -317,7 +328,12 @@ mod tests {
         ch.permits.add_permits(1);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(ch.batches(), vec![vec!["p0-o0", "p0-o1", "p0-o2"]]);
-        // The second batch is full too, but only starts once the first is acknowledged.
+        assert_eq!(
+            started(),
+            2,
+            "the next insert starts once the first is acknowledged"
+        );
+        assert_eq!(drain(&mut h.acks), ["done 0", "done 1", "done 2"]);
         ch.permits.add_permits(10);
         drop(h.rows);
         h.sink.await.unwrap().unwrap();
@@ -331,7 +347,7 @@ mod tests {
             "the last, partial batch is written at the end of input"
         );
         let acks = drain(&mut h.acks);
-        let expected: Vec<String> = (0..7).map(|o| format!("done {o}")).collect();
+        let expected: Vec<String> = (3..7).map(|o| format!("done {o}")).collect();
         assert_eq!(acks, expected, "acknowledged once each, in arrival order");
     }
 
