@@ -34,6 +34,8 @@ pub enum OffsetEvent {
     Received(Ticket),
     /// Stored in ClickHouse or delivered to the dead-letter topic.
     Done(Ticket),
+    /// A batch stored in ClickHouse, in order: each partition's offset is stored once for it.
+    DoneBatch(Vec<Ticket>),
     /// Skipped because its partition was revoked: the next owner reads it again.
     Dropped(Ticket),
     /// Answered once every earlier event was applied and its offsets stored.
@@ -92,6 +94,25 @@ pub async fn run<S: StoreOffset>(
                 in_flight.release(ticket.bytes);
                 if let Some(offset) = tracker.done(ticket.lease, ticket.offset) {
                     offsets.store(ticket.lease.partition, offset);
+                }
+            }
+            OffsetEvent::DoneBatch(tickets) => {
+                // The last advance of each partition (offsets only move forward).
+                let mut advanced: Vec<(i32, i64)> = Vec::new();
+                for ticket in tickets {
+                    in_flight.release(ticket.bytes);
+                    if let Some(offset) = tracker.done(ticket.lease, ticket.offset) {
+                        match advanced
+                            .iter_mut()
+                            .find(|(p, _)| *p == ticket.lease.partition)
+                        {
+                            Some(entry) => entry.1 = offset,
+                            None => advanced.push((ticket.lease.partition, offset)),
+                        }
+                    }
+                }
+                for (partition, offset) in advanced {
+                    offsets.store(partition, offset);
                 }
             }
             OffsetEvent::Dropped(ticket) => in_flight.release(ticket.bytes),
@@ -169,6 +190,30 @@ mod tests {
         flush(&tx).await;
         assert_eq!(*stored.0.lock().unwrap(), vec![(0, 6), (0, 7)]);
         assert!(!in_flight.over(1, 1, 1.0 / 1e9), "everything released");
+        // A batch acknowledged at once stores each partition's offset once, at its end.
+        let other = Lease {
+            partition: 1,
+            seq: 3,
+        };
+        tx.send(OffsetEvent::Assigned(other)).unwrap();
+        let batch: Vec<Ticket> = [(new, 8), (other, 0), (new, 9), (other, 1)]
+            .into_iter()
+            .map(|(l, o)| ticket(l, o))
+            .collect();
+        for t in &batch {
+            in_flight.add(t.bytes);
+            tx.send(OffsetEvent::Received(*t)).unwrap();
+        }
+        tx.send(OffsetEvent::DoneBatch(batch)).unwrap();
+        flush(&tx).await;
+        assert_eq!(
+            *stored.0.lock().unwrap(),
+            vec![(0, 6), (0, 7), (0, 9), (1, 1)]
+        );
+        assert!(
+            !in_flight.over(1, 1, 1.0 / 1e9),
+            "the batch released its share"
+        );
         drop(tx);
         owner.await.unwrap();
     }

@@ -145,9 +145,7 @@ impl<W: Insert> Sink<W> {
         self.metrics.observe_batch_seconds(seconds);
         Metrics::add(&self.metrics.rows_written, tickets.len() as u64);
         Metrics::add(&self.metrics.batches_written, 1);
-        for ticket in tickets {
-            let _ = self.offsets.send(OffsetEvent::Done(ticket));
-        }
+        let _ = self.offsets.send(OffsetEvent::DoneBatch(tickets));
         Ok(())
     }
 
@@ -291,6 +289,10 @@ mod tests {
         while let Ok(event) = acks.try_recv() {
             seen.push(match event {
                 OffsetEvent::Done(t) => format!("done {}", t.offset),
+                OffsetEvent::DoneBatch(ts) => {
+                    seen.extend(ts.iter().map(|t| format!("done {}", t.offset)));
+                    continue;
+                }
                 OffsetEvent::Dropped(t) => format!("dropped {}", t.offset),
                 other => format!("{other:?}"),
             });
