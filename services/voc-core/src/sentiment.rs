@@ -140,8 +140,7 @@ fn first_chars(s: &str, n: usize) -> &str {
 
 /// Whether the text right after a positive word denies it (美味しいとは思えない).
 fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
-    let end = doc.sentences[h.sentence].end;
-    let tail = first_chars(&doc.text[h.end..end], 8);
+    let tail = first_chars(doc.rest_of_sentence(h.end, h.sentence), 8);
     rules
         .denying_tails
         .iter()
@@ -226,7 +225,7 @@ fn apply_negated_verbs(
         {
             continue;
         }
-        let after = &doc.text[m.end..doc.sentences[doc.sentence_of(m.start)].end];
+        let after = doc.rest_of_sentence(m.end, doc.sentence_of(m.start));
         // The negation chain after a verb is short: 〜ないと, 〜ませんか, 〜れないでしょうか.
         let tail = first_chars(after, 9);
         if rules
@@ -251,7 +250,7 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     let s = &rules.settings;
     let range = doc.sentences[h.sentence].clone();
     let sentence = &doc.text[range.clone()];
-    let rest = &doc.text[h.end..range.end];
+    let rest = doc.rest_of_sentence(h.end, h.sentence);
     if rules.wish_endings.iter().any(|m| rest.contains(m.as_str())) {
         s.wish_positive_factor
     } else if is_question(sentence)

@@ -334,3 +334,13 @@ fn praise_denied_through_a_suffix_or_a_tail_is_negative() {
         Sentiment::Positive
     );
 }
+
+/// `?!` is one symbol to the tokenizer but ends a sentence at `?`: a negated verb or a sentiment
+/// word right before it must not read past the sentence (found by the fuzz test).
+#[test]
+fn a_token_straddling_a_sentence_end_is_read_safely() {
+    let a = text("?!さホぬぱえ届きません解約します届きませんげョヤ檺ノヱ?!IE@.t.");
+    assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+    let a = text("最高?!まじで");
+    assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
+}

@@ -53,6 +53,13 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// The text from byte `from` to the end of sentence `sentence`; empty when `from` is already
+    /// past it (a token can straddle a sentence end: `?!` is one symbol to the tokenizer).
+    pub fn rest_of_sentence(&self, from: usize, sentence: usize) -> &'a str {
+        let end = self.sentences.get(sentence).map_or(from, |s| s.end);
+        self.text.get(from..end.max(from)).unwrap_or("")
+    }
+
     pub fn sentence_of(&self, byte: usize) -> usize {
         self.sentences
             .partition_point(|s| s.end <= byte)
