@@ -270,7 +270,9 @@ fn the_flagger_serves_its_health_and_metrics_and_stops_on_sigterm() {
         // ClickHouse goes away: runs fail, are counted, and /health says so; then it recovers.
         p.ch.stop();
         p.wait_for("a failed run on /health", WAIT, || health() == Some(503));
-        assert!(scrape(&addr, "voc_flagger_run_failures_total").unwrap_or(0.0) >= 1.0);
+        p.wait_for("the failed run counted", WAIT, || {
+            scrape(&addr, "voc_flagger_run_failures_total").unwrap_or(0.0) >= 1.0
+        });
         p.ch.resume();
         p.wait_for("healthy again after ClickHouse is back", WAIT, || {
             health() == Some(200)

@@ -45,13 +45,25 @@ pub async fn serve(
             };
             let metrics = metrics.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 2048];
-                let Ok(Ok(n)) =
-                    tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await
-                else {
-                    return;
+                // The request line may arrive in several segments: read until the end of the
+                // headers, at most 2 KiB and 5 s.
+                let mut buf = Vec::with_capacity(2048);
+                let read = async {
+                    let mut chunk = [0u8; 512];
+                    while buf.len() < 2048 && !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
                 };
-                let request = String::from_utf8_lossy(&buf[..n]);
+                if tokio::time::timeout(Duration::from_secs(5), read)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let request = String::from_utf8_lossy(&buf);
                 let path = request.split_whitespace().nth(1).unwrap_or("");
                 let (status, body, kind) = match path {
                     "/metrics" => ("200 OK", metrics.render(), "text/plain; version=0.0.4"),
