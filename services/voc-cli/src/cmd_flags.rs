@@ -187,12 +187,7 @@ pub async fn list(
 
 /// The JSON form of a flag: docs/CONTRACT.md §4 fields, times as RFC 3339.
 pub fn flag_json(f: &Flag) -> serde_json::Value {
-    let t = |s: u32| {
-        OffsetDateTime::from_unix_timestamp(i64::from(s))
-            .ok()
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_default()
-    };
+    let t = voc_store::rows::rfc3339;
     serde_json::json!({
         "flag_id": f.flag_id, "kind": f.kind, "key": f.key, "status": f.status, "title": f.title,
         "score": f.score, "window_start": t(f.window_start), "window_end": t(f.window_end),

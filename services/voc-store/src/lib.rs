@@ -5,6 +5,7 @@
 //! - [`migrate`]: the numbered SQL migrations of `schemas/clickhouse/`, templated by server
 //!   version (LowCardinality, TTL) and recorded in a ledger;
 //! - [`rows`]: a domain analysis → an `interactions` row;
+//! - [`refusal`]: ClickHouse errors no retry fixes, with what to do about them;
 //! - [`writer`]: batched inserts retried with capped exponential delays (backon), never dropping a batch, stopping at errors no retry fixes;
 //! - [`history`]: stored interactions read back for a re-tag;
 //! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag;
@@ -14,6 +15,7 @@ pub mod aggregates;
 pub mod client;
 pub mod history;
 pub mod migrate;
+pub mod refusal;
 pub mod retag;
 pub mod rows;
 pub mod writer;

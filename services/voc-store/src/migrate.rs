@@ -9,6 +9,7 @@
 use serde::Deserialize;
 
 use crate::client::{Store, StoreError};
+use crate::refusal::Refusal;
 
 /// A migration: its number, name and SQL (before templating).
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +119,12 @@ pub async fn require_current(store: &Store) -> Result<(), StoreError> {
         .await
     {
         Ok(v) => v,
-        Err(e) if crate::writer::refusal_hint(&e).is_some_and(|h| h.contains("voc migrate")) => {
+        Err(e)
+            if matches!(
+                Refusal::of(&e),
+                Some(Refusal::MissingDatabase | Refusal::MissingTable)
+            ) =>
+        {
             return Err(not_migrated("has no voc schema".into()));
         }
         Err(source) => {

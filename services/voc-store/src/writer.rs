@@ -11,6 +11,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use crate::client::{Store, StoreError};
+use crate::refusal::Refusal;
 use crate::rows::InteractionRow;
 
 /// Writes batches of interaction rows; `healthy` is false while ClickHouse refuses them.
@@ -61,7 +62,7 @@ impl BatchWriter {
     }
 
     /// Inserts `rows`, retrying until acknowledged. Returns the number of failed attempts, or
-    /// [`StoreError::Refused`] for an error no retry fixes ([`refusal_hint`]). Cancel it by
+    /// [`StoreError::Refused`] for an error no retry fixes ([`Refusal`]). Cancel it by
     /// dropping the future (e.g. at the end of a drain timeout): nothing is acknowledged then, so
     /// the caller must not advance offsets.
     pub async fn write(&self, rows: &[InteractionRow]) -> Result<u32, StoreError> {
@@ -75,12 +76,11 @@ impl BatchWriter {
                     }
                     return Ok(attempt);
                 }
-                Err(e) if refusal_hint(&e).is_some() => {
+                Err(e) if Refusal::of(&e).is_some() => {
                     self.healthy.store(false, Ordering::Relaxed);
-                    let hint = refusal_hint(&e).unwrap_or_default();
                     return Err(StoreError::Refused {
                         what: format!("insert {} rows into interactions", rows.len()),
-                        hint,
+                        hint: Refusal::of(&e).map_or("", Refusal::hint),
                         source: e,
                     });
                 }
@@ -99,69 +99,5 @@ impl BatchWriter {
                 }
             }
         }
-    }
-}
-
-/// What to do about an error that no retry fixes, or `None` for one worth retrying (network,
-/// timeouts, a server starting or overloaded). ClickHouse error codes from its
-/// `src/Common/ErrorCodes.cpp`; the message carries them as `Code: N` on every version.
-pub fn refusal_hint(e: &clickhouse::error::Error) -> Option<&'static str> {
-    use clickhouse::error::Error as E;
-    match e {
-        E::SchemaMismatch(_) => Some(
-            "the table's columns differ from what this voc writes; run `voc migrate` with this version",
-        ),
-        E::BadResponse(message) => match error_code(message)? {
-            81 => Some("the database does not exist; run `voc migrate`"),
-            60 => Some("the table does not exist; run `voc migrate`"),
-            16 | 47 => Some(
-                "the table's columns differ from what this voc writes; run `voc migrate` with this version",
-            ),
-            192..=194 | 516 => Some(
-                "ClickHouse refused the credentials; check VOC_CLICKHOUSE_USER and VOC_CLICKHOUSE_PASSWORD",
-            ),
-            497 => Some("the ClickHouse user may not insert into this table; grant INSERT"),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The `N` of `Code: N` in a ClickHouse error message.
-fn error_code(message: &str) -> Option<u32> {
-    let rest = &message[message.find("Code: ")? + 6..];
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..digits].parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_no_retry_fixes_are_told_apart_from_outages() {
-        use clickhouse::error::Error as E;
-        let refused = |m: &str| refusal_hint(&E::BadResponse(m.into()));
-        // The forms of a current server and of 18.16.
-        assert!(
-            refused("Code: 60. DB::Exception: Table voc.interactions does not exist. (UNKNOWN_TABLE) (version 24.8.1)")
-                .is_some_and(|h| h.contains("voc migrate"))
-        );
-        assert!(
-            refused("Code: 516, e.displayText() = DB::Exception: default: Authentication failed")
-                .is_some_and(|h| h.contains("VOC_CLICKHOUSE_PASSWORD"))
-        );
-        assert!(refused("Code: 81. DB::Exception: Database voc does not exist").is_some());
-        assert_eq!(
-            refused("Code: 202. DB::Exception: Too many simultaneous queries"),
-            None
-        );
-        assert_eq!(
-            refused("Code: 241. DB::Exception: Memory limit exceeded"),
-            None
-        );
-        assert_eq!(refusal_hint(&E::TimedOut), None);
     }
 }

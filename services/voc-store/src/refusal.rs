@@ -1,0 +1,91 @@
+//! ClickHouse errors that no retry fixes, told apart from outages (network, timeouts, a server
+//! starting or overloaded), each with what to do about it. ClickHouse error codes from its
+//! `src/Common/ErrorCodes.cpp`; the message carries them as `Code: N` on every version.
+
+/// Why ClickHouse refuses for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 81 UNKNOWN_DATABASE.
+    MissingDatabase,
+    /// 60 UNKNOWN_TABLE.
+    MissingTable,
+    /// 16 NO_SUCH_COLUMN_IN_TABLE, 47 UNKNOWN_IDENTIFIER, or the client's own schema check.
+    SchemaDrift,
+    /// 192–194 UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD; 516 AUTHENTICATION_FAILED.
+    Credentials,
+    /// 497 ACCESS_DENIED.
+    Permission,
+}
+
+impl Refusal {
+    /// The refusal behind `e`, or `None` for an error worth retrying.
+    pub fn of(e: &clickhouse::error::Error) -> Option<Self> {
+        use clickhouse::error::Error as E;
+        match e {
+            E::SchemaMismatch(_) => Some(Self::SchemaDrift),
+            E::BadResponse(message) => match error_code(message)? {
+                81 => Some(Self::MissingDatabase),
+                60 => Some(Self::MissingTable),
+                16 | 47 => Some(Self::SchemaDrift),
+                192..=194 | 516 => Some(Self::Credentials),
+                497 => Some(Self::Permission),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::MissingDatabase => "the database does not exist; run `voc migrate`",
+            Self::MissingTable => "the table does not exist; run `voc migrate`",
+            Self::SchemaDrift => {
+                "the table's columns differ from what this voc writes; run `voc migrate` with this version"
+            }
+            Self::Credentials => {
+                "ClickHouse refused the credentials; check VOC_CLICKHOUSE_USER and VOC_CLICKHOUSE_PASSWORD"
+            }
+            Self::Permission => "the ClickHouse user may not insert into this table; grant INSERT",
+        }
+    }
+}
+
+/// The `N` of `Code: N` in a ClickHouse error message.
+fn error_code(message: &str) -> Option<u32> {
+    let rest = &message[message.find("Code: ")? + 6..];
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..digits].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_no_retry_fixes_are_told_apart_from_outages() {
+        use clickhouse::error::Error as E;
+        let refused = |m: &str| Refusal::of(&E::BadResponse(m.into())).map(Refusal::hint);
+        // The forms of a current server and of 18.16.
+        assert!(
+            refused("Code: 60. DB::Exception: Table voc.interactions does not exist. (UNKNOWN_TABLE) (version 24.8.1)")
+                .is_some_and(|h| h.contains("voc migrate"))
+        );
+        assert!(
+            refused("Code: 516, e.displayText() = DB::Exception: default: Authentication failed")
+                .is_some_and(|h| h.contains("VOC_CLICKHOUSE_PASSWORD"))
+        );
+        assert!(refused("Code: 81. DB::Exception: Database voc does not exist").is_some());
+        assert_eq!(
+            refused("Code: 202. DB::Exception: Too many simultaneous queries"),
+            None
+        );
+        assert_eq!(
+            refused("Code: 241. DB::Exception: Memory limit exceeded"),
+            None
+        );
+        assert_eq!(Refusal::of(&E::TimedOut), None);
+    }
+}
