@@ -32,10 +32,9 @@ pub enum OffsetEvent {
     Assigned(Lease),
     Revoked(i32),
     Received(Ticket),
-    /// Stored in ClickHouse or delivered to the dead-letter topic.
-    Done(Ticket),
-    /// A batch stored in ClickHouse, in order: each partition's offset is stored once for it.
-    DoneBatch(Vec<Ticket>),
+    /// Stored in ClickHouse (a batch, in order) or delivered to the dead-letter topic (one):
+    /// each partition's offset is stored once for them.
+    Done(Vec<Ticket>),
     /// Skipped because its partition was revoked: the next owner reads it again.
     Dropped(Ticket),
     /// Answered once every earlier event was applied and its offsets stored.
@@ -90,13 +89,7 @@ pub async fn run<S: StoreOffset>(
             OffsetEvent::Received(ticket) => {
                 tracker.received(ticket.lease, ticket.offset);
             }
-            OffsetEvent::Done(ticket) => {
-                in_flight.release(ticket.bytes);
-                if let Some(offset) = tracker.done(ticket.lease, ticket.offset) {
-                    offsets.store(ticket.lease.partition, offset);
-                }
-            }
-            OffsetEvent::DoneBatch(tickets) => {
+            OffsetEvent::Done(tickets) => {
                 // The last advance of each partition (offsets only move forward).
                 let mut advanced: Vec<(i32, i64)> = Vec::new();
                 for ticket in tickets {
@@ -168,11 +161,11 @@ mod tests {
             in_flight.add(10);
             tx.send(OffsetEvent::Received(ticket(old, o))).unwrap();
         }
-        tx.send(OffsetEvent::Done(ticket(old, 6))).unwrap();
-        tx.send(OffsetEvent::Done(ticket(old, 5))).unwrap();
+        tx.send(OffsetEvent::Done(vec![ticket(old, 6)])).unwrap();
+        tx.send(OffsetEvent::Done(vec![ticket(old, 5)])).unwrap();
         tx.send(OffsetEvent::Revoked(0)).unwrap();
         // Acknowledged after the partition moved on: must not be stored.
-        tx.send(OffsetEvent::Done(ticket(old, 7))).unwrap();
+        tx.send(OffsetEvent::Done(vec![ticket(old, 7)])).unwrap();
         let new = Lease {
             partition: 0,
             seq: 2,
@@ -186,7 +179,7 @@ mod tests {
             in_flight.over(1, usize::MAX, 1.0),
             "new lease's message still in flight"
         );
-        tx.send(OffsetEvent::Done(ticket(new, 7))).unwrap();
+        tx.send(OffsetEvent::Done(vec![ticket(new, 7)])).unwrap();
         flush(&tx).await;
         assert_eq!(*stored.0.lock().unwrap(), vec![(0, 6), (0, 7)]);
         assert!(!in_flight.over(1, 1, 1.0 / 1e9), "everything released");
@@ -204,7 +197,7 @@ mod tests {
             in_flight.add(t.bytes);
             tx.send(OffsetEvent::Received(*t)).unwrap();
         }
-        tx.send(OffsetEvent::DoneBatch(batch)).unwrap();
+        tx.send(OffsetEvent::Done(batch)).unwrap();
         flush(&tx).await;
         assert_eq!(
             *stored.0.lock().unwrap(),

@@ -88,7 +88,7 @@ pub async fn run(
         .await;
         Metrics::add(&metrics.dlq_retries, u64::from(failures));
         Metrics::add(&metrics.dead_lettered, 1);
-        let _ = offsets.send(OffsetEvent::Done(letter.ticket));
+        let _ = offsets.send(OffsetEvent::Done(vec![letter.ticket]));
     }
 }
 

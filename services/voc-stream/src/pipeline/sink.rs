@@ -145,7 +145,7 @@ impl<W: Insert> Sink<W> {
         self.metrics.observe_batch_seconds(seconds);
         Metrics::add(&self.metrics.rows_written, tickets.len() as u64);
         Metrics::add(&self.metrics.batches_written, 1);
-        let _ = self.offsets.send(OffsetEvent::DoneBatch(tickets));
+        let _ = self.offsets.send(OffsetEvent::Done(tickets));
         Ok(())
     }
 
@@ -288,8 +288,7 @@ mod tests {
         let mut seen = Vec::new();
         while let Ok(event) = acks.try_recv() {
             seen.push(match event {
-                OffsetEvent::Done(t) => format!("done {}", t.offset),
-                OffsetEvent::DoneBatch(ts) => {
+                OffsetEvent::Done(ts) => {
                     seen.extend(ts.iter().map(|t| format!("done {}", t.offset)));
                     continue;
                 }
