@@ -115,11 +115,7 @@ impl Pipeline {
 
     /// Runs `voc ARGS` with extra environment, no input.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = self.command(args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::null()).output().expect("voc runs")
+        self.run_with_env_stdin(args, env, b"")
     }
 
     /// Runs `voc ARGS` to completion with extra environment and `stdin` (written from a thread,

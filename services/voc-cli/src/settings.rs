@@ -161,8 +161,8 @@ pub const ENV: &[EnvVar] = &[
 ];
 
 /// `VOC_*` variables the command line reads itself, and prefixes of the test suite's own.
-const ENV_OTHER: &[&str] = &["VOC_CONFIG", "VOC_LOG", "VOC_LOG_FORMAT"];
-const ENV_OTHER_PREFIXES: &[&str] = &["VOC_TEST_", "VOC_BIN"];
+const ENV_OTHER: &[&str] = &["VOC_CONFIG", "VOC_LOG", "VOC_LOG_FORMAT", "VOC_BIN"];
+const ENV_OTHER_PREFIXES: &[&str] = &["VOC_TEST_"];
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -252,9 +252,12 @@ pub async fn run_worker(
     committer.abort();
     let _ = committer.await;
     if !drain_timed_out {
-        for t in threads {
-            let _ = t.join();
-        }
+        // Joining blocks until each thread ends its current message: off the async reactor.
+        tokio::task::block_in_place(|| {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
     }
     if let Some((_, task)) = http {
         task.abort();
