@@ -47,7 +47,7 @@ impl Manifest {
         toml::from_str(&text).with_context(|| format!("{}: invalid manifest", path.display()))
     }
 
-    fn path_of(&self, manifest: &Path, set: &LabeledSet) -> PathBuf {
+    pub fn path_of(&self, manifest: &Path, set: &LabeledSet) -> PathBuf {
         manifest.parent().unwrap_or(Path::new(".")).join(&set.file)
     }
 }

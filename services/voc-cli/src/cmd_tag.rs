@@ -133,27 +133,25 @@ pub struct Evaluation {
     pub problems: Vec<String>,
 }
 
-/// Tags a labeled file against its gold labels; rejected lines are reported on stderr.
-pub fn evaluate(
+/// Analyses every line of a labeled file and hands each analysis with its gold labels to
+/// `visit`; rejected lines are reported on stderr and counted (the return value).
+///
+/// Errors: the file cannot be read, or a line has no well-formed `labels`.
+pub fn for_each_labeled(
     analyzer: &Analyzer,
     limits: &Limits,
     input: &Path,
-    errors: bool,
-) -> anyhow::Result<Evaluation> {
+    mut visit: impl FnMut(&Analysis, GoldLabels),
+) -> anyhow::Result<usize> {
     let reader = jsonl::open(Some(input))?;
-    let mut out = Evaluation {
-        report: EvalReport::default(),
-        rejected: 0,
-        problems: Vec::new(),
-    };
+    let mut rejected = 0;
     for line in jsonl::Lines::new(reader, limits.max_message_bytes) {
         match process(analyzer, limits, line.context("cannot read input")?) {
             Outcome::Rejected { line, error } => {
-                out.rejected += 1;
+                rejected += 1;
                 report_rejection(line, &error)?;
             }
             Outcome::Tagged(analysis, bytes) => {
-                let tags = &analysis.tags;
                 #[derive(serde::Deserialize)]
                 struct Labeled {
                     labels: GoldLabels,
@@ -162,21 +160,40 @@ pub fn evaluate(
                     format!(
                         "{}: `labels` missing or malformed in {}",
                         input.display(),
-                        tags.interaction_id
+                        analysis.tags.interaction_id
                     )
                 })?;
-                out.report.add(&gold.labels, tags);
-                if errors {
-                    let m = mismatches(&gold.labels, tags);
-                    if !m.is_empty() {
-                        out.problems
-                            .push(format!("{}: {}", tags.interaction_id, m.join("; ")));
-                    }
-                }
+                visit(&analysis, gold.labels);
             }
         }
     }
-    Ok(out)
+    Ok(rejected)
+}
+
+/// Tags a labeled file against its gold labels; rejected lines are reported on stderr.
+pub fn evaluate(
+    analyzer: &Analyzer,
+    limits: &Limits,
+    input: &Path,
+    errors: bool,
+) -> anyhow::Result<Evaluation> {
+    let mut report = EvalReport::default();
+    let mut problems = Vec::new();
+    let rejected = for_each_labeled(analyzer, limits, input, |analysis, gold| {
+        let tags = &analysis.tags;
+        report.add(&gold, tags);
+        if errors {
+            let m = mismatches(&gold, tags);
+            if !m.is_empty() {
+                problems.push(format!("{}: {}", tags.interaction_id, m.join("; ")));
+            }
+        }
+    })?;
+    Ok(Evaluation {
+        report,
+        rejected,
+        problems,
+    })
 }
 
 /// Tags a labeled file and prints the figures; with `errors`, every mismatch too.

@@ -7,6 +7,7 @@ mod cmd_demo;
 mod cmd_eval;
 mod cmd_flags;
 mod cmd_mask;
+mod cmd_model;
 mod cmd_retag;
 mod cmd_rules;
 mod cmd_stream;
@@ -141,6 +142,11 @@ enum Command {
         /// List the environment variables voc reads and the setting each sets.
         #[arg(long, conflicts_with = "json")]
         env: bool,
+    },
+    /// The learned model beside the rules: `voc model train` fits it on labeled voices.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
     },
     /// Re-tag stored interactions (their masked text) with new rules given by `--rules NEW`:
     /// prints per label how many interactions gain or lose it, with examples and the evidence
@@ -307,12 +313,28 @@ enum RulesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Fit the model (voice type, sentiment, topics from character n-grams) on labeled JSONL
+    /// and write it; the rules use it through `[model] file`, adding labels they missed when its
+    /// probability reaches `[model]` complaint / topic / positive.
+    Train {
+        #[command(flatten)]
+        args: cmd_model::TrainArgs,
+        #[command(flatten)]
+        rules: RulesOpt,
+    },
+}
+
 impl Command {
     /// The `--rules` of a subcommand that analyses text with them.
     fn rules(&self) -> Option<&PathBuf> {
         let opt = match self {
             Command::Tag { rules, .. }
             | Command::Eval { rules, .. }
+            | Command::Model {
+                command: ModelCommand::Train { rules, .. },
+            }
             | Command::Worker { rules }
             | Command::Demo { rules, .. }
             | Command::Bench {
@@ -404,6 +426,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Ok(rejected_code(rejected))
+        }
+        Command::Model {
+            command: ModelCommand::Train { args, .. },
+        } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            cmd_model::train(&analyzer, &settings.limits, &args)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             runtime()?.block_on(cmd_stream::migrate(&settings))?;

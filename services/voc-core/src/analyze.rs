@@ -164,15 +164,20 @@ impl Analyzer {
         let hits = matcher::atom_hits(&rules.atoms, &doc);
         let firings = matcher::fire_all(rules, &hits, &doc);
         let senti = sentiment::score(rules, &hits, &doc, &firings);
+        let prediction = rules.model.as_ref().map(|gate| gate.model.predict(text));
         let fired = decide::Fired {
             rules,
             firings: &firings,
             sentiment: &senti,
+            prediction: prediction.as_ref(),
         };
         let mut topics = decide::topics(&fired, channel);
-        let (voice_type, sentiment) = decide::voice(&fired);
-        let complaint_type =
-            (voice_type == VoiceType::Complaint).then(|| decide::complaint_type(&fired, &topics));
+        let (voice_type, sentiment, mut by_model) = decide::voice(&fired);
+        let complaint_type = (voice_type == VoiceType::Complaint).then(|| {
+            let (ct, model_chose) = decide::complaint_type(&fired, &topics);
+            by_model.complaint_type = model_chose;
+            ct
+        });
         if let Some(ct) = &complaint_type {
             decide::topic_of_complaint(rules, &mut topics, ct);
         }
@@ -184,6 +189,7 @@ impl Analyzer {
                 voice: voice_type,
                 complaint_type: complaint_type.as_deref(),
                 severity,
+                by_model,
             },
             text,
         );

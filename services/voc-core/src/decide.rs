@@ -5,15 +5,18 @@
 use crate::analyze::Evidence;
 use crate::labels::{Sentiment, VoiceType};
 use crate::message::Channel;
+use crate::model::{HeadLabel, Prediction};
 use crate::rules::matcher::{self, Firing};
 use crate::rules::{Label, RuleSet};
 use crate::sentiment::{self, SentimentScore};
 
-/// What the decision reads: the rules, the rules that fired, the sentiment score.
+/// What the decision reads: the rules, the rules that fired, the sentiment score, and the
+/// model's probabilities when the rules name a model.
 pub(crate) struct Fired<'a> {
     pub rules: &'a RuleSet,
     pub firings: &'a [Firing],
     pub sentiment: &'a SentimentScore,
+    pub prediction: Option<&'a Prediction>,
 }
 
 impl Fired<'_> {
@@ -41,10 +44,25 @@ impl Fired<'_> {
     pub fn escalation(&self) -> bool {
         self.any(&Label::Severity(3))
     }
+
+    /// Whether the model gives `class` of `head` at least the rules' threshold for it
+    /// (`threshold` picks it from the gate); false without a model.
+    fn model_says(
+        &self,
+        head: HeadLabel,
+        class: &str,
+        threshold: impl Fn(&crate::rules::ModelGate) -> f32,
+    ) -> bool {
+        match (self.rules.model.as_ref(), self.prediction) {
+            (Some(gate), Some(p)) => p.prob(head, class).is_some_and(|x| x >= threshold(gate)),
+            _ => false,
+        }
+    }
 }
 
-/// Topics: each rule adds its weight once per distinct item matched, so weak cues add up;
-/// reported in declaration order. A channel may name a default (reviews are about the product).
+/// Topics: each rule adds its weight once per distinct item matched, so weak cues add up; the
+/// model adds a topic it finds likely enough that the rules missed; reported in declaration
+/// order. A channel may name a default (reviews are about the product).
 pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
     let rules = fired.rules;
     let score = |id: &str| -> f64 {
@@ -58,7 +76,10 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
     let mut topics: Vec<String> = rules
         .topics
         .iter()
-        .filter(|(id, _)| score(id) >= rules.settings.topic_threshold)
+        .filter(|(id, _)| {
+            score(id) >= rules.settings.topic_threshold
+                || fired.model_says(HeadLabel::Topics, id, |g| g.topic)
+        })
         .map(|(id, _)| id.clone())
         .collect();
     if topics.is_empty()
@@ -72,8 +93,21 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
     topics
 }
 
+/// What the model decided that the rules did not, for the evidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ModelDecided {
+    pub complaint: bool,
+    pub positive: bool,
+    /// A voice type other than complaint, for a voice the rules could not place.
+    pub voice: Option<VoiceType>,
+    /// The complaint type.
+    pub complaint_type: bool,
+}
+
 /// The voice type, and the sentiment it leaves: a complaint is negative, anything else is not.
-pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment) {
+/// The model may turn a voice the rules judged otherwise into a complaint, or a neutral one
+/// positive, when its probability reaches the rules' `[model]` threshold.
+pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     let rules = fired.rules;
     let senti = fired.sentiment;
     let threshold = rules.settings.sentiment_threshold;
@@ -116,29 +150,81 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment) {
     } else {
         senti.score
     };
-    if fired.escalation()
-        || decisive <= -threshold
-        || fired.voice_weight(VoiceType::Complaint) >= 1.0
+    // The model may overrule a complaint the rules found only in the words' polarity or a
+    // complaint rule, never an escalation.
+    let vetoed = !fired.escalation()
+        && match (rules.model.as_ref(), fired.prediction) {
+            (Some(gate), Some(p)) => p
+                .prob(HeadLabel::Voice, VoiceType::Complaint.as_str())
+                .is_some_and(|x| x < gate.veto),
+            _ => false,
+        };
+    if !vetoed
+        && (fired.escalation()
+            || decisive <= -threshold
+            || fired.voice_weight(VoiceType::Complaint) >= 1.0)
     {
-        return (VoiceType::Complaint, Sentiment::Negative);
+        return (
+            VoiceType::Complaint,
+            Sentiment::Negative,
+            ModelDecided::default(),
+        );
+    }
+    if fired.model_says(HeadLabel::Voice, VoiceType::Complaint.as_str(), |g| {
+        g.complaint
+    }) {
+        let by_model = ModelDecided {
+            complaint: true,
+            ..ModelDecided::default()
+        };
+        return (VoiceType::Complaint, Sentiment::Negative, by_model);
     }
     if sentiment == Sentiment::Negative {
         sentiment = Sentiment::Neutral;
+    }
+    let mut by_model = ModelDecided::default();
+    if sentiment == Sentiment::Neutral
+        && fired.model_says(HeadLabel::Sentiment, Sentiment::Positive.as_str(), |g| {
+            g.positive
+        })
+    {
+        sentiment = Sentiment::Positive;
+        by_model.positive = true;
     }
     let voice = match other_voice {
         (Some(v), s) if s > 0.0 => v,
         _ if sentiment == Sentiment::Positive || fired.voice_weight(VoiceType::Praise) >= 1.0 => {
             VoiceType::Praise
         }
-        _ => VoiceType::Other,
+        _ => match model_voice(fired) {
+            Some(v) => {
+                by_model.voice = Some(v);
+                v
+            }
+            None => VoiceType::Other,
+        },
     };
-    (voice, sentiment)
+    (voice, sentiment, by_model)
+}
+
+/// The model's likeliest voice type other than complaint and `other`, if its probability reaches
+/// the rules' `[model] voice`.
+fn model_voice(fired: &Fired<'_>) -> Option<VoiceType> {
+    let (gate, p) = (fired.rules.model.as_ref()?, fired.prediction?);
+    p.classes(HeadLabel::Voice)
+        .iter()
+        .filter(|(_, x)| *x >= gate.voice)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .and_then(|(c, _)| c.parse::<VoiceType>().ok())
+        .filter(|v| !matches!(v, VoiceType::Complaint | VoiceType::Other))
 }
 
 /// The complaint type of a complaint: the highest summed weight, plus a bonus for the problem
 /// raised first (ties go to it too); else the default of its first topic that has one; else the
-/// rules' fallback.
-pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> String {
+/// rules' fallback. With a model, its likeliest type when no complaint-type rule fired, or when
+/// its probability reaches `[model] complaint_type`. Returns the type and whether the model
+/// chose it.
+pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> (String, bool) {
     let rules = fired.rules;
     let first_of = |ct: &str| {
         fired
@@ -166,7 +252,21 @@ pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> String {
             best = Some((ct, s, first));
         }
     }
-    best.map(|b| b.0.to_string())
+    // The model's likeliest type replaces the rules' when it is sure enough, or when no
+    // complaint-type rule fired at all (the defaults below are guesses from the topic).
+    if let (Some(gate), Some(p)) = (rules.model.as_ref(), fired.prediction)
+        && let Some((ct, x)) = p
+            .classes(HeadLabel::ComplaintType)
+            .iter()
+            .filter(|(c, _)| rules.complaint_types.iter().any(|(id, _)| id == c))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        && (best.is_none() || *x >= gate.complaint_type)
+    {
+        let same = best.is_some_and(|b| b.0 == ct);
+        return (ct.clone(), !same);
+    }
+    let ct = best
+        .map(|b| b.0.to_string())
         .or_else(|| {
             topics.iter().find_map(|t| {
                 rules
@@ -176,7 +276,8 @@ pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> String {
                     .map(|(_, ct)| ct.clone())
             })
         })
-        .unwrap_or_else(|| rules.settings.complaint_fallback.clone())
+        .unwrap_or_else(|| rules.settings.complaint_fallback.clone());
+    (ct, false)
 }
 
 /// A complaint with no topic gets the topic its complaint type implies, if the rules name one.
@@ -212,10 +313,12 @@ pub(crate) struct Decided<'a> {
     pub voice: VoiceType,
     pub complaint_type: Option<&'a str>,
     pub severity: u8,
+    pub by_model: ModelDecided,
 }
 
 /// The rules behind what was decided (a complaint-type rule on a non-complaint decided
-/// nothing), then up to five sentiment cues of weight 0.5 or more, with their polarity.
+/// nothing); for what the model decided, the sentence it finds strongest, with the rule
+/// `model:NAME`; then up to five sentiment cues of weight 0.5 or more, with their polarity.
 pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> Vec<Evidence> {
     let rules = fired.rules;
     let mut evidence: Vec<Evidence> = fired
@@ -236,6 +339,59 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
             text: matcher::snippet(text, f.span.clone()),
         })
         .collect();
+    if let Some(gate) = &rules.model {
+        let by_rule = |t: &String| {
+            fired
+                .firings
+                .iter()
+                .any(|f| matches!(fired.label(f), Label::Topic(x) if x == t))
+        };
+        let mut wanted: Vec<(String, HeadLabel, &str)> = Vec::new();
+        if decided.by_model.complaint {
+            wanted.push(("voice:complaint".into(), HeadLabel::Voice, "complaint"));
+        }
+        if let Some(ct) = decided
+            .complaint_type
+            .filter(|_| decided.by_model.complaint_type)
+        {
+            wanted.push((format!("complaint:{ct}"), HeadLabel::ComplaintType, ct));
+        }
+        if let Some(v) = decided.by_model.voice {
+            wanted.push((
+                format!("voice:{}", v.as_str()),
+                HeadLabel::Voice,
+                v.as_str(),
+            ));
+        }
+        if decided.by_model.positive {
+            wanted.push((
+                "sentiment:positive".into(),
+                HeadLabel::Sentiment,
+                "positive",
+            ));
+        }
+        for t in decided.topics.iter().filter(|t| !by_rule(t)) {
+            if fired.model_says(HeadLabel::Topics, t, |g| g.topic) {
+                wanted.push((format!("topic:{t}"), HeadLabel::Topics, t));
+            }
+        }
+        let pieces = sentence_spans(text);
+        for (label, head, class) in wanted {
+            let texts: Vec<&str> = pieces.iter().map(|r| &text[r.clone()]).collect();
+            if let Some(best) = gate.model.strongest(&texts, head, class) {
+                let at = pieces[texts
+                    .iter()
+                    .position(|t| std::ptr::eq(*t, best))
+                    .unwrap_or(0)]
+                .clone();
+                evidence.push(Evidence {
+                    label,
+                    rule: format!("model:{}", gate.model.name),
+                    text: matcher::snippet(text, at),
+                });
+            }
+        }
+    }
     evidence.extend(
         fired
             .sentiment
@@ -255,4 +411,23 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
             }),
     );
     evidence
+}
+
+/// The sentences of a text as byte ranges: ended by 。！？!? or a line break, the mark kept.
+fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '。' | '！' | '？' | '!' | '?' | '\n') {
+            let end = i + c.len_utf8();
+            if text[start..end].trim().len() > c.len_utf8() {
+                spans.push(start..end);
+            }
+            start = end;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        spans.push(start..text.len());
+    }
+    spans
 }

@@ -15,6 +15,8 @@
 //! - [`keywords`]: compound nouns and base forms;
 //! - [`rules`]: the taxonomy rules file, compiled and matched;
 //! - [`sentiment`]: lexicon polarity with negation, intensifiers and contrast;
+//! - [`model`]: the learned second opinion (character n-gram logistic regression) that adds
+//!   what the rules missed;
 //! - [`analyze`]: the decision and the `voc tag` output;
 //! - [`labels`]: the closed label sets (voice type, sentiment); [`closed`]: how closed sets are
 //!   declared (enums that read and write their wire names);
@@ -31,6 +33,7 @@ pub mod keywords;
 pub mod labels;
 pub mod mask;
 pub mod message;
+pub mod model;
 pub mod normalize;
 pub mod pii_eval;
 pub mod retag;

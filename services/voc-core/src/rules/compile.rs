@@ -18,10 +18,11 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::file::{RuleDef, Scope, Settings};
+use super::file::{ModelDef, ModelSource, RuleDef, Scope, Settings};
 use super::layers::{self, Chain};
-use super::{Label, RuleSet};
+use super::{BUNDLED_MODELS, Label, ModelGate, RuleSet};
 use crate::labels::VoiceType;
+use crate::model::TextModel;
 
 /// A rules file that cannot be used: where, which rule, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -411,9 +412,11 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
             AtomSpec::Regex(_) => None,
         })
         .collect();
+    let model = load_model(&ctx, &parsed.model)?;
     Ok(RuleSet {
         version,
         terms,
+        model,
         source: chain
             .sources
             .iter()
@@ -565,4 +568,50 @@ fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
         lemmas,
         regexes,
     })
+}
+
+/// Loads the model a `[model]` table names, with its thresholds (0.5, the model's own decision,
+/// where the file gives none). Errors name the file and line of `file`.
+fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesError> {
+    let (Some(file), Some(source)) = (&def.file, &def.source) else {
+        return Ok(None);
+    };
+    let fail = |what: String| ctx.err(file.span(), None, format!("[model] file: {what}"));
+    let bytes: std::borrow::Cow<'static, [u8]> = match source {
+        ModelSource::Off => return Ok(None),
+        ModelSource::Bundled(name) => BUNDLED_MODELS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| std::borrow::Cow::Borrowed(*b))
+            .ok_or_else(|| fail(format!("the bundled rules have no model {name}")))?,
+        ModelSource::Path(path) => std::fs::read(path)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
+    };
+    let model = TextModel::from_bytes(&bytes).map_err(|e| fail(e.to_string()))?;
+    for (key, value) in [
+        ("complaint", def.complaint),
+        ("topic", def.topic),
+        ("positive", def.positive),
+        ("voice", def.voice),
+        ("veto", def.veto),
+        ("complaint_type", def.complaint_type),
+    ] {
+        if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+            return Err(ctx.err(
+                file.span(),
+                None,
+                format!("[model] {key} is a probability: between 0 and 1"),
+            ));
+        }
+    }
+    Ok(Some(ModelGate {
+        model,
+        complaint: def.complaint.unwrap_or(0.5) as f32,
+        topic: def.topic.unwrap_or(0.5) as f32,
+        positive: def.positive.unwrap_or(0.5) as f32,
+        voice: def.voice.unwrap_or(0.5) as f32,
+        veto: def.veto.unwrap_or(0.0) as f32,
+        complaint_type: def.complaint_type.unwrap_or(1.0) as f32,
+    }))
 }

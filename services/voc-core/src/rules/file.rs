@@ -49,6 +49,54 @@ pub(crate) struct RulesFile {
     pub complaint_topics: BTreeMap<String, Spanned<String>>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<Spanned<RuleDef>>,
+    /// The learned model beside the rules, and when it may add what they missed.
+    #[serde(default)]
+    pub model: ModelDef,
+}
+
+/// `[model]`: a model file (`voc model train` writes one; see `crate::model`) and the
+/// probabilities at which it adds a label the rules did not give. Merged key by key.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModelDef {
+    /// Relative to the file that names it; `""` switches off the model of an extended file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Spanned<String>>,
+    /// P(complaint) at which a voice the rules judged otherwise becomes a complaint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<f64>,
+    /// P(topic) at which a topic the rules did not assign is added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<f64>,
+    /// P(complaint) below which a voice the rules judged a complaint, without an escalation, is
+    /// not one (0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub veto: Option<f64>,
+    /// P of its likeliest complaint type at which it replaces the one the rules chose (with
+    /// no complaint-type rule fired, the model's likeliest is taken whatever its P).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint_type: Option<f64>,
+    /// P of its likeliest voice type at which a voice the rules could not place (`other`)
+    /// takes that type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<f64>,
+    /// P(positive) at which a voice the rules left neutral is positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive: Option<f64>,
+    /// Where `file` resolves, set when the file naming it is read.
+    #[serde(skip)]
+    pub source: Option<ModelSource>,
+}
+
+/// Where a rules file's model comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ModelSource {
+    /// No model (`file = ""`).
+    Off,
+    /// A model embedded in the binary with the bundled rules.
+    Bundled(&'static str),
+    /// A file on disk.
+    Path(std::path::PathBuf),
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

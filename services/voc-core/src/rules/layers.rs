@@ -30,8 +30,8 @@ use toml::Spanned;
 use super::compile::RulesError;
 use serde::Deserialize;
 
-use super::file::{RuleDef, RulesFile, Settings};
-use super::{BUNDLED_PARTS, DEFAULT_RULES, DEFAULT_RULES_NAME};
+use super::file::{ModelSource, RuleDef, RulesFile, Settings};
+use super::{BUNDLED_MODELS, BUNDLED_PARTS, DEFAULT_RULES, DEFAULT_RULES_NAME};
 
 /// How many files a chain may hold (a loop of `extends` stops here).
 const MAX_DEPTH: usize = 4;
@@ -271,6 +271,25 @@ fn parse(name: &str, text: &str) -> Result<RulesFile, RulesError> {
             ));
         }
     }
+    if let Some(model) = &file.model.file {
+        let target = model.get_ref().trim();
+        file.model.source = Some(if target.is_empty() {
+            ModelSource::Off
+        } else if name.ends_with(BUNDLED_SUFFIX) {
+            let (bundled, _) = BUNDLED_MODELS
+                .iter()
+                .find(|(n, _)| *n == target)
+                .ok_or_else(|| {
+                    err(
+                        line_of(text, model.span()),
+                        format!("the bundled rules have no model {target}"),
+                    )
+                })?;
+            ModelSource::Bundled(bundled)
+        } else {
+            ModelSource::Path(relative_to(name, target))
+        });
+    }
     if file.extends.is_none()
         && let Some(first) = file.disable.first()
     {
@@ -443,6 +462,16 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     base.complaint_defaults.extend(top.complaint_defaults);
     base.channel_topics.extend(top.channel_topics);
     base.complaint_topics.extend(top.complaint_topics);
+    let (m, t) = (&mut base.model, top.model);
+    if t.file.is_some() {
+        (m.file, m.source) = (t.file, t.source);
+    }
+    m.complaint = t.complaint.or(m.complaint);
+    m.topic = t.topic.or(m.topic);
+    m.positive = t.positive.or(m.positive);
+    m.voice = t.voice.or(m.voice);
+    m.veto = t.veto.or(m.veto);
+    m.complaint_type = t.complaint_type.or(m.complaint_type);
     Ok(base)
 }
 

@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::labels::VoiceType;
+use crate::model::TextModel;
 
 pub use compile::RulesError;
 pub(crate) use compile::{AtomSpec, Atoms, LexiconEntry, Rule};
@@ -45,6 +46,21 @@ pub(crate) const BUNDLED_PARTS: &[(&str, &str)] = &[
         include_str!("../../../../config/rules/ja-contact-center/tuning.toml"),
     ),
 ];
+
+/// Models bundled with the default rules, by the path their `[model] file` names them with.
+pub(crate) const BUNDLED_MODELS: &[(&str, &[u8])] = &[];
+
+/// The learned model and the probabilities at which it adds what the rules missed.
+#[derive(Debug)]
+pub(crate) struct ModelGate {
+    pub model: TextModel,
+    pub complaint: f32,
+    pub topic: f32,
+    pub positive: f32,
+    pub voice: f32,
+    pub veto: f32,
+    pub complaint_type: f32,
+}
 
 /// What a rule assigns when it fires.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +118,8 @@ impl Label {
 #[derive(Debug)]
 pub struct RuleSet {
     pub version: String,
+    /// The learned second opinion, if the rules name one (`[model]`).
+    pub(crate) model: Option<ModelGate>,
     /// Where the rules came from (a path, or the bundled default's name).
     pub source: String,
     pub(crate) settings: Settings,
@@ -161,6 +179,11 @@ impl RuleSet {
     /// (product and service names), which the name masker must leave alone.
     pub fn knows_term(&self, term: &str) -> bool {
         self.terms.contains(term)
+    }
+
+    /// The model beside the rules: its name, features and heads, for `voc rules check`.
+    pub fn model(&self) -> Option<&TextModel> {
+        self.model.as_ref().map(|g| &g.model)
     }
 
     pub fn rule_count(&self) -> usize {

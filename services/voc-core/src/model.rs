@@ -1,0 +1,479 @@
+//! A linear text classifier over character n-grams: the learned second opinion beside the rules.
+//!
+//! Rules see only what someone wrote a rule for: on voices written by people who never read
+//! them, a fifth of the complaints slipped past (data/eval/README.md). This model gives every
+//! voice a probability per voice type, sentiment and topic, from character 1–3-grams of the same
+//! normalised, masked text the rules read. The decision (`decide.rs`) lets it only *add* what the
+//! rules missed, above the thresholds of the rules' `[model]` table.
+//!
+//! Features are those of scikit-learn's `TfidfVectorizer(analyzer="char", ngram_range=(1, 3),
+//! sublinear_tf=True)`: tf = 1 + ln(count), smoothed idf = ln((1 + n) / (1 + df)) + 1, each vector
+//! L2-normalised. Character n-grams need no word segmentation, so they survive speech-recognition
+//! errors, slang and spelling variants that a lemma never matches (Kanaris et al. 2007 on
+//! character n-grams for noisy text). The heads are multinomial (voice type, sentiment) and
+//! one-vs-rest binary (topics) logistic regressions, fitted by `voc model train`.
+//!
+//! Everything here is pure: the model file is bytes in, a [`TextModel`] out.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+
+/// The longest n-gram, in characters. Three characters pack into one `u64` key (21 bits each).
+pub const NGRAM_MAX: usize = 3;
+
+/// The file format version this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// What a head predicts, and how its outputs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadLabel {
+    /// One of the voice types (softmax over the classes).
+    Voice,
+    /// One of negative, neutral, positive (softmax).
+    Sentiment,
+    /// The complaint type of a complaint (softmax; fitted on complaints only).
+    ComplaintType,
+    /// Each topic on its own (a sigmoid per class).
+    Topics,
+}
+
+impl HeadLabel {
+    fn softmax(self) -> bool {
+        self != HeadLabel::Topics
+    }
+}
+
+/// A model file: what `voc model train` writes (gzip-compressed JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    pub format: u32,
+    /// A name for evidence and `voc rules check`, e.g. `ja-contact-center@2026-11-29`.
+    pub name: String,
+    /// The labeled sets it was fitted on, and how many voices they held.
+    pub trained_on: Vec<String>,
+    pub items: usize,
+    /// L2 regularisation strength of the fit (the `alpha` of linfa-logistic; 1 / C).
+    pub alpha: f64,
+    /// The n-grams and their idf, in feature order.
+    pub features: Vec<(String, f32)>,
+    pub heads: Vec<HeadFile>,
+}
+
+/// One head of a model file: per class, its bias and one weight per feature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadFile {
+    pub label: HeadLabel,
+    pub classes: Vec<String>,
+    pub bias: Vec<f32>,
+    pub weights: Vec<Vec<f32>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read the model: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("the model is not valid: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the model is format {found}; this build reads format {FORMAT}")]
+    Format { found: u32 },
+    #[error("the model's {head:?} head is malformed: {why}")]
+    Shape { head: HeadLabel, why: String },
+    #[error("the model's feature {0:?} is not an n-gram of 1 to {NGRAM_MAX} characters")]
+    Feature(String),
+}
+
+/// A head at run time: its classes and where its outputs sit in the weight rows.
+#[derive(Debug, Clone)]
+struct Head {
+    label: HeadLabel,
+    classes: Vec<String>,
+    offset: usize,
+    bias: Vec<f32>,
+}
+
+/// A loaded model: n-gram keys to feature ids, and the weights of every head, one row of
+/// `outputs` weights per feature so a voice's features read contiguous memory.
+#[derive(Debug, Clone)]
+pub struct TextModel {
+    pub name: String,
+    vocab: foldhash::HashMap<u64, u32>,
+    idf: Vec<f32>,
+    outputs: usize,
+    weights: Vec<f32>,
+    heads: Vec<Head>,
+}
+
+/// The probabilities of one voice, by head and class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    probs: Vec<(HeadLabel, Vec<(String, f32)>)>,
+}
+
+impl Prediction {
+    /// The probability of `class` under `head`, if the model has it.
+    pub fn prob(&self, head: HeadLabel, class: &str) -> Option<f32> {
+        self.classes(head)
+            .iter()
+            .find(|(c, _)| c == class)
+            .map(|(_, p)| *p)
+    }
+
+    /// Every class of `head` with its probability (empty if the model has no such head).
+    pub fn classes(&self, head: HeadLabel) -> &[(String, f32)] {
+        self.probs
+            .iter()
+            .find(|(h, _)| *h == head)
+            .map(|(_, c)| c.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// The n-gram keys of a text, with repeats: every run of 1 to [`NGRAM_MAX`] characters within a
+/// line, each line padded with a space at both ends (so a line's first and last characters are
+/// features of their own), n-grams of spaces alone left out.
+pub fn ngram_keys(text: &str) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(text.len() * 2);
+    let mut chars: Vec<char> = Vec::with_capacity(64);
+    for line in text.split('\n') {
+        chars.clear();
+        chars.push(' ');
+        chars.extend(line.chars());
+        chars.push(' ');
+        for start in 0..chars.len() {
+            let mut key = 0u64;
+            let mut blank = true;
+            for (n, c) in chars[start..].iter().take(NGRAM_MAX).enumerate() {
+                key |= (*c as u64) << (21 * n);
+                blank &= c.is_whitespace();
+                if !blank {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// The key of an n-gram written as text (what model files store), if it is 1 to 3 characters.
+pub fn key_of(ngram: &str) -> Option<u64> {
+    let chars: Vec<char> = ngram.chars().collect();
+    if chars.is_empty() || chars.len() > NGRAM_MAX || chars.contains(&'\0') {
+        return None;
+    }
+    Some(
+        chars
+            .iter()
+            .enumerate()
+            .fold(0, |k, (n, c)| k | (*c as u64) << (21 * n)),
+    )
+}
+
+/// The text of an n-gram key.
+pub fn ngram_of(key: u64) -> String {
+    (0..NGRAM_MAX)
+        .map(|n| ((key >> (21 * n)) & 0x1f_ffff) as u32)
+        .take_while(|&c| c != 0)
+        .filter_map(char::from_u32)
+        .collect()
+}
+
+/// Sparse TF-IDF vector of a text: `(feature id, value)` sorted by id, L2-normalised; n-grams not
+/// in `vocab` are ignored.
+pub fn tfidf(text: &str, vocab: &foldhash::HashMap<u64, u32>, idf: &[f32]) -> Vec<(u32, f32)> {
+    let mut ids: Vec<u32> = ngram_keys(text)
+        .into_iter()
+        .filter_map(|k| vocab.get(&k).copied())
+        .collect();
+    ids.sort_unstable();
+    let mut out: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        match out.last_mut() {
+            Some((last, count)) if *last == id => *count += 1.0,
+            _ => out.push((id, 1.0)),
+        }
+    }
+    for (id, v) in &mut out {
+        *v = (1.0 + v.ln()) * idf[*id as usize];
+    }
+    let norm = out.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        out.iter_mut().for_each(|(_, v)| *v /= norm);
+    }
+    out
+}
+
+impl TextModel {
+    /// Reads a model file: gzip-compressed JSON (as `voc model train` writes it) or plain JSON.
+    ///
+    /// Errors: unreadable or invalid bytes, another format version, heads whose weights do not
+    /// match the features.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        let json = if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
+            out
+        } else {
+            bytes.to_vec()
+        };
+        Self::from_file(serde_json::from_slice(&json)?)
+    }
+
+    pub fn from_file(file: ModelFile) -> Result<Self, ModelError> {
+        if file.format != FORMAT {
+            return Err(ModelError::Format { found: file.format });
+        }
+        let n = file.features.len();
+        let mut vocab = foldhash::HashMap::default();
+        let mut idf = Vec::with_capacity(n);
+        for (i, (gram, weight)) in file.features.iter().enumerate() {
+            let key = key_of(gram).ok_or_else(|| ModelError::Feature(gram.clone()))?;
+            vocab.insert(key, i as u32);
+            idf.push(*weight);
+        }
+        let outputs: usize = file.heads.iter().map(|h| h.classes.len()).sum();
+        let mut weights = vec![0.0f32; n * outputs];
+        let mut heads = Vec::new();
+        let mut offset = 0;
+        for head in file.heads {
+            let shape = |why: String| ModelError::Shape {
+                head: head.label,
+                why,
+            };
+            let k = head.classes.len();
+            if head.bias.len() != k || head.weights.len() != k {
+                return Err(shape(format!(
+                    "{k} classes but {} biases and {} weight rows",
+                    head.bias.len(),
+                    head.weights.len()
+                )));
+            }
+            if head.label.softmax() && k < 2 {
+                return Err(shape("a softmax head needs two classes or more".into()));
+            }
+            for (c, row) in head.weights.iter().enumerate() {
+                if row.len() != n {
+                    return Err(shape(format!(
+                        "class {} has {} weights for {n} features",
+                        head.classes[c],
+                        row.len()
+                    )));
+                }
+                for (f, w) in row.iter().enumerate() {
+                    weights[f * outputs + offset + c] = *w;
+                }
+            }
+            heads.push(Head {
+                label: head.label,
+                classes: head.classes,
+                offset,
+                bias: head.bias,
+            });
+            offset += k;
+        }
+        Ok(Self {
+            name: file.name,
+            vocab,
+            idf,
+            outputs,
+            weights,
+            heads,
+        })
+    }
+
+    /// The raw scores (logits) of every output for a text.
+    fn logits(&self, text: &str) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.outputs];
+        for head in &self.heads {
+            out[head.offset..head.offset + head.bias.len()].copy_from_slice(&head.bias);
+        }
+        for (id, v) in tfidf(text, &self.vocab, &self.idf) {
+            let row = &self.weights[id as usize * self.outputs..][..self.outputs];
+            out.iter_mut().zip(row).for_each(|(o, w)| *o += v * w);
+        }
+        out
+    }
+
+    /// The probabilities of every head's classes for a text.
+    pub fn predict(&self, text: &str) -> Prediction {
+        let logits = self.logits(text);
+        let probs = self
+            .heads
+            .iter()
+            .map(|head| {
+                let z = &logits[head.offset..head.offset + head.classes.len()];
+                let p: Vec<f32> = if head.label.softmax() {
+                    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let e: Vec<f32> = z.iter().map(|v| (v - max).exp()).collect();
+                    let sum: f32 = e.iter().sum();
+                    e.into_iter().map(|v| v / sum).collect()
+                } else {
+                    z.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect()
+                };
+                (head.label, head.classes.iter().cloned().zip(p).collect())
+            })
+            .collect();
+        Prediction { probs }
+    }
+
+    /// Of `pieces` (the sentences of a voice), the one the model finds most `class` under
+    /// `head`: the evidence shown for a label the model decided.
+    pub fn strongest<'t>(
+        &self,
+        pieces: &[&'t str],
+        head: HeadLabel,
+        class: &str,
+    ) -> Option<&'t str> {
+        pieces
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| (*p, self.predict(p).prob(head, class).unwrap_or(0.0)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(p, _)| p)
+    }
+
+    /// How many n-gram features the model knows.
+    pub fn feature_count(&self) -> usize {
+        self.idf.len()
+    }
+
+    /// The heads' labels and classes, for `voc rules check`.
+    pub fn heads(&self) -> impl Iterator<Item = (HeadLabel, &[String])> {
+        self.heads.iter().map(|h| (h.label, h.classes.as_slice()))
+    }
+}
+
+/// Counts of each n-gram's documents, for fitting a vocabulary: `(vocab, idf)` of the n-grams in
+/// at least `min_df` of `docs`, most frequent first (ties by key, so a fit is reproducible), at
+/// most `max_features` of them.
+pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec<u64>, Vec<f32>) {
+    let mut df: HashMap<u64, usize> = HashMap::new();
+    for doc in docs {
+        let mut keys = ngram_keys(doc);
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            *df.entry(k).or_default() += 1;
+        }
+    }
+    let mut kept: Vec<(u64, usize)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
+    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    kept.truncate(max_features);
+    let n = docs.len() as f32;
+    let idf = kept
+        .iter()
+        .map(|(_, d)| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0)
+        .collect();
+    (kept.into_iter().map(|(k, _)| k).collect(), idf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_skip_blank_ngrams() {
+        let keys = ngram_keys("届かない");
+        let grams: Vec<String> = keys.iter().map(|k| ngram_of(*k)).collect();
+        assert!(grams.contains(&" 届".to_string()), "{grams:?}");
+        assert!(grams.contains(&"かない".to_string()));
+        assert!(grams.contains(&"い ".to_string()));
+        assert!(!grams.contains(&" ".to_string()));
+        for g in &grams {
+            assert_eq!(key_of(g).map(ngram_of).as_deref(), Some(g.as_str()));
+        }
+        // 4 characters + 2 pads: 6 unigrams (2 blank), 5 bigrams, 4 trigrams.
+        assert_eq!(keys.len(), 4 + 5 + 4);
+    }
+
+    #[test]
+    fn tfidf_is_unit_length_and_sublinear() {
+        let docs = ["遅い遅い遅い", "早い"];
+        let (keys, idf) = fit_vocabulary(&docs, 1, 1000);
+        let vocab = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+        let v = tfidf(docs[0], &vocab, &idf);
+        let norm: f32 = v.iter().map(|(_, x)| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+        let of = |g: &str| {
+            let id = vocab[&key_of(g).unwrap()];
+            v.iter().find(|(i, _)| *i == id).unwrap().1
+        };
+        // 遅 occurs 3 times, " 遅" once, both with the same idf: 1 + ln 3 against 1.
+        assert!((of("遅") / of(" 遅") - (1.0 + 3f32.ln())).abs() < 1e-4);
+    }
+
+    fn tiny() -> ModelFile {
+        ModelFile {
+            format: FORMAT,
+            name: "tiny@1".into(),
+            trained_on: vec!["test".into()],
+            items: 2,
+            alpha: 1.0,
+            features: vec![("遅".into(), 1.0), ("良".into(), 1.0)],
+            heads: vec![
+                HeadFile {
+                    label: HeadLabel::Voice,
+                    classes: vec!["complaint".into(), "praise".into()],
+                    bias: vec![0.0, 0.0],
+                    weights: vec![vec![2.0, -2.0], vec![-2.0, 2.0]],
+                },
+                HeadFile {
+                    label: HeadLabel::Topics,
+                    classes: vec!["delivery".into()],
+                    bias: vec![-1.0],
+                    weights: vec![vec![3.0, 0.0]],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn predicts_with_softmax_and_sigmoid_heads() {
+        let model = TextModel::from_file(tiny()).unwrap();
+        let p = model.predict("遅い");
+        let c = p.prob(HeadLabel::Voice, "complaint").unwrap();
+        assert!(c > 0.95, "{c}");
+        let sum: f32 = p.classes(HeadLabel::Voice).iter().map(|(_, x)| x).sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+        assert!(p.prob(HeadLabel::Topics, "delivery").unwrap() > 0.8);
+        let q = model.predict("良い");
+        assert!(q.prob(HeadLabel::Voice, "praise").unwrap() > 0.95);
+        assert!(q.prob(HeadLabel::Topics, "delivery").unwrap() < 0.3);
+        assert_eq!(q.prob(HeadLabel::Sentiment, "positive"), None);
+        assert_eq!(
+            model.strongest(&["良い天気", "遅い"], HeadLabel::Voice, "complaint"),
+            Some("遅い")
+        );
+    }
+
+    #[test]
+    fn malformed_models_are_refused_with_the_reason() {
+        let mut bad = tiny();
+        bad.heads[0].weights[1].pop();
+        let err = TextModel::from_file(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("class praise has 1 weights for 2 features"),
+            "{err}"
+        );
+        let mut old = tiny();
+        old.format = 0;
+        assert!(matches!(
+            TextModel::from_file(old),
+            Err(ModelError::Format { found: 0 })
+        ));
+        let mut long = tiny();
+        long.features[0].0 = "遅すぎる".into();
+        assert!(matches!(
+            TextModel::from_file(long),
+            Err(ModelError::Feature(_))
+        ));
+    }
+}
