@@ -91,21 +91,24 @@ pub fn train(analyzer: &Analyzer, limits: &Limits, args: &TrainArgs) -> anyhow::
         files.len(),
         keys.len()
     );
-    let mut heads = vec![
+    let mut heads: Vec<HeadFile> = [
         multinomial(&x, args, HeadLabel::Voice, &docs, |g| {
             g.voice_type.as_str().into()
         })?,
         multinomial(&x, args, HeadLabel::Sentiment, &docs, |g| {
             g.sentiment.as_str().into()
         })?,
-    ];
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // The complaint type is fitted on complaints only: the decision asks it of complaints.
     let complaints: Vec<usize> = (0..docs.len())
         .filter(|&i| docs[i].1.complaint_type.is_some())
         .collect();
     let xc = x.select(ndarray::Axis(0), &complaints);
     let dc: Vec<(String, GoldLabels)> = complaints.iter().map(|&i| docs[i].clone()).collect();
-    heads.push(multinomial(
+    heads.extend(multinomial(
         &xc,
         args,
         HeadLabel::ComplaintType,
@@ -173,29 +176,37 @@ pub fn train(analyzer: &Analyzer, limits: &Limits, args: &TrainArgs) -> anyhow::
     Ok(())
 }
 
-/// A multinomial head over the gold `class` of each voice.
+/// A multinomial head over the gold `class` of each voice; none (with a note) when the voices
+/// hold fewer than two classes.
 fn multinomial(
     x: &Array2<f64>,
     args: &TrainArgs,
     label: HeadLabel,
     docs: &[(String, GoldLabels)],
     class: impl Fn(&GoldLabels) -> String,
-) -> anyhow::Result<HeadFile> {
+) -> anyhow::Result<Option<HeadFile>> {
     let y: Array1<String> = docs.iter().map(|(_, g)| class(g)).collect();
+    let mut classes: Vec<&String> = y.iter().collect();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        eprintln!("  {label:?}: fewer than two classes in the voices, left out");
+        return Ok(None);
+    }
     let fit = MultiLogisticRegression::default()
         .alpha(args.alpha)
         .max_iterations(args.iterations)
         .fit(&Dataset::new(x.clone(), y))
         .with_context(|| format!("fitting the {label:?} head"))?;
     let params = fit.params();
-    Ok(HeadFile {
+    Ok(Some(HeadFile {
         label,
         classes: fit.classes().iter().map(|c| c.to_string()).collect(),
         bias: fit.intercept().iter().map(|b| round(*b)).collect(),
         weights: (0..fit.classes().len())
             .map(|c| params.column(c).iter().map(|w| round(*w)).collect())
             .collect(),
-    })
+    }))
 }
 
 /// Weights are stored with four decimals: the file stays small and diffs stay readable.

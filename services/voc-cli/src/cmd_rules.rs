@@ -48,7 +48,11 @@ pub fn check(
     // The versions as stored (trimmed by the compiler), not as written.
     d.old_version = current_rules.version.clone();
     d.new_version = rules.version.clone();
-    let unbumped = d.changes_rules() && d.old_version == d.new_version;
+    // The model is data, not TOML: a refit under the same file name changes tags too.
+    let model_of = |r: &RuleSet| r.model().map(|m| format!("{} ({:016x})", m.name, m.digest));
+    let (old_model, new_model) = (model_of(&current_rules), model_of(&rules));
+    let model_changed = old_model != new_model;
+    let unbumped = (d.changes_rules() || model_changed) && d.old_version == d.new_version;
     if json {
         println!(
             "{}",
@@ -58,19 +62,33 @@ pub fn check(
                 "rules": rules.rule_count(),
                 "against": current_name,
                 "diff": d,
+                "model": new_model,
+                "model_changed": model_changed,
                 "version_unchanged": unbumped,
             })
         );
     } else {
         println!(
-            "{}: ok — version {}, {} rules (from {})",
+            "{}: ok — version {}, {} rules (from {}){}",
             file.display(),
             rules.version,
             rules.rule_count(),
-            rules.source
+            rules.source,
+            rules
+                .model()
+                .map(|m| format!(", model {} ({} n-gram features)", m.name, m.feature_count()))
+                .unwrap_or_default()
         );
         println!("against {current_name}:");
         print!("{}", d.render());
+        if model_changed {
+            let none = || "none".to_string();
+            println!(
+                "model: {} → {}",
+                old_model.unwrap_or_else(none),
+                new_model.clone().unwrap_or_else(none)
+            );
+        }
     }
     if unbumped {
         eprintln!(

@@ -172,7 +172,11 @@ impl Analyzer {
             prediction: prediction.as_ref(),
         };
         let mut topics = decide::topics(&fired, channel);
-        let (voice_type, sentiment, mut by_model) = decide::voice(&fired);
+        let (voice_type, mut sentiment, mut by_model) = decide::voice(&fired);
+        if let Some(s) = decide::model_sentiment(&fired, sentiment) {
+            sentiment = s;
+            by_model.sentiment = true;
+        }
         let complaint_type = (voice_type == VoiceType::Complaint).then(|| {
             let (ct, model_chose) = decide::complaint_type(&fired, &topics);
             by_model.complaint_type = model_chose;
@@ -189,6 +193,7 @@ impl Analyzer {
                 voice: voice_type,
                 complaint_type: complaint_type.as_deref(),
                 severity,
+                sentiment,
                 by_model,
             },
             text,

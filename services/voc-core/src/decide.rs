@@ -16,7 +16,7 @@ pub(crate) struct Fired<'a> {
     pub rules: &'a RuleSet,
     pub firings: &'a [Firing],
     pub sentiment: &'a SentimentScore,
-    pub prediction: Option<&'a Prediction>,
+    pub prediction: Option<&'a Prediction<'a>>,
 }
 
 impl Fired<'_> {
@@ -97,7 +97,9 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ModelDecided {
     pub complaint: bool,
-    pub positive: bool,
+    /// The sentiment (positive for a voice the rules left neutral, or any polarity the model
+    /// is sure of).
+    pub sentiment: bool,
     /// A voice type other than complaint, for a voice the rules could not place.
     pub voice: Option<VoiceType>,
     /// The complaint type.
@@ -189,7 +191,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         })
     {
         sentiment = Sentiment::Positive;
-        by_model.positive = true;
+        by_model.sentiment = true;
     }
     let voice = match other_voice {
         (Some(v), s) if s > 0.0 => v,
@@ -207,14 +209,23 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     (voice, sentiment, by_model)
 }
 
+/// The model's polarity when its probability reaches the rules' `[model] sentiment` and differs
+/// from the one the voice type left: docs/TAXONOMY.md judges sentiment apart from the voice type
+/// (a complaint may end satisfied, a worried question is negative).
+pub(crate) fn model_sentiment(fired: &Fired<'_>, current: Sentiment) -> Option<Sentiment> {
+    let (gate, p) = (fired.rules.model.as_ref()?, fired.prediction?);
+    p.best(HeadLabel::Sentiment, |_| true)
+        .filter(|(_, x)| *x >= gate.sentiment)
+        .and_then(|(c, _)| c.parse::<Sentiment>().ok())
+        .filter(|s| *s != current)
+}
+
 /// The model's likeliest voice type other than complaint and `other`, if its probability reaches
 /// the rules' `[model] voice`.
 fn model_voice(fired: &Fired<'_>) -> Option<VoiceType> {
     let (gate, p) = (fired.rules.model.as_ref()?, fired.prediction?);
-    p.classes(HeadLabel::Voice)
-        .iter()
+    p.best(HeadLabel::Voice, |_| true)
         .filter(|(_, x)| *x >= gate.voice)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
         .and_then(|(c, _)| c.parse::<VoiceType>().ok())
         .filter(|v| !matches!(v, VoiceType::Complaint | VoiceType::Other))
 }
@@ -255,15 +266,13 @@ pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> (String, b
     // The model's likeliest type replaces the rules' when it is sure enough, or when no
     // complaint-type rule fired at all (the defaults below are guesses from the topic).
     if let (Some(gate), Some(p)) = (rules.model.as_ref(), fired.prediction)
-        && let Some((ct, x)) = p
-            .classes(HeadLabel::ComplaintType)
-            .iter()
-            .filter(|(c, _)| rules.complaint_types.iter().any(|(id, _)| id == c))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-        && (best.is_none() || *x >= gate.complaint_type)
+        && let Some((ct, x)) = p.best(HeadLabel::ComplaintType, |c| {
+            rules.complaint_types.iter().any(|(id, _)| id == c)
+        })
+        && (best.is_none() || x >= gate.complaint_type)
     {
         let same = best.is_some_and(|b| b.0 == ct);
-        return (ct.clone(), !same);
+        return (ct.to_string(), !same);
     }
     let ct = best
         .map(|b| b.0.to_string())
@@ -313,6 +322,7 @@ pub(crate) struct Decided<'a> {
     pub voice: VoiceType,
     pub complaint_type: Option<&'a str>,
     pub severity: u8,
+    pub sentiment: Sentiment,
     pub by_model: ModelDecided,
 }
 
@@ -363,12 +373,9 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
                 v.as_str(),
             ));
         }
-        if decided.by_model.positive {
-            wanted.push((
-                "sentiment:positive".into(),
-                HeadLabel::Sentiment,
-                "positive",
-            ));
+        if decided.by_model.sentiment {
+            let s = decided.sentiment.as_str();
+            wanted.push((format!("sentiment:{s}"), HeadLabel::Sentiment, s));
         }
         for t in decided.topics.iter().filter(|t| !by_rule(t)) {
             if fired.model_says(HeadLabel::Topics, t, |g| g.topic) {

@@ -101,6 +101,8 @@ struct Head {
 #[derive(Debug, Clone)]
 pub struct TextModel {
     pub name: String,
+    /// FNV-1a (64 bit) of the model's JSON: tells two fits with the same name apart.
+    pub digest: u64,
     vocab: foldhash::HashMap<u64, u32>,
     idf: Vec<f32>,
     outputs: usize,
@@ -108,54 +110,73 @@ pub struct TextModel {
     heads: Vec<Head>,
 }
 
-/// The probabilities of one voice, by head and class.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    probs: Vec<(HeadLabel, Vec<(String, f32)>)>,
+/// The probabilities of one voice, by head and class; borrows the class names from its model.
+#[derive(Debug, Clone)]
+pub struct Prediction<'m> {
+    heads: &'m [Head],
+    probs: Vec<f32>,
 }
 
-impl Prediction {
+impl<'m> Prediction<'m> {
     /// The probability of `class` under `head`, if the model has it.
     pub fn prob(&self, head: HeadLabel, class: &str) -> Option<f32> {
         self.classes(head)
-            .iter()
-            .find(|(c, _)| c == class)
-            .map(|(_, p)| *p)
+            .find(|(c, _)| *c == class)
+            .map(|(_, p)| p)
     }
 
-    /// Every class of `head` with its probability (empty if the model has no such head).
-    pub fn classes(&self, head: HeadLabel) -> &[(String, f32)] {
-        self.probs
+    /// Every class of `head` with its probability (none if the model has no such head).
+    pub fn classes(&self, head: HeadLabel) -> impl Iterator<Item = (&'m str, f32)> + '_ {
+        self.heads
             .iter()
-            .find(|(h, _)| *h == head)
-            .map(|(_, c)| c.as_slice())
-            .unwrap_or(&[])
+            .filter(move |h| h.label == head)
+            .flat_map(|h| {
+                h.classes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.as_str(), self.probs[h.offset + i]))
+            })
+    }
+
+    /// The likeliest class of `head` among those `keep` accepts, with its probability.
+    pub fn best(&self, head: HeadLabel, keep: impl Fn(&str) -> bool) -> Option<(&'m str, f32)> {
+        self.classes(head)
+            .filter(|(c, _)| keep(c))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 }
 
-/// The n-gram keys of a text, with repeats: every run of 1 to [`NGRAM_MAX`] characters within a
-/// line, each line padded with a space at both ends (so a line's first and last characters are
-/// features of their own), n-grams of spaces alone left out.
-pub fn ngram_keys(text: &str) -> Vec<u64> {
-    let mut keys = Vec::with_capacity(text.len() * 2);
-    let mut chars: Vec<char> = Vec::with_capacity(64);
+/// Calls `f` with the n-gram key of every run of 1 to [`NGRAM_MAX`] characters within a line,
+/// with repeats; each line is padded with a space at both ends (so a line's first and last
+/// characters are features of their own); n-grams of spaces alone are left out.
+pub fn for_each_ngram(text: &str, mut f: impl FnMut(u64)) {
     for line in text.split('\n') {
-        chars.clear();
-        chars.push(' ');
-        chars.extend(line.chars());
-        chars.push(' ');
-        for start in 0..chars.len() {
-            let mut key = 0u64;
-            let mut blank = true;
-            for (n, c) in chars[start..].iter().take(NGRAM_MAX).enumerate() {
-                key |= (*c as u64) << (21 * n);
-                blank &= c.is_whitespace();
-                if !blank {
-                    keys.push(key);
-                }
+        // The two characters before the current one (0: none), and whether each is blank.
+        let (mut p2, mut p1) = (0u64, 0u64);
+        let (mut b2, mut b1) = (true, true);
+        for c in std::iter::once(' ')
+            .chain(line.chars())
+            .chain(std::iter::once(' '))
+        {
+            let (k, blank) = (c as u64, c.is_whitespace());
+            if !blank {
+                f(k);
             }
+            if p1 != 0 && !(blank && b1) {
+                f(p1 | k << 21);
+            }
+            if p2 != 0 && !(blank && b1 && b2) {
+                f(p2 | p1 << 21 | k << 42);
+            }
+            (p2, p1, b2, b1) = (p1, k, b1, blank);
         }
     }
+}
+
+/// The n-gram keys of a text, with repeats (see [`for_each_ngram`]).
+pub fn ngram_keys(text: &str) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(text.len() * 2);
+    for_each_ngram(text, |k| keys.push(k));
     keys
 }
 
@@ -182,29 +203,82 @@ pub fn ngram_of(key: u64) -> String {
         .collect()
 }
 
-/// Sparse TF-IDF vector of a text: `(feature id, value)` sorted by id, L2-normalised; n-grams not
-/// in `vocab` are ignored.
+/// Sparse TF-IDF vector of a text: `(feature id, value)` pairs in first-seen order,
+/// L2-normalised; n-grams not in `vocab` are ignored.
 pub fn tfidf(text: &str, vocab: &foldhash::HashMap<u64, u32>, idf: &[f32]) -> Vec<(u32, f32)> {
-    let mut ids: Vec<u32> = ngram_keys(text)
-        .into_iter()
-        .filter_map(|k| vocab.get(&k).copied())
-        .collect();
-    ids.sort_unstable();
-    let mut out: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
-    for id in ids {
-        match out.last_mut() {
-            Some((last, count)) if *last == id => *count += 1.0,
-            _ => out.push((id, 1.0)),
+    let mut out = Vec::new();
+    tfidf_into(text, vocab, idf, &mut vec![0; idf.len()], &mut out);
+    out
+}
+
+/// [`tfidf`] into `out`, counting in `counts` (one slot per feature, all zero on entry and on
+/// return), so the analysis reuses both buffers and allocates nothing per voice.
+///
+/// The n-grams are those of [`for_each_ngram`], but a trigram is looked up only when its first
+/// two characters are a feature: a trigram is in at least as few voices as its prefix, and
+/// [`fit_vocabulary`] keeps no trigram without its prefix, so this skips only misses (about a
+/// third of the look-ups).
+fn tfidf_into(
+    text: &str,
+    vocab: &foldhash::HashMap<u64, u32>,
+    idf: &[f32],
+    counts: &mut [u16],
+    out: &mut Vec<(u32, f32)>,
+) {
+    out.clear();
+    let mut add = |k: u64| -> bool {
+        let Some(&id) = vocab.get(&k) else {
+            return false;
+        };
+        let slot = &mut counts[id as usize];
+        if *slot == 0 {
+            out.push((id, 0.0));
+        }
+        *slot = slot.saturating_add(1);
+        true
+    };
+    for line in text.split('\n') {
+        let (mut p2, mut p1) = (0u64, 0u64);
+        let (mut b2, mut b1) = (true, true);
+        let mut prefix_known = false;
+        for c in std::iter::once(' ')
+            .chain(line.chars())
+            .chain(std::iter::once(' '))
+        {
+            let (k, blank) = (c as u64, c.is_whitespace());
+            if !blank {
+                add(k);
+            }
+            let bigram_known = p1 != 0 && !(blank && b1) && add(p1 | k << 21);
+            if prefix_known && p2 != 0 && !(blank && b1 && b2) {
+                add(p2 | p1 << 21 | k << 42);
+            }
+            prefix_known = bigram_known;
+            (p2, p1, b2, b1) = (p1, k, b1, blank);
         }
     }
-    for (id, v) in &mut out {
-        *v = (1.0 + v.ln()) * idf[*id as usize];
+    let mut norm = 0.0f32;
+    for (id, v) in out.iter_mut() {
+        let slot = &mut counts[*id as usize];
+        *v = (1.0 + f32::from(*slot).ln()) * idf[*id as usize];
+        *slot = 0;
+        norm += *v * *v;
     }
-    let norm = out.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+    let norm = norm.sqrt();
     if norm > 0.0 {
         out.iter_mut().for_each(|(_, v)| *v /= norm);
     }
-    out
+}
+
+/// Per-thread buffers of [`TextModel::logits`]: feature counts and the sparse vector.
+#[derive(Debug, Default)]
+struct Scratch {
+    counts: Vec<u16>,
+    vector: Vec<(u32, f32)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 impl TextModel {
@@ -220,7 +294,9 @@ impl TextModel {
         } else {
             bytes.to_vec()
         };
-        Self::from_file(serde_json::from_slice(&json)?)
+        let mut model = Self::from_file(serde_json::from_slice(&json)?)?;
+        model.digest = fnv1a(&json);
+        Ok(model)
     }
 
     pub fn from_file(file: ModelFile) -> Result<Self, ModelError> {
@@ -277,6 +353,7 @@ impl TextModel {
         }
         Ok(Self {
             name: file.name,
+            digest: 0,
             vocab,
             idf,
             outputs,
@@ -291,33 +368,38 @@ impl TextModel {
         for head in &self.heads {
             out[head.offset..head.offset + head.bias.len()].copy_from_slice(&head.bias);
         }
-        for (id, v) in tfidf(text, &self.vocab, &self.idf) {
-            let row = &self.weights[id as usize * self.outputs..][..self.outputs];
-            out.iter_mut().zip(row).for_each(|(o, w)| *o += v * w);
-        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch { counts, vector } = scratch;
+            if counts.len() < self.idf.len() {
+                counts.resize(self.idf.len(), 0);
+            }
+            tfidf_into(text, &self.vocab, &self.idf, counts, vector);
+            for &(id, v) in vector.iter() {
+                let row = &self.weights[id as usize * self.outputs..][..self.outputs];
+                out.iter_mut().zip(row).for_each(|(o, w)| *o += v * w);
+            }
+        });
         out
     }
 
     /// The probabilities of every head's classes for a text.
-    pub fn predict(&self, text: &str) -> Prediction {
-        let logits = self.logits(text);
-        let probs = self
-            .heads
-            .iter()
-            .map(|head| {
-                let z = &logits[head.offset..head.offset + head.classes.len()];
-                let p: Vec<f32> = if head.label.softmax() {
-                    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let e: Vec<f32> = z.iter().map(|v| (v - max).exp()).collect();
-                    let sum: f32 = e.iter().sum();
-                    e.into_iter().map(|v| v / sum).collect()
-                } else {
-                    z.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect()
-                };
-                (head.label, head.classes.iter().cloned().zip(p).collect())
-            })
-            .collect();
-        Prediction { probs }
+    pub fn predict(&self, text: &str) -> Prediction<'_> {
+        let mut probs = self.logits(text);
+        for head in &self.heads {
+            let z = &mut probs[head.offset..head.offset + head.classes.len()];
+            if head.label.softmax() {
+                let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                z.iter_mut().for_each(|v| *v = (*v - max).exp());
+                let sum: f32 = z.iter().sum();
+                z.iter_mut().for_each(|v| *v /= sum);
+            } else {
+                z.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
+            }
+        }
+        Prediction {
+            heads: &self.heads,
+            probs,
+        }
     }
 
     /// Of `pieces` (the sentences of a voice), the one the model finds most `class` under
@@ -347,9 +429,16 @@ impl TextModel {
     }
 }
 
+/// FNV-1a, 64 bit (Fowler, Noll, Vo): a stable digest, the same on every machine and run.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Counts of each n-gram's documents, for fitting a vocabulary: `(vocab, idf)` of the n-grams in
 /// at least `min_df` of `docs`, most frequent first (ties by key, so a fit is reproducible), at
-/// most `max_features` of them.
+/// most `max_features` of them, less any trigram whose prefix bigram did not make the cut.
 pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec<u64>, Vec<f32>) {
     let mut df: HashMap<u64, usize> = HashMap::new();
     for doc in docs {
@@ -363,6 +452,13 @@ pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec
     let mut kept: Vec<(u64, usize)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
     kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     kept.truncate(max_features);
+    // A trigram whose two-character prefix was cut is never looked up (see `tfidf_into`).
+    let bigrams: std::collections::HashSet<u64> = kept
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| k >> 21 != 0 && k >> 42 == 0)
+        .collect();
+    kept.retain(|(k, _)| k >> 42 == 0 || bigrams.contains(&(k & ((1 << 42) - 1))));
     let n = docs.len() as f32;
     let idf = kept
         .iter()
@@ -410,6 +506,35 @@ mod tests {
         assert!((of("遅") / of(" 遅") - (1.0 + 3f32.ln())).abs() < 1e-4);
     }
 
+    #[test]
+    fn the_pruned_lookups_find_every_feature_of_the_text() {
+        let docs = [
+            "電源が入らない。\n画面が映らない",
+            "電源が入りません  画面",
+            "画面が割れた 電源",
+        ];
+        let (keys, idf) = fit_vocabulary(&docs, 2, 1000);
+        let vocab: foldhash::HashMap<u64, u32> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+        for doc in docs {
+            let mut expected: Vec<u32> = ngram_keys(doc)
+                .into_iter()
+                .filter_map(|k| vocab.get(&k).copied())
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut found: Vec<u32> = tfidf(doc, &vocab, &idf)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+            found.sort_unstable();
+            assert_eq!(found, expected, "{doc}");
+        }
+    }
+
     fn tiny() -> ModelFile {
         ModelFile {
             format: FORMAT,
@@ -441,7 +566,7 @@ mod tests {
         let p = model.predict("遅い");
         let c = p.prob(HeadLabel::Voice, "complaint").unwrap();
         assert!(c > 0.95, "{c}");
-        let sum: f32 = p.classes(HeadLabel::Voice).iter().map(|(_, x)| x).sum();
+        let sum: f32 = p.classes(HeadLabel::Voice).map(|(_, x)| x).sum();
         assert!((sum - 1.0).abs() < 1e-5);
         assert!(p.prob(HeadLabel::Topics, "delivery").unwrap() > 0.8);
         let q = model.predict("良い");

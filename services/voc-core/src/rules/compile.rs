@@ -595,6 +595,7 @@ fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesE
         ("positive", def.positive),
         ("voice", def.voice),
         ("veto", def.veto),
+        ("sentiment", def.sentiment),
         ("complaint_type", def.complaint_type),
     ] {
         if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
@@ -612,6 +613,7 @@ fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesE
         positive: def.positive.unwrap_or(0.5) as f32,
         voice: def.voice.unwrap_or(0.5) as f32,
         veto: def.veto.unwrap_or(0.0) as f32,
+        sentiment: def.sentiment.unwrap_or(1.0) as f32,
         complaint_type: def.complaint_type.unwrap_or(1.0) as f32,
     }))
 }

@@ -80,6 +80,10 @@ pub(crate) struct ModelDef {
     /// takes that type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<f64>,
+    /// P of its likeliest polarity at which the model's sentiment replaces the one the voice type
+    /// left (1: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<f64>,
     /// P(positive) at which a voice the rules left neutral is positive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positive: Option<f64>,

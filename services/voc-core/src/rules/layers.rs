@@ -275,10 +275,12 @@ fn parse(name: &str, text: &str) -> Result<RulesFile, RulesError> {
         let target = model.get_ref().trim();
         file.model.source = Some(if target.is_empty() {
             ModelSource::Off
-        } else if name.ends_with(BUNDLED_SUFFIX) {
+        } else if let Some(file_name) = name.strip_suffix(BUNDLED_SUFFIX) {
+            // Bundled models are named by their path from config/rules/, as the parts are.
+            let path = relative_to(file_name, target);
             let (bundled, _) = BUNDLED_MODELS
                 .iter()
-                .find(|(n, _)| *n == target)
+                .find(|(n, _)| Path::new(n) == path)
                 .ok_or_else(|| {
                     err(
                         line_of(text, model.span()),
@@ -373,6 +375,7 @@ fn shift(file: &mut RulesFile, by: usize) {
         .chain(file.complaint_defaults.values_mut())
         .chain(file.channel_topics.values_mut())
         .chain(file.complaint_topics.values_mut())
+        .chain(file.model.file.iter_mut())
         .for_each(|s| moved(s, by));
     file.sentiment.words.values_mut().for_each(|w| moved(w, by));
     for rule in &mut file.rules {
@@ -471,6 +474,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     m.positive = t.positive.or(m.positive);
     m.voice = t.voice.or(m.voice);
     m.veto = t.veto.or(m.veto);
+    m.sentiment = t.sentiment.or(m.sentiment);
     m.complaint_type = t.complaint_type.or(m.complaint_type);
     Ok(base)
 }
@@ -620,5 +624,57 @@ mod tests {
         // `./a.toml` is the file itself: a loop, not a long chain.
         let err = load(&a, "version = \"a\"\nextends = \"./a.toml\"\n").unwrap_err();
         assert!(err.message.contains("loops back"), "{err}");
+    }
+
+    #[test]
+    fn a_model_is_named_relative_to_its_file_and_can_be_switched_off() {
+        use crate::RuleSet;
+        let dir = temp_dir("model");
+        // The bundled default brings its model; an extension keeps it and may move a threshold.
+        let ext = write(
+            &dir,
+            "ext.toml",
+            "version = \"e\"\nextends = \"ja-contact-center\"\n[model]\ncomplaint = 0.9\n",
+        );
+        let rules = RuleSet::load(Path::new(&ext)).expect("compiles");
+        let gate = rules
+            .model
+            .as_ref()
+            .expect("the bundled model is inherited");
+        assert!((gate.complaint - 0.9).abs() < 1e-6 && (gate.topic - 0.45).abs() < 1e-6);
+        let off = write(
+            &dir,
+            "off.toml",
+            "version = \"o\"\nextends = \"ja-contact-center\"\n[model]\nfile = \"\"\n",
+        );
+        assert!(
+            RuleSet::load(Path::new(&off))
+                .expect("compiles")
+                .model
+                .is_none()
+        );
+        // A missing file and a threshold that is no probability name the file and line.
+        let missing = write(
+            &dir,
+            "missing.toml",
+            "version = \"m\"\nextends = \"ja-contact-center\"\n\n[model]\nfile = \"none.json.gz\"\n",
+        );
+        let err = RuleSet::load(Path::new(&missing)).unwrap_err();
+        assert!(err.file.ends_with("missing.toml") && err.line == 5, "{err}");
+        assert!(err.message.contains("none.json.gz"), "{err}");
+        let bad = write(
+            &dir,
+            "bad.toml",
+            "version = \"b\"\nextends = \"ja-contact-center\"\n[model]\nfile = \"off.toml\"\n",
+        );
+        let err = RuleSet::load(Path::new(&bad)).unwrap_err();
+        assert!(err.message.contains("not valid"), "{err}");
+        let range = write(
+            &dir,
+            "range.toml",
+            "version = \"r\"\nextends = \"ja-contact-center\"\n[model]\ntopic = 1.5\n",
+        );
+        let err = RuleSet::load(Path::new(&range)).unwrap_err();
+        assert!(err.message.contains("topic is a probability"), "{err}");
     }
 }

@@ -48,7 +48,10 @@ pub(crate) const BUNDLED_PARTS: &[(&str, &str)] = &[
 ];
 
 /// Models bundled with the default rules, by the path their `[model] file` names them with.
-pub(crate) const BUNDLED_MODELS: &[(&str, &[u8])] = &[];
+pub(crate) const BUNDLED_MODELS: &[(&str, &[u8])] = &[(
+    "ja-contact-center/model.json.gz",
+    include_bytes!("../../../../config/rules/ja-contact-center/model.json.gz"),
+)];
 
 /// The learned model and the probabilities at which it adds what the rules missed.
 #[derive(Debug)]
@@ -59,6 +62,7 @@ pub(crate) struct ModelGate {
     pub positive: f32,
     pub voice: f32,
     pub veto: f32,
+    pub sentiment: f32,
     pub complaint_type: f32,
 }
 
