@@ -384,17 +384,14 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
         }
         let pieces = sentence_spans(text);
         for (label, head, class) in wanted {
-            let texts: Vec<&str> = pieces.iter().map(|r| &text[r.clone()]).collect();
-            if let Some(best) = gate.model.strongest(&texts, head, class) {
-                let at = pieces[texts
-                    .iter()
-                    .position(|t| std::ptr::eq(*t, best))
-                    .unwrap_or(0)]
-                .clone();
+            if let Some(best) = fired
+                .prediction
+                .and_then(|p| p.strongest(&pieces, head, class))
+            {
                 evidence.push(Evidence {
                     label,
                     rule: format!("model:{}", gate.model.name),
-                    text: matcher::snippet(text, at),
+                    text: matcher::snippet(text, pieces[best].clone()),
                 });
             }
         }

@@ -110,11 +110,13 @@ pub struct TextModel {
     heads: Vec<Head>,
 }
 
-/// The probabilities of one voice, by head and class; borrows the class names from its model.
+/// The probabilities of one voice, by head and class, and what each n-gram occurrence
+/// contributed; borrows the class names and weights from its model.
 #[derive(Debug, Clone)]
 pub struct Prediction<'m> {
-    heads: &'m [Head],
+    model: &'m TextModel,
     probs: Vec<f32>,
+    occurrences: Vec<Occurrence>,
 }
 
 impl<'m> Prediction<'m> {
@@ -127,7 +129,8 @@ impl<'m> Prediction<'m> {
 
     /// Every class of `head` with its probability (none if the model has no such head).
     pub fn classes(&self, head: HeadLabel) -> impl Iterator<Item = (&'m str, f32)> + '_ {
-        self.heads
+        self.model
+            .heads
             .iter()
             .filter(move |h| h.label == head)
             .flat_map(|h| {
@@ -143,6 +146,39 @@ impl<'m> Prediction<'m> {
         self.classes(head)
             .filter(|(c, _)| keep(c))
             .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// Of `pieces` (byte ranges of the text, in order: its sentences), the index of the one whose
+    /// n-grams add most to `class`'s score under `head`: the evidence shown for a label the model
+    /// decided. A linear model's score is a sum over n-gram occurrences, so this is exact and
+    /// needs no second pass over the text.
+    pub fn strongest(
+        &self,
+        pieces: &[std::ops::Range<usize>],
+        head: HeadLabel,
+        class: &str,
+    ) -> Option<usize> {
+        let h = self.model.heads.iter().find(|h| h.label == head)?;
+        let output = h.offset + h.classes.iter().position(|c| c == class)?;
+        let outputs = self.model.outputs;
+        let mut score = vec![0.0f32; pieces.len()];
+        let mut piece = 0;
+        for o in &self.occurrences {
+            let at = o.at as usize;
+            while piece + 1 < pieces.len() && at >= pieces[piece].end {
+                piece += 1;
+            }
+            if pieces
+                .get(piece)
+                .is_some_and(|p| p.contains(&at) || at == p.end)
+            {
+                score[piece] += o.share * self.model.weights[o.id as usize * outputs + output];
+            }
+        }
+        // Ties go to the first piece.
+        (0..pieces.len())
+            .rev()
+            .max_by(|a, b| score[*a].total_cmp(&score[*b]))
     }
 }
 
@@ -207,26 +243,27 @@ pub fn ngram_of(key: u64) -> String {
 /// L2-normalised; n-grams not in `vocab` are ignored.
 pub fn tfidf(text: &str, vocab: &foldhash::HashMap<u64, u32>, idf: &[f32]) -> Vec<(u32, f32)> {
     let mut out = Vec::new();
-    tfidf_into(text, vocab, idf, &mut vec![0; idf.len()], &mut out);
+    tfidf_into(text, vocab, idf, &mut vec![0; idf.len()], &mut out, None);
     out
 }
 
 /// [`tfidf`] into `out`, counting in `counts` (one slot per feature, all zero on entry and on
 /// return), so the analysis reuses both buffers and allocates nothing per voice.
 ///
-/// The n-grams are those of [`for_each_ngram`], but a trigram is looked up only when its first
-/// two characters are a feature: a trigram is in at least as few voices as its prefix, and
-/// [`fit_vocabulary`] keeps no trigram without its prefix, so this skips only misses (about a
-/// third of the look-ups).
+/// The n-grams are those of [`for_each_ngram`], but a longer one is looked up only when its
+/// parts are features: a bigram when both its characters are (or are blank), a trigram when both
+/// its bigrams are. An n-gram is in no more voices than its parts, and [`fit_vocabulary`] keeps
+/// none without them, so this skips only misses (most trigram look-ups).
 fn tfidf_into(
     text: &str,
     vocab: &foldhash::HashMap<u64, u32>,
     idf: &[f32],
     counts: &mut [u16],
     out: &mut Vec<(u32, f32)>,
+    mut explain: Option<Explain<'_>>,
 ) {
     out.clear();
-    let mut add = |k: u64| -> bool {
+    let mut add = |k: u64, at: usize| -> bool {
         let Some(&id) = vocab.get(&k) else {
             return false;
         };
@@ -235,45 +272,92 @@ fn tfidf_into(
             out.push((id, 0.0));
         }
         *slot = slot.saturating_add(1);
+        if let Some(e) = explain.as_mut() {
+            e.occurrences.push(Occurrence {
+                at: at as u32,
+                id,
+                share: 0.0,
+            });
+        }
         true
     };
+    let mut start = 0;
     for line in text.split('\n') {
         let (mut p2, mut p1) = (0u64, 0u64);
-        let (mut b2, mut b1) = (true, true);
-        let mut prefix_known = false;
-        for c in std::iter::once(' ')
-            .chain(line.chars())
-            .chain(std::iter::once(' '))
+        // Whether the previous character is blank, is blank or a feature, and whether the
+        // bigram ending at it is a feature.
+        let (mut b1, mut ok1, mut prefix_known) = (true, true, false);
+        let chars = line.char_indices().map(|(i, c)| (start + i, c));
+        let end = start + line.len();
+        for (at, c) in std::iter::once((start, ' '))
+            .chain(chars)
+            .chain(std::iter::once((end, ' ')))
         {
             let (k, blank) = (c as u64, c.is_whitespace());
-            if !blank {
-                add(k);
-            }
-            let bigram_known = p1 != 0 && !(blank && b1) && add(p1 | k << 21);
-            if prefix_known && p2 != 0 && !(blank && b1 && b2) {
-                add(p2 | p1 << 21 | k << 42);
+            let ok = blank || add(k, at);
+            let bigram_known = p1 != 0 && ok && ok1 && !(blank && b1) && add(p1 | k << 21, at);
+            if bigram_known && prefix_known && p2 != 0 {
+                add(p2 | p1 << 21 | k << 42, at);
             }
             prefix_known = bigram_known;
-            (p2, p1, b2, b1) = (p1, k, b1, blank);
+            (p2, p1, b1, ok1) = (p1, k, blank, ok);
         }
+        start = end + 1;
     }
     let mut norm = 0.0f32;
     for (id, v) in out.iter_mut() {
-        let slot = &mut counts[*id as usize];
-        *v = (1.0 + f32::from(*slot).ln()) * idf[*id as usize];
-        *slot = 0;
+        *v = sublinear_tf(counts[*id as usize]) * idf[*id as usize];
         norm += *v * *v;
     }
     let norm = norm.sqrt();
     if norm > 0.0 {
         out.iter_mut().for_each(|(_, v)| *v /= norm);
     }
+    // Each occurrence's share of its feature's value (value / count), for the evidence.
+    if let Some(e) = explain {
+        for (id, v) in out.iter() {
+            e.shares[*id as usize] = v / f32::from(counts[*id as usize]);
+        }
+        for o in e.occurrences.iter_mut() {
+            o.share = e.shares[o.id as usize];
+        }
+    }
+    for (id, _) in out.iter() {
+        counts[*id as usize] = 0;
+    }
+}
+
+/// Where [`tfidf_into`] writes what each n-gram occurrence contributes: the occurrences, and a
+/// per-feature buffer it overwrites for the features of the text.
+struct Explain<'a> {
+    occurrences: &'a mut Vec<Occurrence>,
+    shares: &'a mut [f32],
+}
+
+/// One occurrence of a feature in a text: the byte offset of its last character, the feature, and
+/// its share of the feature's value in the text's vector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Occurrence {
+    at: u32,
+    id: u32,
+    share: f32,
+}
+
+/// 1 + ln(count), from a table for the counts a voice usually has.
+fn sublinear_tf(count: u16) -> f32 {
+    const TABLE: usize = 32;
+    static TF: std::sync::LazyLock<[f32; TABLE]> =
+        std::sync::LazyLock::new(|| std::array::from_fn(|c| 1.0 + (c.max(1) as f32).ln()));
+    TF.get(usize::from(count))
+        .copied()
+        .unwrap_or_else(|| 1.0 + f32::from(count).ln())
 }
 
 /// Per-thread buffers of [`TextModel::logits`]: feature counts and the sparse vector.
 #[derive(Debug, Default)]
 struct Scratch {
     counts: Vec<u16>,
+    shares: Vec<f32>,
     vector: Vec<(u32, f32)>,
 }
 
@@ -363,17 +447,26 @@ impl TextModel {
     }
 
     /// The raw scores (logits) of every output for a text.
-    fn logits(&self, text: &str) -> Vec<f32> {
+    fn logits(&self, text: &str, occurrences: &mut Vec<Occurrence>) -> Vec<f32> {
         let mut out = vec![0.0f32; self.outputs];
         for head in &self.heads {
             out[head.offset..head.offset + head.bias.len()].copy_from_slice(&head.bias);
         }
         SCRATCH.with_borrow_mut(|scratch| {
-            let Scratch { counts, vector } = scratch;
+            let Scratch {
+                counts,
+                shares,
+                vector,
+            } = scratch;
             if counts.len() < self.idf.len() {
                 counts.resize(self.idf.len(), 0);
+                shares.resize(self.idf.len(), 0.0);
             }
-            tfidf_into(text, &self.vocab, &self.idf, counts, vector);
+            let explain = Explain {
+                occurrences,
+                shares,
+            };
+            tfidf_into(text, &self.vocab, &self.idf, counts, vector, Some(explain));
             for &(id, v) in vector.iter() {
                 let row = &self.weights[id as usize * self.outputs..][..self.outputs];
                 out.iter_mut().zip(row).for_each(|(o, w)| *o += v * w);
@@ -384,7 +477,10 @@ impl TextModel {
 
     /// The probabilities of every head's classes for a text.
     pub fn predict(&self, text: &str) -> Prediction<'_> {
-        let mut probs = self.logits(text);
+        // About one feature occurrence per byte of Japanese text (three n-grams per character
+        // of three bytes, fewer found): sized once, no regrowth.
+        let mut occurrences = Vec::with_capacity(text.len());
+        let mut probs = self.logits(text, &mut occurrences);
         for head in &self.heads {
             let z = &mut probs[head.offset..head.offset + head.classes.len()];
             if head.label.softmax() {
@@ -397,25 +493,10 @@ impl TextModel {
             }
         }
         Prediction {
-            heads: &self.heads,
+            model: self,
             probs,
+            occurrences,
         }
-    }
-
-    /// Of `pieces` (the sentences of a voice), the one the model finds most `class` under
-    /// `head`: the evidence shown for a label the model decided.
-    pub fn strongest<'t>(
-        &self,
-        pieces: &[&'t str],
-        head: HeadLabel,
-        class: &str,
-    ) -> Option<&'t str> {
-        pieces
-            .iter()
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| (*p, self.predict(p).prob(head, class).unwrap_or(0.0)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(p, _)| p)
     }
 
     /// How many n-gram features the model knows.
@@ -438,7 +519,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Counts of each n-gram's documents, for fitting a vocabulary: `(vocab, idf)` of the n-grams in
 /// at least `min_df` of `docs`, most frequent first (ties by key, so a fit is reproducible), at
-/// most `max_features` of them, less any trigram whose prefix bigram did not make the cut.
+/// most `max_features` of them, less any bigram or trigram whose parts did not make the cut.
 pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec<u64>, Vec<f32>) {
     let mut df: HashMap<u64, usize> = HashMap::new();
     for doc in docs {
@@ -452,13 +533,20 @@ pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec
     let mut kept: Vec<(u64, usize)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
     kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     kept.truncate(max_features);
-    // A trigram whose two-character prefix was cut is never looked up (see `tfidf_into`).
+    // An n-gram whose parts were cut is never looked up (see `tfidf_into`): drop it too.
+    const CHAR: u64 = 0x1f_ffff;
+    let known: std::collections::HashSet<u64> = kept.iter().map(|(k, _)| *k).collect();
+    let char_ok =
+        |c: u64| char::from_u32(c as u32).is_some_and(char::is_whitespace) || known.contains(&c);
+    kept.retain(|(k, _)| k >> 21 == 0 || k >> 42 != 0 || (char_ok(k & CHAR) && char_ok(k >> 21)));
     let bigrams: std::collections::HashSet<u64> = kept
         .iter()
         .map(|(k, _)| *k)
         .filter(|k| k >> 21 != 0 && k >> 42 == 0)
         .collect();
-    kept.retain(|(k, _)| k >> 42 == 0 || bigrams.contains(&(k & ((1 << 42) - 1))));
+    kept.retain(|(k, _)| {
+        k >> 42 == 0 || (bigrams.contains(&(k & ((1 << 42) - 1))) && bigrams.contains(&(k >> 21)))
+    });
     let n = docs.len() as f32;
     let idf = kept
         .iter()
@@ -573,10 +661,12 @@ mod tests {
         assert!(q.prob(HeadLabel::Voice, "praise").unwrap() > 0.95);
         assert!(q.prob(HeadLabel::Topics, "delivery").unwrap() < 0.3);
         assert_eq!(q.prob(HeadLabel::Sentiment, "positive"), None);
-        assert_eq!(
-            model.strongest(&["良い天気", "遅い"], HeadLabel::Voice, "complaint"),
-            Some("遅い")
-        );
+        // "良い天気。遅い": the second sentence carries the complaint.
+        let text = "良い天気。遅い";
+        let pieces = [0..15, 15..text.len()];
+        let p = model.predict(text);
+        assert_eq!(p.strongest(&pieces, HeadLabel::Voice, "complaint"), Some(1));
+        assert_eq!(p.strongest(&pieces, HeadLabel::Voice, "praise"), Some(0));
     }
 
     #[test]
