@@ -81,6 +81,26 @@ fn a_model_trained_on_a_companys_voices_adds_the_complaints_its_rules_miss() {
     };
     // The same voices give the same model, byte for byte: a refit is reviewable.
     assert_eq!(train_to("model.json.gz"), train_to("again.json.gz"));
+    // A refit over the file the rules name would change tags under the same rules version.
+    let out = run_voc(
+        &[
+            "model",
+            "train",
+            train.to_str().expect("utf-8"),
+            "--out",
+            dir.join("model.json.gz").to_str().expect("utf-8"),
+            "--name",
+            "acme-model@2",
+        ],
+        b"",
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let rules = dir.join("acme.toml");
     std::fs::write(

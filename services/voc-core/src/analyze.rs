@@ -171,8 +171,9 @@ impl Analyzer {
             sentiment: &senti,
             prediction: prediction.as_ref(),
         };
-        let mut topics = decide::topics(&fired, channel);
+        let (mut topics, model_topics) = decide::topics(&fired, channel);
         let (voice_type, mut sentiment, mut by_model) = decide::voice(&fired);
+        by_model.topics = model_topics;
         if let Some(s) = decide::model_sentiment(&fired, sentiment) {
             sentiment = s;
             by_model.sentiment = true;

@@ -53,17 +53,25 @@ impl Fired<'_> {
         class: &str,
         threshold: impl Fn(&crate::rules::ModelGate) -> f32,
     ) -> bool {
-        match (self.rules.model.as_ref(), self.prediction) {
+        match (self.rules.model.as_ref(), self.informative()) {
             (Some(gate), Some(p)) => p.prob(head, class).is_some_and(|x| x >= threshold(gate)),
             _ => false,
         }
     }
+
+    /// The model's prediction if the text had any of its features: on a text it knows nothing
+    /// of, its probabilities are only its priors, and priors decide nothing.
+    fn informative(&self) -> Option<&Prediction<'_>> {
+        self.prediction.filter(|p| p.features() > 0)
+    }
 }
 
-/// Topics: each rule adds its weight once per distinct item matched, so weak cues add up; the
-/// model adds a topic it finds likely enough that the rules missed; reported in declaration
-/// order. A channel may name a default (reviews are about the product).
-pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
+/// Topics: each rule adds its weight once per distinct item matched, so weak cues add up;
+/// reported in declaration order. The model adds a topic the rules missed when its probability
+/// reaches `[model] topic` (`another_topic` when the rules found topics already: it then adds to
+/// a voice already placed, which needs more certainty). A channel may name a default (reviews
+/// are about the product). Returns the topics and those the model added.
+pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> (Vec<String>, Vec<String>) {
     let rules = fired.rules;
     let score = |id: &str| -> f64 {
         fired
@@ -76,12 +84,29 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
     let mut topics: Vec<String> = rules
         .topics
         .iter()
+        .filter(|(id, _)| score(id) >= rules.settings.topic_threshold)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let found = !topics.is_empty();
+    let added: Vec<String> = rules
+        .topics
+        .iter()
+        .filter(|(id, _)| !topics.contains(id))
         .filter(|(id, _)| {
-            score(id) >= rules.settings.topic_threshold
-                || fired.model_says(HeadLabel::Topics, id, |g| g.topic)
+            fired.model_says(HeadLabel::Topics, id, |g| {
+                if found { g.another_topic } else { g.topic }
+            })
         })
         .map(|(id, _)| id.clone())
         .collect();
+    if !added.is_empty() {
+        topics = rules
+            .topics
+            .iter()
+            .filter(|(id, _)| topics.contains(id) || added.contains(id))
+            .map(|(id, _)| id.clone())
+            .collect();
+    }
     if topics.is_empty()
         && let Some((_, topic)) = rules
             .channel_topics
@@ -90,13 +115,17 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> Vec<String> {
     {
         topics.push(topic.clone());
     }
-    topics
+    (topics, added)
 }
 
 /// What the model decided that the rules did not, for the evidence.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ModelDecided {
     pub complaint: bool,
+    /// The rules found a complaint and the model overruled them.
+    pub vetoed: bool,
+    /// Topics the model added.
+    pub topics: Vec<String>,
     /// The sentiment (positive for a voice the rules left neutral, or any polarity the model
     /// is sure of).
     pub sentiment: bool,
@@ -107,8 +136,10 @@ pub(crate) struct ModelDecided {
 }
 
 /// The voice type, and the sentiment it leaves: a complaint is negative, anything else is not.
-/// The model may turn a voice the rules judged otherwise into a complaint, or a neutral one
-/// positive, when its probability reaches the rules' `[model]` threshold.
+/// The model may turn a voice the rules judged otherwise into a complaint, overrule a complaint
+/// it finds very unlikely (never an escalation), turn a neutral voice positive, or place a voice
+/// the rules could only call `other`, each when its probability reaches the rules' `[model]`
+/// threshold.
 pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     let rules = fired.rules;
     let senti = fired.sentiment;
@@ -155,17 +186,17 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     // The model may overrule a complaint the rules found only in the words' polarity or a
     // complaint rule, never an escalation.
     let vetoed = !fired.escalation()
-        && match (rules.model.as_ref(), fired.prediction) {
-            (Some(gate), Some(p)) => p
-                .prob(HeadLabel::Voice, VoiceType::Complaint.as_str())
-                .is_some_and(|x| x < gate.veto),
+        && match (rules.model.as_ref(), fired.informative()) {
+            (Some(gate), Some(p)) => gate.veto.is_some_and(|veto| {
+                p.prob(HeadLabel::Voice, VoiceType::Complaint.as_str())
+                    .is_some_and(|x| x < veto)
+            }),
             _ => false,
         };
-    if !vetoed
-        && (fired.escalation()
-            || decisive <= -threshold
-            || fired.voice_weight(VoiceType::Complaint) >= 1.0)
-    {
+    let rules_complaint = fired.escalation()
+        || decisive <= -threshold
+        || fired.voice_weight(VoiceType::Complaint) >= 1.0;
+    if rules_complaint && !vetoed {
         return (
             VoiceType::Complaint,
             Sentiment::Negative,
@@ -184,7 +215,10 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     if sentiment == Sentiment::Negative {
         sentiment = Sentiment::Neutral;
     }
-    let mut by_model = ModelDecided::default();
+    let mut by_model = ModelDecided {
+        vetoed: rules_complaint,
+        ..ModelDecided::default()
+    };
     if sentiment == Sentiment::Neutral
         && fired.model_says(HeadLabel::Sentiment, Sentiment::Positive.as_str(), |g| {
             g.positive
@@ -195,7 +229,11 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     }
     let voice = match other_voice {
         (Some(v), s) if s > 0.0 => v,
-        _ if sentiment == Sentiment::Positive || fired.voice_weight(VoiceType::Praise) >= 1.0 => {
+        _ if fired.voice_weight(VoiceType::Praise) >= 1.0 => VoiceType::Praise,
+        _ if sentiment == Sentiment::Positive => {
+            if by_model.sentiment {
+                by_model.voice = Some(VoiceType::Praise);
+            }
             VoiceType::Praise
         }
         _ => match model_voice(fired) {
@@ -212,18 +250,29 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
 /// The model's polarity when its probability reaches the rules' `[model] sentiment` and differs
 /// from the one the voice type left: docs/TAXONOMY.md judges sentiment apart from the voice type
 /// (a complaint may end satisfied, a worried question is negative).
+///
+/// It never contradicts the words' own polarity: where the lexicon score is past the threshold
+/// (迷惑です, 最高でした), the model may only restore that polarity, not turn it neutral or over.
 pub(crate) fn model_sentiment(fired: &Fired<'_>, current: Sentiment) -> Option<Sentiment> {
-    let (gate, p) = (fired.rules.model.as_ref()?, fired.prediction?);
+    let (gate, p) = (fired.rules.model.as_ref()?, fired.informative()?);
+    let threshold = fired.rules.settings.sentiment_threshold;
+    let lexicon = if fired.sentiment.score <= -threshold {
+        Some(Sentiment::Negative)
+    } else if fired.sentiment.score >= threshold {
+        Some(Sentiment::Positive)
+    } else {
+        None
+    };
     p.best(HeadLabel::Sentiment, |_| true)
-        .filter(|(_, x)| *x >= gate.sentiment)
+        .filter(|(_, x)| gate.sentiment.is_some_and(|t| *x >= t))
         .and_then(|(c, _)| c.parse::<Sentiment>().ok())
-        .filter(|s| *s != current)
+        .filter(|s| *s != current && lexicon.is_none_or(|l| l == *s))
 }
 
 /// The model's likeliest voice type other than complaint and `other`, if its probability reaches
 /// the rules' `[model] voice`.
 fn model_voice(fired: &Fired<'_>) -> Option<VoiceType> {
-    let (gate, p) = (fired.rules.model.as_ref()?, fired.prediction?);
+    let (gate, p) = (fired.rules.model.as_ref()?, fired.informative()?);
     p.best(HeadLabel::Voice, |_| true)
         .filter(|(_, x)| *x >= gate.voice)
         .and_then(|(c, _)| c.parse::<VoiceType>().ok())
@@ -232,9 +281,9 @@ fn model_voice(fired: &Fired<'_>) -> Option<VoiceType> {
 
 /// The complaint type of a complaint: the highest summed weight, plus a bonus for the problem
 /// raised first (ties go to it too); else the default of its first topic that has one; else the
-/// rules' fallback. With a model, its likeliest type when no complaint-type rule fired, or when
-/// its probability reaches `[model] complaint_type`. Returns the type and whether the model
-/// chose it.
+/// rules' fallback. With a model, its likeliest type instead of the fallback, or instead of the
+/// rules' choice when its probability reaches `[model] complaint_type`. Returns the type and
+/// whether the model chose it.
 pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> (String, bool) {
     let rules = fired.rules;
     let first_of = |ct: &str| {
@@ -263,29 +312,27 @@ pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> (String, b
             best = Some((ct, s, first));
         }
     }
-    // The model's likeliest type replaces the rules' when it is sure enough, or when no
-    // complaint-type rule fired at all (the defaults below are guesses from the topic).
-    if let (Some(gate), Some(p)) = (rules.model.as_ref(), fired.prediction)
+    let from_rules = best.map(|b| b.0.to_string()).or_else(|| {
+        topics.iter().find_map(|t| {
+            rules
+                .complaint_defaults
+                .iter()
+                .find(|(topic, _)| topic == t)
+                .map(|(_, ct)| ct.clone())
+        })
+    });
+    // The model's likeliest type replaces the rules' when it is sure enough, and stands in for
+    // the fallback, which is no judgement at all.
+    if let (Some(gate), Some(p)) = (rules.model.as_ref(), fired.informative())
         && let Some((ct, x)) = p.best(HeadLabel::ComplaintType, |c| {
             rules.complaint_types.iter().any(|(id, _)| id == c)
         })
-        && (best.is_none() || x >= gate.complaint_type)
+        && (from_rules.is_none() || gate.complaint_type.is_some_and(|t| x >= t))
     {
-        let same = best.is_some_and(|b| b.0 == ct);
+        let same = from_rules.as_deref() == Some(ct);
         return (ct.to_string(), !same);
     }
-    let ct = best
-        .map(|b| b.0.to_string())
-        .or_else(|| {
-            topics.iter().find_map(|t| {
-                rules
-                    .complaint_defaults
-                    .iter()
-                    .find(|(topic, _)| topic == t)
-                    .map(|(_, ct)| ct.clone())
-            })
-        })
-        .unwrap_or_else(|| rules.settings.complaint_fallback.clone());
+    let ct = from_rules.unwrap_or_else(|| rules.settings.complaint_fallback.clone());
     (ct, false)
 }
 
@@ -350,15 +397,14 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
         })
         .collect();
     if let Some(gate) = &rules.model {
-        let by_rule = |t: &String| {
-            fired
-                .firings
-                .iter()
-                .any(|f| matches!(fired.label(f), Label::Topic(x) if x == t))
-        };
         let mut wanted: Vec<(String, HeadLabel, &str)> = Vec::new();
         if decided.by_model.complaint {
             wanted.push(("voice:complaint".into(), HeadLabel::Voice, "complaint"));
+        }
+        if decided.by_model.vetoed {
+            // The sentence that speaks most for the voice type decided instead.
+            let v = decided.voice.as_str();
+            wanted.push((format!("voice:{v}"), HeadLabel::Voice, v));
         }
         if let Some(ct) = decided
             .complaint_type
@@ -366,7 +412,7 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
         {
             wanted.push((format!("complaint:{ct}"), HeadLabel::ComplaintType, ct));
         }
-        if let Some(v) = decided.by_model.voice {
+        if let Some(v) = decided.by_model.voice.filter(|_| !decided.by_model.vetoed) {
             wanted.push((
                 format!("voice:{}", v.as_str()),
                 HeadLabel::Voice,
@@ -377,23 +423,21 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
             let s = decided.sentiment.as_str();
             wanted.push((format!("sentiment:{s}"), HeadLabel::Sentiment, s));
         }
-        for t in decided.topics.iter().filter(|t| !by_rule(t)) {
-            if fired.model_says(HeadLabel::Topics, t, |g| g.topic) {
-                wanted.push((format!("topic:{t}"), HeadLabel::Topics, t));
-            }
+        for t in &decided.by_model.topics {
+            wanted.push((format!("topic:{t}"), HeadLabel::Topics, t));
         }
         let pieces = sentence_spans(text);
         for (label, head, class) in wanted {
-            if let Some(best) = fired
+            // The sentence that adds most to the label; the whole text when none does.
+            let at = fired
                 .prediction
                 .and_then(|p| p.strongest(&pieces, head, class))
-            {
-                evidence.push(Evidence {
-                    label,
-                    rule: format!("model:{}", gate.model.name),
-                    text: matcher::snippet(text, pieces[best].clone()),
-                });
-            }
+                .map_or(0..text.len(), |best| pieces[best].clone());
+            evidence.push(Evidence {
+                label,
+                rule: format!("model:{}", gate.model.name),
+                text: matcher::snippet(text, at),
+            });
         }
     }
     evidence.extend(
@@ -424,7 +468,9 @@ fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     for (i, c) in text.char_indices() {
         if matches!(c, '。' | '！' | '？' | '!' | '?' | '\n') {
             let end = i + c.len_utf8();
-            if text[start..end].trim().len() > c.len_utf8() {
+            // The mark alone is no sentence (a newline is trimmed away with the spaces).
+            let mark = if c == '\n' { 0 } else { c.len_utf8() };
+            if text[start..end].trim().len() > mark {
                 spans.push(start..end);
             }
             start = end;

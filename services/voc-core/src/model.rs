@@ -2,16 +2,20 @@
 //!
 //! Rules see only what someone wrote a rule for: on voices written by people who never read
 //! them, a fifth of the complaints slipped past (data/eval/README.md). This model gives every
-//! voice a probability per voice type, sentiment and topic, from character 1–3-grams of the same
-//! normalised, masked text the rules read. The decision (`decide.rs`) lets it only *add* what the
-//! rules missed, above the thresholds of the rules' `[model]` table.
+//! voice a probability per voice type, sentiment, complaint type and topic, from character
+//! 1–3-grams of the same normalised, masked text the rules read. The decision (`decide.rs`) asks
+//! it where the rules are silent or weak, each time against a threshold of the rules' `[model]`
+//! table: it mostly adds what the rules missed, and may overrule them only as `[model]` documents
+//! (a veto of a complaint, a polarity the lexicon did not give, a surer complaint type).
 //!
-//! Features are those of scikit-learn's `TfidfVectorizer(analyzer="char", ngram_range=(1, 3),
-//! sublinear_tf=True)`: tf = 1 + ln(count), smoothed idf = ln((1 + n) / (1 + df)) + 1, each vector
-//! L2-normalised. Character n-grams need no word segmentation, so they survive speech-recognition
-//! errors, slang and spelling variants that a lemma never matches (Kanaris et al. 2007 on
-//! character n-grams for noisy text). The heads are multinomial (voice type, sentiment) and
-//! one-vs-rest binary (topics) logistic regressions, fitted by `voc model train`.
+//! Features: every run of 1 to 3 characters within a line (each line padded with a space at both
+//! ends; runs of spaces alone left out; no case folding: the text is NFKC-normalised already),
+//! the `max_features` found in most voices; weighted as scikit-learn's `TfidfVectorizer` with
+//! `sublinear_tf`: tf = 1 + ln(count), smoothed idf = ln((1 + n) / (1 + df)) + 1 (natural log),
+//! each vector L2-normalised. Character n-grams need no word segmentation, so they survive
+//! speech-recognition errors, slang and spelling variants that a lemma never matches. The heads
+//! are multinomial (voice type, sentiment, complaint type) and one-vs-rest binary (topics)
+//! logistic regressions, fitted by `voc model train`.
 //!
 //! Everything here is pure: the model file is bytes in, a [`TextModel`] out.
 
@@ -63,7 +67,9 @@ pub struct ModelFile {
     pub heads: Vec<HeadFile>,
 }
 
-/// One head of a model file: per class, its bias and one weight per feature.
+/// One head of a model file: per class, its bias and one weight per feature (`weights[class]
+/// [feature]`, in the order of [`ModelFile::features`]); logits are `bias + weights · x` for the
+/// voice's L2-normalised TF-IDF vector `x`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadFile {
@@ -85,6 +91,8 @@ pub enum ModelError {
     Shape { head: HeadLabel, why: String },
     #[error("the model's feature {0:?} is not an n-gram of 1 to {NGRAM_MAX} characters")]
     Feature(String),
+    #[error("the model's feature {0:?} {1}")]
+    Vocabulary(String, &'static str),
 }
 
 /// A head at run time: its classes and where its outputs sit in the weight rows.
@@ -116,6 +124,7 @@ pub struct TextModel {
 pub struct Prediction<'m> {
     model: &'m TextModel,
     probs: Vec<f32>,
+    features: usize,
     occurrences: Vec<Occurrence>,
 }
 
@@ -141,6 +150,12 @@ impl<'m> Prediction<'m> {
             })
     }
 
+    /// How many distinct features of the model the text had (0: the probabilities are the
+    /// model's priors alone).
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
     /// The likeliest class of `head` among those `keep` accepts, with its probability.
     pub fn best(&self, head: HeadLabel, keep: impl Fn(&str) -> bool) -> Option<(&'m str, f32)> {
         self.classes(head)
@@ -150,8 +165,9 @@ impl<'m> Prediction<'m> {
 
     /// Of `pieces` (byte ranges of the text, in order: its sentences), the index of the one whose
     /// n-grams add most to `class`'s score under `head`: the evidence shown for a label the model
-    /// decided. A linear model's score is a sum over n-gram occurrences, so this is exact and
-    /// needs no second pass over the text.
+    /// decided. A linear model's score is a sum over features; each feature's value is shared
+    /// evenly among its occurrences (a convention: tf is sublinear), so one pass over the text
+    /// suffices. A piece whose n-grams speak against the class is no evidence (None when all do).
     pub fn strongest(
         &self,
         pieces: &[std::ops::Range<usize>],
@@ -175,10 +191,11 @@ impl<'m> Prediction<'m> {
                 score[piece] += o.share * self.model.weights[o.id as usize * outputs + output];
             }
         }
-        // Ties go to the first piece.
+        // Ties go to the first piece; a piece that speaks against the class is no evidence.
         (0..pieces.len())
             .rev()
             .max_by(|a, b| score[*a].total_cmp(&score[*b]))
+            .filter(|i| score[*i] > 0.0)
     }
 }
 
@@ -289,9 +306,11 @@ fn tfidf_into(
         let (mut b1, mut ok1, mut prefix_known) = (true, true, false);
         let chars = line.char_indices().map(|(i, c)| (start + i, c));
         let end = start + line.len();
+        // The end pad counts as the line's last character, so its n-grams stay in its sentence.
+        let last = line.char_indices().last().map_or(start, |(i, _)| start + i);
         for (at, c) in std::iter::once((start, ' '))
             .chain(chars)
-            .chain(std::iter::once((end, ' ')))
+            .chain(std::iter::once((last, ' ')))
         {
             let (k, blank) = (c as u64, c.is_whitespace());
             let ok = blank || add(k, at);
@@ -383,6 +402,13 @@ impl TextModel {
         Ok(model)
     }
 
+    /// Checks a parsed model file and lays its weights out for prediction (`digest` 0: it is
+    /// computed from the bytes by [`Self::from_bytes`]).
+    ///
+    /// Errors: another format version, a feature that is no 1–3-character n-gram, is written twice,
+    /// has an idf that is not a positive number, or lacks one of its parts (the look-ups of
+    /// `tfidf_into` rely on them, see [`fit_vocabulary`]); a head written twice, or whose biases
+    /// and weights do not match its classes and the features, or are not finite.
     pub fn from_file(file: ModelFile) -> Result<Self, ModelError> {
         if file.format != FORMAT {
             return Err(ModelError::Format { found: file.format });
@@ -392,8 +418,40 @@ impl TextModel {
         let mut idf = Vec::with_capacity(n);
         for (i, (gram, weight)) in file.features.iter().enumerate() {
             let key = key_of(gram).ok_or_else(|| ModelError::Feature(gram.clone()))?;
-            vocab.insert(key, i as u32);
+            if vocab.insert(key, i as u32).is_some() {
+                return Err(ModelError::Vocabulary(gram.clone(), "is written twice"));
+            }
+            if !(weight.is_finite() && *weight > 0.0) {
+                return Err(ModelError::Vocabulary(gram.clone(), "has no positive idf"));
+            }
             idf.push(*weight);
+        }
+        for (gram, _) in &file.features {
+            if !parts_known(key_of(gram).unwrap_or(0), &vocab) {
+                return Err(ModelError::Vocabulary(
+                    gram.clone(),
+                    "lacks one of its parts among the features",
+                ));
+            }
+        }
+        for (i, head) in file.heads.iter().enumerate() {
+            if file.heads[..i].iter().any(|h| h.label == head.label) {
+                return Err(ModelError::Shape {
+                    head: head.label,
+                    why: "written twice".into(),
+                });
+            }
+            if !head
+                .bias
+                .iter()
+                .chain(head.weights.iter().flatten())
+                .all(|w| w.is_finite())
+            {
+                return Err(ModelError::Shape {
+                    head: head.label,
+                    why: "a weight is not a finite number".into(),
+                });
+            }
         }
         let outputs: usize = file.heads.iter().map(|h| h.classes.len()).sum();
         let mut weights = vec![0.0f32; n * outputs];
@@ -446,13 +504,13 @@ impl TextModel {
         })
     }
 
-    /// The raw scores (logits) of every output for a text.
-    fn logits(&self, text: &str, occurrences: &mut Vec<Occurrence>) -> Vec<f32> {
+    /// The raw scores of every output, and how many distinct features the text had.
+    fn logits(&self, text: &str, occurrences: &mut Vec<Occurrence>) -> (Vec<f32>, usize) {
         let mut out = vec![0.0f32; self.outputs];
         for head in &self.heads {
             out[head.offset..head.offset + head.bias.len()].copy_from_slice(&head.bias);
         }
-        SCRATCH.with_borrow_mut(|scratch| {
+        let features = SCRATCH.with_borrow_mut(|scratch| {
             let Scratch {
                 counts,
                 shares,
@@ -471,16 +529,17 @@ impl TextModel {
                 let row = &self.weights[id as usize * self.outputs..][..self.outputs];
                 out.iter_mut().zip(row).for_each(|(o, w)| *o += v * w);
             }
+            vector.len()
         });
-        out
+        (out, features)
     }
 
     /// The probabilities of every head's classes for a text.
     pub fn predict(&self, text: &str) -> Prediction<'_> {
         // About one feature occurrence per byte of Japanese text (three n-grams per character
-        // of three bytes, fewer found): sized once, no regrowth.
+        // of three bytes, fewer found): one allocation for most voices (ASCII text may grow it).
         let mut occurrences = Vec::with_capacity(text.len());
-        let mut probs = self.logits(text, &mut occurrences);
+        let (mut probs, features) = self.logits(text, &mut occurrences);
         for head in &self.heads {
             let z = &mut probs[head.offset..head.offset + head.classes.len()];
             if head.label.softmax() {
@@ -495,6 +554,7 @@ impl TextModel {
         Prediction {
             model: self,
             probs,
+            features,
             occurrences,
         }
     }
@@ -507,6 +567,22 @@ impl TextModel {
     /// The heads' labels and classes, for `voc rules check`.
     pub fn heads(&self) -> impl Iterator<Item = (HeadLabel, &[String])> {
         self.heads.iter().map(|h| (h.label, h.classes.as_slice()))
+    }
+}
+
+/// Whether the parts of an n-gram key are features (or blank): both characters of a bigram,
+/// both bigrams of a trigram. `tfidf_into` looks an n-gram up only behind its parts.
+fn parts_known(key: u64, vocab: &foldhash::HashMap<u64, u32>) -> bool {
+    const CHAR: u64 = 0x1f_ffff;
+    let char_ok = |c: u64| {
+        char::from_u32(c as u32).is_some_and(char::is_whitespace) || vocab.contains_key(&c)
+    };
+    if key >> 42 != 0 {
+        vocab.contains_key(&(key & ((1 << 42) - 1))) && vocab.contains_key(&(key >> 21))
+    } else if key >> 21 != 0 {
+        char_ok(key & CHAR) && char_ok(key >> 21)
+    } else {
+        true
     }
 }
 
@@ -601,25 +677,34 @@ mod tests {
             "電源が入りません  画面",
             "画面が割れた 電源",
         ];
-        let (keys, idf) = fit_vocabulary(&docs, 2, 1000);
-        let vocab: foldhash::HashMap<u64, u32> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (*k, i as u32))
-            .collect();
-        for doc in docs {
-            let mut expected: Vec<u32> = ngram_keys(doc)
-                .into_iter()
-                .filter_map(|k| vocab.get(&k).copied())
+        // Every cut: a truncated vocabulary cuts parts of n-grams it would keep, and those
+        // must go too (else the pruned look-ups would miss them); min_df 1 keeps the odd ones.
+        for (min_df, max) in [(1, 1000), (1, 60), (1, 25), (2, 12), (1, 3)] {
+            let (keys, idf) = fit_vocabulary(&docs, min_df, max);
+            assert!(keys.len() <= max);
+            let vocab: foldhash::HashMap<u64, u32> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (*k, i as u32))
                 .collect();
-            expected.sort_unstable();
-            expected.dedup();
-            let mut found: Vec<u32> = tfidf(doc, &vocab, &idf)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect();
-            found.sort_unstable();
-            assert_eq!(found, expected, "{doc}");
+            assert!(keys.iter().all(|k| parts_known(*k, &vocab)), "max {max}");
+            for doc in docs.iter().copied().chain(["未知の画面 が入らない\n電源"]) {
+                let mut expected: Vec<u32> = ngram_keys(doc)
+                    .into_iter()
+                    .filter_map(|k| vocab.get(&k).copied())
+                    .collect();
+                expected.sort_unstable();
+                expected.dedup();
+                let mut found: Vec<u32> = tfidf(doc, &vocab, &idf)
+                    .into_iter()
+                    .map(|(i, _)| i)
+                    .collect();
+                found.sort_unstable();
+                assert_eq!(
+                    found, expected,
+                    "{doc:?} with min_df {min_df}, {max} features"
+                );
+            }
         }
     }
 

@@ -570,8 +570,8 @@ fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
     })
 }
 
-/// Loads the model a `[model]` table names, with its thresholds (0.5, the model's own decision,
-/// where the file gives none). Errors name the file and line of `file`.
+/// Loads the model a `[model]` table names, with its thresholds (defaults in [`ModelDef`]).
+/// Errors name the file and line of the key at fault.
 fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesError> {
     let (Some(file), Some(source)) = (&def.file, &def.source) else {
         return Ok(None);
@@ -589,31 +589,29 @@ fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesE
             .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
     };
     let model = TextModel::from_bytes(&bytes).map_err(|e| fail(e.to_string()))?;
-    for (key, value) in [
-        ("complaint", def.complaint),
-        ("topic", def.topic),
-        ("positive", def.positive),
-        ("voice", def.voice),
-        ("veto", def.veto),
-        ("sentiment", def.sentiment),
-        ("complaint_type", def.complaint_type),
-    ] {
-        if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+    let mut def = def.clone();
+    for (key, value) in def.thresholds_mut() {
+        if let Some(v) = value
+            && !(0.0..=1.0).contains(v.get_ref())
+        {
             return Err(ctx.err(
-                file.span(),
+                v.span(),
                 None,
                 format!("[model] {key} is a probability: between 0 and 1"),
             ));
         }
     }
+    let p = |v: &Option<toml::Spanned<f64>>| v.as_ref().map(|v| *v.get_ref() as f32);
+    let topic = p(&def.topic).unwrap_or(0.5);
     Ok(Some(ModelGate {
         model,
-        complaint: def.complaint.unwrap_or(0.5) as f32,
-        topic: def.topic.unwrap_or(0.5) as f32,
-        positive: def.positive.unwrap_or(0.5) as f32,
-        voice: def.voice.unwrap_or(0.5) as f32,
-        veto: def.veto.unwrap_or(0.0) as f32,
-        sentiment: def.sentiment.unwrap_or(1.0) as f32,
-        complaint_type: def.complaint_type.unwrap_or(1.0) as f32,
+        complaint: p(&def.complaint).unwrap_or(0.5),
+        veto: p(&def.veto),
+        topic,
+        another_topic: p(&def.another_topic).unwrap_or(topic),
+        positive: p(&def.positive).unwrap_or(0.5),
+        voice: p(&def.voice).unwrap_or(0.5),
+        sentiment: p(&def.sentiment),
+        complaint_type: p(&def.complaint_type),
     }))
 }

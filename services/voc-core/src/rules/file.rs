@@ -55,41 +55,62 @@ pub(crate) struct RulesFile {
 }
 
 /// `[model]`: a model file (`voc model train` writes one; see `crate::model`) and the
-/// probabilities at which it adds a label the rules did not give. Merged key by key.
+/// probabilities at which it may change what the rules decided (`decide.rs`). Key by key across
+/// `extends`, except that a file naming another model brings its own thresholds: thresholds are
+/// chosen for one model.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ModelDef {
     /// Relative to the file that names it; `""` switches off the model of an extended file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<Spanned<String>>,
-    /// P(complaint) at which a voice the rules judged otherwise becomes a complaint.
+    /// P(complaint) at which a voice the rules judged otherwise becomes a complaint (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub complaint: Option<f64>,
-    /// P(topic) at which a topic the rules did not assign is added.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topic: Option<f64>,
+    pub complaint: Option<Spanned<f64>>,
     /// P(complaint) below which a voice the rules judged a complaint, without an escalation, is
-    /// not one (0: never).
+    /// not one (default: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub veto: Option<f64>,
-    /// P of its likeliest complaint type at which it replaces the one the rules chose (with
-    /// no complaint-type rule fired, the model's likeliest is taken whatever its P).
+    pub veto: Option<Spanned<f64>>,
+    /// P(topic) at which a topic is added to a voice the rules gave none (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub complaint_type: Option<f64>,
-    /// P of its likeliest voice type at which a voice the rules could not place (`other`)
-    /// takes that type.
+    pub topic: Option<Spanned<f64>>,
+    /// P(topic) at which a topic is added to a voice the rules gave topics (default: `topic`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voice: Option<f64>,
-    /// P of its likeliest polarity at which the model's sentiment replaces the one the voice type
-    /// left (1: never).
+    pub another_topic: Option<Spanned<f64>>,
+    /// P(positive) at which a voice the rules left neutral is positive (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sentiment: Option<f64>,
-    /// P(positive) at which a voice the rules left neutral is positive.
+    pub positive: Option<Spanned<f64>>,
+    /// P of its likeliest voice type at which a voice the rules could only call `other` takes it
+    /// (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub positive: Option<f64>,
+    pub voice: Option<Spanned<f64>>,
+    /// P of its likeliest polarity at which it replaces the one the voice type left, never
+    /// against the lexicon's own (default: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Spanned<f64>>,
+    /// P of its likeliest complaint type at which it replaces the rules' choice (default: only
+    /// when no complaint-type rule fired, where the rules could only guess from the topic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint_type: Option<Spanned<f64>>,
     /// Where `file` resolves, set when the file naming it is read.
     #[serde(skip)]
     pub source: Option<ModelSource>,
+}
+
+impl ModelDef {
+    /// The thresholds by key, for checks and span shifting.
+    pub fn thresholds_mut(&mut self) -> [(&'static str, &mut Option<Spanned<f64>>); 8] {
+        [
+            ("complaint", &mut self.complaint),
+            ("veto", &mut self.veto),
+            ("topic", &mut self.topic),
+            ("another_topic", &mut self.another_topic),
+            ("positive", &mut self.positive),
+            ("voice", &mut self.voice),
+            ("sentiment", &mut self.sentiment),
+            ("complaint_type", &mut self.complaint_type),
+        ]
+    }
 }
 
 /// Where a rules file's model comes from.

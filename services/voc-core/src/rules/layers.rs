@@ -377,6 +377,11 @@ fn shift(file: &mut RulesFile, by: usize) {
         .chain(file.complaint_topics.values_mut())
         .chain(file.model.file.iter_mut())
         .for_each(|s| moved(s, by));
+    for (_, threshold) in file.model.thresholds_mut() {
+        if let Some(t) = threshold {
+            moved(t, by);
+        }
+    }
     file.sentiment.words.values_mut().for_each(|w| moved(w, by));
     for rule in &mut file.rules {
         let r = rule.get_mut();
@@ -465,17 +470,22 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     base.complaint_defaults.extend(top.complaint_defaults);
     base.channel_topics.extend(top.channel_topics);
     base.complaint_topics.extend(top.complaint_topics);
-    let (m, t) = (&mut base.model, top.model);
-    if t.file.is_some() {
-        (m.file, m.source) = (t.file, t.source);
+    if top.model.file.is_some() {
+        // Another model: the base's thresholds were chosen for the base's model.
+        base.model = top.model;
+    } else {
+        let mut top = top.model;
+        for ((_, mine), (_, theirs)) in base
+            .model
+            .thresholds_mut()
+            .into_iter()
+            .zip(top.thresholds_mut())
+        {
+            if theirs.is_some() {
+                *mine = theirs.take();
+            }
+        }
     }
-    m.complaint = t.complaint.or(m.complaint);
-    m.topic = t.topic.or(m.topic);
-    m.positive = t.positive.or(m.positive);
-    m.voice = t.voice.or(m.voice);
-    m.veto = t.veto.or(m.veto);
-    m.sentiment = t.sentiment.or(m.sentiment);
-    m.complaint_type = t.complaint_type.or(m.complaint_type);
     Ok(base)
 }
 
@@ -676,5 +686,27 @@ mod tests {
         );
         let err = RuleSet::load(Path::new(&range)).unwrap_err();
         assert!(err.message.contains("topic is a probability"), "{err}");
+        assert!(err.file.ends_with("range.toml") && err.line == 4, "{err}");
+        // A company's own model brings its own thresholds: the default's were chosen for the
+        // default's model.
+        let own = write(
+            &dir,
+            "own.toml",
+            "version = \"w\"\nextends = \"ja-contact-center\"\n[model]\nfile = \"ja-model.json.gz\"\n",
+        );
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../config/rules/ja-contact-center/model.json.gz"
+            ),
+            dir.join("ja-model.json.gz"),
+        )
+        .expect("copy the model");
+        let rules = RuleSet::load(Path::new(&own)).expect("compiles");
+        let gate = rules.model.as_ref().expect("its model");
+        assert!(
+            (gate.complaint - 0.5).abs() < 1e-6 && gate.veto.is_none(),
+            "{gate:?}"
+        );
     }
 }

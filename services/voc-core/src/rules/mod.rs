@@ -53,17 +53,19 @@ pub(crate) const BUNDLED_MODELS: &[(&str, &[u8])] = &[(
     include_bytes!("../../../../config/rules/ja-contact-center/model.json.gz"),
 )];
 
-/// The learned model and the probabilities at which it adds what the rules missed.
+/// The learned model and the probabilities at which it may change what the rules decided
+/// (each documented on `[model]`'s keys; `None`: never, or as documented there).
 #[derive(Debug)]
 pub(crate) struct ModelGate {
     pub model: TextModel,
     pub complaint: f32,
+    pub veto: Option<f32>,
     pub topic: f32,
+    pub another_topic: f32,
     pub positive: f32,
     pub voice: f32,
-    pub veto: f32,
-    pub sentiment: f32,
-    pub complaint_type: f32,
+    pub sentiment: Option<f32>,
+    pub complaint_type: Option<f32>,
 }
 
 /// What a rule assigns when it fires.
