@@ -203,9 +203,13 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
             ModelDecided::default(),
         );
     }
-    if fired.model_says(HeadLabel::Voice, VoiceType::Complaint.as_str(), |g| {
-        g.complaint
-    }) {
+    // Not against the words' own praise (さすがですね、翌日に届きました): the model adds
+    // complaints the lexicon is silent on.
+    if senti.score < threshold
+        && fired.model_says(HeadLabel::Voice, VoiceType::Complaint.as_str(), |g| {
+            g.complaint
+        })
+    {
         let by_model = ModelDecided {
             complaint: true,
             ..ModelDecided::default()
