@@ -485,3 +485,15 @@ fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     }
     spans
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sentence_spans;
+
+    #[test]
+    fn sentences_end_at_marks_and_line_breaks_and_keep_one_letter_lines() {
+        let text = "届かない。\nA\n\n遅い！本当に";
+        let pieces: Vec<&str> = sentence_spans(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(pieces, ["届かない。", "A\n", "遅い！", "本当に"]);
+    }
+}

@@ -344,3 +344,59 @@ fn a_token_straddling_a_sentence_end_is_read_safely() {
     let a = text("最高?!まじで");
     assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
 }
+
+/// What the learned model decided is shown as evidence naming it, for a label that was decided,
+/// on a piece of the stored (masked) text; a decision it made with no evidence, or evidence for a
+/// label nobody decided, would leave a support lead unable to see why.
+#[test]
+fn the_models_decisions_carry_evidence_from_the_stored_text() {
+    let dev = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/eval/voices3-tune.jsonl"
+    );
+    let mut seen = 0;
+    for line in std::fs::read_to_string(dev).expect("labeled set").lines() {
+        let msg = parse_message(line.as_bytes(), &Limits::default()).expect("valid message");
+        let a = analyzer().analyze(&msg).expect("analysis");
+        let t = &a.tags;
+        for e in t.evidence.iter().filter(|e| e.rule.starts_with("model:")) {
+            seen += 1;
+            let (kind, value) = e.label.split_once(':').expect("label:value");
+            let decided = match kind {
+                "topic" => t.topics.iter().any(|x| x == value),
+                "voice" => t.voice_type.as_str() == value,
+                "complaint" => t.complaint_type.as_deref() == Some(value),
+                "sentiment" => t.sentiment.as_str() == value,
+                _ => false,
+            };
+            assert!(
+                decided,
+                "{}: evidence {e:?} for a label not decided",
+                t.interaction_id
+            );
+            let shown = e.text.trim_end_matches('…');
+            assert!(
+                !shown.is_empty() && a.customer_text.contains(shown),
+                "{}: {e:?} is not a piece of the stored text",
+                t.interaction_id
+            );
+        }
+    }
+    assert!(seen > 20, "the model decided almost nothing ({seen})");
+}
+
+/// The model decides nothing on a text it has no features of: its priors are not a judgement.
+#[test]
+fn the_model_decides_nothing_on_a_text_without_its_features() {
+    for t in ["ｗｗｗ", "🙂🙂", "……"] {
+        let a = text(t);
+        assert!(
+            a.tags
+                .evidence
+                .iter()
+                .all(|e| !e.rule.starts_with("model:")),
+            "{t}: {:?}",
+            a.tags
+        );
+    }
+}
