@@ -203,9 +203,10 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
             ModelDecided::default(),
         );
     }
-    // Not against the words' own praise (さすがですね、翌日に届きました): the model adds
-    // complaints the lexicon is silent on.
+    // Not against the words' own praise (さすがですね、翌日に届きました), nor where the customer
+    // denies a problem (画質は悪くない, 不満はない).
     if senti.score < threshold
+        && !senti.cues.iter().any(|c| c.denied_negative)
         && fired.model_says(HeadLabel::Voice, VoiceType::Complaint.as_str(), |g| {
             g.complaint
         })

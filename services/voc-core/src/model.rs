@@ -9,7 +9,8 @@
 //! (a veto of a complaint, a polarity the lexicon did not give, a surer complaint type).
 //!
 //! Features: every run of 1 to 3 characters within a line (each line padded with a space at both
-//! ends; runs of spaces alone left out; no case folding: the text is NFKC-normalised already),
+//! ends; runs of white space and punctuation alone left out; no case folding: the text is
+//! NFKC-normalised already),
 //! the `max_features` found in most voices; weighted as scikit-learn's `TfidfVectorizer` with
 //! `sublinear_tf`: tf = 1 + ln(count), smoothed idf = ln((1 + n) / (1 + df)) + 1 (natural log),
 //! each vector L2-normalised. Character n-grams need no word segmentation, so they survive
@@ -201,7 +202,8 @@ impl<'m> Prediction<'m> {
 
 /// Calls `f` with the n-gram key of every run of 1 to [`NGRAM_MAX`] characters within a line,
 /// with repeats; each line is padded with a space at both ends (so a line's first and last
-/// characters are features of their own); n-grams of spaces alone are left out.
+/// characters are features of their own); n-grams of blanks alone (white space and punctuation,
+/// [`is_blank`]) are left out.
 pub fn for_each_ngram(text: &str, mut f: impl FnMut(u64)) {
     for line in text.split('\n') {
         // The two characters before the current one (0: none), and whether each is blank.
@@ -211,7 +213,7 @@ pub fn for_each_ngram(text: &str, mut f: impl FnMut(u64)) {
             .chain(line.chars())
             .chain(std::iter::once(' '))
         {
-            let (k, blank) = (c as u64, c.is_whitespace());
+            let (k, blank) = (c as u64, is_blank(c));
             if !blank {
                 f(k);
             }
@@ -224,6 +226,53 @@ pub fn for_each_ngram(text: &str, mut f: impl FnMut(u64)) {
             (p2, p1, b2, b1) = (p1, k, b1, blank);
         }
     }
+}
+
+/// Whether a character says nothing on its own: white space and punctuation marks. An n-gram of
+/// these alone is no feature (a text of "……" or "!!" has nothing the model could judge), while
+/// next to a letter they are (なんで？, 。また).
+fn is_blank(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '、' | '。'
+                | '，'
+                | '．'
+                | '・'
+                | '…'
+                | '‥'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '（'
+                | '）'
+                | '【'
+                | '】'
+                | '〔'
+                | '〕'
+                | '［'
+                | '］'
+                | '｛'
+                | '｝'
+                | '〈'
+                | '〉'
+                | '《'
+                | '》'
+                | '！'
+                | '？'
+                | '：'
+                | '；'
+                | '〜'
+                | '～'
+                | '―'
+                | '‐'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+        )
 }
 
 /// The n-gram keys of a text, with repeats (see [`for_each_ngram`]).
@@ -312,7 +361,7 @@ fn tfidf_into(
             .chain(chars)
             .chain(std::iter::once((last, ' ')))
         {
-            let (k, blank) = (c as u64, c.is_whitespace());
+            let (k, blank) = (c as u64, is_blank(c));
             let ok = blank || add(k, at);
             let bigram_known = p1 != 0 && ok && ok1 && !(blank && b1) && add(p1 | k << 21, at);
             if bigram_known && prefix_known && p2 != 0 {
@@ -574,9 +623,7 @@ impl TextModel {
 /// both bigrams of a trigram. `tfidf_into` looks an n-gram up only behind its parts.
 fn parts_known(key: u64, vocab: &foldhash::HashMap<u64, u32>) -> bool {
     const CHAR: u64 = 0x1f_ffff;
-    let char_ok = |c: u64| {
-        char::from_u32(c as u32).is_some_and(char::is_whitespace) || vocab.contains_key(&c)
-    };
+    let char_ok = |c: u64| char::from_u32(c as u32).is_some_and(is_blank) || vocab.contains_key(&c);
     if key >> 42 != 0 {
         vocab.contains_key(&(key & ((1 << 42) - 1))) && vocab.contains_key(&(key >> 21))
     } else if key >> 21 != 0 {
@@ -612,8 +659,7 @@ pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec
     // An n-gram whose parts were cut is never looked up (see `tfidf_into`): drop it too.
     const CHAR: u64 = 0x1f_ffff;
     let known: std::collections::HashSet<u64> = kept.iter().map(|(k, _)| *k).collect();
-    let char_ok =
-        |c: u64| char::from_u32(c as u32).is_some_and(char::is_whitespace) || known.contains(&c);
+    let char_ok = |c: u64| char::from_u32(c as u32).is_some_and(is_blank) || known.contains(&c);
     kept.retain(|(k, _)| k >> 21 == 0 || k >> 42 != 0 || (char_ok(k & CHAR) && char_ok(k >> 21)));
     let bigrams: std::collections::HashSet<u64> = kept
         .iter()

@@ -21,6 +21,8 @@ pub(crate) struct Cue {
     pub weight: f64,
     /// The lexicon item or rule id that produced it.
     pub source: String,
+    /// A negative word the customer negated (悪くない, 不満はない): a problem denied.
+    pub denied_negative: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +51,7 @@ pub(crate) fn score(
         .collect();
     entries.sort_unstable();
     entries.dedup();
-    let mut candidates: Vec<(Hit, f64, &str)> = Vec::new();
+    let mut candidates: Vec<(Hit, f64, &str, bool)> = Vec::new();
     for entry in entries.iter().map(|i| &rules.lexicon[*i]) {
         for &atom in &entry.item {
             let negation_built_in = matches!(
@@ -69,17 +71,17 @@ pub(crate) fn score(
                     (true, true) => entry.weight * -s.negated_positive_factor.abs(),
                     (true, false) => entry.weight * s.negated_negative_factor,
                 };
-                candidates.push((*h, w, entry.name.as_str()));
+                candidates.push((*h, w, entry.name.as_str(), negated && entry.weight < 0.0));
             }
         }
     }
-    candidates.sort_by_key(|(h, _, _)| (std::cmp::Reverse(h.end - h.start), h.start));
+    candidates.sort_by_key(|(h, _, _, _)| (std::cmp::Reverse(h.end - h.start), h.start));
 
     let mut used = vec![false; doc.morphemes.len() + 1];
     // Which cue (index into `cues`) covers a token, for excess (〜すぎる) to find its word.
     let mut cue_of_token: Vec<Option<usize>> = vec![None; doc.morphemes.len()];
     let mut cues = Vec::new();
-    for (h, w, name) in candidates {
+    for (h, w, name, denied_negative) in candidates {
         let toks = h.tok..h.tok_end.min(doc.morphemes.len());
         if toks.clone().any(|t| used[t]) {
             continue;
@@ -99,6 +101,7 @@ pub(crate) fn score(
             span: h.start..h.end,
             weight: w,
             source: format!("lexicon:{name}"),
+            denied_negative,
         });
     }
     apply_excess(rules, doc, &cue_of_token, &mut cues);
@@ -122,6 +125,7 @@ pub(crate) fn score(
                 span: f.span.clone(),
                 weight: w,
                 source: rule.id.clone(),
+                denied_negative: false,
             });
         }
     }
@@ -191,6 +195,7 @@ fn apply_excess(
                     span: prev.start..m.end,
                     weight: s.excess_weight,
                     source: "excess".into(),
+                    denied_negative: false,
                 });
             }
         }
@@ -239,6 +244,7 @@ fn apply_negated_verbs(
             span: m.start..m.end,
             weight: rules.settings.negated_verb_weight,
             source: NEGATED_VERB.into(),
+            denied_negative: false,
         });
     }
 }
