@@ -205,26 +205,43 @@ impl<'m> Prediction<'m> {
 /// characters are features of their own); n-grams of blanks alone (white space and punctuation,
 /// [`is_blank`]) are left out.
 pub fn for_each_ngram(text: &str, mut f: impl FnMut(u64)) {
+    walk_ngrams(text, |key, _| {
+        f(key);
+        true
+    });
+}
+
+/// The one walk over a text's n-grams, for fitting ([`for_each_ngram`]) and for look-ups
+/// ([`tfidf_into`]) alike, so both see the same n-grams. `f` gets each key and the byte offset of
+/// its last character (a line's end pad counts as its last character) and says whether the key
+/// is a feature; a bigram is offered only when both its characters are features (or blank), a
+/// trigram only when neither of its bigrams was refused. An n-gram is in no more voices than its
+/// parts, and [`fit_vocabulary`] keeps none without them, so this skips only misses.
+fn walk_ngrams(text: &str, mut f: impl FnMut(u64, usize) -> bool) {
+    let mut start = 0;
     for line in text.split('\n') {
-        // The two characters before the current one (0: none), and whether each is blank.
+        // The two characters before the current one (0: none), whether each is blank, whether
+        // the previous one is blank or a feature, and what became of the bigram ending at it
+        // (None: blanks alone, not an n-gram).
         let (mut p2, mut p1) = (0u64, 0u64);
-        let (mut b2, mut b1) = (true, true);
-        for c in std::iter::once(' ')
-            .chain(line.chars())
-            .chain(std::iter::once(' '))
+        let (mut b2, mut b1, mut ok1) = (true, true, true);
+        let mut prefix: Option<bool> = None;
+        let end = start + line.len();
+        let last = line.char_indices().last().map_or(start, |(i, _)| start + i);
+        let chars = line.char_indices().map(|(i, c)| (start + i, c));
+        for (at, c) in std::iter::once((start, ' '))
+            .chain(chars)
+            .chain(std::iter::once((last, ' ')))
         {
             let (k, blank) = (c as u64, is_blank(c));
-            if !blank {
-                f(k);
+            let ok = blank || f(k, at);
+            let bigram = (p1 != 0 && !(blank && b1)).then(|| ok && ok1 && f(p1 | k << 21, at));
+            if p2 != 0 && !(blank && b1 && b2) && bigram != Some(false) && prefix != Some(false) {
+                f(p2 | p1 << 21 | k << 42, at);
             }
-            if p1 != 0 && !(blank && b1) {
-                f(p1 | k << 21);
-            }
-            if p2 != 0 && !(blank && b1 && b2) {
-                f(p2 | p1 << 21 | k << 42);
-            }
-            (p2, p1, b2, b1) = (p1, k, b1, blank);
+            (p2, p1, b2, b1, ok1, prefix) = (p1, k, b1, blank, ok, bigram);
         }
+        start = end + 1;
     }
 }
 
@@ -314,12 +331,8 @@ pub fn tfidf(text: &str, vocab: &foldhash::HashMap<u64, u32>, idf: &[f32]) -> Ve
 }
 
 /// [`tfidf`] into `out`, counting in `counts` (one slot per feature, all zero on entry and on
-/// return), so the analysis reuses both buffers and allocates nothing per voice.
-///
-/// The n-grams are those of [`for_each_ngram`], but a longer one is looked up only when its
-/// parts are features: a bigram when both its characters are (or are blank), a trigram when both
-/// its bigrams are. An n-gram is in no more voices than its parts, and [`fit_vocabulary`] keeps
-/// none without them, so this skips only misses (most trigram look-ups).
+/// return), so the analysis reuses both buffers and allocates nothing per voice. The n-grams are
+/// those of [`walk_ngrams`], which looks a longer one up only behind known parts.
 fn tfidf_into(
     text: &str,
     vocab: &foldhash::HashMap<u64, u32>,
@@ -329,7 +342,7 @@ fn tfidf_into(
     mut explain: Option<Explain<'_>>,
 ) {
     out.clear();
-    let mut add = |k: u64, at: usize| -> bool {
+    walk_ngrams(text, |k, at| {
         let Some(&id) = vocab.get(&k) else {
             return false;
         };
@@ -346,32 +359,7 @@ fn tfidf_into(
             });
         }
         true
-    };
-    let mut start = 0;
-    for line in text.split('\n') {
-        let (mut p2, mut p1) = (0u64, 0u64);
-        // Whether the previous character is blank, is blank or a feature, and whether the
-        // bigram ending at it is a feature.
-        let (mut b1, mut ok1, mut prefix_known) = (true, true, false);
-        let chars = line.char_indices().map(|(i, c)| (start + i, c));
-        let end = start + line.len();
-        // The end pad counts as the line's last character, so its n-grams stay in its sentence.
-        let last = line.char_indices().last().map_or(start, |(i, _)| start + i);
-        for (at, c) in std::iter::once((start, ' '))
-            .chain(chars)
-            .chain(std::iter::once((last, ' ')))
-        {
-            let (k, blank) = (c as u64, is_blank(c));
-            let ok = blank || add(k, at);
-            let bigram_known = p1 != 0 && ok && ok1 && !(blank && b1) && add(p1 | k << 21, at);
-            if bigram_known && prefix_known && p2 != 0 {
-                add(p2 | p1 << 21 | k << 42, at);
-            }
-            prefix_known = bigram_known;
-            (p2, p1, b1, ok1) = (p1, k, blank, ok);
-        }
-        start = end + 1;
-    }
+    });
     let mut norm = 0.0f32;
     for (id, v) in out.iter_mut() {
         *v = sublinear_tf(counts[*id as usize]) * idf[*id as usize];
@@ -476,7 +464,7 @@ impl TextModel {
             idf.push(*weight);
         }
         for (gram, _) in &file.features {
-            if !parts_known(key_of(gram).unwrap_or(0), &vocab) {
+            if !parts_known(key_of(gram).unwrap_or(0), |k| vocab.contains_key(&k)) {
                 return Err(ModelError::Vocabulary(
                     gram.clone(),
                     "lacks one of its parts among the features",
@@ -619,13 +607,13 @@ impl TextModel {
     }
 }
 
-/// Whether the parts of an n-gram key are features (or blank): both characters of a bigram,
-/// both bigrams of a trigram. `tfidf_into` looks an n-gram up only behind its parts.
-fn parts_known(key: u64, vocab: &foldhash::HashMap<u64, u32>) -> bool {
+/// Whether the parts of an n-gram key are features (`known`) or blank: both characters of a
+/// bigram, both bigrams of a trigram. [`walk_ngrams`] offers an n-gram only behind its parts.
+fn parts_known(key: u64, known: impl Fn(u64) -> bool) -> bool {
     const CHAR: u64 = 0x1f_ffff;
-    let char_ok = |c: u64| char::from_u32(c as u32).is_some_and(is_blank) || vocab.contains_key(&c);
+    let char_ok = |c: u64| char::from_u32(c as u32).is_some_and(is_blank) || known(c);
     if key >> 42 != 0 {
-        vocab.contains_key(&(key & ((1 << 42) - 1))) && vocab.contains_key(&(key >> 21))
+        known(key & ((1 << 42) - 1)) && known(key >> 21)
     } else if key >> 21 != 0 {
         char_ok(key & CHAR) && char_ok(key >> 21)
     } else {
@@ -656,19 +644,15 @@ pub fn fit_vocabulary(docs: &[&str], min_df: usize, max_features: usize) -> (Vec
     let mut kept: Vec<(u64, usize)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
     kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     kept.truncate(max_features);
-    // An n-gram whose parts were cut is never looked up (see `tfidf_into`): drop it too.
-    const CHAR: u64 = 0x1f_ffff;
-    let known: std::collections::HashSet<u64> = kept.iter().map(|(k, _)| *k).collect();
-    let char_ok = |c: u64| char::from_u32(c as u32).is_some_and(is_blank) || known.contains(&c);
-    kept.retain(|(k, _)| k >> 21 == 0 || k >> 42 != 0 || (char_ok(k & CHAR) && char_ok(k >> 21)));
-    let bigrams: std::collections::HashSet<u64> = kept
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| k >> 21 != 0 && k >> 42 == 0)
-        .collect();
-    kept.retain(|(k, _)| {
-        k >> 42 == 0 || (bigrams.contains(&(k & ((1 << 42) - 1))) && bigrams.contains(&(k >> 21)))
-    });
+    // An n-gram whose parts were cut is never looked up (see `walk_ngrams`): drop it too; bigrams
+    // first, so a trigram is judged by the bigrams that stay.
+    let known = |kept: &[(u64, usize)]| -> std::collections::HashSet<u64> {
+        kept.iter().map(|(k, _)| *k).collect()
+    };
+    let bigram_parts = known(&kept);
+    kept.retain(|(k, _)| k >> 42 != 0 || parts_known(*k, |x| bigram_parts.contains(&x)));
+    let trigram_parts = known(&kept);
+    kept.retain(|(k, _)| parts_known(*k, |x| trigram_parts.contains(&x)));
     let n = docs.len() as f32;
     let idf = kept
         .iter()
@@ -733,7 +717,11 @@ mod tests {
                 .enumerate()
                 .map(|(i, k)| (*k, i as u32))
                 .collect();
-            assert!(keys.iter().all(|k| parts_known(*k, &vocab)), "max {max}");
+            assert!(
+                keys.iter()
+                    .all(|k| parts_known(*k, |x| vocab.contains_key(&x))),
+                "max {max}"
+            );
             for doc in docs.iter().copied().chain(["未知の画面 が入らない\n電源"]) {
                 let mut expected: Vec<u32> = ngram_keys(doc)
                     .into_iter()
