@@ -53,16 +53,26 @@ impl Fired<'_> {
         class: &str,
         threshold: impl Fn(&crate::rules::ModelGate) -> f32,
     ) -> bool {
-        match (self.rules.model.as_ref(), self.informative()) {
-            (Some(gate), Some(p)) => p.prob(head, class).is_some_and(|x| x >= threshold(gate)),
-            _ => false,
-        }
+        self.model()
+            .is_some_and(|(gate, p)| p.prob(head, class).is_some_and(|x| x >= threshold(gate)))
     }
 
-    /// The model's prediction if the text had any of its features: on a text it knows nothing
-    /// of, its probabilities are only its priors, and priors decide nothing.
-    fn informative(&self) -> Option<&Prediction<'_>> {
-        self.prediction.filter(|p| p.features() > 0)
+    /// The rules' model gate and its prediction, if the text had any of its features: on a text
+    /// it knows nothing of, its probabilities are only its priors, and priors decide nothing.
+    fn model(&self) -> Option<(&crate::rules::ModelGate, &Prediction<'_>)> {
+        let prediction = self.prediction.filter(|p| p.features() > 0)?;
+        Some((self.rules.model.as_ref()?, prediction))
+    }
+}
+
+/// The polarity of a sentiment score alone: past the threshold either way, else neutral.
+fn polarity(score: f64, threshold: f64) -> Sentiment {
+    if score <= -threshold {
+        Sentiment::Negative
+    } else if score >= threshold {
+        Sentiment::Positive
+    } else {
+        Sentiment::Neutral
     }
 }
 
@@ -81,31 +91,22 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> (Vec<String>, Vec<S
             .map(|f| rules.rules[f.rule].weight * f.matched as f64)
             .sum()
     };
-    let mut topics: Vec<String> = rules
+    let by_rules: Vec<bool> = rules
         .topics
         .iter()
-        .filter(|(id, _)| score(id) >= rules.settings.topic_threshold)
-        .map(|(id, _)| id.clone())
+        .map(|(id, _)| score(id) >= rules.settings.topic_threshold)
         .collect();
-    let found = !topics.is_empty();
-    let added: Vec<String> = rules
-        .topics
-        .iter()
-        .filter(|(id, _)| !topics.contains(id))
-        .filter(|(id, _)| {
-            fired.model_says(HeadLabel::Topics, id, |g| {
-                if found { g.another_topic } else { g.topic }
-            })
-        })
-        .map(|(id, _)| id.clone())
-        .collect();
-    if !added.is_empty() {
-        topics = rules
-            .topics
-            .iter()
-            .filter(|(id, _)| topics.contains(id) || added.contains(id))
-            .map(|(id, _)| id.clone())
-            .collect();
+    let found = by_rules.contains(&true);
+    let (mut topics, mut added) = (Vec::new(), Vec::new());
+    for ((id, _), by_rule) in rules.topics.iter().zip(by_rules) {
+        if by_rule {
+            topics.push(id.clone());
+        } else if fired.model_says(HeadLabel::Topics, id, |g| {
+            if found { g.another_topic } else { g.topic }
+        }) {
+            topics.push(id.clone());
+            added.push(id.clone());
+        }
     }
     if topics.is_empty()
         && let Some((_, topic)) = rules
@@ -121,16 +122,14 @@ pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> (Vec<String>, Vec<S
 /// What the model decided that the rules did not, for the evidence.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ModelDecided {
-    pub complaint: bool,
-    /// The rules found a complaint and the model overruled them.
-    pub vetoed: bool,
+    /// The voice type: a complaint it added, the type left after it overruled a complaint, praise
+    /// it made positive, a voice the rules could not place.
+    pub voice: bool,
     /// Topics the model added.
     pub topics: Vec<String>,
     /// The sentiment (positive for a voice the rules left neutral, or any polarity the model
     /// is sure of).
     pub sentiment: bool,
-    /// A voice type other than complaint, for a voice the rules could not place.
-    pub voice: Option<VoiceType>,
     /// The complaint type.
     pub complaint_type: bool,
 }
@@ -144,13 +143,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     let rules = fired.rules;
     let senti = fired.sentiment;
     let threshold = rules.settings.sentiment_threshold;
-    let mut sentiment = if senti.score <= -threshold {
-        Sentiment::Negative
-    } else if senti.score >= threshold {
-        Sentiment::Positive
-    } else {
-        Sentiment::Neutral
-    };
+    let mut sentiment = polarity(senti.score, threshold);
     // Priority on ties: a procedure asked for, then a question, then a request.
     let other_voice = [
         VoiceType::Procedure,
@@ -186,13 +179,12 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     // The model may overrule a complaint the rules found only in the words' polarity or a
     // complaint rule, never an escalation.
     let vetoed = !fired.escalation()
-        && match (rules.model.as_ref(), fired.informative()) {
-            (Some(gate), Some(p)) => gate.veto.is_some_and(|veto| {
+        && fired.model().is_some_and(|(gate, p)| {
+            gate.veto.is_some_and(|veto| {
                 p.prob(HeadLabel::Voice, VoiceType::Complaint.as_str())
                     .is_some_and(|x| x < veto)
-            }),
-            _ => false,
-        };
+            })
+        });
     let rules_complaint = fired.escalation()
         || decisive <= -threshold
         || fired.voice_weight(VoiceType::Complaint) >= 1.0;
@@ -212,7 +204,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         })
     {
         let by_model = ModelDecided {
-            complaint: true,
+            voice: true,
             ..ModelDecided::default()
         };
         return (VoiceType::Complaint, Sentiment::Negative, by_model);
@@ -220,8 +212,9 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     if sentiment == Sentiment::Negative {
         sentiment = Sentiment::Neutral;
     }
+    // Past here a rules' complaint was overruled: whatever the voice becomes is the model's.
     let mut by_model = ModelDecided {
-        vetoed: rules_complaint,
+        voice: rules_complaint,
         ..ModelDecided::default()
     };
     if sentiment == Sentiment::Neutral
@@ -236,14 +229,12 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         (Some(v), s) if s > 0.0 => v,
         _ if fired.voice_weight(VoiceType::Praise) >= 1.0 => VoiceType::Praise,
         _ if sentiment == Sentiment::Positive => {
-            if by_model.sentiment {
-                by_model.voice = Some(VoiceType::Praise);
-            }
+            by_model.voice |= by_model.sentiment;
             VoiceType::Praise
         }
         _ => match model_voice(fired) {
             Some(v) => {
-                by_model.voice = Some(v);
+                by_model.voice = true;
                 v
             }
             None => VoiceType::Other,
@@ -259,25 +250,21 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
 /// It never contradicts the words' own polarity: where the lexicon score is past the threshold
 /// (迷惑です, 最高でした), the model may only restore that polarity, not turn it neutral or over.
 pub(crate) fn model_sentiment(fired: &Fired<'_>, current: Sentiment) -> Option<Sentiment> {
-    let (gate, p) = (fired.rules.model.as_ref()?, fired.informative()?);
-    let threshold = fired.rules.settings.sentiment_threshold;
-    let lexicon = if fired.sentiment.score <= -threshold {
-        Some(Sentiment::Negative)
-    } else if fired.sentiment.score >= threshold {
-        Some(Sentiment::Positive)
-    } else {
-        None
-    };
+    let (gate, p) = fired.model()?;
+    let lexicon = polarity(
+        fired.sentiment.score,
+        fired.rules.settings.sentiment_threshold,
+    );
     p.best(HeadLabel::Sentiment, |_| true)
         .filter(|(_, x)| gate.sentiment.is_some_and(|t| *x >= t))
         .and_then(|(c, _)| c.parse::<Sentiment>().ok())
-        .filter(|s| *s != current && lexicon.is_none_or(|l| l == *s))
+        .filter(|s| *s != current && (lexicon == Sentiment::Neutral || lexicon == *s))
 }
 
 /// The model's likeliest voice type other than complaint and `other`, if its probability reaches
 /// the rules' `[model] voice`.
 fn model_voice(fired: &Fired<'_>) -> Option<VoiceType> {
-    let (gate, p) = (fired.rules.model.as_ref()?, fired.informative()?);
+    let (gate, p) = fired.model()?;
     p.best(HeadLabel::Voice, |_| true)
         .filter(|(_, x)| *x >= gate.voice)
         .and_then(|(c, _)| c.parse::<VoiceType>().ok())
@@ -328,7 +315,7 @@ pub(crate) fn complaint_type(fired: &Fired<'_>, topics: &[String]) -> (String, b
     });
     // The model's likeliest type replaces the rules' when it is sure enough, and stands in for
     // the fallback, which is no judgement at all.
-    if let (Some(gate), Some(p)) = (rules.model.as_ref(), fired.informative())
+    if let Some((gate, p)) = fired.model()
         && let Some((ct, x)) = p.best(HeadLabel::ComplaintType, |c| {
             rules.complaint_types.iter().any(|(id, _)| id == c)
         })
@@ -403,11 +390,7 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
         .collect();
     if let Some(gate) = &rules.model {
         let mut wanted: Vec<(String, HeadLabel, &str)> = Vec::new();
-        if decided.by_model.complaint {
-            wanted.push(("voice:complaint".into(), HeadLabel::Voice, "complaint"));
-        }
-        if decided.by_model.vetoed {
-            // The sentence that speaks most for the voice type decided instead.
+        if decided.by_model.voice {
             let v = decided.voice.as_str();
             wanted.push((format!("voice:{v}"), HeadLabel::Voice, v));
         }
@@ -416,13 +399,6 @@ pub(crate) fn evidence(fired: &Fired<'_>, decided: &Decided<'_>, text: &str) -> 
             .filter(|_| decided.by_model.complaint_type)
         {
             wanted.push((format!("complaint:{ct}"), HeadLabel::ComplaintType, ct));
-        }
-        if let Some(v) = decided.by_model.voice.filter(|_| !decided.by_model.vetoed) {
-            wanted.push((
-                format!("voice:{}", v.as_str()),
-                HeadLabel::Voice,
-                v.as_str(),
-            ));
         }
         if decided.by_model.sentiment {
             let s = decided.sentiment.as_str();
