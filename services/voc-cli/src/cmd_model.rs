@@ -87,6 +87,13 @@ fn warn_unknown_labels(analyzer: &Analyzer, docs: &[(String, GoldLabels)]) {
 
 /// Runs `voc model train` and prints what was fitted.
 pub fn train(analyzer: &Analyzer, limits: &Limits, args: &TrainArgs) -> anyhow::Result<()> {
+    // Before reading and analysing every labeled voice, not after.
+    anyhow::ensure!(
+        args.force || !args.out.exists(),
+        "{} exists: a refit under the name the rules already use would change tags without \
+         changing the rules' version; write a new file and name it in `[model] file` (or --force)",
+        args.out.display()
+    );
     let files: Vec<(String, PathBuf)> = if args.files.is_empty() {
         let m = Manifest::load(&args.sets)?;
         m.sets
@@ -111,12 +118,6 @@ pub fn train(analyzer: &Analyzer, limits: &Limits, args: &TrainArgs) -> anyhow::
     }
     // Below a few dozen voices a fit is noise; 20 is where a head has two classes to tell apart.
     anyhow::ensure!(docs.len() >= 20, "too few labeled voices to fit a model");
-    anyhow::ensure!(
-        args.force || !args.out.exists(),
-        "{} exists: a refit under the name the rules already use would change tags without \
-         changing the rules' version; write a new file and name it in `[model] file` (or --force)",
-        args.out.display()
-    );
     warn_unknown_labels(analyzer, &docs);
     let texts: Vec<&str> = docs.iter().map(|(t, _)| t.as_str()).collect();
     let (keys, idf) = model::fit_vocabulary(&texts, args.min_df, args.max_features);
