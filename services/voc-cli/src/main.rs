@@ -12,6 +12,7 @@ mod cmd_retag;
 mod cmd_rules;
 mod cmd_stream;
 mod cmd_tag;
+mod cmd_themes;
 mod jsonl;
 mod settings;
 mod setup;
@@ -142,6 +143,11 @@ enum Command {
         /// List the environment variables voc reads and the setting each sets.
         #[arg(long, conflicts_with = "json")]
         env: bool,
+    },
+    /// Discovered themes: clusters of interactions by their keywords, beyond the rule topics.
+    Themes {
+        #[command(subcommand)]
+        command: ThemesCommand,
     },
     /// The learned model beside the rules: `voc model train` fits it on labeled voices.
     Model {
@@ -314,6 +320,18 @@ enum RulesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ThemesCommand {
+    /// Cluster labeled sets with their topic labels hidden and print purity and NMI against the
+    /// gold topics, and the share of gold complaints a rule topic or a theme covers.
+    Eval {
+        #[command(flatten)]
+        args: cmd_themes::ThemesEvalArgs,
+        #[command(flatten)]
+        rules: RulesOpt,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ModelCommand {
     /// Fit the model (voice type, sentiment, topics from character n-grams) on labeled JSONL
     /// and write it; the rules use it through `[model] file`, adding labels they missed when its
@@ -334,6 +352,9 @@ impl Command {
             | Command::Eval { rules, .. }
             | Command::Model {
                 command: ModelCommand::Train { rules, .. },
+            }
+            | Command::Themes {
+                command: ThemesCommand::Eval { rules, .. },
             }
             | Command::Worker { rules }
             | Command::Demo { rules, .. }
@@ -426,6 +447,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Ok(rejected_code(rejected))
+        }
+        Command::Themes {
+            command: ThemesCommand::Eval { args, .. },
+        } => {
+            let analyzer = setup::analyzer(&settings.analysis)?;
+            cmd_themes::eval(&analyzer, &settings.limits, &settings.flags.themes, &args)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Model {
             command: ModelCommand::Train { args, .. },

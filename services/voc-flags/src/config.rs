@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use time::Duration;
 
 use crate::detect::Thresholds;
+use crate::themes::ThemeConfig;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +29,15 @@ pub struct FlagConfig {
     /// `host:port` of the flagger's /metrics and /health; empty to disable. Loopback unless set
     /// otherwise.
     pub metrics_addr: String,
+    /// A topic (or topic × product) is a recurring problem when its complaints reach
+    /// `recurring_min_daily` with at least `recurring_negative_share` negative on
+    /// `recurring_days` of the last `recurring_of_days` days.
+    pub recurring_days: u32,
+    pub recurring_of_days: u32,
+    pub recurring_min_daily: u64,
+    pub recurring_negative_share: f64,
+    /// `[flags.themes]`: discovered themes.
+    pub themes: ThemeConfig,
 }
 
 impl Default for FlagConfig {
@@ -44,6 +54,11 @@ impl Default for FlagConfig {
             webhook_url: None,
             kafka_topic: None,
             metrics_addr: "127.0.0.1:9465".into(),
+            recurring_days: 5,
+            recurring_of_days: 7,
+            recurring_min_daily: 3,
+            recurring_negative_share: 0.5,
+            themes: ThemeConfig::default(),
         }
     }
 }
@@ -67,7 +82,13 @@ impl FlagConfig {
         if !(1..=24).contains(&self.window_hours) || self.baseline_days == 0 {
             return Err("flags: window_hours must be 1..=24 and baseline_days at least 1".into());
         }
-        Ok(())
+        if self.recurring_days == 0
+            || self.recurring_days > self.recurring_of_days
+            || !(0.0..=1.0).contains(&self.recurring_negative_share)
+        {
+            return Err("flags: recurring_days must be 1..=recurring_of_days and recurring_negative_share a share in 0..=1".into());
+        }
+        self.themes.validate()
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: the `[flags]` settings and their defaults;
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
+//! - [`themes`]: discovered themes, pure: keyword co-occurrence communities, stable ids;
 //! - [`store`]: the counts they need from ClickHouse, and the `flags` table;
 //! - [`metrics`]: the flagger's runs, failures and flags raised, and its health;
 //! - [`run`]: one flagger run with an injectable clock, and notifications of new flags.
@@ -11,6 +12,7 @@ pub mod detect;
 pub mod metrics;
 pub mod run;
 pub mod store;
+pub mod themes;
 
 pub use config::FlagConfig;
 pub use detect::FlagKind;

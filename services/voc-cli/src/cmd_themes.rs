@@ -1,0 +1,158 @@
+//! `voc themes eval`: how well discovered themes recover the gold topics of labeled sets, with the
+//! topic labels hidden from the clustering, and how many complaints a rule topic or a theme covers.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use voc_core::{Analyzer, Limits, VoiceType};
+use voc_flags::themes::{self, Agreement, Corpus, ThemeConfig};
+
+use crate::cmd_eval::{DEFAULT_SETS, Manifest};
+use crate::cmd_tag;
+
+/// The options of `voc themes eval`.
+#[derive(Debug, clap::Args)]
+pub struct ThemesEvalArgs {
+    /// Labeled files; none: every set of `--sets`, one after the other and all pooled.
+    pub files: Vec<PathBuf>,
+    #[arg(long, default_value = DEFAULT_SETS)]
+    pub sets: PathBuf,
+    /// Print the figures as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The figures of one corpus.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThemeFigures {
+    pub name: String,
+    pub interactions: usize,
+    pub themes: usize,
+    /// Share of interactions in a theme.
+    pub clustered: f64,
+    /// Against each interaction's first gold topic.
+    pub agreement: Agreement,
+    /// Share of gold complaints with a rule topic (as tagged) or a theme.
+    pub complaint_coverage: f64,
+    /// Share of gold complaints with a rule topic only.
+    pub complaint_topic_coverage: f64,
+    /// The largest themes' labels with their sizes.
+    pub largest: Vec<(String, usize)>,
+}
+
+struct Voice {
+    id: String,
+    keywords: Vec<String>,
+    topics: Vec<String>,
+    gold_topic: Option<String>,
+    gold_complaint: bool,
+}
+
+/// Runs `voc themes eval`; returns the figures of every set and of all sets pooled (last).
+pub fn eval(
+    analyzer: &Analyzer,
+    limits: &Limits,
+    config: &ThemeConfig,
+    args: &ThemesEvalArgs,
+) -> anyhow::Result<Vec<ThemeFigures>> {
+    let files: Vec<(String, PathBuf)> = if args.files.is_empty() {
+        let manifest = Manifest::load(&args.sets)?;
+        manifest
+            .sets
+            .iter()
+            .map(|s| (s.name.clone(), manifest.path_of(&args.sets, s)))
+            .collect()
+    } else {
+        args.files
+            .iter()
+            .map(|f| (f.display().to_string(), f.clone()))
+            .collect()
+    };
+    let mut all: Vec<Voice> = Vec::new();
+    let mut figures = Vec::new();
+    for (name, path) in &files {
+        let mut voices = Vec::new();
+        cmd_tag::for_each_labeled(analyzer, limits, path, |a, gold| {
+            voices.push(Voice {
+                id: format!("{name}/{}", a.tags.interaction_id),
+                keywords: a.tags.keywords.clone(),
+                topics: a.tags.topics.clone(),
+                gold_topic: gold.topics.first().cloned(),
+                gold_complaint: gold.voice_type == VoiceType::Complaint,
+            });
+        })?;
+        figures.push(measure(name, &voices, config));
+        all.extend(voices);
+    }
+    if files.len() > 1 {
+        figures.push(measure("(all pooled)", &all, config));
+    }
+    for f in &figures {
+        if args.json {
+            println!("{}", serde_json::to_string(f)?);
+        } else {
+            println!(
+                "{:<22} {:>5} voices {:>3} themes  clustered {:.3}  purity {:.3}  NMI {:.3}  complaints covered {:.3} (topics alone {:.3})",
+                f.name,
+                f.interactions,
+                f.themes,
+                f.clustered,
+                f.agreement.purity,
+                f.agreement.nmi,
+                f.complaint_coverage,
+                f.complaint_topic_coverage
+            );
+        }
+    }
+    if let (false, Some(last)) = (args.json, figures.last()) {
+        println!("largest themes of {}:", last.name);
+        for (label, size) in &last.largest {
+            println!("  {size:>4}  {label}");
+        }
+    }
+    Ok(figures)
+}
+
+fn measure(name: &str, voices: &[Voice], config: &ThemeConfig) -> ThemeFigures {
+    let mut corpus = Corpus::default();
+    for v in voices {
+        corpus.push(
+            &v.id,
+            0,
+            v.keywords.iter().map(String::as_str),
+            v.topics.clone(),
+        );
+    }
+    let found = themes::discover(&corpus, config);
+    let mut theme_of: Vec<Option<usize>> = vec![None; voices.len()];
+    for (k, t) in found.iter().enumerate() {
+        for &d in &t.members {
+            theme_of[d] = Some(k);
+        }
+    }
+    let pairs: Vec<(usize, &str)> = voices
+        .iter()
+        .zip(&theme_of)
+        .filter_map(|(v, t)| Some(((*t)?, v.gold_topic.as_deref()?)))
+        .collect();
+    let complaints: Vec<usize> = (0..voices.len())
+        .filter(|&d| voices[d].gold_complaint)
+        .collect();
+    let share = |hit: &dyn Fn(usize) -> bool| {
+        complaints.iter().filter(|&&d| hit(d)).count() as f64 / complaints.len().max(1) as f64
+    };
+    ThemeFigures {
+        name: name.to_string(),
+        interactions: voices.len(),
+        themes: found.len(),
+        clustered: theme_of.iter().flatten().count() as f64 / voices.len().max(1) as f64,
+        agreement: themes::agreement(&pairs),
+        complaint_coverage: share(&|d| !voices[d].topics.is_empty() || theme_of[d].is_some()),
+        complaint_topic_coverage: share(&|d| !voices[d].topics.is_empty()),
+        largest: found
+            .iter()
+            .take(8)
+            .map(|t| (t.label(), t.members.len()))
+            .collect(),
+    }
+}
