@@ -127,6 +127,38 @@ pub fn render(s: &DemoSummary) -> String {
         ));
     }
     out.push_str(&format!(
+        "\nDiscovered themes ({} in the past week; keyword co-occurrence communities, beyond the rules)\n",
+        s.themes.len()
+    ));
+    // Themes the rules do not name first: they are what the dashboards cannot show.
+    let mut themes: Vec<&voc_flags::theme_store::Theme> = s.themes.iter().collect();
+    themes.sort_by_key(|t| (!t.covered_by.is_empty(), std::cmp::Reverse(t.size)));
+    for t in themes.iter().take(8) {
+        out.push_str(&format!(
+            "  {:<12} {:>5}  {:<28} {}\n",
+            t.theme_id,
+            t.size,
+            t.coverage(),
+            t.label
+        ));
+    }
+    out.push_str("  (voc themes list / voc themes show ID)\n");
+    out.push_str("\nFAQ candidates (question themes; share that needed an agent)\n");
+    for (i, c) in s.faq.iter().take(3).enumerate() {
+        out.push_str(&format!(
+            "  {}. {}  questions {}  agent {:.0}%\n",
+            i + 1,
+            c.label,
+            c.questions,
+            100.0 * c.agent_share
+        ));
+        if let Some(q) = c.samples.first() {
+            let short: String = q.chars().take(60).collect();
+            out.push_str(&format!("     「{}」\n", short.replace('\n', " / ")));
+        }
+    }
+    out.push_str("  (voc faq candidates)\n");
+    out.push_str(&format!(
         "\nWhere to look next
   ClickHouse data:   {data}/clickhouse   (run `voc demo --keep-running` to query it afterwards)
   ClickHouse URL:    {url}   database `{db}`

@@ -1,14 +1,19 @@
-//! `voc themes eval`: how well discovered themes recover the gold topics of labeled sets, with the
-//! topic labels hidden from the clustering, and how many complaints a rule topic or a theme covers.
+//! `voc themes list|show`: the themes the flagger discovered; `voc themes eval`: how well themes
+//! recover the gold topics of labeled sets, with the topic labels hidden from the clustering, and
+//! how many complaints a rule topic or a theme covers.
 
 use std::path::PathBuf;
 
+use anyhow::bail;
 use serde::Serialize;
 use voc_core::{Analyzer, Limits, VoiceType};
+use voc_flags::theme_store::{self, Theme, ThemeStatus};
 use voc_flags::themes::{self, Agreement, Corpus, ThemeConfig};
 
 use crate::cmd_eval::{DEFAULT_SETS, Manifest};
+use crate::cmd_stream::connect_migrated;
 use crate::cmd_tag;
+use crate::settings::Settings;
 
 /// The options of `voc themes eval`.
 #[derive(Debug, clap::Args)]
@@ -155,4 +160,141 @@ fn measure(name: &str, voices: &[Voice], config: &ThemeConfig) -> ThemeFigures {
             .map(|t| (t.label(), t.members.len()))
             .collect(),
     }
+}
+
+/// `voc themes list`: themes as the last flagger run left them, largest first.
+pub async fn list(
+    settings: &Settings,
+    json: bool,
+    all: bool,
+    since: Option<&str>,
+    product: Option<&str>,
+) -> anyhow::Result<()> {
+    let store = connect_migrated(settings).await?;
+    let mut found = theme_store::list(&store).await?;
+    if !all {
+        found.retain(|t| t.status == ThemeStatus::Active);
+    }
+    if let Some(since) = since {
+        let at = voc_store::rows::epoch_seconds(crate::cmd_flags::now_or(Some(since))?);
+        found.retain(|t| t.last_seen >= at);
+    }
+    if let Some(p) = product {
+        let ids = theme_store::themes_of_product(&store, p).await?;
+        found.retain(|t| ids.contains(&t.theme_id));
+    }
+    if json {
+        for t in &found {
+            println!("{}", serde_json::to_string(&theme_json(t))?);
+        }
+        return Ok(());
+    }
+    if found.is_empty() {
+        println!("no themes (the flagger computes them at every run: `voc flagger --once`)");
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<7} {:>5}  {:<26} LABEL",
+        "THEME", "STATUS", "SIZE", "RULE TOPIC"
+    );
+    for t in &found {
+        println!(
+            "{:<12} {:<7} {:>5}  {:<26} {}",
+            t.theme_id,
+            t.status,
+            t.size,
+            t.coverage(),
+            t.label
+        );
+    }
+    Ok(())
+}
+
+/// `voc themes show ID`: terms, trend, overlapping topics and masked samples; `--members` lists
+/// every member interaction instead.
+pub async fn show(settings: &Settings, id: &str, json: bool, members: bool) -> anyhow::Result<()> {
+    let store = connect_migrated(settings).await?;
+    let themes = theme_store::list(&store).await?;
+    let matching: Vec<&Theme> = themes
+        .iter()
+        .filter(|t| t.theme_id.starts_with(id))
+        .collect();
+    let theme = match matching.as_slice() {
+        [one] => *one,
+        [] => bail!("no theme {id:?} (see `voc themes list`)"),
+        _ => bail!(
+            "{id:?} matches {} themes; give more of the id",
+            matching.len()
+        ),
+    };
+    if members {
+        for m in theme_store::members(&store, &theme.theme_id).await? {
+            println!("{m}");
+        }
+        return Ok(());
+    }
+    let trend = theme_store::trend(&store, &theme.theme_id).await?;
+    let samples = theme_store::masked_texts(&store, &theme.sample_ids).await?;
+    if json {
+        let mut v = theme_json(theme);
+        v["trend"] = serde_json::to_value(&trend)?;
+        v["samples"] = samples
+            .iter()
+            .map(|(id, text)| serde_json::json!({"interaction_id": id, "text": text}))
+            .collect();
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "{}  {}  ({}, {} interactions)",
+        theme.theme_id, theme.label, theme.status, theme.size
+    );
+    if !theme.merged_into.is_empty() {
+        println!("merged into {}", theme.merged_into);
+    }
+    if !theme.split_from.is_empty() {
+        println!("split from {}", theme.split_from);
+    }
+    let pairs = |names: &[String], counts: &[u64]| {
+        names
+            .iter()
+            .zip(counts)
+            .map(|(n, c)| format!("{n} ({c})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("terms:  {}", pairs(&theme.terms, &theme.term_counts));
+    println!(
+        "topics: {}  — {}",
+        if theme.topics.is_empty() {
+            "(none)".to_string()
+        } else {
+            pairs(&theme.topics, &theme.topic_counts)
+        },
+        theme.coverage()
+    );
+    println!("trend (day, interactions, negative, complaints):");
+    for d in &trend {
+        println!(
+            "  {}  {:>5} {:>5} {:>5}",
+            d.day, d.interactions, d.negative, d.complaints
+        );
+    }
+    println!("samples (masked):");
+    for (id, text) in &samples {
+        let short: String = text.chars().take(120).collect();
+        println!("  {id}: {}", short.replace('\n', " / "));
+    }
+    Ok(())
+}
+
+/// The JSON form of a theme: times as RFC 3339.
+fn theme_json(t: &Theme) -> serde_json::Value {
+    let at = voc_store::rows::rfc3339;
+    serde_json::json!({
+        "theme_id": t.theme_id, "label": t.label, "status": t.status, "size": t.size,
+        "terms": t.terms, "term_counts": t.term_counts, "topics": t.topics, "topic_counts": t.topic_counts,
+        "covered_by": t.covered_by, "sample_ids": t.sample_ids, "merged_into": t.merged_into,
+        "split_from": t.split_from, "first_seen": at(t.first_seen), "last_seen": at(t.last_seen),
+    })
 }

@@ -5,6 +5,7 @@ mod cmd_bench_e2e;
 mod cmd_config;
 mod cmd_demo;
 mod cmd_eval;
+mod cmd_faq;
 mod cmd_flags;
 mod cmd_mask;
 mod cmd_model;
@@ -143,6 +144,11 @@ enum Command {
         /// List the environment variables voc reads and the setting each sets.
         #[arg(long, conflicts_with = "json")]
         env: bool,
+    },
+    /// FAQ candidates: question themes worth a self-service article.
+    Faq {
+        #[command(subcommand)]
+        command: FaqCommand,
     },
     /// Discovered themes: clusters of interactions by their keywords, beyond the rule topics.
     Themes {
@@ -320,7 +326,50 @@ enum RulesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum FaqCommand {
+    /// Question themes ranked by volume × growth, with the share that needed an agent and masked
+    /// sample questions.
+    Candidates {
+        /// Only this product's interactions.
+        #[arg(long)]
+        product: Option<String>,
+        /// The period looked at, in days (growth is against the same number of days before).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long)]
+        json: bool,
+        /// As if it were this time (RFC 3339).
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ThemesCommand {
+    /// Themes as the last flagger run left them, largest first: a table, or JSON lines with --json.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Also merged and gone themes.
+        #[arg(long)]
+        all: bool,
+        /// Only themes seen since this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only themes with interactions about this product.
+        #[arg(long)]
+        product: Option<String>,
+    },
+    /// One theme (a unique id prefix is enough): terms, daily trend, rule topics it overlaps and
+    /// masked sample interactions.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        /// List the ids of every member interaction instead.
+        #[arg(long)]
+        members: bool,
+    },
     /// Cluster labeled sets with their topic labels hidden and print purity and NMI against the
     /// gold topics, and the share of gold complaints a rule topic or a theme covers.
     Eval {
@@ -447,6 +496,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Ok(rejected_code(rejected))
+        }
+        Command::Faq {
+            command:
+                FaqCommand::Candidates {
+                    product,
+                    days,
+                    json,
+                    now,
+                },
+        } => {
+            runtime()?.block_on(cmd_faq::candidates(
+                &settings,
+                product.as_deref(),
+                days,
+                json,
+                now.as_deref(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Themes {
+            command:
+                ThemesCommand::List {
+                    json,
+                    all,
+                    since,
+                    product,
+                },
+        } => {
+            runtime()?.block_on(cmd_themes::list(
+                &settings,
+                json,
+                all,
+                since.as_deref(),
+                product.as_deref(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Themes {
+            command: ThemesCommand::Show { id, json, members },
+        } => {
+            runtime()?.block_on(cmd_themes::show(&settings, &id, json, members))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Themes {
             command: ThemesCommand::Eval { args, .. },

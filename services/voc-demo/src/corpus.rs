@@ -1,5 +1,5 @@
 //! A seeded sample corpus: Japanese contact-centre interactions across channels over a week, with
-//! recurring problems and one emerging burst in the last hours, so the flags have something true
+//! recurring problems, one emerging burst in the last hours and one problem no rule knows, so the flags and themes have something true
 //! to find. Phrasing is composed from several variants per part, so no sentence repeats verbatim
 //! too often; some messages carry personal data, to show it masked.
 
@@ -276,6 +276,27 @@ const VOICES: &[Voice] = &[
             "早く直してください。",
         ],
     },
+    // A problem no rule anticipated, spread over the last day with the burst (see
+    // `generate`): words of its own, only the generic `product` topic, so it shows as a new theme.
+    Voice {
+        name: "speaker_night_talk",
+        product: "smart-speaker",
+        weight: 0,
+        openings: &[
+            "スマートスピーカーが夜中に勝手に喋り出します。",
+            "夜中にスピーカーが誰も話しかけていないのに勝手に喋り出しました。",
+            "深夜にスマートスピーカーが突然大音量で喋り出して家族が起きました。",
+            "夜中に音声アシスタントが勝手に起動して喋り出すんです。",
+            "テレビも付けていないのに夜中にスピーカーが勝手に喋り出します。",
+        ],
+        details: &[
+            "昨日のアップデートの後からです。",
+            "子どもが怖がっています。",
+            "",
+            "二晩続けてです。",
+        ],
+        closings: &["何とかしてください。", "", "原因を教えてください。"],
+    },
 ];
 
 const CHANNELS: &[&str] = &["phone", "chat", "email", "sns", "review", "form"];
@@ -300,7 +321,7 @@ fn compose(rng: &mut Rng, v: &Voice) -> (String, String) {
 
 /// One interaction of voice `v` at `at`.
 fn interaction(rng: &mut Rng, n: usize, v: &Voice, at: OffsetDateTime) -> Value {
-    let channel = if v.name == "sms_code_burst" {
+    let channel = if v.weight == 0 {
         rng.pick(&["chat", "sns", "form", "phone"])
     } else {
         rng.pick(CHANNELS)
@@ -350,7 +371,8 @@ fn interaction(rng: &mut Rng, n: usize, v: &Voice, at: OffsetDateTime) -> Value 
 }
 
 /// The corpus: `steady` interactions spread over the 7 days before `end`, plus `burst` of the
-/// emerging problem in its last 3 hours; sorted by time.
+/// emerging problem in its last 3 hours and three quarters as many of a problem no rule knows in
+/// its last 24 hours; sorted by time.
 pub fn generate(seed: u64, end: OffsetDateTime, steady: usize, burst: usize) -> Vec<Value> {
     let mut rng = Rng::new(seed);
     let total_weight: u32 = VOICES.iter().map(|v| v.weight).sum();
@@ -378,6 +400,11 @@ pub fn generate(seed: u64, end: OffsetDateTime, steady: usize, burst: usize) -> 
     if let Some(b) = VOICES.iter().find(|v| v.name == "sms_code_burst") {
         for _ in 0..burst {
             events.push((end - Duration::seconds(rng.below(3 * 3600) as i64), b));
+        }
+    }
+    if let Some(b) = VOICES.iter().find(|v| v.name == "speaker_night_talk") {
+        for _ in 0..burst * 3 / 4 {
+            events.push((end - Duration::seconds(rng.below(24 * 3600) as i64), b));
         }
     }
     events.sort_by_key(|(t, _)| *t);

@@ -91,6 +91,9 @@ pub struct DemoSummary {
     pub complaint_types: Vec<CountRow>,
     pub keywords: Vec<CountRow>,
     pub flags: Vec<Flag>,
+    /// The largest discovered themes (active), and the FAQ candidates among them.
+    pub themes: Vec<voc_flags::theme_store::Theme>,
+    pub faq: Vec<voc_flags::faq::FaqCandidate>,
     pub seconds: f64,
 }
 
@@ -315,12 +318,16 @@ pub async fn run_demo(
         &store,
         opts,
         &ch,
+        end,
         report.sent,
         reasons,
         dialogue_count,
-        started,
     )
     .await?;
+    let summary = DemoSummary {
+        seconds: started.elapsed().as_secs_f64(),
+        ..summary
+    };
     drop(cluster);
     Ok((summary, ch))
 }
@@ -329,10 +336,10 @@ async fn summarise(
     store: &Store,
     opts: &DemoOptions,
     ch: &LocalClickHouse,
+    end: OffsetDateTime,
     produced: u64,
     dead_letter_reasons: Vec<(String, u64)>,
     dialogues: usize,
-    started: Instant,
 ) -> Result<DemoSummary, voc_store::StoreError> {
     let c = store.client();
     let q = |what: &'static str| {
@@ -362,6 +369,9 @@ async fn summarise(
         .await
         .map_err(q("keywords"))?;
     let flags = voc_flags::store::list(store, Some(voc_flags::FlagStatus::Open)).await?;
+    let mut themes = voc_flags::theme_store::list(store).await?;
+    themes.retain(|t| t.status == voc_flags::theme_store::ThemeStatus::Active);
+    let faq = voc_flags::theme_store::faq_candidates(store, end, 7, None, 5).await?;
     Ok(DemoSummary {
         clickhouse_url: ch.url(),
         data_dir: opts.dir.clone(),
@@ -374,6 +384,8 @@ async fn summarise(
         complaint_types,
         keywords,
         flags,
-        seconds: started.elapsed().as_secs_f64(),
+        themes,
+        faq,
+        seconds: 0.0,
     })
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize, Serializer};
 use time::Duration;
 
-use crate::detect::Thresholds;
+use crate::detect::{Recurrence, Thresholds};
 use crate::themes::ThemeConfig;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -36,6 +36,9 @@ pub struct FlagConfig {
     pub recurring_of_days: u32,
     pub recurring_min_daily: u64,
     pub recurring_negative_share: f64,
+    /// At most this many recurring problems, the strongest: a centre where every topic has daily
+    /// complaints should see its worst few, not all of them.
+    pub recurring_max: usize,
     /// `[flags.themes]`: discovered themes.
     pub themes: ThemeConfig,
 }
@@ -58,6 +61,7 @@ impl Default for FlagConfig {
             recurring_of_days: 7,
             recurring_min_daily: 3,
             recurring_negative_share: 0.5,
+            recurring_max: 5,
             themes: ThemeConfig::default(),
         }
     }
@@ -74,6 +78,15 @@ impl FlagConfig {
             min_score: self.min_score,
             min_ratio: self.min_ratio,
             ..Thresholds::default()
+        }
+    }
+
+    pub fn recurrence(&self) -> Recurrence {
+        Recurrence {
+            days: self.recurring_days,
+            of_days: self.recurring_of_days,
+            min_daily: self.recurring_min_daily,
+            negative_share: self.recurring_negative_share,
         }
     }
 

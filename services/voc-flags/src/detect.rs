@@ -6,6 +6,10 @@
 //! - **emerging**: keywords whose document frequency jumps against their own baseline, including
 //!   new ones; keywords that occur in the same interactions are grouped, so one new problem
 //!   (認証コード + 届かない) is one flag, not five.
+//! - **new theme**: a discovered theme no rule topic covers, far above its own baseline the same
+//!   way (the Poisson score of spikes); emerging terms of the same problem fold into it;
+//! - **recurring**: a topic (× product) whose complaints stay high in volume and negative share on
+//!   most days of the last week, ranked by volume × negative share × mean severity;
 //! - **repeat contact** and **escalation** are selections, made in the store queries.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +25,10 @@ voc_core::closed_set! {
         RepeatContact = "repeat_contact",
         /// A complaint that names a manager, a regulator or going public.
         Escalation = "escalation",
+        /// A discovered theme no rule topic covers, far above its baseline.
+        NewTheme = "new_theme",
+        /// A topic whose complaints stay high and negative day after day.
+        Recurring = "recurring",
     }
 }
 
@@ -224,6 +232,123 @@ fn containment(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
     }
 }
 
+/// New themes: uncovered themes (`windows` keyed by theme id) whose recent count is unusual against
+/// their baseline days, by the same test as [`spikes`]. `terms` are the themes' top terms.
+pub fn new_themes(
+    windows: &[WindowCounts],
+    terms: &BTreeMap<String, Vec<String>>,
+    t: &Thresholds,
+) -> Vec<Detection> {
+    spikes(windows, t)
+        .into_iter()
+        .map(|d| Detection {
+            kind: FlagKind::NewTheme,
+            terms: terms.get(&d.key).cloned().unwrap_or_default(),
+            ..d
+        })
+        .collect()
+}
+
+/// Whether `words` (an emerging group's or a spike's terms) name the problem of a theme with
+/// `terms`: at least half of them are its terms.
+fn same_problem<'a>(words: impl IntoIterator<Item = &'a str>, terms: &[String]) -> bool {
+    let words: Vec<&str> = words.into_iter().collect();
+    let shared = words
+        .iter()
+        .filter(|w| terms.iter().any(|t| t == *w))
+        .count();
+    !words.is_empty() && 2 * shared >= words.len()
+}
+
+/// One problem, one flag: a new theme whose problem a spike already names (the spike's rising terms
+/// are the theme's) is left out; an emerging group whose terms are a new theme's becomes part of
+/// that theme's flag. Returns the new themes and the emerging groups that stay on their own.
+pub fn dedupe_themes(
+    spikes: &[Detection],
+    themes: Vec<Detection>,
+    emerging: Vec<Detection>,
+) -> (Vec<Detection>, Vec<Detection>) {
+    let themes: Vec<Detection> = themes
+        .into_iter()
+        .filter(|t| {
+            !spikes
+                .iter()
+                .any(|s| same_problem(s.terms.iter().map(String::as_str), &t.terms))
+        })
+        .collect();
+    let emerging = emerging
+        .into_iter()
+        .filter(|e| {
+            !themes
+                .iter()
+                .any(|t| same_problem(e.key.split('+'), &t.terms))
+        })
+        .collect();
+    (themes, emerging)
+}
+
+/// One day of one key's complaints (day 0 is the last 24 hours).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyComplaints {
+    pub key: String,
+    pub day: u32,
+    pub complaints: u64,
+    pub negative: u64,
+    pub severity_sum: u64,
+}
+
+/// How a recurring problem is recognised (config `[flags]` recurring_*).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recurrence {
+    /// Days that must be high…
+    pub days: u32,
+    /// …among the last this many.
+    pub of_days: u32,
+    /// A day is high with at least this many complaints…
+    pub min_daily: u64,
+    /// …at least this share of them negative.
+    pub negative_share: f64,
+}
+
+/// Recurring problems: keys with enough high days, strongest first. A flag's `count` is the
+/// complaints over the days looked at, its `baseline` the number of high days, its `score`
+/// complaints × negative share × mean severity.
+pub fn recurring(rows: &[DailyComplaints], r: &Recurrence) -> Vec<Detection> {
+    let mut by_key: BTreeMap<&str, Vec<&DailyComplaints>> = BTreeMap::new();
+    for row in rows.iter().filter(|row| row.day < r.of_days) {
+        by_key.entry(row.key.as_str()).or_default().push(row);
+    }
+    let mut out: Vec<Detection> = by_key
+        .into_iter()
+        .filter_map(|(key, days)| {
+            let high = days
+                .iter()
+                .filter(|d| {
+                    d.complaints >= r.min_daily
+                        && d.negative as f64 >= r.negative_share * d.complaints as f64
+                })
+                .count() as u32;
+            let complaints: u64 = days.iter().map(|d| d.complaints).sum();
+            let negative: u64 = days.iter().map(|d| d.negative).sum();
+            let severity: u64 = days.iter().map(|d| d.severity_sum).sum();
+            (high >= r.days && complaints > 0).then(|| {
+                let n = complaints as f64;
+                Detection {
+                    kind: FlagKind::Recurring,
+                    key: key.to_string(),
+                    count: complaints,
+                    baseline: f64::from(high),
+                    score: n * (negative as f64 / n) * (severity as f64 / n),
+                    sample_ids: Vec::new(),
+                    terms: Vec::new(),
+                }
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
 /// Groups rows of (key, day offset, count) into window counts with one slot per baseline day.
 pub fn window_counts(rows: &[(String, u32, u64)], baseline_days: u32) -> Vec<WindowCounts> {
     let mut by_key: BTreeMap<&str, WindowCounts> = BTreeMap::new();
@@ -328,6 +453,101 @@ mod tests {
             "a problem the topics do not cover stays a flag of its own"
         );
         assert_eq!(rest[0].key, "ダークモード");
+    }
+
+    fn day(key: &str, day: u32, complaints: u64, negative: u64) -> DailyComplaints {
+        DailyComplaints {
+            key: key.into(),
+            day,
+            complaints,
+            negative,
+            severity_sum: complaints * 2,
+        }
+    }
+
+    #[test]
+    fn a_problem_bad_every_day_is_recurring_and_a_bad_day_or_a_calm_topic_is_not() {
+        let r = Recurrence {
+            days: 5,
+            of_days: 7,
+            min_daily: 3,
+            negative_share: 0.5,
+        };
+        let mut rows = Vec::new();
+        for d in 0..7 {
+            rows.push(day("billing", d, 10, 7)); // high and negative every day
+            rows.push(day("delivery", d, 10, 2)); // many, but calm
+        }
+        rows.push(day("app_web", 0, 40, 40)); // one bad day
+        for d in 0..4 {
+            rows.push(day("wait_time", d, 5, 5)); // four days only
+        }
+        rows.push(day("billing", 9, 50, 50)); // outside the days looked at
+        let found = recurring(&rows, &r);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "billing");
+        assert_eq!(found[0].count, 70);
+        assert_eq!(found[0].baseline, 7.0);
+        assert!((found[0].score - 70.0 * 0.7 * 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_problem_one_flag_between_spikes_new_themes_and_emerging_terms() {
+        let theme = Detection {
+            kind: FlagKind::NewTheme,
+            key: "th-1".into(),
+            count: 20,
+            baseline: 0.0,
+            score: 8.0,
+            sample_ids: vec![],
+            terms: vec!["クーポン".into(), "適用".into(), "キャンペーン".into()],
+        };
+        let emerging = |key: &str| Detection {
+            kind: FlagKind::Emerging,
+            key: key.into(),
+            ..theme.clone()
+        };
+        let (kept, rest) = dedupe_themes(
+            &[],
+            vec![theme.clone()],
+            vec![emerging("クーポン+適用+使えない"), emerging("ダークモード")],
+        );
+        assert_eq!(kept.len(), 1);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].key, "ダークモード");
+        // A spike whose rising terms are the theme's already names the problem.
+        let spike = Detection {
+            kind: FlagKind::Spike,
+            key: "campaign_points".into(),
+            terms: vec!["クーポン".into(), "使えない".into()],
+            ..theme.clone()
+        };
+        let other = Detection {
+            terms: vec!["ダークモード".into()],
+            ..spike.clone()
+        };
+        assert!(
+            dedupe_themes(std::slice::from_ref(&spike), vec![theme.clone()], vec![])
+                .0
+                .is_empty()
+        );
+        assert_eq!(
+            dedupe_themes(&[other], vec![theme.clone()], vec![]).0.len(),
+            1
+        );
+        let mut rows = vec![("th-1".to_string(), 0, 20)];
+        rows.extend((0..=7).map(|d| ("th-2".to_string(), d, 20)));
+        let windows = window_counts(&rows, 7);
+        let terms: BTreeMap<String, Vec<String>> =
+            [("th-1".to_string(), theme.terms.clone())].into();
+        let found = new_themes(&windows, &terms, &Thresholds::default());
+        assert_eq!(
+            found.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+            ["th-1"],
+            "th-2 is steady"
+        );
+        assert_eq!(found[0].kind, FlagKind::NewTheme);
+        assert_eq!(found[0].terms, theme.terms);
     }
 
     #[test]

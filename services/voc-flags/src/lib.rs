@@ -2,16 +2,20 @@
 //!
 //! - [`config`]: the `[flags]` settings and their defaults;
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
+//! - [`faq`]: FAQ candidates from question themes, ranked (pure);
 //! - [`themes`]: discovered themes, pure: keyword co-occurrence communities, stable ids;
+//! - [`theme_store`]: the themes' window in, `themes` and `theme_members` out;
 //! - [`store`]: the counts they need from ClickHouse, and the `flags` table;
 //! - [`metrics`]: the flagger's runs, failures and flags raised, and its health;
 //! - [`run`]: one flagger run with an injectable clock, and notifications of new flags.
 
 pub mod config;
 pub mod detect;
+pub mod faq;
 pub mod metrics;
 pub mod run;
 pub mod store;
+pub mod theme_store;
 pub mod themes;
 
 pub use config::FlagConfig;

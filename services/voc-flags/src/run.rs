@@ -1,6 +1,7 @@
-//! One flagger run: detect, merge with stored flags, write, notify about new ones.
+//! One flagger run: refresh the themes, detect, merge with stored flags, write, notify about new
+//! ones.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -8,8 +9,9 @@ use time::OffsetDateTime;
 use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
-use crate::detect::{Detection, FlagKind};
+use crate::detect::{self, Detection, FlagKind, WindowCounts};
 use crate::store::{self, Flag};
+use crate::theme_store;
 
 /// Where new flags are announced. Failures are retried and logged; they never block detection.
 #[derive(Default)]
@@ -80,7 +82,33 @@ pub fn title(d: &Detection, names: &HashMap<String, String>) -> String {
             )
         }
         FlagKind::Escalation => format!("エスカレーション (上司・外部・公開の示唆): {}", d.key),
+        FlagKind::NewTheme => format!(
+            "新しいテーマ (ルールの話題外): {} — {}件 (平常 {:.1}件) [{}]",
+            theme_label(&d.terms),
+            d.count,
+            d.baseline,
+            d.key
+        ),
+        FlagKind::Recurring => {
+            let (topic, product) = d.key.split_once('/').unwrap_or((&d.key, ""));
+            let product = if product.is_empty() {
+                String::new()
+            } else {
+                format!(" [{product}]")
+            };
+            format!(
+                "繰り返す問題: {}{product} — 苦情 {}件、否定的な日が{}日続く",
+                name(topic),
+                d.count,
+                d.baseline
+            )
+        }
     }
+}
+
+/// Up to three top terms joined with `・`, as theme labels are.
+fn theme_label(terms: &[String]) -> String {
+    terms.iter().take(3).cloned().collect::<Vec<_>>().join("・")
 }
 
 /// Detects with the window ending at `now` (the injectable clock), updates the flags table and
@@ -92,7 +120,42 @@ pub async fn run_once(
     notifier: &Notifier,
     names: &HashMap<String, String>,
 ) -> Result<RunReport, StoreError> {
-    let detections = store::detect_all(store, now, config).await?;
+    let themes = theme_store::refresh(store, now, config).await?;
+    let mut detections = store::detect_all(store, now, config).await?;
+    let windows: Vec<WindowCounts> = themes
+        .iter()
+        .filter(|t| t.theme.covered_by.is_empty())
+        .map(|t| WindowCounts {
+            key: t.theme.theme_id.clone(),
+            ..t.counts.clone()
+        })
+        .collect();
+    let terms: BTreeMap<String, Vec<String>> = themes
+        .iter()
+        .map(|t| (t.theme.theme_id.clone(), t.theme.terms.clone()))
+        .collect();
+    let appear = detect::Thresholds {
+        min_ratio: config.themes.new_min_ratio,
+        ..config.thresholds()
+    };
+    let mut fresh = detect::new_themes(&windows, &terms, &appear);
+    for d in &mut fresh {
+        if let Some(t) = themes.iter().find(|t| t.theme.theme_id == d.key) {
+            d.sample_ids = t.latest.clone();
+        }
+    }
+    let (emerging, mut rest): (Vec<Detection>, Vec<Detection>) = detections
+        .drain(..)
+        .partition(|d| d.kind == FlagKind::Emerging);
+    let spikes: Vec<Detection> = rest
+        .iter()
+        .filter(|d| d.kind == FlagKind::Spike)
+        .cloned()
+        .collect();
+    let (fresh, emerging) = detect::dedupe_themes(&spikes, fresh, emerging);
+    rest.extend(emerging);
+    rest.extend(fresh);
+    let detections = rest;
     let existing = store::list(store, None).await?;
     let (written, raised) = store::merge(&existing, &detections, now, config.window(), |d| {
         title(d, names)

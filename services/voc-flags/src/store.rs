@@ -70,6 +70,27 @@ struct KeywordTotal {
 }
 
 #[derive(Debug, Deserialize, clickhouse::Row)]
+struct Daily {
+    key: String,
+    day: u32,
+    complaints: u64,
+    negative: u64,
+    severity_sum: u64,
+}
+
+fn as_daily(rows: Vec<Daily>) -> Vec<detect::DailyComplaints> {
+    rows.into_iter()
+        .map(|r| detect::DailyComplaints {
+            key: r.key,
+            day: r.day,
+            complaints: r.complaints,
+            negative: r.negative,
+            severity_sum: r.severity_sum,
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
 struct Repeat {
     key: String,
     n: u64,
@@ -177,6 +198,56 @@ pub async fn detect_all(
     let groups = detect::emerging(&windows, &c.thresholds());
     let emerging = detect::fold_into_spikes(&mut spikes, groups, &topics_of, 0.6);
 
+    // Recurring problems: per topic, then per topic × product where the topic is not recurring.
+    let daily_sql = |key_expr: &str, filter: &str| {
+        format!(
+            "SELECT {key_expr} AS key, toUInt32(intDiv({end} - 1 - toUInt32(occurred_at), 86400)) AS day, \
+             count() AS complaints, countIf(sentiment = 'negative') AS negative, sum(severity) AS severity_sum \
+             FROM interactions FINAL ARRAY JOIN CAST(topics AS Array(String)) AS topic \
+             WHERE voice_type = 'complaint' AND occurred_at >= toDateTime({end} - 86400 * {days}) \
+               AND occurred_at < toDateTime({end}) {filter} GROUP BY key, day",
+            days = c.recurring_of_days
+        )
+    };
+    let recurrence = c.recurrence();
+    let topic_days: Vec<Daily> = client
+        .query(&daily_sql("topic", ""))
+        .fetch_all()
+        .await
+        .map_err(q("daily complaints by topic"))?;
+    let mut recurring = detect::recurring(&as_daily(topic_days), &recurrence);
+    let chronic: BTreeSet<String> = recurring.iter().map(|d| d.key.clone()).collect();
+    let product_days: Vec<Daily> = client
+        .query(&daily_sql(
+            "concat(topic, '/', CAST(product AS String))",
+            "AND product != ''",
+        ))
+        .fetch_all()
+        .await
+        .map_err(q("daily complaints by topic and product"))?;
+    recurring.extend(
+        detect::recurring(&as_daily(product_days), &recurrence)
+            .into_iter()
+            .filter(|d| !chronic.contains(d.key.split('/').next().unwrap_or(""))),
+    );
+    recurring.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.key.cmp(&b.key)));
+    recurring.truncate(c.recurring_max);
+    for r in &mut recurring {
+        let (topic, product) = r.key.split_once('/').unwrap_or((&r.key, ""));
+        r.sample_ids = client
+            .query(&format!(
+                "SELECT interaction_id FROM interactions FINAL WHERE has(topics, ?) AND voice_type = 'complaint' \
+                 AND (? = '' OR product = ?) AND occurred_at >= toDateTime({end} - 86400) AND occurred_at < toDateTime({end}) \
+                 ORDER BY severity DESC, occurred_at DESC LIMIT 5"
+            ))
+            .bind(topic)
+            .bind(product)
+            .bind(product)
+            .fetch_all::<String>()
+            .await
+            .map_err(q("recurring samples"))?;
+    }
+
     // Repeat contacts: a customer complaining about the same topic again within days.
     let repeats: Vec<Repeat> = client
         .query(&format!(
@@ -203,6 +274,7 @@ pub async fn detect_all(
 
     let mut all = spikes;
     all.extend(emerging);
+    all.extend(recurring);
     all.extend(repeats.into_iter().map(|r| Detection {
         kind: FlagKind::RepeatContact,
         key: r.key,

@@ -14,6 +14,8 @@
 //!    result does not depend on the order of the interactions;
 //! 4. **members**: each interaction joins the community that shares most of its terms (at least
 //!    `min_shared_terms`; ties to the larger community), so it belongs to at most one theme;
+//!    a community whose members nearly all (80 %) also use a term of a larger one is absorbed
+//!    into it, as a facet of the same theme;
 //! 5. **themes**: communities with at least `min_size` members; their terms are ranked by how many
 //!    members use them, and the top ones make the label.
 //!
@@ -46,12 +48,18 @@ pub struct ThemeConfig {
     pub min_shared_terms: usize,
     /// A community becomes a theme with at least this many member interactions.
     pub min_size: usize,
-    /// A theme is covered by a rule topic when at least this share of its members carry it.
+    /// A theme is covered by a rule topic (it *is* that topic again) when at least this share of
+    /// its members carry the topic and it holds at least this share of the topic's interactions;
+    /// a theme inside a larger topic is a sub-problem, not covered.
     pub covered_share: f64,
+    /// A new theme is one whose members in the last this many hours are far above the same hours
+    /// of its baseline days (the spike test of `[flags]`)…
+    pub recent_hours: u32,
+    /// …and at least this many times its expected count: a theme *appears*; one that only grows
+    /// is the spike and emerging detectors' business.
+    pub new_min_ratio: f64,
     /// A theme keeps the id of a previous one when their core terms overlap this much (Jaccard).
     pub match_overlap: f64,
-    /// Days kept in the `themes` table after a theme was last seen.
-    pub retention_days: u32,
 }
 
 impl Default for ThemeConfig {
@@ -67,8 +75,9 @@ impl Default for ThemeConfig {
             min_shared_terms: 2,
             min_size: 5,
             covered_share: 0.5,
+            recent_hours: 24,
+            new_min_ratio: 5.0,
             match_overlap: 0.3,
-            retention_days: 90,
         }
     }
 }
@@ -89,6 +98,9 @@ impl ThemeConfig {
             || !share(self.match_overlap)
         {
             return Err("flags.themes: max_term_share, min_jaccard, covered_share and match_overlap are shares in 0..=1".into());
+        }
+        if !(1..=24).contains(&self.recent_hours) {
+            return Err("flags.themes: recent_hours must be 1..=24".into());
         }
         if !(self.resolution > 0.0 && self.resolution.is_finite()) {
             return Err("flags.themes: resolution must be a positive number".into());
@@ -161,6 +173,15 @@ impl Corpus {
         &self.topics[doc]
     }
 
+    /// How many interactions carry each rule topic.
+    pub fn topic_totals(&self) -> HashMap<&str, u64> {
+        let mut totals = HashMap::new();
+        for t in self.topics.iter().flatten() {
+            *totals.entry(t.as_str()).or_insert(0) += 1;
+        }
+        totals
+    }
+
     fn terms_of(&self, doc: usize) -> &[u32] {
         let start = if doc == 0 { 0 } else { self.doc_ends[doc - 1] };
         &self.doc_terms[start..self.doc_ends[doc]]
@@ -204,12 +225,16 @@ impl Cluster {
         self.terms.iter().take(10).map(|(t, _)| t.clone()).collect()
     }
 
-    /// The rule topic that most members carry, when at least `share` of them do.
-    pub fn covered_by(&self, share: f64) -> Option<&str> {
+    /// The rule topic this theme is, if any: at least `share` of its members carry it, and it
+    /// holds at least `share` of the topic's interactions (`totals`, from [`Corpus::topic_totals`]).
+    pub fn covered_by(&self, share: f64, totals: &HashMap<&str, u64>) -> Option<&str> {
         let n = self.members.len().max(1) as f64;
         self.topics
             .first()
-            .filter(|(_, c)| *c as f64 / n >= share)
+            .filter(|(t, c)| {
+                let total = totals.get(t.as_str()).copied().unwrap_or(0).max(1) as f64;
+                *c as f64 / n >= share && *c as f64 / total >= share
+            })
             .map(|(t, _)| t.as_str())
     }
 }
@@ -284,7 +309,7 @@ pub fn discover(corpus: &Corpus, c: &ThemeConfig) -> Vec<Cluster> {
             community_of.insert(t.as_str(), i);
         }
     }
-    let term_community: Vec<Option<usize>> = corpus
+    let mut term_community: Vec<Option<usize>> = corpus
         .terms
         .iter()
         .map(|t| community_of.get(t.as_str()).copied())
@@ -320,6 +345,44 @@ pub fn discover(corpus: &Corpus, c: &ThemeConfig) -> Vec<Cluster> {
         }
     }
 
+    // 4b. A community whose members nearly all also use a term of a larger one is a facet of that
+    // theme (大音量・家族 inside 夜中・勝手・喋る): absorb it, smallest first.
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by_key(|&k| (members[k].len(), k));
+    for &b in &order {
+        if members[b].is_empty() {
+            continue;
+        }
+        let mut touching: HashMap<usize, usize> = HashMap::new();
+        for &(d, _) in &members[b] {
+            let mut seen: Vec<usize> = corpus
+                .terms_of(d)
+                .iter()
+                .filter_map(|&t| term_community[t as usize])
+                .filter(|&k| k != b && members[k].len() > members[b].len())
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for k in seen {
+                *touching.entry(k).or_insert(0) += 1;
+            }
+        }
+        let host = touching
+            .into_iter()
+            .filter(|&(_, n)| n as f64 >= ABSORB_SHARE * members[b].len() as f64)
+            .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)));
+        if let Some((a, _)) = host {
+            let moved = std::mem::take(&mut members[b]);
+            members[a].extend(moved);
+            members[a].sort_unstable();
+            for k in term_community.iter_mut() {
+                if *k == Some(b) {
+                    *k = Some(a);
+                }
+            }
+        }
+    }
+
     // 5. themes
     let mut out: Vec<Cluster> = members
         .into_iter()
@@ -335,6 +398,10 @@ pub fn discover(corpus: &Corpus, c: &ThemeConfig) -> Vec<Cluster> {
     });
     out
 }
+
+/// Share of a community's members that must also use a term of a larger community for it to be
+/// absorbed as a facet of that theme.
+const ABSORB_SHARE: f64 = 0.8;
 
 /// Two kana or fewer in hiragana (さる, くだ, よう): pieces of function words and set phrases a
 /// tokenizer left behind, never what a theme is about.
@@ -652,12 +719,24 @@ mod tests {
             .iter()
             .find(|t| t.terms.iter().any(|(w, _)| w == "エンジン"))
             .expect("engine theme");
-        assert_eq!(engine.covered_by(0.5), Some("product"));
+        let totals = c.topic_totals();
+        assert_eq!(engine.covered_by(0.5, &totals), Some("product"));
+        let mut bigger = totals.clone();
+        bigger.insert("product", 300);
+        assert_eq!(
+            engine.covered_by(0.5, &bigger),
+            None,
+            "a tenth of a large topic is a sub-problem, not the topic"
+        );
         let coupon = themes
             .iter()
             .find(|t| t.terms.iter().any(|(w, _)| w == "クーポン"))
             .expect("coupon theme");
-        assert_eq!(coupon.covered_by(0.5), None, "no rule topic covers it");
+        assert_eq!(
+            coupon.covered_by(0.5, &totals),
+            None,
+            "no rule topic covers it"
+        );
         assert_eq!(coupon.label().split('・').count(), 3);
     }
 

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "flags",
         sql: include_str!("../../../schemas/clickhouse/0005_flags.sql"),
     },
+    Migration {
+        version: 6,
+        name: "themes",
+        sql: include_str!("../../../schemas/clickhouse/0006_themes.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
@@ -78,7 +83,8 @@ pub fn render(
         .replace("${DB}", &format!("`{database}`"))
         .replace("${LC_STRING}", lc)
         .replace("${TTL_OCCURRED_AT}", &ttl("occurred_at"))
-        .replace("${TTL_HOUR}", &ttl("hour"));
+        .replace("${TTL_HOUR}", &ttl("hour"))
+        .replace("${TTL_LAST_SEEN}", &ttl("last_seen"));
     text.split(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())
