@@ -2,6 +2,7 @@
 
 mod cmd_bench;
 mod cmd_bench_e2e;
+mod cmd_bench_themes;
 mod cmd_config;
 mod cmd_demo;
 mod cmd_eval;
@@ -11,6 +12,7 @@ mod cmd_mask;
 mod cmd_model;
 mod cmd_retag;
 mod cmd_rules;
+mod cmd_rules_suggest;
 mod cmd_stream;
 mod cmd_tag;
 mod cmd_themes;
@@ -239,6 +241,18 @@ enum MaskCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// One theme run over a window of N synthetic interactions (planted problems in a Zipf
+    /// background vocabulary), next to building that window as the reference; peak RSS. The last
+    /// line is JSON.
+    Themes {
+        #[arg(long, default_value_t = 1_000_000)]
+        interactions: usize,
+        /// Planted problems (latent themes).
+        #[arg(long, default_value_t = 300)]
+        problems: usize,
+        #[command(flatten)]
+        stored: cmd_bench_themes::StoredArgs,
+    },
     /// Bare lindera segmentation vs the full analysis (validation, normalisation, masking,
     /// tokenisation, tagging) on the same texts, 1 thread and all cores. The last line is JSON.
     Analysis {
@@ -307,6 +321,15 @@ enum FlagsCommand {
 
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
+    /// Draft a rule from a discovered theme (a unique id prefix is enough): a rules file on top of
+    /// the current rules with a new topic named after the theme, to edit, check with `voc rules
+    /// check` and try on history with `voc retag --rules FILE --dry-run`.
+    Suggest {
+        theme: String,
+        /// Write the draft here (never overwriting a file) instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compile a rules file and report its version and rules, or the first error with file,
     /// line and rule id; then what changed against the current rules (added, removed and
     /// modified rules by id, and settings). Exit code 1 if the rules changed but the version
@@ -584,6 +607,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench {
             command:
+                BenchCommand::Themes {
+                    interactions,
+                    problems,
+                    stored,
+                },
+        } => {
+            runtime()?.block_on(cmd_bench_themes::run(
+                interactions,
+                problems,
+                &stored,
+                &settings.clickhouse,
+                &settings.flags,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Analysis {
                     file,
                     limit,
@@ -678,6 +718,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Rules {
+            command: RulesCommand::Suggest { theme, out },
+        } => {
+            runtime()?.block_on(cmd_rules_suggest::suggest(
+                &settings,
+                &theme,
+                out.as_deref(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Rules {
             command:

@@ -314,16 +314,7 @@ pub async fn run_demo(
     drop(notifier);
 
     progress.stage("summarising");
-    let summary = summarise(
-        &store,
-        opts,
-        &ch,
-        end,
-        report.sent,
-        reasons,
-        dialogue_count,
-    )
-    .await?;
+    let summary = summarise(&store, opts, &ch, end, report.sent, reasons, dialogue_count).await?;
     let summary = DemoSummary {
         seconds: started.elapsed().as_secs_f64(),
         ..summary

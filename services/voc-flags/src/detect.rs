@@ -260,31 +260,41 @@ fn same_problem<'a>(words: impl IntoIterator<Item = &'a str>, terms: &[String]) 
     !words.is_empty() && 2 * shared >= words.len()
 }
 
-/// One problem, one flag: a new theme whose problem a spike already names (the spike's rising terms
-/// are the theme's) is left out; an emerging group whose terms are a new theme's becomes part of
-/// that theme's flag. Returns the new themes and the emerging groups that stay on their own.
+/// One problem, one flag, between spikes, new themes and emerging terms:
+/// - a spike whose rising terms are a new theme's names the same problem: if that spike is already
+///   an active flag (`active_spike`), the theme is left out; otherwise the theme, the more precise
+///   of the two, is kept and the spike is dropped;
+/// - an emerging group whose terms are a kept theme's is part of that theme's flag.
+///
+/// Returns the kept themes, the keys of the spikes to drop, and the emerging groups that stay.
 pub fn dedupe_themes(
     spikes: &[Detection],
     themes: Vec<Detection>,
     emerging: Vec<Detection>,
-) -> (Vec<Detection>, Vec<Detection>) {
-    let themes: Vec<Detection> = themes
-        .into_iter()
-        .filter(|t| {
-            !spikes
-                .iter()
-                .any(|s| same_problem(s.terms.iter().map(String::as_str), &t.terms))
-        })
-        .collect();
+    active_spike: impl Fn(&str) -> bool,
+) -> (Vec<Detection>, Vec<String>, Vec<Detection>) {
+    let mut dropped_spikes = Vec::new();
+    let mut kept = Vec::new();
+    for t in themes {
+        let same: Vec<&Detection> = spikes
+            .iter()
+            .filter(|s| same_problem(s.terms.iter().map(String::as_str), &t.terms))
+            .collect();
+        if same.iter().any(|s| active_spike(&s.key)) {
+            continue;
+        }
+        dropped_spikes.extend(same.iter().map(|s| s.key.clone()));
+        kept.push(t);
+    }
     let emerging = emerging
         .into_iter()
         .filter(|e| {
-            !themes
+            !kept
                 .iter()
                 .any(|t| same_problem(e.key.split('+'), &t.terms))
         })
         .collect();
-    (themes, emerging)
+    (kept, dropped_spikes, emerging)
 }
 
 /// One day of one key's complaints (day 0 is the last 24 hours).
@@ -507,18 +517,21 @@ mod tests {
             key: key.into(),
             ..theme.clone()
         };
-        let (kept, rest) = dedupe_themes(
+        let none_active = |_: &str| false;
+        let (kept, _, rest) = dedupe_themes(
             &[],
             vec![theme.clone()],
             vec![emerging("クーポン+適用+使えない"), emerging("ダークモード")],
+            none_active,
         );
         assert_eq!(kept.len(), 1);
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].key, "ダークモード");
-        // A spike whose rising terms are the theme's already names the problem.
+        // A spike whose rising terms are the theme's names the same problem: the theme, more
+        // precise, replaces a new spike, and defers to one already raised.
         let spike = Detection {
             kind: FlagKind::Spike,
-            key: "campaign_points".into(),
+            key: "product/quality/smart-speaker".into(),
             terms: vec!["クーポン".into(), "使えない".into()],
             ..theme.clone()
         };
@@ -526,15 +539,22 @@ mod tests {
             terms: vec!["ダークモード".into()],
             ..spike.clone()
         };
-        assert!(
-            dedupe_themes(std::slice::from_ref(&spike), vec![theme.clone()], vec![])
-                .0
-                .is_empty()
+        let (kept, dropped, _) = dedupe_themes(
+            std::slice::from_ref(&spike),
+            vec![theme.clone()],
+            vec![],
+            none_active,
         );
-        assert_eq!(
-            dedupe_themes(&[other], vec![theme.clone()], vec![]).0.len(),
-            1
+        assert_eq!((kept.len(), dropped), (1, vec![spike.key.clone()]));
+        let (kept, dropped, _) = dedupe_themes(
+            std::slice::from_ref(&spike),
+            vec![theme.clone()],
+            vec![],
+            |_| true,
         );
+        assert!(kept.is_empty() && dropped.is_empty());
+        let (kept, dropped, _) = dedupe_themes(&[other], vec![theme.clone()], vec![], none_active);
+        assert_eq!((kept.len(), dropped.len()), (1, 0));
         let mut rows = vec![("th-1".to_string(), 0, 20)];
         rows.extend((0..=7).map(|d| ("th-2".to_string(), d, 20)));
         let windows = window_counts(&rows, 7);

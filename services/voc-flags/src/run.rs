@@ -10,7 +10,7 @@ use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
 use crate::detect::{self, Detection, FlagKind, WindowCounts};
-use crate::store::{self, Flag};
+use crate::store::{self, Flag, FlagStatus};
 use crate::theme_store;
 
 /// Where new flags are announced. Failures are retried and logged; they never block detection.
@@ -152,11 +152,17 @@ pub async fn run_once(
         .filter(|d| d.kind == FlagKind::Spike)
         .cloned()
         .collect();
-    let (fresh, emerging) = detect::dedupe_themes(&spikes, fresh, emerging);
+    let existing = store::list(store, None).await?;
+    let active_spike = |key: &str| {
+        existing
+            .iter()
+            .any(|f| f.kind == FlagKind::Spike && f.key == key && f.status != FlagStatus::Resolved)
+    };
+    let (fresh, dropped, emerging) = detect::dedupe_themes(&spikes, fresh, emerging, active_spike);
+    rest.retain(|d| !(d.kind == FlagKind::Spike && dropped.contains(&d.key)));
     rest.extend(emerging);
     rest.extend(fresh);
     let detections = rest;
-    let existing = store::list(store, None).await?;
     let (written, raised) = store::merge(&existing, &detections, now, config.window(), |d| {
         title(d, names)
     });
