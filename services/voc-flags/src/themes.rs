@@ -831,6 +831,54 @@ mod tests {
         assert_eq!(merged.merged[0].1, merged.ids[0]);
     }
 
+    proptest::proptest! {
+        /// Random windows: problems with their own words in a shared background, in any order.
+        #[test]
+        fn discovery_is_order_independent_deterministic_and_bounded(
+            docs in proptest::collection::vec(
+                (0..4usize, proptest::collection::vec(0..6usize, 1..5), proptest::collection::vec(0..30usize, 0..4)),
+                0..150,
+            ),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let build = |order: &[usize]| {
+                let mut c = Corpus::default();
+                for &i in order {
+                    let (problem, own, background) = &docs[i];
+                    let mut words: Vec<String> = own.iter().map(|w| format!("p{problem}w{w}")).collect();
+                    words.extend(background.iter().map(|w| format!("bg{w}")));
+                    c.push(&format!("d{i:03}"), 0, words.iter().map(String::as_str), vec![]);
+                }
+                c
+            };
+            let forward: Vec<usize> = (0..docs.len()).collect();
+            let mut shuffled = forward.clone();
+            let mut rng = seed;
+            for i in (1..shuffled.len()).rev() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                shuffled.swap(i, (rng >> 33) as usize % (i + 1));
+            }
+            let config = ThemeConfig { max_term_share: 0.5, ..ThemeConfig::default() };
+            let a = build(&forward);
+            let b = build(&shuffled);
+            let ta = discover(&a, &config);
+            proptest::prop_assert_eq!(summary(&a, &ta), summary(&b, &discover(&b, &config)));
+            proptest::prop_assert_eq!(&ta, &discover(&a, &config));
+            let mut seen = vec![false; a.len()];
+            for t in &ta {
+                proptest::prop_assert!(t.members.len() >= config.min_size);
+                proptest::prop_assert!(!t.terms.is_empty() && t.samples.len() <= 5);
+                for &d in &t.members {
+                    proptest::prop_assert!(!seen[d], "an interaction in two themes");
+                    seen[d] = true;
+                }
+            }
+            let ids = assign_ids(&[], &ta, 0.3).ids;
+            let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+            proptest::prop_assert_eq!(unique.len(), ids.len());
+        }
+    }
+
     #[test]
     fn agreement_is_one_for_a_perfect_partition_and_low_for_a_random_one() {
         let perfect = [(0, "a"), (0, "a"), (1, "b"), (1, "b")];
