@@ -2,8 +2,9 @@
 //! week with a problem no rule knows (`speaker_night_talk` in the demo corpus: words of its own,
 //! spread over the last day) raises exactly one new-theme flag naming its words, with masked
 //! samples; the theme keeps its id across runs; its volumes stay exact after the whole corpus is
-//! replayed; the same week without it raises no new-theme flag, but still has themes and FAQ
-//! candidates whose sample questions are masked.
+//! replayed; a rule drafted from it finds its voices in history; the same week without it raises no
+//! new-theme flag, but still has themes, FAQ candidates whose sample questions are masked, recurring
+//! problems and a weekly digest for the team that owns them.
 
 use std::time::Duration;
 
@@ -212,7 +213,7 @@ async fn a_problem_no_rule_knows_becomes_one_new_theme_flag_with_a_stable_id_exa
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_steady_week_has_themes_and_faq_candidates_but_no_new_theme_flag() {
+async fn a_steady_week_has_themes_faq_candidates_recurring_problems_and_a_team_digest_but_no_new_theme_flag() {
     let p = Pipeline::new(3);
     p.migrate();
     let w = p.spawn_worker("s");
@@ -245,6 +246,43 @@ async fn a_steady_week_has_themes_and_faq_candidates_but_no_new_theme_flag() {
         "{recurring:?}"
     );
     assert!(recurring.len() <= 5, "at most the strongest five");
+
+    // The weekly digest per owning team, sent to that team's webhook.
+    let (hook, received) = voc_tests::webhook_sink();
+    let config = p.dir.join("teams.toml");
+    std::fs::write(
+        &config,
+        format!("[teams.billing-ops]\ntopics = [\"billing\"]\nwebhook_url = \"{hook}\"\n"),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8 path");
+    let digests = json_lines(
+        &p,
+        &[
+            "--config",
+            config,
+            "flags",
+            "digest",
+            "--team",
+            "billing-ops",
+            "--json",
+            "--send",
+            "--now",
+            &now,
+        ],
+    );
+    assert_eq!(digests.len(), 1, "{digests:?}");
+    let billing = &digests[0]["digest"];
+    assert_eq!(billing["recurring"][0]["key"], "billing", "{billing}");
+    let bodies = received.lock().expect("lock").clone();
+    assert_eq!(bodies.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&bodies[0]).expect("JSON body");
+    assert!(
+        body["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("billing-ops") && t.contains("繰り返す問題")),
+        "{body}"
+    );
     assert!(w.terminate().success());
 }
 

@@ -212,3 +212,71 @@ pub async fn set_status(
         None => bail!("no flag {id:?} (see `voc flags list`)"),
     }
 }
+
+/// `voc flags digest`: per owning team (`[teams]`), what was raised or updated in the last `days`
+/// days, recurring problems first; `--send` posts each team's digest to its webhook (or
+/// `flags.webhook_url`). Run it weekly (cron, a systemd timer).
+pub async fn digest(
+    settings: &Settings,
+    days: u32,
+    team: Option<&str>,
+    json: bool,
+    send: bool,
+    now: Option<&str>,
+) -> anyhow::Result<()> {
+    let store = connect_migrated(settings).await?;
+    let at = now_or(now)?;
+    let since = voc_store::rows::epoch_seconds(at - time::Duration::days(i64::from(days)));
+    let flags = flag_store::list(&store, None).await?;
+    let theme_topic: HashMap<String, String> = voc_flags::theme_store::list(&store)
+        .await?
+        .into_iter()
+        .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
+        .collect();
+    if let Some(t) = team {
+        if !settings.teams.contains_key(t) && t != voc_flags::digest::NO_TEAM {
+            bail!(
+                "no team {t:?} in [teams] (known: {:?})",
+                settings.teams.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    let digests: Vec<_> = voc_flags::digest::digest(&flags, &theme_topic, &settings.teams, since)
+        .into_iter()
+        .filter(|d| team.is_none_or(|t| d.team == t))
+        .collect();
+    for d in &digests {
+        let text = voc_flags::digest::render(d, days);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"team": d.team, "text": text, "digest": d})
+            );
+        } else {
+            println!("{text}");
+        }
+        if send {
+            let url = settings
+                .teams
+                .get(&d.team)
+                .and_then(|t| t.webhook_url.clone())
+                .or_else(|| settings.flags.webhook_url.clone());
+            match url {
+                Some(url) => {
+                    let body = serde_json::json!({"text": text, "team": d.team}).to_string();
+                    if !voc_flags::run::post_webhook(&url, body).await {
+                        bail!("the digest for {} was not delivered (see the log)", d.team);
+                    }
+                }
+                None => eprintln!(
+                    "{}: no webhook_url for this team nor flags.webhook_url; printed only",
+                    d.team
+                ),
+            }
+        }
+    }
+    if digests.is_empty() {
+        println!("nothing raised in the last {days} days");
+    }
+    Ok(())
+}

@@ -311,6 +311,23 @@ enum FlagsCommand {
         #[arg(long)]
         note: Option<String>,
     },
+    /// The weekly digest per owning team (`[teams]`): recurring problems, new themes and spikes
+    /// raised or updated in the last days; --send posts each to its team's webhook.
+    Digest {
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Only this team's digest.
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Post each digest to its team's webhook_url (or flags.webhook_url).
+        #[arg(long)]
+        send: bool,
+        /// As if it were this time (RFC 3339).
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Resolve a flag; if the problem comes back, a new flag is raised.
     Resolve {
         id: String,
@@ -680,6 +697,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     FlagStatus::Acknowledged,
                     by.as_deref(),
                     note.as_deref(),
+                ))?,
+                FlagsCommand::Digest {
+                    days,
+                    team,
+                    json,
+                    send,
+                    now,
+                } => rt.block_on(cmd_flags::digest(
+                    &settings,
+                    days,
+                    team.as_deref(),
+                    json,
+                    send,
+                    now.as_deref(),
                 ))?,
                 FlagsCommand::Resolve { id, note } => rt.block_on(cmd_flags::set_status(
                     &settings,

@@ -23,6 +23,8 @@ pub struct Settings {
     pub clickhouse: StoreConfig,
     pub worker: WorkerSettings,
     pub flags: FlagConfig,
+    /// `[teams.NAME]`: who owns which topics, products and themes, for the weekly digest.
+    pub teams: BTreeMap<String, voc_flags::digest::Team>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

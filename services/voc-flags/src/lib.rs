@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: the `[flags]` settings and their defaults;
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
+//! - [`digest`]: the weekly digest per owning team (`[teams]`), pure;
 //! - [`faq`]: FAQ candidates from question themes, ranked (pure);
 //! - [`themes`]: discovered themes, pure: keyword co-occurrence communities, stable ids;
 //! - [`theme_store`]: the themes' window in, `themes` and `theme_members` out;
@@ -11,6 +12,7 @@
 
 pub mod config;
 pub mod detect;
+pub mod digest;
 pub mod faq;
 pub mod metrics;
 pub mod run;

@@ -175,32 +175,37 @@ pub async fn run_once(
     })
 }
 
+/// POSTs a JSON payload to a chat webhook, three attempts with a growing pause; whether it was
+/// delivered. Failures are logged (without the URL, which may carry a token).
+pub async fn post_webhook(url: &str, payload: String) -> bool {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        for attempt in 0..3u64 {
+            let result = ureq::post(&url)
+                .config()
+                .timeout_global(Some(Duration::from_secs(5)))
+                .build()
+                .header("Content-Type", "application/json")
+                .send(&payload);
+            match result {
+                Ok(_) => return true,
+                Err(e) => {
+                    tracing::warn!(attempt, error = %e, "webhook failed");
+                    std::thread::sleep(Duration::from_millis(500 * (attempt + 1)));
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
+
 async fn notify(notifier: &Notifier, flags: &[Flag]) {
     for flag in flags {
         let body = serde_json::json!({"text": format!("[voc] {}", flag.title), "flag": flag});
-        if let Some(url) = notifier.webhook.clone() {
-            let payload = body.to_string();
-            let sent = tokio::task::spawn_blocking(move || {
-                for attempt in 0..3u64 {
-                    let result = ureq::post(&url)
-                        .config()
-                        .timeout_global(Some(Duration::from_secs(5)))
-                        .build()
-                        .header("Content-Type", "application/json")
-                        .send(&payload);
-                    match result {
-                        Ok(_) => return true,
-                        Err(e) => {
-                            tracing::warn!(attempt, error = %e, "flag webhook failed");
-                            std::thread::sleep(Duration::from_millis(500 * (attempt + 1)));
-                        }
-                    }
-                }
-                false
-            })
-            .await
-            .unwrap_or(false);
-            if !sent {
+        if let Some(url) = &notifier.webhook {
+            if !post_webhook(url, body.to_string()).await {
                 tracing::warn!(flag = %flag.flag_id, "flag webhook gave up; the flag is stored and listed all the same");
             }
         }
