@@ -204,10 +204,10 @@ pub async fn post_webhook(url: &str, payload: String) -> bool {
 async fn notify(notifier: &Notifier, flags: &[Flag]) {
     for flag in flags {
         let body = serde_json::json!({"text": format!("[voc] {}", flag.title), "flag": flag});
-        if let Some(url) = &notifier.webhook {
-            if !post_webhook(url, body.to_string()).await {
-                tracing::warn!(flag = %flag.flag_id, "flag webhook gave up; the flag is stored and listed all the same");
-            }
+        if let Some(url) = &notifier.webhook
+            && !post_webhook(url, body.to_string()).await
+        {
+            tracing::warn!(flag = %flag.flag_id, "flag webhook gave up; the flag is stored and listed all the same");
         }
         if let Some((producer, topic)) = &notifier.kafka {
             let payload = body.to_string();
