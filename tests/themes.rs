@@ -213,7 +213,8 @@ async fn a_problem_no_rule_knows_becomes_one_new_theme_flag_with_a_stable_id_exa
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_steady_week_has_themes_faq_candidates_recurring_problems_and_a_team_digest_but_no_new_theme_flag() {
+async fn a_steady_week_has_themes_faq_candidates_recurring_problems_and_a_team_digest_but_no_new_theme_flag()
+ {
     let p = Pipeline::new(3);
     p.migrate();
     let w = p.spawn_worker("s");

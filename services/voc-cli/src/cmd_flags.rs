@@ -233,13 +233,14 @@ pub async fn digest(
         .into_iter()
         .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
         .collect();
-    if let Some(t) = team {
-        if !settings.teams.contains_key(t) && t != voc_flags::digest::NO_TEAM {
-            bail!(
-                "no team {t:?} in [teams] (known: {:?})",
-                settings.teams.keys().collect::<Vec<_>>()
-            );
-        }
+    if let Some(t) = team
+        && !settings.teams.contains_key(t)
+        && t != voc_flags::digest::NO_TEAM
+    {
+        bail!(
+            "no team {t:?} in [teams] (known: {:?})",
+            settings.teams.keys().collect::<Vec<_>>()
+        );
     }
     let digests: Vec<_> = voc_flags::digest::digest(&flags, &theme_topic, &settings.teams, since)
         .into_iter()
