@@ -22,26 +22,11 @@ fn load(p: &Pipeline, burst: usize) -> usize {
 }
 
 fn flagger(p: &Pipeline, at: OffsetDateTime) {
-    let now = at.format(&Rfc3339).expect("format");
-    let out = p.run(&["flagger", "--once", "--now", &now], b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.flagger_at(at);
 }
 
 fn flags(p: &Pipeline) -> Vec<serde_json::Value> {
-    let out = p.run(&["flags", "list", "--json"], b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    p.json_lines(&["flags", "list", "--json"])
 }
 
 fn of_kind<'a>(flags: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {

@@ -19,26 +19,11 @@ fn end() -> OffsetDateTime {
 }
 
 fn flagger(p: &Pipeline, at: OffsetDateTime) {
-    let now = at.format(&Rfc3339).expect("format");
-    let out = p.run(&["flagger", "--once", "--now", &now], b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.flagger_at(at);
 }
 
 fn json_lines(p: &Pipeline, args: &[&str]) -> Vec<serde_json::Value> {
-    let out = p.run(args, b"");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    p.json_lines(args)
 }
 
 fn new_theme_flags(p: &Pipeline) -> Vec<serde_json::Value> {

@@ -147,6 +147,30 @@ impl Pipeline {
         self.run_with_env_stdin(args, &[], stdin)
     }
 
+    /// Runs `voc ARGS`, which must succeed, and parses its standard output as JSON lines.
+    pub fn json_lines(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let out = self.run(args, b"");
+        assert!(
+            out.status.success(),
+            "voc {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crate::json_lines(&out.stdout)
+    }
+
+    /// One flagger run with the clock at `at` (`voc flagger --once --now AT`), which must succeed.
+    pub fn flagger_at(&self, at: time::OffsetDateTime) {
+        let now = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format");
+        let out = self.run(&["flagger", "--once", "--now", &now], b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Publishes JSON messages through `voc produce`; returns how many.
     pub fn produce(&self, messages: &[serde_json::Value]) -> usize {
         let mut input = messages

@@ -178,17 +178,7 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
     let analysis_ips = base_len as f64 / analysis_s;
 
     // ClickHouse and the broker on loopback.
-    let mut local = None;
-    let ch_url = match &args.clickhouse_url {
-        Some(url) => url.clone(),
-        None => {
-            let mut ch = LocalClickHouse::new(&args.dir.join("clickhouse"));
-            ch.start()?;
-            let url = ch.url();
-            local = Some(ch);
-            url
-        }
-    };
+    let (ch_url, local) = clickhouse_or_local(args.clickhouse_url.as_deref(), &args.dir)?;
     let store = Store::connect(&StoreConfig {
         url: ch_url.clone(),
         database: DATABASE.into(),
@@ -397,4 +387,20 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
         })
     );
     Ok(())
+}
+
+/// The given ClickHouse URL, or a private local server started with its data in `dir/clickhouse`
+/// (returned, so that it lives as long as the benchmark and stops when dropped).
+pub fn clickhouse_or_local(
+    url: Option<&str>,
+    dir: &std::path::Path,
+) -> anyhow::Result<(String, Option<LocalClickHouse>)> {
+    Ok(match url {
+        Some(url) => (url.to_string(), None),
+        None => {
+            let mut ch = LocalClickHouse::new(&dir.join("clickhouse"));
+            ch.start()?;
+            (ch.url(), Some(ch))
+        }
+    })
 }

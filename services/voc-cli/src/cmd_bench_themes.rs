@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 use voc_demo::corpus::Rng;
-use voc_demo::local_clickhouse::LocalClickHouse;
 use voc_flags::FlagConfig;
 use voc_flags::themes::{self, Corpus, ThemeConfig};
 use voc_store::{Store, StoreConfig};
@@ -66,17 +65,8 @@ async fn stored(
     base: &StoreConfig,
     config: &FlagConfig,
 ) -> anyhow::Result<(f64, f64)> {
-    let mut local = None;
-    let url = match &args.clickhouse_url {
-        Some(url) => url.clone(),
-        None => {
-            let mut ch = LocalClickHouse::new(&args.dir.join("clickhouse"));
-            ch.start()?;
-            let url = ch.url();
-            local = Some(ch);
-            url
-        }
-    };
+    let (url, local) =
+        crate::cmd_bench_e2e::clickhouse_or_local(args.clickhouse_url.as_deref(), &args.dir)?;
     let store = Store::connect(&StoreConfig {
         url,
         database: DATABASE.into(),

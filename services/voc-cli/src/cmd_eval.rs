@@ -52,6 +52,27 @@ impl Manifest {
     }
 }
 
+/// The labeled files a command works on, named: `files` when given, else the sets of the manifest
+/// at `sets` that `keep` accepts.
+pub fn labeled_files(
+    files: &[PathBuf],
+    sets: &Path,
+    keep: impl Fn(&LabeledSet) -> bool,
+) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    if !files.is_empty() {
+        return Ok(files
+            .iter()
+            .map(|f| (f.display().to_string(), f.clone()))
+            .collect());
+    }
+    let m = Manifest::load(sets)?;
+    Ok(m.sets
+        .iter()
+        .filter(|s| keep(s))
+        .map(|s| (s.name.clone(), m.path_of(sets, s)))
+        .collect())
+}
+
 /// The options of `voc eval`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {

@@ -17,7 +17,7 @@ use voc_core::eval::GoldLabels;
 use voc_core::model::{self, HeadFile, HeadLabel, ModelFile, TextModel};
 use voc_core::{Analyzer, Limits};
 
-use crate::cmd_eval::{DEFAULT_SETS, Manifest};
+use crate::cmd_eval::DEFAULT_SETS;
 use crate::cmd_tag;
 
 /// The options of `voc model train`.
@@ -94,20 +94,10 @@ pub fn train(analyzer: &Analyzer, limits: &Limits, args: &TrainArgs) -> anyhow::
          changing the rules' version; write a new file and name it in `[model] file` (or --force)",
         args.out.display()
     );
-    let files: Vec<(String, PathBuf)> = if args.files.is_empty() {
-        let m = Manifest::load(&args.sets)?;
-        m.sets
-            .iter()
-            // Only sets meant for tuning: a set fitted on can no longer measure anything.
-            .filter(|s| matches!(s.role.as_str(), "dev" | "tune"))
-            .map(|s| (s.name.clone(), m.path_of(&args.sets, s)))
-            .collect()
-    } else {
-        args.files
-            .iter()
-            .map(|f| (f.display().to_string(), f.clone()))
-            .collect()
-    };
+    // Only sets meant for tuning: a set fitted on can no longer measure anything.
+    let files = crate::cmd_eval::labeled_files(&args.files, &args.sets, |s| {
+        matches!(s.role.as_str(), "dev" | "tune")
+    })?;
     let mut docs: Vec<(String, GoldLabels)> = Vec::new();
     for (name, path) in &files {
         let rejected = cmd_tag::for_each_labeled(analyzer, limits, path, |analysis, gold| {

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use voc_flags::theme_store::{self, Theme};
 
 use crate::cmd_stream::connect_migrated;
@@ -100,19 +100,9 @@ pub fn draft(theme: &Theme, extends: &str) -> String {
 
 pub async fn suggest(settings: &Settings, id: &str, out: Option<&Path>) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
-    let themes = theme_store::list(&store).await?;
-    let matching: Vec<&Theme> = themes
-        .iter()
-        .filter(|t| t.theme_id.starts_with(id))
-        .collect();
-    let theme = match matching.as_slice() {
-        [one] => *one,
-        [] => bail!("no theme {id:?} (see `voc themes list`)"),
-        _ => bail!(
-            "{id:?} matches {} themes; give more of the id",
-            matching.len()
-        ),
-    };
+    let theme = &theme_store::find(&store, id)
+        .await?
+        .map_err(anyhow::Error::msg)?;
     let extends = match &settings.analysis.rules {
         Some(path) => std::fs::canonicalize(path)
             .unwrap_or_else(|_| path.clone())

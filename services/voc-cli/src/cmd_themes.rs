@@ -4,13 +4,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use serde::Serialize;
 use voc_core::{Analyzer, Limits, VoiceType};
 use voc_flags::theme_store::{self, Theme, ThemeStatus};
 use voc_flags::themes::{self, Agreement, Corpus, ThemeConfig};
 
-use crate::cmd_eval::{DEFAULT_SETS, Manifest};
+use crate::cmd_eval::DEFAULT_SETS;
 use crate::cmd_stream::connect_migrated;
 use crate::cmd_tag;
 use crate::settings::Settings;
@@ -60,19 +59,7 @@ pub fn eval(
     config: &ThemeConfig,
     args: &ThemesEvalArgs,
 ) -> anyhow::Result<Vec<ThemeFigures>> {
-    let files: Vec<(String, PathBuf)> = if args.files.is_empty() {
-        let manifest = Manifest::load(&args.sets)?;
-        manifest
-            .sets
-            .iter()
-            .map(|s| (s.name.clone(), manifest.path_of(&args.sets, s)))
-            .collect()
-    } else {
-        args.files
-            .iter()
-            .map(|f| (f.display().to_string(), f.clone()))
-            .collect()
-    };
+    let files = crate::cmd_eval::labeled_files(&args.files, &args.sets, |_| true)?;
     let mut all: Vec<Voice> = Vec::new();
     let mut figures = Vec::new();
     for (name, path) in &files {
@@ -214,19 +201,9 @@ pub async fn list(
 /// every member interaction instead.
 pub async fn show(settings: &Settings, id: &str, json: bool, members: bool) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
-    let themes = theme_store::list(&store).await?;
-    let matching: Vec<&Theme> = themes
-        .iter()
-        .filter(|t| t.theme_id.starts_with(id))
-        .collect();
-    let theme = match matching.as_slice() {
-        [one] => *one,
-        [] => bail!("no theme {id:?} (see `voc themes list`)"),
-        _ => bail!(
-            "{id:?} matches {} themes; give more of the id",
-            matching.len()
-        ),
-    };
+    let theme = &theme_store::find(&store, id)
+        .await?
+        .map_err(anyhow::Error::msg)?;
     if members {
         for m in theme_store::members(&store, &theme.theme_id).await? {
             println!("{m}");

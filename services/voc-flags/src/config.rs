@@ -106,7 +106,7 @@ impl FlagConfig {
 }
 
 /// A webhook URL often carries a token: shown as set or not, never its value.
-fn redact_opt<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn redact_opt<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(_) => s.serialize_str("(set)"),
         None => s.serialize_none(),

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::config::redact_opt;
 
 use crate::detect::FlagKind;
 use crate::store::Flag;
@@ -22,14 +24,6 @@ pub struct Team {
     /// Its chat webhook (Slack-compatible JSON); the flagger's `flags.webhook_url` when unset.
     #[serde(serialize_with = "redact_opt")]
     pub webhook_url: Option<String>,
-}
-
-/// A webhook URL often carries a token: shown as set or not, never its value.
-fn redact_opt<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_str("(set)"),
-        None => s.serialize_none(),
-    }
 }
 
 /// Where flags nobody owns are listed.

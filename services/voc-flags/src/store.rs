@@ -42,7 +42,8 @@ pub struct Flag {
 
 use voc_store::rows::epoch_seconds as secs;
 
-fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
+/// Maps a ClickHouse error to a [`StoreError`] saying what was being done.
+pub(crate) fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
     move |source| StoreError::Query {
         what: what.to_string(),
         source,

@@ -14,6 +14,7 @@ use voc_store::{Store, StoreError};
 use crate::config::FlagConfig;
 use crate::detect::WindowCounts;
 use crate::faq::{FaqCandidate, ThemeQuestions};
+use crate::store::q;
 use crate::themes::{self, Cluster, Corpus, Known};
 
 voc_core::closed_set! {
@@ -77,13 +78,6 @@ struct Member {
     theme_id: String,
     occurred_at: u32,
     version: u64,
-}
-
-fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
-    move |source| StoreError::Query {
-        what: what.to_string(),
-        source,
-    }
 }
 
 /// Seconds the themes look back from `now`: the theme window or the baseline days, whichever is
@@ -313,6 +307,23 @@ pub async fn list(store: &Store) -> Result<Vec<Theme>, StoreError> {
         .fetch_all()
         .await
         .map_err(q("list themes"))
+}
+
+/// The one stored theme whose id starts with `prefix`; `Ok(Err(message))` when none or several
+/// do, the message saying which.
+pub async fn find(store: &Store, prefix: &str) -> Result<Result<Theme, String>, StoreError> {
+    let mut matching: Vec<Theme> = list(store)
+        .await?
+        .into_iter()
+        .filter(|t| t.theme_id.starts_with(prefix))
+        .collect();
+    Ok(match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(format!("no theme {prefix:?} (see `voc themes list`)")),
+        n => Err(format!(
+            "{prefix:?} matches {n} themes; give more of the id"
+        )),
+    })
 }
 
 /// The member interactions of a theme, newest first.
