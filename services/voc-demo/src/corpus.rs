@@ -427,7 +427,28 @@ mod tests {
     fn same_seed_same_corpus_and_valid_messages() {
         let a = generate(7, end(), 300, 30);
         assert_eq!(a, generate(7, end(), 300, 30));
-        assert_eq!(a.len(), 330);
+        assert_eq!(
+            a.len(),
+            300 + 30 + 30 * 3 / 4,
+            "steady, burst and the unknown problem"
+        );
+        let unknown: Vec<&Value> = a
+            .iter()
+            .filter(|m| m["product"] == "smart-speaker" && m.to_string().contains("喋り出"))
+            .collect();
+        assert_eq!(unknown.len(), 30 * 3 / 4);
+        let day_before = end() - Duration::days(1);
+        for m in unknown {
+            let at = OffsetDateTime::parse(
+                m["occurred_at"].as_str().unwrap_or(""),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("time");
+            assert!(
+                at >= day_before && at <= end(),
+                "the unknown problem is in the last day"
+            );
+        }
         for m in &a {
             let bytes = m.to_string();
             voc_core::parse_message(bytes.as_bytes(), &voc_core::Limits::default())
