@@ -8,12 +8,14 @@
 //!    interactions and at most `max_term_share` of them (ubiquitous words such as 電話 carry no
 //!    theme), at most `max_terms` of the most frequent;
 //! 2. **edges**: term pairs that co-occur in at least `min_edge_count` interactions, weighted by
-//!    their Jaccard coefficient (co-occurrences / interactions with either), kept from
-//!    `min_jaccard` up, as KH Coder does;
-//! 3. **communities**: Louvain on that weighted graph; nodes are inserted in term order, so the
-//!    result does not depend on the order of the interactions;
+//!    their Jaccard coefficient (co-occurrences / interactions with either) in whole percents,
+//!    kept from `min_jaccard` up, as KH Coder does; at most the 50,000 strongest;
+//! 3. **communities**: Louvain on that weighted graph; nodes are inserted in term order and the
+//!    integer weights sum exactly in any order, so the result depends on the graph only, not on
+//!    the order of the interactions nor on hash-map order inside graphrs;
 //! 4. **members**: each interaction joins the community that shares most of its terms (at least
-//!    `min_shared_terms`; ties to the larger community), so it belongs to at most one theme;
+//!    `min_shared_terms`; ties to the community with more terms), so it belongs to at most one
+//!    theme;
 //!    a community whose members nearly all (80 %) also use a term of a larger one is absorbed
 //!    into it, as a facet of the same theme;
 //! 5. **themes**: communities with at least `min_size` members; their terms are ranked by how many
@@ -296,9 +298,15 @@ pub fn discover(corpus: &Corpus, c: &ThemeConfig) -> Vec<Cluster> {
                 corpus.terms[b as usize].as_str(),
             );
             let (a, b) = if a < b { (a, b) } else { (b, a) };
-            (jaccard >= c.min_jaccard).then_some((a, b, jaccard))
+            (jaccard >= c.min_jaccard).then_some((a, b, (jaccard * 100.0).round()))
         })
         .collect();
+    // The strongest edges, at most MAX_EDGES, in a fixed order.
+    edges.sort_by(|x, y| {
+        y.2.total_cmp(&x.2)
+            .then_with(|| (x.0, x.1).cmp(&(y.0, y.1)))
+    });
+    edges.truncate(MAX_EDGES);
     edges.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
 
     // 3. communities
@@ -398,6 +406,11 @@ pub fn discover(corpus: &Corpus, c: &ThemeConfig) -> Vec<Cluster> {
     });
     out
 }
+
+/// At most this many edges (the strongest) enter Louvain. Edge weights are whole percents of
+/// Jaccard (20..=100), so graphrs' `f32` sums stay below 2^24 (2 × 100 × 50,000 = 10^7) and are
+/// exact in whatever order its hash maps add them: the partition is the same in every process.
+const MAX_EDGES: usize = 50_000;
 
 /// Share of a community's members that must also use a term of a larger community for it to be
 /// absorbed as a facet of that theme.
@@ -876,6 +889,34 @@ mod tests {
             let ids = assign_ids(&[], &ta, 0.3).ids;
             let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
             proptest::prop_assert_eq!(unique.len(), ids.len());
+        }
+    }
+
+    #[test]
+    fn the_same_window_gives_the_same_themes_however_often_it_runs() {
+        // graphrs builds its hash maps afresh (a new random order) at every call; the themes of
+        // a window with many near-ties must not change with it.
+        let mut c = Corpus::default();
+        for i in 0..300u32 {
+            let p = i % 7;
+            let words: Vec<String> = (0..4)
+                .map(|k| format!("問題{p}語{}", (i / 7 + k * (p + 1)) % 6))
+                .chain([
+                    format!("背景{}", (i * 37) % 23),
+                    format!("背景{}", (i * 11) % 17),
+                ])
+                .collect();
+            c.push(
+                &format!("d{i:03}"),
+                0,
+                words.iter().map(String::as_str),
+                vec![],
+            );
+        }
+        let first = discover(&c, &config());
+        assert!(first.len() >= 5, "{}", first.len());
+        for _ in 0..30 {
+            assert_eq!(discover(&c, &config()), first);
         }
     }
 
