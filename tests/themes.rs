@@ -60,6 +60,8 @@ async fn a_problem_no_rule_knows_becomes_one_new_theme_flag_with_a_stable_id_exa
  {
     let p = Pipeline::new(3);
     p.migrate();
+    // Keep every membership version the runs write (merges would collapse them in the background).
+    p.ch.q(&format!("SYSTEM STOP MERGES {}.theme_members", p.db));
     let w = p.spawn_worker("t");
     let corpus = voc_demo::corpus::generate(42, end(), 1_500, 40);
     let total = p.produce(&corpus);
@@ -116,24 +118,91 @@ async fn a_problem_no_rule_knows_becomes_one_new_theme_flag_with_a_stable_id_exa
         members.len()
     );
 
-    // The next run: same theme id, same flag (updated, not raised again).
+    // More voices of the same problem with words of their own change the theme's core terms; the
+    // next run still knows it by its id (a hash of the new core would differ), and updates the
+    // same flag instead of raising another.
+    let extra: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            let at = end() + time::Duration::minutes(i);
+            let text = [
+                "夜中に勝手に喋り出して、青いランプが点滅します。録音されていないか心配です。",
+                "スピーカーが夜中に勝手に喋り出し、ランプが点滅したままです。録音が心配。",
+            ][i as usize % 2];
+            serde_json::json!({
+                "interaction_id": format!("extra-{i:02}"),
+                "occurred_at": at.format(&Rfc3339).expect("format"),
+                "channel": "sns",
+                "product": "smart-speaker",
+                "text": text,
+            })
+        })
+        .collect();
+    let total = total + p.produce(&extra);
+    p.wait_for("the extra voices stored", WAIT, || {
+        p.stored() == total as u64
+    });
     flagger(&p, end() + time::Duration::minutes(30));
     let again = new_theme_flags(&p);
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0]["flag_id"], flag["flag_id"]);
-    let listed = json_lines(&p, &["themes", "list", "--json"]);
-    assert!(
-        listed.iter().any(|t| t["theme_id"] == theme_id.as_str()),
-        "the theme keeps its id"
+    let shown = json_lines(&p, &["themes", "show", &theme_id, "--json"]);
+    let core_after: Vec<String> = strings(&shown[0]["terms"]).into_iter().take(10).collect();
+    let core_before: Vec<String> = terms.iter().take(10).cloned().collect();
+    assert_ne!(core_after, core_before, "the core terms changed");
+    assert_eq!(shown[0]["status"], "active", "the theme keeps its id");
+    let members: Vec<String> = String::from_utf8_lossy(
+        &p.run(&["themes", "show", &theme_id, "--members"], b"")
+            .stdout,
+    )
+    .lines()
+    .map(str::to_string)
+    .collect();
+    assert!(members.iter().any(|m| m.starts_with("extra-")));
+
+    // A run that finds no theme (a minimum size nothing reaches) leaves every membership, the
+    // next run restores them: each interaction now has several membership versions, and only the
+    // newest may count.
+    let strict = p.dir.join("strict.toml");
+    std::fs::write(&strict, "[flags.themes]\nmin_size = 100000\n").expect("config");
+    let at = (end() + time::Duration::minutes(35))
+        .format(&Rfc3339)
+        .expect("format");
+    let out = p.run(
+        &[
+            "--config",
+            strict.to_str().expect("path"),
+            "flagger",
+            "--once",
+            "--now",
+            &at,
+        ],
+        b"",
     );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(volumes(&p).1, "", "no interaction in a theme");
+    flagger(&p, end() + time::Duration::minutes(36));
+    let versions = p.ch.q(&format!(
+        "SELECT count() > uniqExact(interaction_id) FROM {}.theme_members",
+        p.db
+    ));
+    assert_eq!(versions.trim(), "1", "memberships were rewritten");
 
     // Replay everything: volumes stay exact (the view equals the members, and did not change).
     let before = volumes(&p);
+    assert!(
+        before.1.contains(&theme_id),
+        "the theme is back under its id: {}",
+        before.1
+    );
     assert_eq!(
         before.0, before.1,
         "theme_volume_hourly equals theme_members"
     );
-    let replayed = p.produce(&corpus);
+    let replayed = p.produce(&corpus) + p.produce(&extra);
     assert_eq!(replayed, total);
     p.wait_for("the replay consumed and written", WAIT, || {
         w.metric("voc_sink_rows_written_total") == Some(2.0 * total as f64)
@@ -209,12 +278,18 @@ async fn a_steady_week_has_themes_faq_candidates_recurring_problems_and_a_team_d
     assert!(new_theme_flags(&p).is_empty(), "{:?}", new_theme_flags(&p));
     let themes = json_lines(&p, &["themes", "list", "--json"]);
     assert!(themes.len() >= 5, "{} themes", themes.len());
+    let planted = ["taro.yamada@example.jp", "090-1234-5678", "西新宿2-8-1"];
+    let listed = serde_json::to_string(&themes).expect("json");
+    assert!(
+        !planted.iter().any(|p| listed.contains(p)),
+        "theme terms and labels are masked"
+    );
     let now = end().format(&Rfc3339).expect("format");
     let faq = json_lines(&p, &["faq", "candidates", "--json", "--now", &now]);
     assert!(!faq.is_empty(), "the corpus has recurring questions");
     for c in &faq {
         for s in strings(&c["samples"]) {
-            assert!(!s.contains("@example.jp"), "unmasked: {s}");
+            assert!(!planted.iter().any(|p| s.contains(p)), "unmasked: {s}");
         }
         assert!(
             c["agent_share"]

@@ -1,7 +1,7 @@
 //! `voc faq candidates`: question themes worth a self-service FAQ article, ranked by volume and
 //! growth, with masked sample questions and the share that needed an agent.
 
-use voc_flags::theme_store;
+use voc_flags::faq_store;
 
 use crate::cmd_stream::connect_migrated;
 use crate::settings::Settings;
@@ -15,7 +15,7 @@ pub async fn candidates(
 ) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
     let at = crate::cmd_flags::now_or(now)?;
-    let found = theme_store::faq_candidates(&store, at, days, product, 5).await?;
+    let found = faq_store::faq_candidates(&store, at, days, product, 5).await?;
     if json {
         for c in &found {
             println!("{}", serde_json::to_string(c)?);

@@ -167,7 +167,11 @@ pub async fn list(
         found.retain(|t| t.last_seen >= at);
     }
     if let Some(p) = product {
-        let ids = theme_store::themes_of_product(&store, p).await?;
+        let window = voc_flags::theme_store::lookback_s(&settings.flags);
+        let since = voc_store::rows::epoch_seconds(
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(window),
+        );
+        let ids = theme_store::themes_of_product(&store, p, since).await?;
         found.retain(|t| ids.contains(&t.theme_id));
     }
     if json {

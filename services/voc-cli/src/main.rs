@@ -314,7 +314,7 @@ enum FlagsCommand {
     /// The weekly digest per owning team (`[teams]`): recurring problems, new themes and spikes
     /// raised or updated in the last days; --send posts each to its team's webhook.
     Digest {
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
         /// Only this team's digest.
         #[arg(long)]
@@ -374,7 +374,7 @@ enum FaqCommand {
         #[arg(long)]
         product: Option<String>,
         /// The period looked at, in days (growth is against the same number of days before).
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
         #[arg(long)]
         json: bool,

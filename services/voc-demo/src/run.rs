@@ -362,7 +362,7 @@ async fn summarise(
     let flags = voc_flags::store::list(store, Some(voc_flags::FlagStatus::Open)).await?;
     let mut themes = voc_flags::theme_store::list(store).await?;
     themes.retain(|t| t.status == voc_flags::theme_store::ThemeStatus::Active);
-    let faq = voc_flags::theme_store::faq_candidates(store, end, 7, None, 5).await?;
+    let faq = voc_flags::faq_store::faq_candidates(store, end, 7, None, 5).await?;
     Ok(DemoSummary {
         clickhouse_url: ch.url(),
         data_dir: opts.dir.clone(),

@@ -4,6 +4,7 @@
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
 //! - [`digest`]: the weekly digest per owning team (`[teams]`), pure;
 //! - [`faq`]: FAQ candidates from question themes, ranked (pure);
+//! - [`faq_store`]: the questions per theme from ClickHouse, for FAQ candidates;
 //! - [`themes`]: discovered themes, pure: keyword co-occurrence communities, stable ids;
 //! - [`theme_store`]: the themes' window in, `themes` and `theme_members` out;
 //! - [`store`]: the counts they need from ClickHouse, and the `flags` table;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod detect;
 pub mod digest;
 pub mod faq;
+pub mod faq_store;
 pub mod metrics;
 pub mod run;
 pub mod store;

@@ -12,10 +12,9 @@ use voc_store::rows::epoch_seconds as secs;
 use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
-use crate::detect::WindowCounts;
-use crate::faq::{FaqCandidate, ThemeQuestions};
+use crate::detect::{self, WindowCounts};
 use crate::store::q;
-use crate::themes::{self, Cluster, Corpus, Known};
+use crate::themes::{self, Corpus, Known};
 
 voc_core::closed_set! {
     /// Where a theme is: found in the last run, absorbed by another, or no longer found.
@@ -113,16 +112,34 @@ pub async fn refresh(
             r.topics,
         );
     }
+    if corpus.is_empty() {
+        // Nothing in the window (ingest lag, an outage): keep the themes as they are rather than
+        // declaring every one gone.
+        return Ok(Vec::new());
+    }
     let clusters = themes::discover(&corpus, &c.themes);
 
+    // Themes that can be continued: active ones, and those gone within the theme window (a theme
+    // that dipped below the minimum size for a run keeps its id when it comes back).
     let stored = list(store).await?;
     let by_id: HashMap<&str, &Theme> = stored.iter().map(|t| (t.theme_id.as_str(), t)).collect();
+    let recent = end.saturating_sub(c.themes.window_days.saturating_mul(86_400));
     let known: Vec<Known> = stored
         .iter()
-        .filter(|t| t.status == ThemeStatus::Active)
+        .filter(|t| {
+            t.status == ThemeStatus::Active
+                || (t.status == ThemeStatus::Gone && t.last_seen >= recent)
+        })
         .map(|t| Known {
             id: t.theme_id.clone(),
-            core: t.terms.iter().take(10).cloned().collect(),
+            core: themes::core(
+                &t.terms
+                    .iter()
+                    .cloned()
+                    .zip(t.term_counts.iter().copied())
+                    .collect::<Vec<_>>(),
+                t.size,
+            ),
         })
         .collect();
     let lineage = themes::assign_ids(&known, &clusters, c.themes.match_overlap);
@@ -139,6 +156,7 @@ pub async fn refresh(
     let mut assigned: HashMap<&str, &str> = HashMap::new();
     for (i, cluster) in clusters.iter().enumerate() {
         let id = lineage.ids[i].as_str();
+        let before = by_id.get(id);
         let theme = Theme {
             theme_id: id.to_string(),
             label: cluster.label(),
@@ -158,21 +176,41 @@ pub async fn refresh(
                 .collect(),
             status: ThemeStatus::Active,
             merged_into: String::new(),
-            split_from: lineage.split_from[i].clone().unwrap_or_default(),
-            first_seen: by_id.get(id).map_or(end, |t| t.first_seen),
+            // Where it split off stays recorded in the runs after the split.
+            split_from: lineage.split_from[i]
+                .clone()
+                .or_else(|| before.map(|t| t.split_from.clone()))
+                .unwrap_or_default(),
+            first_seen: before.map_or(end, |t| t.first_seen),
             last_seen: end,
             version: next_version(id),
         };
         for &d in &cluster.members {
             assigned.insert(corpus.id(d), id);
         }
+        let days: Vec<(String, u32, u64)> =
+            themes::member_days(&corpus, &cluster.members, end, c.themes.recent_hours * 3600)
+                .into_iter()
+                .map(|day| (id.to_string(), day, 1))
+                .collect();
         found.push(ThemeWindow {
-            counts: window_counts(&corpus, cluster, end, c),
-            latest: latest(&corpus, cluster),
+            counts: detect::window_counts(&days, c.baseline_days)
+                .pop()
+                .unwrap_or(WindowCounts {
+                    key: id.to_string(),
+                    count: 0,
+                    baseline: vec![0; c.baseline_days as usize],
+                }),
+            latest: cluster
+                .latest(&corpus, 5)
+                .into_iter()
+                .map(|d| corpus.id(d).to_string())
+                .collect(),
             theme: theme.clone(),
         });
         written.push(theme);
     }
+    let mut merges: Vec<(&str, &str)> = Vec::new();
     for t in &stored {
         if t.status != ThemeStatus::Active || lineage.ids.contains(&t.theme_id) {
             continue;
@@ -181,84 +219,62 @@ pub async fn refresh(
             .merged
             .iter()
             .find(|(old, _)| *old == t.theme_id)
-            .map(|(_, into)| into.clone());
+            .map(|(old, into)| (old.as_str(), into.as_str()));
+        merges.extend(merged_into);
         written.push(Theme {
             status: if merged_into.is_some() {
                 ThemeStatus::Merged
             } else {
                 ThemeStatus::Gone
             },
-            merged_into: merged_into.unwrap_or_default(),
+            merged_into: merged_into.map(|m| m.1.to_string()).unwrap_or_default(),
             version: next_version(&t.theme_id),
             ..t.clone()
         });
     }
     insert(store, "themes", &written).await?;
 
-    // Membership: only the interactions whose theme changed.
-    let mut before: HashMap<String, String> = HashMap::new();
+    // Membership: only the interactions whose theme changed, each with a version above the one it
+    // has (a run with an earlier clock, or a second flagger, must still win).
+    let mut before: HashMap<String, (String, u64)> = HashMap::new();
     let mut rows = client
         .query(&format!(
-            "SELECT interaction_id, theme_id FROM theme_members FINAL \
+            "SELECT interaction_id, theme_id, version FROM theme_members FINAL \
              WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end}) AND theme_id != ''"
         ))
-        .fetch::<(String, String)>()
+        .fetch::<(String, String, u64)>()
         .map_err(q("theme members"))?;
-    while let Some((id, theme)) = rows.next().await.map_err(q("theme members"))? {
-        before.insert(id, theme);
+    while let Some((id, theme, v)) = rows.next().await.map_err(q("theme members"))? {
+        before.insert(id, (theme, v));
     }
-    let mut changes: Vec<Member> = Vec::new();
-    for d in 0..corpus.len() {
-        let id = corpus.id(d);
-        let now_in = assigned.get(id).copied().unwrap_or("");
-        if before.get(id).map_or("", String::as_str) != now_in {
-            changes.push(Member {
-                interaction_id: id.to_string(),
-                theme_id: now_in.to_string(),
-                occurred_at: corpus.time(d),
-                version,
-            });
-        }
-    }
+    let changes: Vec<Member> = themes::membership_changes(&corpus, &assigned, &before)
+        .into_iter()
+        .map(|(d, theme_id)| Member {
+            interaction_id: corpus.id(d).to_string(),
+            theme_id: theme_id.to_string(),
+            occurred_at: corpus.time(d),
+            version: before
+                .get(corpus.id(d))
+                .map_or(version, |(_, v)| version.max(v + 1)),
+        })
+        .collect();
     insert(store, "theme_members", &changes).await?;
-    Ok(found)
-}
-
-/// A theme's members in the recent hours and in the same hours of each baseline day, the way
-/// [`crate::detect::window_counts`] counts topics.
-fn window_counts(corpus: &Corpus, cluster: &Cluster, end: u32, c: &FlagConfig) -> WindowCounts {
-    let w = c.themes.recent_hours * 3600;
-    let mut counts = WindowCounts {
-        key: String::new(),
-        count: 0,
-        baseline: vec![0; c.baseline_days as usize],
-    };
-    for &d in &cluster.members {
-        let age = end.saturating_sub(1).saturating_sub(corpus.time(d));
-        let (day, within) = (age / 86_400, age % 86_400 < w);
-        match day {
-            _ if !within => {}
-            0 => counts.count += 1,
-            d if d <= c.baseline_days => counts.baseline[(d - 1) as usize] += 1,
-            _ => {}
-        }
+    // Members of a merged theme that are older than the window follow it into its new theme, so
+    // trends and FAQ growth count them under one id.
+    for (old, into) in merges {
+        client
+            .query(&format!(
+                "INSERT INTO theme_members (interaction_id, theme_id, occurred_at, version) \
+                 SELECT interaction_id, ?, occurred_at, greatest(version + 1, {version}) \
+                 FROM theme_members FINAL WHERE theme_id = ?"
+            ))
+            .bind(into)
+            .bind(old)
+            .execute()
+            .await
+            .map_err(q("move a merged theme's members"))?;
     }
-    counts
-}
-
-fn latest(corpus: &Corpus, cluster: &Cluster) -> Vec<String> {
-    let mut members = cluster.members.clone();
-    members.sort_by(|&a, &b| {
-        corpus
-            .time(b)
-            .cmp(&corpus.time(a))
-            .then_with(|| corpus.id(a).cmp(corpus.id(b)))
-    });
-    members
-        .iter()
-        .take(5)
-        .map(|&d| corpus.id(d).to_string())
-        .collect()
+    Ok(found)
 }
 
 async fn insert<T>(store: &Store, table: &str, rows: &[T]) -> Result<(), StoreError>
@@ -350,14 +366,17 @@ pub struct ThemeDay {
     pub complaints: u64,
 }
 
-/// A theme's daily volume, oldest first.
+/// A theme's daily volume, oldest first: its members looked up by primary key rather than through
+/// `theme_volume_hourly`, which joins all of history before any filter on old servers.
 pub async fn trend(store: &Store, theme_id: &str) -> Result<Vec<ThemeDay>, StoreError> {
     store
         .client()
         .query(
-            "SELECT toString(toDate(hour)) AS day, sum(interactions) AS interactions, \
-             sum(negative) AS negative, sum(complaints) AS complaints \
-             FROM theme_volume_hourly WHERE theme_id = ? GROUP BY day ORDER BY day",
+            "SELECT toString(toDate(occurred_at)) AS day, count() AS interactions, \
+             countIf(sentiment = 'negative') AS negative, countIf(voice_type = 'complaint') AS complaints \
+             FROM interactions FINAL WHERE interaction_id IN \
+             (SELECT interaction_id FROM theme_members FINAL WHERE theme_id = ?) \
+             GROUP BY day ORDER BY day",
         )
         .bind(theme_id)
         .fetch_all()
@@ -389,69 +408,21 @@ pub async fn masked_texts(
         .collect())
 }
 
-/// Ids of the themes with members about `product`.
-pub async fn themes_of_product(store: &Store, product: &str) -> Result<Vec<String>, StoreError> {
+/// Ids of the themes with members about `product` since `since` (seconds since the epoch).
+pub async fn themes_of_product(
+    store: &Store,
+    product: &str,
+    since: u32,
+) -> Result<Vec<String>, StoreError> {
     store
         .client()
-        .query("SELECT DISTINCT theme_id FROM theme_volume_hourly WHERE product = ?")
+        .query(&format!(
+            "SELECT DISTINCT theme_id FROM theme_members FINAL WHERE theme_id != '' \
+             AND occurred_at >= toDateTime({since}) AND interaction_id IN \
+             (SELECT interaction_id FROM interactions WHERE product = ? AND occurred_at >= toDateTime({since}))"
+        ))
         .bind(product)
         .fetch_all()
         .await
         .map_err(q("themes of a product"))
-}
-
-/// FAQ candidates over the `days` before `now` (growth against the `days` before those),
-/// optionally for one product, with up to three masked sample questions each.
-pub async fn faq_candidates(
-    store: &Store,
-    now: OffsetDateTime,
-    days: u32,
-    product: Option<&str>,
-    min_questions: u64,
-) -> Result<Vec<FaqCandidate>, StoreError> {
-    let end = secs(now);
-    let mid = end.saturating_sub(days * 86_400);
-    let start = mid.saturating_sub(days * 86_400);
-    let stats: Vec<ThemeQuestions> = store
-        .client()
-        .query(&format!(
-            "SELECT theme_id, countIf(occurred_at >= toDateTime({mid})) AS recent, \
-             countIf(occurred_at < toDateTime({mid})) AS previous, \
-             countIf(occurred_at >= toDateTime({mid}) AND voice_type = 'question') AS questions, \
-             countIf(occurred_at >= toDateTime({mid}) AND voice_type = 'question' AND agent_id != '') AS with_agent \
-             FROM interactions FINAL ALL INNER JOIN \
-             (SELECT interaction_id, theme_id FROM theme_members FINAL WHERE theme_id != '') AS members USING interaction_id \
-             WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end}) AND (? = '' OR product = ?) \
-             GROUP BY theme_id"
-        ))
-        .bind(product.unwrap_or(""))
-        .bind(product.unwrap_or(""))
-        .fetch_all()
-        .await
-        .map_err(q("FAQ candidates"))?;
-    let themes = list(store).await?;
-    let label_of = |id: &str| {
-        themes
-            .iter()
-            .find(|t| t.theme_id == id && t.status == ThemeStatus::Active)
-            .map(|t| t.label.clone())
-    };
-    let mut ranked = crate::faq::rank(&stats, label_of, min_questions, 0.5);
-    for c in &mut ranked {
-        c.samples = store
-            .client()
-            .query(&format!(
-                "SELECT customer_text FROM interactions FINAL WHERE voice_type = 'question' \
-                 AND occurred_at >= toDateTime({mid}) AND occurred_at < toDateTime({end}) AND (? = '' OR product = ?) \
-                 AND interaction_id IN (SELECT interaction_id FROM theme_members FINAL WHERE theme_id = ?) \
-                 GROUP BY customer_text ORDER BY max(occurred_at) DESC, customer_text LIMIT 3"
-            ))
-            .bind(product.unwrap_or(""))
-            .bind(product.unwrap_or(""))
-            .bind(&c.theme_id)
-            .fetch_all()
-            .await
-            .map_err(q("FAQ sample questions"))?;
-    }
-    Ok(ranked)
 }

@@ -222,9 +222,10 @@ impl Cluster {
         shown.join("・")
     }
 
-    /// The terms that identify the theme from run to run.
-    pub fn core_terms(&self) -> Vec<String> {
-        self.terms.iter().take(10).map(|(t, _)| t.clone()).collect()
+    /// The terms that identify the theme from run to run: its top ten, each weighted by the
+    /// share of members using it.
+    pub fn core_terms(&self) -> Vec<(String, f64)> {
+        core(&self.terms, self.members.len() as u64)
     }
 
     /// The rule topic this theme is, if any: at least `share` of its members carry it, and it
@@ -239,6 +240,50 @@ impl Cluster {
             })
             .map(|(t, _)| t.as_str())
     }
+}
+
+impl Cluster {
+    /// Up to `n` members, newest first (ties by id).
+    pub fn latest(&self, corpus: &Corpus, n: usize) -> Vec<usize> {
+        let mut members = self.members.clone();
+        members.sort_by(|&a, &b| {
+            corpus
+                .time(b)
+                .cmp(&corpus.time(a))
+                .then_with(|| corpus.id(a).cmp(corpus.id(b)))
+        });
+        members.truncate(n);
+        members
+    }
+}
+
+/// The day offsets of the members that fall in the recent hours of a day: 0 for the last
+/// `recent_s` seconds before `end`, d for the same hours d days earlier (others are left out), for
+/// [`crate::detect::window_counts`].
+pub fn member_days(corpus: &Corpus, members: &[usize], end: u32, recent_s: u32) -> Vec<u32> {
+    members
+        .iter()
+        .filter_map(|&d| {
+            let age = end.saturating_sub(1).saturating_sub(corpus.time(d));
+            (age % 86_400 < recent_s).then_some(age / 86_400)
+        })
+        .collect()
+}
+
+/// The interactions whose theme changed: (interaction, its theme now, `""` for none), given what
+/// each is assigned now and the theme (and version) stored for it before.
+pub fn membership_changes<'a>(
+    corpus: &Corpus,
+    assigned: &HashMap<&str, &'a str>,
+    before: &HashMap<String, (String, u64)>,
+) -> Vec<(usize, &'a str)> {
+    (0..corpus.len())
+        .filter_map(|d| {
+            let now_in = assigned.get(corpus.id(d)).copied().unwrap_or("");
+            let was = before.get(corpus.id(d)).map_or("", |(t, _)| t.as_str());
+            (was != now_in).then_some((d, now_in))
+        })
+        .collect()
 }
 
 /// Clusters the window's interactions into themes, largest first. Deterministic and independent of
@@ -505,11 +550,20 @@ fn describe(
     }
 }
 
-/// A theme stored by an earlier run: its id and core terms.
+/// The top ten of `terms` (term, members using it), weighted by their share of `size` members.
+pub fn core(terms: &[(String, u64)], size: u64) -> Vec<(String, f64)> {
+    terms
+        .iter()
+        .take(10)
+        .map(|(t, n)| (t.clone(), *n as f64 / size.max(1) as f64))
+        .collect()
+}
+
+/// A theme stored by an earlier run: its id and weighted core terms ([`core`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Known {
     pub id: String,
-    pub core: Vec<String>,
+    pub core: Vec<(String, f64)>,
 }
 
 /// Who a new cluster is, and what happened to the earlier themes.
@@ -524,12 +578,14 @@ pub struct Lineage {
 }
 
 /// Stable ids: each cluster takes the id of the earlier theme whose core terms overlap it most
-/// (Jaccard ≥ `overlap`, best pairs first, each id used once). A cluster without one gets a new id
+/// (weighted Jaccard ≥ `overlap`: Σ min / Σ max of the terms' member shares, so the few terms
+/// nearly every member uses carry a theme's identity and churn in its tail does not; best pairs
+/// first, each id used once). A cluster without one gets a new id
 /// from its core terms (`th-` and a hash), so the same themes found from scratch get the same ids.
 /// A cluster overlapping an earlier theme that another cluster kept is a split; an earlier theme
 /// overlapping a cluster that kept another id is a merge.
 pub fn assign_ids(known: &[Known], clusters: &[Cluster], overlap: f64) -> Lineage {
-    let cores: Vec<Vec<String>> = clusters.iter().map(Cluster::core_terms).collect();
+    let cores: Vec<Vec<(String, f64)>> = clusters.iter().map(Cluster::core_terms).collect();
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
     for (i, core) in cores.iter().enumerate() {
         for (j, k) in known.iter().enumerate() {
@@ -589,19 +645,26 @@ pub fn assign_ids(known: &[Known], clusters: &[Cluster], overlap: f64) -> Lineag
     lineage
 }
 
-fn jaccard(a: &[String], b: &[String]) -> f64 {
-    let inter = a.iter().filter(|t| b.contains(t)).count();
-    let union = a.len() + b.len() - inter;
-    if union == 0 {
-        0.0
-    } else {
-        inter as f64 / union as f64
+/// Weighted Jaccard (Ruzicka similarity) of two weighted term lists.
+fn jaccard(a: &[(String, f64)], b: &[(String, f64)]) -> f64 {
+    let weight = |v: &[(String, f64)], t: &str| v.iter().find(|x| x.0 == t).map_or(0.0, |x| x.1);
+    let (mut min, mut max) = (0.0, 0.0);
+    for (t, w) in a {
+        let o = weight(b, t);
+        min += w.min(o);
+        max += w.max(o);
     }
+    for (t, w) in b {
+        if weight(a, t) == 0.0 {
+            max += w;
+        }
+    }
+    if max > 0.0 { min / max } else { 0.0 }
 }
 
 /// `th-` and an FNV-1a hash of the sorted core terms (and a salt against collisions).
-fn new_id(core: &[String], salt: u32) -> String {
-    let mut sorted: Vec<&str> = core.iter().map(String::as_str).collect();
+fn new_id(core: &[(String, f64)], salt: u32) -> String {
+    let mut sorted: Vec<&str> = core.iter().map(|(t, _)| t.as_str()).collect();
     sorted.sort_unstable();
     let mut h: u32 = 0x811c_9dc5;
     for b in sorted.join("\u{1f}").bytes().chain(salt.to_le_bytes()) {
@@ -918,6 +981,78 @@ mod tests {
         for _ in 0..30 {
             assert_eq!(discover(&c, &config()), first);
         }
+    }
+
+    #[test]
+    fn recent_hours_count_by_day_and_only_changed_memberships_are_written() {
+        let mut c = Corpus::default();
+        let end = 10 * 86_400;
+        for (id, at) in [
+            ("now", end - 60),
+            ("yesterday", end - 86_400 - 60),
+            ("night", end - 13 * 3_600),
+            ("old", end - 3 * 86_400 - 60),
+        ] {
+            c.push(id, at, ["語"], vec![]);
+        }
+        let all: Vec<usize> = (0..c.len()).collect();
+        assert_eq!(
+            member_days(&c, &all, end, 12 * 3_600),
+            [0, 1, 3],
+            "13 h ago is outside the recent 12 h"
+        );
+        let cluster = Cluster {
+            terms: vec![],
+            members: all,
+            topics: vec![],
+            samples: vec![],
+        };
+        assert_eq!(cluster.latest(&c, 2), [0, 2]);
+        let assigned: HashMap<&str, &str> = [("now", "th-a"), ("yesterday", "th-b")].into();
+        let before: HashMap<String, (String, u64)> = [
+            ("now".to_string(), ("th-a".to_string(), 5)),
+            ("yesterday".to_string(), ("th-a".to_string(), 5)),
+            ("night".to_string(), ("th-a".to_string(), 5)),
+        ]
+        .into();
+        let changed = membership_changes(&c, &assigned, &before);
+        assert_eq!(
+            changed,
+            [(1, "th-b"), (2, "")],
+            "unchanged: now; never in one: old"
+        );
+    }
+
+    #[test]
+    fn a_theme_keeps_its_id_when_only_its_tail_terms_change() {
+        let w = |v: &[(&str, f64)]| -> Vec<(String, f64)> {
+            v.iter().map(|(t, x)| (t.to_string(), *x)).collect()
+        };
+        let before = w(&[
+            ("勝手", 0.95),
+            ("喋る", 0.9),
+            ("夜中", 0.85),
+            ("家族", 0.2),
+            ("起きる", 0.2),
+            ("大音量", 0.2),
+            ("深夜", 0.2),
+        ]);
+        let after = w(&[
+            ("勝手", 0.95),
+            ("喋る", 0.95),
+            ("夜中", 0.9),
+            ("ランプ", 0.43),
+            ("点滅", 0.43),
+            ("録音", 0.43),
+            ("心配", 0.43),
+        ]);
+        assert!(
+            jaccard(&before, &after) >= 0.3,
+            "{}",
+            jaccard(&before, &after)
+        );
+        let other = w(&[("請求", 0.9), ("二重", 0.8), ("夜中", 0.1)]);
+        assert!(jaccard(&before, &other) < 0.1);
     }
 
     #[test]
