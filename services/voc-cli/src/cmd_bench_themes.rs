@@ -29,7 +29,9 @@ pub struct ThemeBench {
     pub discover_s: f64,
     pub themes: usize,
     /// Share of the planted problem interactions that landed in a theme.
-    pub recall: f64,
+    pub clustered: f64,
+    /// Themes against the planted problems, over the clustered problem interactions.
+    pub agreement: themes::Agreement,
     /// Peak resident memory of the whole process, in MB (VmHWM).
     pub peak_rss_mb: f64,
     /// With --stored: the flagger's refresh on the same number of stored interactions, first and
@@ -192,11 +194,19 @@ pub async fn run(
     let started = Instant::now();
     let found = themes::discover(&corpus, config);
     let discover_s = started.elapsed().as_secs_f64();
-    let clustered: usize = found
+    let mut theme_of: Vec<Option<usize>> = vec![None; planted.len()];
+    for (k, t) in found.iter().enumerate() {
+        for &d in &t.members {
+            theme_of[d] = Some(k);
+        }
+    }
+    let labels: Vec<Option<String>> = planted.iter().map(|p| p.map(|p| p.to_string())).collect();
+    let pairs: Vec<(usize, &str)> = theme_of
         .iter()
-        .flat_map(|t| &t.members)
-        .filter(|&&d| planted[d].is_some())
-        .count();
+        .zip(&labels)
+        .filter_map(|(t, l)| Some(((*t)?, l.as_deref()?)))
+        .collect();
+    let problem_interactions = planted.iter().flatten().count().max(1);
     drop(corpus);
     let (stored_first_s, stored_steady_s) = if args.stored {
         let (a, b) = stored(interactions, problems, args, base, flags).await?;
@@ -210,20 +220,23 @@ pub async fn run(
         build_s,
         discover_s,
         themes: found.len(),
-        recall: clustered as f64 / planted.iter().flatten().count().max(1) as f64,
+        clustered: pairs.len() as f64 / problem_interactions as f64,
+        agreement: themes::agreement(&pairs),
         peak_rss_mb: peak_rss_mb(),
         stored_first_s,
         stored_steady_s,
     };
     println!(
-        "{} interactions, {} planted problems: window built in {:.2} s (reference), one theme run {:.2} s ({:.2}× the reference); {} themes, {:.1}% of the problem interactions in one; peak RSS {:.0} MB",
+        "{} interactions, {} planted problems: window built in {:.2} s (reference), one theme run {:.2} s ({:.2}× the reference); {} themes, {:.1}% of the problem interactions in one, purity {:.3} and NMI {:.3} against the planted problems; peak RSS {:.0} MB",
         report.interactions,
         report.problems,
         report.build_s,
         report.discover_s,
         report.discover_s / report.build_s.max(1e-9),
         report.themes,
-        100.0 * report.recall,
+        100.0 * report.clustered,
+        report.agreement.purity,
+        report.agreement.nmi,
         report.peak_rss_mb
     );
     if let (Some(first), Some(steady)) = (stored_first_s, stored_steady_s) {

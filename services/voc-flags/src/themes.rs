@@ -32,7 +32,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThemeConfig {
-    /// The sliding window the themes are computed over, in days.
+    /// The sliding window the themes are computed over, in days (the flagger reads
+    /// `max(window_days, baseline_days)` days plus `recent_hours`, so that every baseline day has
+    /// its recent hours).
     pub window_days: u32,
     /// A term must occur in at least this many interactions.
     pub min_term_df: u32,
