@@ -91,7 +91,9 @@ impl LocalClickHouse {
             .spawn()
             .map_err(LocalClickHouseError::Spawn)?;
         self.child = Some(child);
-        let timeout = Duration::from_secs(30);
+        // Several servers start at once when tests run in parallel on two cores; 18.16 then takes
+        // well over its usual few seconds.
+        let timeout = Duration::from_secs(90);
         let started = Instant::now();
         while started.elapsed() < timeout {
             if self.ping() {
