@@ -130,16 +130,29 @@ pub fn render(s: &DemoSummary) -> String {
         "\nDiscovered themes ({} in the past week; keyword co-occurrence communities, beyond the rules)\n",
         s.themes.len()
     ));
-    // Themes the rules do not name first: they are what the dashboards cannot show.
+    // Themes flagged as new first, then those the rules do not name: they are what the
+    // dashboards cannot show.
+    let flagged = |t: &voc_flags::theme_store::Theme| {
+        s.flags
+            .iter()
+            .any(|f| f.kind == voc_flags::FlagKind::NewTheme && f.key == t.theme_id)
+    };
     let mut themes: Vec<&voc_flags::theme_store::Theme> = s.themes.iter().collect();
-    themes.sort_by_key(|t| (!t.covered_by.is_empty(), std::cmp::Reverse(t.size)));
+    themes.sort_by_key(|t| {
+        (
+            !flagged(t),
+            !t.covered_by.is_empty(),
+            std::cmp::Reverse(t.size),
+        )
+    });
     for t in themes.iter().take(8) {
         out.push_str(&format!(
-            "  {:<12} {:>5}  {:<28} {}\n",
+            "  {:<12} {:>5}  {:<28} {}{}\n",
             t.theme_id,
             t.size,
             t.coverage(),
-            t.label
+            t.label,
+            if flagged(t) { "  ← new" } else { "" }
         ));
     }
     out.push_str("  (voc themes list / voc themes show ID)\n");
