@@ -16,7 +16,7 @@ use crate::cmd_stream::connect_migrated;
 use crate::settings::Settings;
 
 /// Topic display names from the rules, for readable flag titles.
-fn topic_names(settings: &Settings) -> HashMap<String, String> {
+pub fn topic_names(settings: &Settings) -> HashMap<String, String> {
     crate::setup::load_rules(&settings.analysis)
         .map(|r| r.topics.into_iter().collect())
         .unwrap_or_default()

@@ -13,6 +13,7 @@ mod cmd_model;
 mod cmd_retag;
 mod cmd_rules;
 mod cmd_rules_suggest;
+mod cmd_serve;
 mod cmd_stream;
 mod cmd_tag;
 mod cmd_themes;
@@ -146,6 +147,14 @@ enum Command {
         /// List the environment variables voc reads and the setting each sets.
         #[arg(long, conflicts_with = "json")]
         env: bool,
+    },
+    /// The web console for support leads and product teams: flags inbox, flag stories with
+    /// masked samples, acknowledge/resolve, product view; on `console.addr` (127.0.0.1:8080).
+    Serve,
+    /// Console accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// FAQ candidates: question themes worth a self-service article.
     Faq {
@@ -366,6 +375,18 @@ enum RulesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add or replace an account in `console.users_file`; the password is read from stdin
+    /// (at least 12 characters) and only its argon2 hash is written.
+    Add {
+        name: String,
+        /// viewer (reads), lead (also acknowledges and resolves flags) or admin.
+        #[arg(long)]
+        role: voc_console::users::Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum FaqCommand {
     /// Question themes ranked by volume × growth, with the share that needed an agent and masked
     /// sample questions.
@@ -536,6 +557,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Ok(rejected_code(rejected))
+        }
+        Command::Serve => {
+            runtime()?.block_on(cmd_serve::serve(&settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users {
+            command: UsersCommand::Add { name, role },
+        } => {
+            cmd_serve::add(&settings, &name, role)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Faq {
             command:

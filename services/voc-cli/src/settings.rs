@@ -25,6 +25,8 @@ pub struct Settings {
     pub flags: FlagConfig,
     /// `[teams.NAME]`: who owns which topics, products and themes, for the weekly digest.
     pub teams: BTreeMap<String, voc_flags::digest::Team>,
+    /// `[console]`: `voc serve`.
+    pub console: voc_console::ConsoleConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -159,6 +161,27 @@ pub const ENV: &[EnvVar] = &[
         "flags.metrics_addr",
         false,
         |s, v| s.flags.metrics_addr = v,
+    ),
+    var("VOC_CONSOLE_ADDR", "console.addr", false, |s, v| {
+        s.console.addr = v
+    }),
+    var(
+        "VOC_CONSOLE_USERS_FILE",
+        "console.users_file",
+        false,
+        |s, v| s.console.users_file = v.into(),
+    ),
+    var(
+        "VOC_CONSOLE_SESSION_KEY_FILE",
+        "console.session_key_file",
+        false,
+        |s, v| s.console.session_key_file = Some(v.into()),
+    ),
+    var(
+        "VOC_CONSOLE_READER_PASSWORD",
+        "console.reader_password",
+        true,
+        |s, v| s.console.reader_password = Some(v),
     ),
 ];
 

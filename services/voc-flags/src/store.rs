@@ -416,7 +416,8 @@ fn flag_id(kind: FlagKind, key: &str, now: OffsetDateTime) -> String {
     format!("{kind}-{h:08x}-{}", now.unix_timestamp())
 }
 
-/// Changes a flag's status (acknowledge or resolve), recording who and why.
+/// Changes a flag's status (acknowledge, resolve, or reopen), recording who and why in the flag
+/// and in its history (`flag_events`).
 pub async fn set_status(
     store: &Store,
     flag_id: &str,
@@ -428,19 +429,63 @@ pub async fn set_status(
     let Some(mut flag) = get(store, flag_id).await? else {
         return Ok(None);
     };
-    flag.status = status;
     if let Some(by) = by {
         flag.acked_by = by.to_string();
     }
     if let Some(note) = note {
         flag.note = note.to_string();
     }
+    let action = if flag.status == FlagStatus::Resolved && status != FlagStatus::Resolved {
+        "reopen"
+    } else {
+        status.as_str()
+    };
+    flag.status = status;
     flag.updated_at = secs(now);
     flag.version = u64::try_from(now.unix_timestamp_nanos() / 1000)
         .unwrap_or(0)
         .max(flag.version + 1);
     write(store, std::slice::from_ref(&flag)).await?;
+    let event = FlagEvent {
+        flag_id: flag.flag_id.clone(),
+        at: secs(now),
+        actor: by.unwrap_or("").to_string(),
+        action: action.to_string(),
+        note: note.unwrap_or("").to_string(),
+    };
+    let mut insert = store
+        .client()
+        .insert::<FlagEvent>("flag_events")
+        .await
+        .map_err(q("write the flag's history"))?;
+    insert
+        .write(&event)
+        .await
+        .map_err(q("write the flag's history"))?;
+    insert.end().await.map_err(q("write the flag's history"))?;
     Ok(Some(flag))
+}
+
+/// One action on a flag: who, when (seconds since the epoch), what, with which note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct FlagEvent {
+    pub flag_id: String,
+    pub at: u32,
+    pub actor: String,
+    /// `acknowledged`, `resolved`, `open` or `reopen`.
+    pub action: String,
+    pub note: String,
+}
+
+/// A flag's history, oldest first.
+pub async fn history(store: &Store, flag_id: &str) -> Result<Vec<FlagEvent>, StoreError> {
+    store
+        .client()
+        .query("SELECT ?fields FROM flag_events WHERE flag_id = ? ORDER BY at, action")
+        .bind(flag_id)
+        .fetch_all()
+        .await
+        .map_err(q("read a flag's history"))
 }
 
 #[cfg(test)]

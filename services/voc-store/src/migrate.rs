@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "themes",
         sql: include_str!("../../../schemas/clickhouse/0006_themes.sql"),
     },
+    Migration {
+        version: 7,
+        name: "flag_events",
+        sql: include_str!("../../../schemas/clickhouse/0007_flag_events.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.

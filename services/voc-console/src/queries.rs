@@ -1,0 +1,186 @@
+//! The console's reads from ClickHouse (through the read-only user), beyond the flags and themes
+//! the flagger's crate already reads.
+
+use serde::{Deserialize, Serialize};
+use voc_store::{Store, StoreError};
+
+fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
+    move |source| StoreError::Query {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// One stored interaction as the console shows it: masked text and its evidence.
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
+pub struct Verbatim {
+    pub interaction_id: String,
+    /// Seconds since the epoch.
+    pub occurred_at: u32,
+    pub channel: String,
+    pub product: String,
+    pub topics: Vec<String>,
+    pub voice_type: String,
+    pub sentiment: String,
+    pub severity: u8,
+    /// The evidence list as JSON.
+    pub evidence: String,
+    /// Masked customer text: the only text ever stored.
+    pub customer_text: String,
+}
+
+const VERBATIM: &str = "SELECT interaction_id, toUInt32(occurred_at) AS occurred_at, CAST(channel AS String) AS channel, \
+     CAST(product AS String) AS product, CAST(topics AS Array(String)) AS topics, CAST(voice_type AS String) AS voice_type, \
+     CAST(sentiment AS String) AS sentiment, severity, evidence, customer_text FROM interactions FINAL";
+
+/// The interactions with these ids, in the given order.
+pub async fn verbatims(store: &Store, ids: &[String]) -> Result<Vec<Verbatim>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Verbatim> = store
+        .client()
+        .query(&format!("{VERBATIM} WHERE has(?, interaction_id)"))
+        .bind(ids)
+        .fetch_all()
+        .await
+        .map_err(q("sample interactions"))?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|r| &r.interaction_id == id).cloned())
+        .collect())
+}
+
+/// The complaints about a product in [`since`, `until`), most severe first, then newest.
+pub async fn recent_complaints(
+    store: &Store,
+    product: &str,
+    since: u32,
+    until: u32,
+    limit: u32,
+) -> Result<Vec<Verbatim>, StoreError> {
+    store
+        .client()
+        .query(&format!(
+            "{VERBATIM} WHERE voice_type = 'complaint' AND (? = '' OR product = ?) AND occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
+             ORDER BY severity DESC, occurred_at DESC, interaction_id LIMIT {limit}"
+        ))
+        .bind(product)
+        .bind(product)
+        .fetch_all()
+        .await
+        .map_err(q("recent complaints"))
+}
+
+/// Products seen, most interactions first.
+pub async fn products(store: &Store) -> Result<Vec<String>, StoreError> {
+    store
+        .client()
+        .query("SELECT product FROM topic_volume_hourly WHERE product != '' GROUP BY product ORDER BY sum(interactions) DESC LIMIT 100")
+        .fetch_all()
+        .await
+        .map_err(q("products"))
+}
+
+/// Per day and topic: interactions and negative ones.
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
+pub struct TopicDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub topic: String,
+    pub interactions: u64,
+    pub negative: u64,
+}
+
+pub async fn topic_days(
+    store: &Store,
+    product: &str,
+    topic: &str,
+    since: u32,
+    until: u32,
+) -> Result<Vec<TopicDay>, StoreError> {
+    store
+        .client()
+        .query(&format!(
+            "SELECT toString(toDate(hour)) AS day, topic, sum(interactions) AS interactions, sum(negative) AS negative \
+             FROM topic_volume_hourly WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) AND (? = '' OR topic = ?) \
+             GROUP BY day, topic ORDER BY day, topic"
+        ))
+        .bind(product)
+        .bind(product)
+        .bind(topic)
+        .bind(topic)
+        .fetch_all()
+        .await
+        .map_err(q("volume by day and topic"))
+}
+
+/// Per topic over the period: experience figures. Averages are `None` where nobody answered.
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
+pub struct TopicExperience {
+    pub topic: String,
+    pub interactions: u64,
+    pub negative: u64,
+    pub csat_responses: u64,
+    pub avg_csat: Option<f64>,
+    pub resolution_known: u64,
+    pub resolution_rate: Option<f64>,
+}
+
+pub async fn topic_experience(
+    store: &Store,
+    product: &str,
+    since: u32,
+    until: u32,
+) -> Result<Vec<TopicExperience>, StoreError> {
+    store
+        .client()
+        .query(&format!(
+            "SELECT topic, n AS interactions, neg AS negative, cr AS csat_responses, \
+             if(cr = 0, NULL, csat_sum / cr) AS avg_csat, rk AS resolution_known, \
+             if(rk = 0, NULL, res_sum / rk) AS resolution_rate FROM \
+             (SELECT topic, sum(interactions) AS n, sum(negative) AS neg, sum(csat_responses) AS cr, \
+              sum(if(csat_responses = 0, 0, avg_csat * csat_responses)) AS csat_sum, sum(resolution_known) AS rk, \
+              sum(if(resolution_known = 0, 0, resolution_rate * resolution_known)) AS res_sum \
+              FROM topic_experience_daily WHERE day >= toDate(toDateTime({since})) AND day < toDate(toDateTime({until})) AND (? = '' OR product = ?) GROUP BY topic) \
+             ORDER BY interactions DESC, topic"
+        ))
+        .bind(product)
+        .bind(product)
+        .fetch_all()
+        .await
+        .map_err(q("experience by topic"))
+}
+
+/// Keywords rising in the last day against the days before, in complaints-or-not alike.
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
+pub struct Rising {
+    pub keyword: String,
+    pub last_day: u64,
+    pub before_per_day: f64,
+}
+
+pub async fn rising_keywords(
+    store: &Store,
+    product: &str,
+    end: u32,
+    days: u32,
+) -> Result<Vec<Rising>, StoreError> {
+    let start = end.saturating_sub(days.max(2).saturating_mul(86_400));
+    let day = end.saturating_sub(86_400);
+    store
+        .client()
+        .query(&format!(
+            "SELECT keyword, sumIf(interactions, hour >= toDateTime({day})) AS last_day, \
+             sumIf(interactions, hour < toDateTime({day})) / {before} AS before_per_day \
+             FROM keyword_hourly WHERE hour >= toDateTime({start}) AND hour < toDateTime({end}) AND (? = '' OR product = ?) \
+             GROUP BY keyword HAVING last_day >= 3 AND last_day >= 2 * before_per_day \
+             ORDER BY last_day - before_per_day DESC, keyword LIMIT 15",
+            before = days.max(2) - 1
+        ))
+        .bind(product)
+        .bind(product)
+        .fetch_all()
+        .await
+        .map_err(q("rising keywords"))
+}
