@@ -3,9 +3,15 @@
 #   mecab-ipadic                        IPADIC sources; voc builds its lindera dictionary from them
 #   clickhouse-server clickhouse-client a real ClickHouse for the local pipeline and the tests
 #   pkg-config libssl-dev               librdkafka's TLS/SASL support (built from source by rdkafka)
+# With --browser (the test suite): also
+#   chromium chromium-driver            a real headless browser for the console's browser test
+#   fonts-ipafont-gothic                Japanese glyphs for its screenshots
 set -euo pipefail
 
 packages=(mecab-ipadic clickhouse-server clickhouse-client pkg-config libssl-dev)
+if [ "${1:-}" = "--browser" ]; then
+  packages+=(chromium chromium-driver fonts-ipafont-gothic)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

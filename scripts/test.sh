@@ -4,7 +4,7 @@
 # a real ClickHouse server and a real Kafka-protocol broker that the tests start on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --browser
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
