@@ -121,9 +121,71 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     }));
     let total = p.produce(&corpus);
     p.wait_for("the corpus stored", WAIT, || p.stored() == total as u64);
-    p.flagger_at(end());
 
+    // The flagger routes new flags to the owning team's webhook, with a link to the console.
     let port = voc_tests::free_port();
+    let (hook, received) = voc_tests::webhook_sink();
+    let routing = p.dir.join("routing.toml");
+    std::fs::write(
+        &routing,
+        format!(
+            "[flags]\nconsole_url = \"http://127.0.0.1:{port}\"\n[teams.identity]\ntopics = [\"account_login\"]\nwebhook_url = \"{hook}\"\n"
+        ),
+    )
+    .expect("routing config");
+    let now = end()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let out = p.run(
+        &[
+            "--config",
+            routing.to_str().expect("path"),
+            "flagger",
+            "--once",
+            "--now",
+            &now,
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies: Vec<serde_json::Value> = received
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|b| serde_json::from_str(b).expect("JSON body"))
+        .collect();
+    assert!(!bodies.is_empty(), "the team got its flags");
+    for b in &bodies {
+        assert_eq!(b["team"], "identity");
+        let topic_of_key = b["flag"]["key"]
+            .as_str()
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            topic_of_key == "account_login" || b["flag"]["kind"] == "repeat_contact",
+            "{b}"
+        );
+    }
+    let burst_message = bodies
+        .iter()
+        .find(|b| b["flag"]["key"] == "account_login")
+        .expect("the burst went to its team");
+    let text = burst_message["text"].as_str().unwrap_or("");
+    let burst_id = burst_message["flag"]["flag_id"].as_str().unwrap_or("");
+    assert!(text.contains(burst_id), "{text}");
+    assert!(
+        text.contains(&format!("/flags/{burst_id}")),
+        "a link to the console: {text}"
+    );
+    assert!(text.contains("\n> "), "a masked sample sentence: {text}");
+
     let config = p.dir.join("console.toml");
     let users = p.dir.join("users.toml");
     std::fs::write(

@@ -224,8 +224,51 @@ pub async fn demo(
                 .pid()
                 .map_or_else(|| "unknown".into(), |p| p.to_string())
         );
-        let _ = tokio::signal::ctrl_c().await;
+        if let Err(e) = console(settings, &opts.dir, &summary.clickhouse_url).await {
+            eprintln!("the console did not start: {e:#}");
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
     clickhouse.stop();
+    Ok(())
+}
+
+/// The console on the demo data until Ctrl-C, with a demo lead whose password is made up now and
+/// printed (it exists only in the demo directory's users file).
+async fn console(settings: &Settings, dir: &std::path::Path, url: &str) -> anyhow::Result<()> {
+    let store = voc_store::Store::connect(&voc_store::StoreConfig {
+        url: url.to_string(),
+        database: voc_demo::run::DATABASE.into(),
+        ..Default::default()
+    })
+    .await?;
+    let users_file = dir.join("users.toml");
+    let password = voc_console::auth::random_token()[..16].to_string();
+    voc_console::users::Users::add(
+        &users_file,
+        "demo-lead",
+        voc_console::users::Role::Lead,
+        &password,
+    )?;
+    let config = voc_console::ConsoleConfig {
+        users_file,
+        ..settings.console.clone()
+    };
+    let names = crate::cmd_flags::topic_names(settings);
+    voc_console::serve(
+        config,
+        store.clone(),
+        store,
+        names,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        |addr| {
+            println!(
+                "The console: http://{addr}/  (log in as demo-lead, password {password}); Ctrl-C stops everything."
+            )
+        },
+    )
+    .await?;
     Ok(())
 }

@@ -39,6 +39,8 @@ fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
     Ok(Notifier {
         webhook: f.webhook_url.clone(),
         kafka,
+        teams: settings.teams.clone(),
+        console_url: f.console_url.clone(),
     })
 }
 

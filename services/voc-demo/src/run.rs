@@ -308,6 +308,7 @@ pub async fn run_demo(
     let notifier = Notifier {
         webhook: None,
         kafka: Some((producer, FLAGS_TOPIC.to_string())),
+        ..Notifier::default()
     };
     voc_flags::run_once(&store, end, &FlagConfig::default(), &notifier, &names).await?;
     // Every client goes before the embedded broker does, or it logs the broker's absence.

@@ -26,6 +26,8 @@ pub struct FlagConfig {
     pub webhook_url: Option<String>,
     /// Publish new flags to this Kafka topic as JSON.
     pub kafka_topic: Option<String>,
+    /// The console's public URL: new-flag messages link to the flag there.
+    pub console_url: Option<String>,
     /// `host:port` of the flagger's /metrics and /health; empty to disable. Loopback unless set
     /// otherwise.
     pub metrics_addr: String,
@@ -56,6 +58,7 @@ impl Default for FlagConfig {
             min_ratio: t.min_ratio,
             webhook_url: None,
             kafka_topic: None,
+            console_url: None,
             metrics_addr: "127.0.0.1:9465".into(),
             recurring_days: 5,
             recurring_of_days: 7,

@@ -63,6 +63,24 @@ fn subject<'a>(
     }
 }
 
+/// The teams that own a flag's topic, product or theme (none: nobody owns it).
+pub fn owners<'a>(
+    f: &Flag,
+    theme_topic: &HashMap<String, String>,
+    teams: &'a BTreeMap<String, Team>,
+) -> Vec<&'a str> {
+    let (topic, product, theme) = subject(f, theme_topic);
+    teams
+        .iter()
+        .filter(|(_, t)| {
+            topic.is_some_and(|x| t.topics.iter().any(|y| y == x))
+                || product.is_some_and(|x| t.products.iter().any(|y| y == x))
+                || theme.is_some_and(|x| t.themes.iter().any(|y| y == x))
+        })
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
 /// The digest of every team with something to report (and of [`NO_TEAM`]), for flags raised or
 /// updated since `since` (seconds since the epoch). Escalations are left out: they were sent at
 /// once. `theme_topic`: each theme's most frequent rule topic.
@@ -77,16 +95,7 @@ pub fn digest(
         .iter()
         .filter(|f| f.updated_at >= since && f.kind != FlagKind::Escalation)
     {
-        let (topic, product, theme) = subject(f, theme_topic);
-        let owners: Vec<&str> = teams
-            .iter()
-            .filter(|(_, t)| {
-                topic.is_some_and(|x| t.topics.iter().any(|y| y == x))
-                    || product.is_some_and(|x| t.products.iter().any(|y| y == x))
-                    || theme.is_some_and(|x| t.themes.iter().any(|y| y == x))
-            })
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let owners = owners(f, theme_topic, teams);
         if owners.is_empty() {
             by_team.entry(NO_TEAM).or_default().push(f);
         }

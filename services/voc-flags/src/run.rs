@@ -20,6 +20,11 @@ pub struct Notifier {
     pub webhook: Option<String>,
     /// A Kafka topic receiving each new flag as JSON.
     pub kafka: Option<(FutureProducer, String)>,
+    /// Owning teams (`[teams]`): a new flag also goes to the webhook of every team that owns its
+    /// topic, product or theme.
+    pub teams: std::collections::BTreeMap<String, crate::digest::Team>,
+    /// The console's public URL (`flags.console_url`), for a link to the flag in the message.
+    pub console_url: Option<String>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -167,7 +172,12 @@ pub async fn run_once(
         title(d, names)
     });
     store::write(store, &written).await?;
-    notify(notifier, &raised).await;
+    let theme_topic: HashMap<String, String> = themes
+        .iter()
+        .filter_map(|t| Some((t.theme.theme_id.clone(), t.theme.topics.first()?.clone())))
+        .collect();
+    let first_sentences = sample_sentences(store, &raised).await;
+    notify(notifier, &raised, &theme_topic, &first_sentences).await;
     Ok(RunReport {
         detected: detections.len(),
         raised: raised.len(),
@@ -201,13 +211,83 @@ pub async fn post_webhook(url: &str, payload: String) -> bool {
     .unwrap_or(false)
 }
 
-async fn notify(notifier: &Notifier, flags: &[Flag]) {
+/// The first sentence (at most 60 characters) of each new flag's first sample, masked as stored.
+async fn sample_sentences(store: &Store, flags: &[Flag]) -> HashMap<String, String> {
+    let ids: Vec<String> = flags
+        .iter()
+        .filter_map(|f| f.sample_ids.first().cloned())
+        .collect();
+    let texts = crate::theme_store::masked_texts(store, &ids)
+        .await
+        .unwrap_or_default();
+    texts
+        .into_iter()
+        .map(|(id, text)| {
+            let end = text.find(['。', '\n', '!', '?']).map_or(text.len(), |i| {
+                i + text[i..].chars().next().map_or(0, char::len_utf8)
+            });
+            (id, text[..end].chars().take(60).collect())
+        })
+        .collect()
+}
+
+/// The chat text of a new flag: its title, id, product, one masked sample sentence and a link.
+pub fn message(flag: &Flag, sample: Option<&str>, console_url: Option<&str>) -> String {
+    let mut text = format!("[voc] {} ({})", flag.title, flag.flag_id);
+    if let Some(product) = flag
+        .key
+        .split('/')
+        .nth(if flag.kind == FlagKind::Spike { 2 } else { 1 })
+        .filter(|_| matches!(flag.kind, FlagKind::Spike | FlagKind::Recurring))
+    {
+        text.push_str(&format!(" product: {product}"));
+    }
+    if let Some(s) = sample.filter(|s| !s.is_empty()) {
+        text.push_str(&format!("\n> {s}"));
+    }
+    if let Some(url) = console_url {
+        text.push_str(&format!(
+            "\n{}/flags/{}",
+            url.trim_end_matches('/'),
+            flag.flag_id
+        ));
+    }
+    text
+}
+
+async fn notify(
+    notifier: &Notifier,
+    flags: &[Flag],
+    theme_topic: &HashMap<String, String>,
+    samples: &HashMap<String, String>,
+) {
     for flag in flags {
-        let body = serde_json::json!({"text": format!("[voc] {}", flag.title), "flag": flag});
-        if let Some(url) = &notifier.webhook
-            && !post_webhook(url, body.to_string()).await
-        {
-            tracing::warn!(flag = %flag.flag_id, "flag webhook gave up; the flag is stored and listed all the same");
+        let sample = flag
+            .sample_ids
+            .first()
+            .and_then(|id| samples.get(id))
+            .map(String::as_str);
+        let text = message(flag, sample, notifier.console_url.as_deref());
+        let body = serde_json::json!({"text": text, "flag": flag});
+        let mut urls: Vec<(&str, &str)> =
+            notifier.webhook.iter().map(|u| ("", u.as_str())).collect();
+        for team in crate::digest::owners(flag, theme_topic, &notifier.teams) {
+            if let Some(url) = notifier
+                .teams
+                .get(team)
+                .and_then(|t| t.webhook_url.as_deref())
+            {
+                urls.push((team, url));
+            }
+        }
+        for (team, url) in urls {
+            let mut body = body.clone();
+            if !team.is_empty() {
+                body["team"] = team.into();
+            }
+            if !post_webhook(url, body.to_string()).await {
+                tracing::warn!(flag = %flag.flag_id, team, "flag webhook gave up; the flag is stored and listed all the same");
+            }
         }
         if let Some((producer, topic)) = &notifier.kafka {
             let payload = body.to_string();
@@ -218,5 +298,43 @@ async fn notify(notifier: &Notifier, flags: &[Flag]) {
                 tracing::warn!(error = %e, flag = %flag.flag_id, "flag event not delivered to Kafka");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_names_the_flag_its_product_a_masked_sentence_and_the_console_link() {
+        let flag = Flag {
+            flag_id: "spike-1".into(),
+            kind: FlagKind::Spike,
+            key: "account_login/quality/mobile-app".into(),
+            status: crate::store::FlagStatus::Open,
+            title: "急増".into(),
+            score: 5.0,
+            window_start: 0,
+            window_end: 0,
+            count: 9,
+            baseline: 1.0,
+            sample_ids: vec![],
+            created_at: 0,
+            updated_at: 0,
+            acked_by: String::new(),
+            note: String::new(),
+            version: 1,
+        };
+        let text = message(
+            &flag,
+            Some("認証コードが届きません。"),
+            Some("https://voc.example/"),
+        );
+        assert!(
+            text.contains("spike-1") && text.contains("product: mobile-app"),
+            "{text}"
+        );
+        assert!(text.contains("> 認証コードが届きません。"));
+        assert!(text.ends_with("https://voc.example/flags/spike-1"));
     }
 }
