@@ -70,6 +70,7 @@ fn every_service_is_there_pinned_and_healthchecked() {
         "voc-migrate",
         "voc-worker",
         "voc-flagger",
+        "voc-console",
     ] {
         let svc = service(&c, name);
         let image = svc["image"]
@@ -80,7 +81,13 @@ fn every_service_is_there_pinned_and_healthchecked() {
             "{name}: pin the image ({image})"
         );
     }
-    for name in ["kafka", "clickhouse", "grafana", "voc-worker"] {
+    for name in [
+        "kafka",
+        "clickhouse",
+        "grafana",
+        "voc-worker",
+        "voc-console",
+    ] {
         assert!(
             service(&c, name)["healthcheck"]["test"].is_sequence(),
             "{name}: healthcheck"
@@ -128,7 +135,7 @@ fn every_service_is_there_pinned_and_healthchecked() {
 #[test]
 fn voc_services_run_real_subcommands_with_settings_voc_reads() {
     let c = compose();
-    for name in ["voc-migrate", "voc-worker", "voc-flagger"] {
+    for name in ["voc-migrate", "voc-worker", "voc-flagger", "voc-console"] {
         let svc = service(&c, name);
         let args: Vec<&str> = svc["command"]
             .as_sequence()

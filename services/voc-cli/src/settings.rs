@@ -178,6 +178,12 @@ pub const ENV: &[EnvVar] = &[
         |s, v| s.console.session_key_file = Some(v.into()),
     ),
     var(
+        "VOC_CONSOLE_READER_USER",
+        "console.reader_user",
+        false,
+        |s, v| s.console.reader_user = Some(v),
+    ),
+    var(
         "VOC_CONSOLE_READER_PASSWORD",
         "console.reader_password",
         true,
