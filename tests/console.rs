@@ -340,6 +340,44 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     assert!(csv.body.starts_with("product,days,topic,"));
     assert!(csv.body.lines().count() > 2, "{}", csv.body);
 
+    // API errors are JSON; a CSV never carries a formula.
+    let missing = http.get("/api/flags/no-such-flag", Some(&lead));
+    assert_eq!(missing.status, 404);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&missing.body)
+            .is_ok_and(|v| v["error"].is_string())
+    );
+    let formula = http.get(
+        "/product.csv?product=%3DHYPERLINK(1)&days=7&to=2026-11-20",
+        Some(&lead),
+    );
+    assert!(
+        !formula.body.contains(",\"=HYPERLINK") && !formula.body.starts_with("\"="),
+        "{}",
+        formula.body
+    );
+
+    // A form posted from another site is refused, the login form included.
+    let req = http
+        .agent
+        .post(&format!("{}/login", http.base))
+        .header("Origin", "http://evil.example");
+    let cross = Http::reply(
+        req.send_form([("name", "sato"), ("password", "lead-password-123")])
+            .expect("POST answers"),
+    );
+    assert_eq!(cross.status, 403);
+    assert!(cross.cookie.is_none());
+
+    // Roles are read at every request: a lead demoted to viewer can no longer act.
+    add_user(&p, config, "sato", "viewer", "lead-password-123");
+    let demoted = http.post_form(
+        &format!("/flags/{id}/action"),
+        Some(&lead),
+        &[("csrf", csrf.as_str()), ("action", "reopen")],
+    );
+    assert_eq!(demoted.status, 403);
+
     // Failed logins are rate limited.
     for _ in 0..5 {
         http.post_form(

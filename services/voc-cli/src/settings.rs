@@ -381,6 +381,7 @@ impl Settings {
             );
         }
         self.flags.validate().map_err(anyhow::Error::msg)?;
+        self.console.validate().map_err(anyhow::Error::msg)?;
         if self.kafka.input_topic == self.kafka.dlq_topic {
             bail!(
                 "kafka.input_topic and kafka.dlq_topic must differ (both {:?})",

@@ -40,7 +40,14 @@ struct Inner {
     /// Flag actions write through this.
     writer: Store,
     key: Key,
+    /// Per user name, and for all names together (password spraying).
     limiter: LoginLimiter,
+    all_logins: LoginLimiter,
+    /// The users file as last read, and its modification time: sessions take the current role
+    /// from it, so a removed account or a lowered role takes effect at once.
+    users: std::sync::Mutex<(Option<std::time::SystemTime>, Users)>,
+    /// One password verification at a time.
+    verifying: tokio::sync::Mutex<()>,
     templates: Environment<'static>,
     /// Topic id → display name.
     names: HashMap<String, String>,
@@ -63,6 +70,17 @@ impl FromRef<AppState> for Key {
 }
 
 impl AppState {
+    /// The users file, re-read when it changed on disk.
+    fn users(&self) -> Result<Users, crate::users::UsersError> {
+        let path = &self.0.config.users_file;
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let mut cache = self.0.users.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.0.is_none() || cache.0 != modified {
+            *cache = (modified, Users::load(path)?);
+        }
+        Ok(cache.1.clone())
+    }
+
     pub fn new(
         config: ConsoleConfig,
         reader: Store,
@@ -83,6 +101,9 @@ impl AppState {
             writer,
             key,
             limiter: LoginLimiter::new(5, Duration::from_secs(300)),
+            all_logins: LoginLimiter::new(100, Duration::from_secs(300)),
+            users: std::sync::Mutex::new((None, Users::default())),
+            verifying: tokio::sync::Mutex::new(()),
             templates,
             names,
             requests: AtomicU64::new(0),
@@ -162,6 +183,11 @@ async fn secure_headers(
     next: axum::middleware::Next,
 ) -> Response {
     state.0.requests.fetch_add(1, Ordering::Relaxed);
+    // Forms and API calls from another site are refused, the login form included (SameSite
+    // cookies do not protect a login): by Fetch Metadata, or by Origin against Host.
+    if req.method() == axum::http::Method::POST && cross_site(req.headers()) {
+        return AppError::Forbidden("a request from another site".into()).into_response();
+    }
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -180,6 +206,21 @@ async fn secure_headers(
     res
 }
 
+fn cross_site(h: &HeaderMap) -> bool {
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    if get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site") {
+        return true;
+    }
+    match (get("origin"), get("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            origin != "null" && origin_host != host
+        }
+        (Some(origin), None) => origin != "null",
+        _ => false,
+    }
+}
+
 /// A failed request: its status and a message for people; never a stack trace.
 #[derive(Debug)]
 pub enum AppError {
@@ -192,6 +233,8 @@ pub enum AppError {
     BadRequest(String),
     Conflict(String),
     TooManyRequests,
+    /// Our fault (a template, the users file); the details are logged, not shown.
+    Internal(String),
     Store(StoreError),
 }
 
@@ -210,6 +253,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -222,8 +266,38 @@ impl AppError {
             | AppError::BadRequest(m)
             | AppError::Conflict(m) => m.clone(),
             AppError::TooManyRequests => "too many failed logins; wait five minutes".into(),
+            AppError::Internal(m) => m.clone(),
             AppError::Store(_) => "ClickHouse is not answering; try again shortly".into(),
         }
+    }
+}
+
+/// An API handler's error: the same statuses as [`AppError`], as JSON.
+#[derive(Debug)]
+pub struct ApiError(AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError(AppError::Store(e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let AppError::Store(e) = &self.0 {
+            tracing::warn!(error = %e, "console query failed");
+        }
+        (
+            self.0.status(),
+            Json(serde_json::json!({"error": self.0.message()})),
+        )
+            .into_response()
     }
 }
 
@@ -268,11 +342,17 @@ pub struct PageSession(pub Session);
 #[derive(Debug, Clone)]
 pub struct ApiSession(pub Session);
 
+/// The signed, unexpired session of a request, with the role its user has now (no session when
+/// the account is gone).
 fn session_of(parts: &Parts, state: &AppState) -> Option<Session> {
     let jar = SignedCookieJar::from_headers(&parts.headers, state.0.key.clone());
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    jar.get(SESSION_COOKIE)
-        .and_then(|c| Session::decode(c.value(), now))
+    let mut session = jar
+        .get(SESSION_COOKIE)
+        .and_then(|c| Session::decode(c.value(), now))?;
+    let users = state.users().ok()?;
+    session.role = users.users.iter().find(|u| u.name == session.user)?.role;
+    Some(session)
 }
 
 impl FromRequestParts<AppState> for PageSession {
@@ -285,11 +365,11 @@ impl FromRequestParts<AppState> for PageSession {
 }
 
 impl FromRequestParts<AppState> for ApiSession {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         session_of(parts, state)
             .map(ApiSession)
-            .ok_or(AppError::Unauthenticated { api: true })
+            .ok_or(ApiError(AppError::Unauthenticated { api: true }))
     }
 }
 
@@ -333,7 +413,7 @@ fn render(
         })
         .map_err(|e| {
             tracing::error!(template = name, error = %e, "page did not render");
-            AppError::BadRequest("the page could not be shown".into())
+            AppError::Internal("the page could not be shown; see the console's log".into())
         })?;
     let mut res = Html(page).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -384,30 +464,52 @@ async fn login(
     jar: SignedCookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    let lang = lang_of(&headers, None, state.0.config.default_lang);
+    let refuse = |state: &AppState| -> Result<Response, AppError> {
+        state.0.failed_logins.fetch_add(1, Ordering::Relaxed);
+        let mut res = render(state, "login.html", lang, None, context! { failed => true })?;
+        *res.status_mut() = StatusCode::UNAUTHORIZED;
+        Ok(res)
+    };
+    if !crate::auth::plausible_name(&form.name) {
+        return refuse(&state);
+    }
     let now = Instant::now();
-    if !state.0.limiter.allowed(&form.name, now) {
+    // Counted before the password is checked, so parallel guesses cannot slip past.
+    if !state.0.limiter.attempt(&form.name, now) || !state.0.all_logins.attempt("*", now) {
         return Err(AppError::TooManyRequests);
     }
-    let users = Users::load(&state.0.config.users_file).map_err(|e| {
+    let users = state.users().map_err(|e| {
         tracing::error!(error = %e, "users file");
-        AppError::Forbidden("the users file cannot be read; see the console's log".into())
+        AppError::Internal("the users file cannot be read; see the console's log".into())
     })?;
-    let Some(user) = users.verify(&form.name, &form.password).cloned() else {
-        state.0.limiter.failed(&form.name, now);
-        state.0.failed_logins.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(user = %form.name, "failed login");
-        let lang = lang_of(&headers, None, state.0.config.default_lang);
-        let mut res = render(
-            &state,
-            "login.html",
-            lang,
-            None,
-            context! { failed => true },
-        )?;
-        *res.status_mut() = StatusCode::UNAUTHORIZED;
-        return Ok(res);
+    // argon2 takes tens of milliseconds: off the async workers, one at a time.
+    let (name, password) = (form.name.clone(), form.password);
+    let checked = {
+        let _one = state.0.verifying.lock().await;
+        tokio::task::spawn_blocking(move || {
+            users
+                .verify(&name, &password)
+                .cloned()
+                .ok_or(users.users.iter().any(|u| u.name == name))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("login check failed: {e}")))?
+    };
+    let user = match checked {
+        Ok(user) => user,
+        Err(known) => {
+            // Only names of real accounts are logged: a password typed into the name field is not.
+            if known {
+                tracing::info!(user = %form.name, "failed login");
+            } else {
+                tracing::info!("failed login for an unknown name");
+            }
+            return refuse(&state);
+        }
     };
     state.0.limiter.succeeded(&user.name);
+    state.0.all_logins.succeeded("*");
     let session = Session {
         user: user.name.clone(),
         role: user.role,
@@ -610,8 +712,10 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
             // A unique prefix is enough.
             let all = flag_store::list(&state.0.reader, None).await?;
             let mut matching = all.into_iter().filter(|f| f.flag_id.starts_with(id));
+            // The kind, a dash and at least four characters of the hash.
+            let specific = id.split_once('-').is_some_and(|(_, rest)| rest.len() >= 4);
             match (matching.next(), matching.next()) {
-                (Some(f), None) if id.len() >= 6 => f,
+                (Some(f), None) if specific => f,
                 _ => return Err(AppError::NotFound(format!("no flag {id:?}"))),
             }
         }
@@ -630,7 +734,9 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
             let topic = flag.key.split('/').next().unwrap_or("");
             let product = flag_product(&flag).unwrap_or("");
             let until = flag.updated_at.saturating_add(86_400);
-            let days = queries::topic_days(&state.0.reader, product, topic, since, until).await?;
+            let offset = i64::from(state.0.config.utc_offset_hours) * 3600;
+            let days =
+                queries::topic_days(&state.0.reader, product, topic, since, until, offset).await?;
             days.into_iter().map(|d| (d.day, d.interactions)).collect()
         }
         FlagKind::NewTheme => theme_store::trend(&state.0.reader, &flag.key)
@@ -815,7 +921,13 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
     let now = match q.to.as_deref().filter(|d| !d.is_empty()) {
         None => OffsetDateTime::now_utc(),
         Some(d) => time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
-            .map_err(|_| AppError::BadRequest(format!("to must be a date YYYY-MM-DD, not {d:?}")))?
+            .ok()
+            .filter(|d| (1970..=2105).contains(&d.year()))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "to must be a date YYYY-MM-DD from 1970 to 2105, not {d:?}"
+                ))
+            })?
             .next_day()
             .unwrap_or(time::Date::MAX)
             .midnight()
@@ -850,7 +962,15 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
     let p = (!product.is_empty()).then_some(product.as_str());
     Ok(ProductView {
         products: queries::products(reader).await?,
-        topic_days: queries::topic_days(reader, &product, "", since, end).await?,
+        topic_days: queries::topic_days(
+            reader,
+            &product,
+            "",
+            since,
+            end,
+            i64::from(state.0.config.utc_offset_hours) * 3600,
+        )
+        .await?,
         topics: queries::topic_experience(reader, &product, since, end).await?,
         rising: queries::rising_keywords(reader, &product, end, days).await?,
         faq: faq_store::faq_candidates(reader, now, days, p, 5).await?,
@@ -913,7 +1033,15 @@ async fn product_csv(
     Query(q): Query<ProductQuery>,
 ) -> Result<Response, AppError> {
     let view = product_view(&state, &q).await?;
-    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    // Quoted, and a leading = + - @ defused, so a spreadsheet never runs a cell as a formula.
+    let field = |s: &str| {
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    };
     let mut out = String::from(
         "product,days,topic,interactions,negative,csat_responses,avg_csat,resolution_known,resolution_rate\n",
     );
@@ -950,7 +1078,7 @@ async fn api_flags(
     State(state): State<AppState>,
     ApiSession(_session): ApiSession,
     Query(q): Query<FlagFilter>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let filter = parse_filter(&q)?;
     Ok(Json(filtered_flags(&state, &filter).await?).into_response())
 }
@@ -959,7 +1087,7 @@ async fn api_flag(
     State(state): State<AppState>,
     ApiSession(_session): ApiSession,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(Json(story(&state, &id, state.0.config.default_lang).await?).into_response())
 }
 
@@ -976,17 +1104,19 @@ async fn api_flag_action(
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
     body: Option<Json<ActionBody>>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let token = headers
         .get("X-CSRF-Token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !session.csrf_ok(token) {
-        return Err(AppError::Forbidden("invalid CSRF token".into()));
+        return Err(AppError::Forbidden("invalid CSRF token".into()).into());
     }
     let action: FlagAction = action
         .parse()
-        .map_err(|e: voc_core::closed::UnknownValue| AppError::BadRequest(e.to_string()))?;
+        .map_err(|e: voc_core::closed::UnknownValue| {
+            ApiError(AppError::BadRequest(e.to_string()))
+        })?;
     let note = body.map(|b| b.0.note).unwrap_or_default();
     Ok(Json(act(&state, &session, &id, action, &note).await?).into_response())
 }
@@ -995,7 +1125,7 @@ async fn api_product(
     State(state): State<AppState>,
     ApiSession(_session): ApiSession,
     Query(q): Query<ProductQuery>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(Json(product_view(&state, &q).await?).into_response())
 }
 

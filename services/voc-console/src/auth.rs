@@ -60,8 +60,8 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Failed logins per user name: after `max` failures within `window`, further attempts are refused
-/// until the window has passed.
+/// Login attempts per key (a user name, or `*` for all of them): after `max` unsuccessful ones
+/// within `window`, further attempts are refused until the window has passed.
 #[derive(Debug)]
 pub struct LoginLimiter {
     max: u32,
@@ -78,21 +78,21 @@ impl LoginLimiter {
         }
     }
 
-    /// Whether `name` may try now.
-    pub fn allowed(&self, name: &str, now: Instant) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures
-            .get(name)
-            .is_none_or(|(n, since)| *n < self.max || now.duration_since(*since) >= self.window)
-    }
-
-    pub fn failed(&self, name: &str, now: Instant) {
+    /// Records an attempt by `name` and says whether it may go ahead: at most `max` attempts per
+    /// `window` that did not end in a success (counted before the password is checked, so parallel
+    /// guesses cannot slip past). Expired entries are dropped as they are met.
+    pub fn attempt(&self, name: &str, now: Instant) -> bool {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() > 10_000 {
+            let window = self.window;
+            failures.retain(|_, (_, since)| now.duration_since(*since) < window);
+        }
         let entry = failures.entry(name.to_string()).or_insert((0, now));
         if now.duration_since(entry.1) >= self.window {
             *entry = (0, now);
         }
         entry.0 += 1;
+        entry.0 <= self.max
     }
 
     pub fn succeeded(&self, name: &str) {
@@ -101,6 +101,16 @@ impl LoginLimiter {
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
     }
+}
+
+/// Whether a submitted user name has the shape `voc users add` allows (so junk never reaches the
+/// limiter or the log).
+pub fn plausible_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c))
 }
 
 #[cfg(test)]
@@ -127,15 +137,21 @@ mod tests {
     }
 
     #[test]
-    fn logins_are_refused_after_repeated_failures_until_the_window_passes() {
+    fn logins_are_refused_after_repeated_attempts_until_the_window_passes() {
         let l = LoginLimiter::new(3, Duration::from_secs(60));
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(l.allowed("sato", t0));
-            l.failed("sato", t0);
+            assert!(l.attempt("sato", t0));
         }
-        assert!(!l.allowed("sato", t0 + Duration::from_secs(10)));
-        assert!(l.allowed("kato", t0), "per name");
-        assert!(l.allowed("sato", t0 + Duration::from_secs(61)));
+        assert!(!l.attempt("sato", t0 + Duration::from_secs(10)));
+        assert!(l.attempt("kato", t0), "per name");
+        assert!(
+            l.attempt("sato", t0 + Duration::from_secs(61)),
+            "a new window"
+        );
+        l.succeeded("sato");
+        assert!(l.attempt("sato", t0 + Duration::from_secs(62)));
+        assert!(plausible_name("sato.k@team") && !plausible_name("") && !plausible_name("a b"));
+        assert!(!plausible_name(&"x".repeat(65)));
     }
 }

@@ -39,6 +39,19 @@ pub struct ConsoleConfig {
     pub reader_password: Option<String>,
 }
 
+impl ConsoleConfig {
+    /// Checks serde cannot express; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(-12..=14).contains(&self.utc_offset_hours) {
+            return Err("console.utc_offset_hours must be -12..=14".into());
+        }
+        if !(1..=24 * 30).contains(&self.session_hours) {
+            return Err("console.session_hours must be 1..=720".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {

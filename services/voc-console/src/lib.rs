@@ -75,6 +75,9 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let key = session_key(&config)?;
     let addr = config.addr.clone();
+    if !config.secure_cookies && !addr.starts_with("127.") && !addr.starts_with("localhost") {
+        tracing::warn!(%addr, "the console listens beyond loopback without console.secure_cookies: serve it behind HTTPS and set secure_cookies = true");
+    }
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|source| ServeError::Bind {

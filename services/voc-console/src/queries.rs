@@ -82,27 +82,31 @@ pub async fn products(store: &Store) -> Result<Vec<String>, StoreError> {
         .map_err(q("products"))
 }
 
-/// Per day and topic: interactions and negative ones.
+/// Per local day and topic: interactions and negative ones.
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
 pub struct TopicDay {
-    /// `YYYY-MM-DD` (UTC).
+    /// `YYYY-MM-DD`, local.
     pub day: String,
     pub topic: String,
     pub interactions: u64,
     pub negative: u64,
 }
 
+/// `offset_s`: the console's offset from UTC, so days are local calendar days whatever the
+/// server's time zone.
 pub async fn topic_days(
     store: &Store,
     product: &str,
     topic: &str,
     since: u32,
     until: u32,
+    offset_s: i64,
 ) -> Result<Vec<TopicDay>, StoreError> {
     store
         .client()
         .query(&format!(
-            "SELECT toString(toDate(hour)) AS day, topic, sum(interactions) AS interactions, sum(negative) AS negative \
+            "SELECT toString(toDate(intDiv(toInt64(toUInt32(hour)) + {offset_s}, 86400))) AS day, topic, \
+             sum(interactions) AS interactions, sum(negative) AS negative \
              FROM topic_volume_hourly WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) AND (? = '' OR topic = ?) \
              GROUP BY day, topic ORDER BY day, topic"
         ))
@@ -115,7 +119,8 @@ pub async fn topic_days(
         .map_err(q("volume by day and topic"))
 }
 
-/// Per topic over the period: experience figures. Averages are `None` where nobody answered.
+/// Per topic over the period: experience figures. Averages are `None` where nobody answered. Days
+/// are those of `topic_experience_daily` (the server's calendar days).
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
 pub struct TopicExperience {
     pub topic: String,

@@ -90,12 +90,7 @@ impl Users {
 
     /// Adds or replaces `name` with a new password; writes the file atomically (mode 0600).
     pub fn add(path: &Path, name: &str, role: Role, password: &str) -> Result<(), UsersError> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c));
-        if !valid {
+        if !crate::auth::plausible_name(name) {
             return Err(UsersError::BadName(name.to_string()));
         }
         if password.chars().count() < 12 {
@@ -122,13 +117,23 @@ impl Users {
             path: path.display().to_string(),
             source,
         };
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text).map_err(write_err)?;
+        // Created 0600 from the start, under a name no other writer uses.
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-                .map_err(write_err)?;
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let written = options.open(&tmp).and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(write_err(e));
         }
         std::fs::rename(&tmp, path).map_err(write_err)
     }

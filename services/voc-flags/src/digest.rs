@@ -53,7 +53,8 @@ fn subject<'a>(
             (topic, parts.nth(1), None)
         }
         FlagKind::Recurring => (parts.next(), parts.next(), None),
-        FlagKind::RepeatContact => (parts.nth(1), None, None),
+        // `customer/topic`: the topic is after the last slash, whatever the customer id holds.
+        FlagKind::RepeatContact => (f.key.rsplit_once('/').map(|(_, t)| t), None, None),
         FlagKind::NewTheme => (
             theme_topic.get(&f.key).map(String::as_str),
             None,

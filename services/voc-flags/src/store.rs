@@ -452,6 +452,7 @@ pub async fn set_status(
         actor: by.unwrap_or("").to_string(),
         action: action.to_string(),
         note: note.unwrap_or("").to_string(),
+        seq: flag.version,
     };
     let mut insert = store
         .client()
@@ -475,13 +476,15 @@ pub struct FlagEvent {
     /// `acknowledged`, `resolved`, `open` or `reopen`.
     pub action: String,
     pub note: String,
+    /// Orders actions within a second: the flag's new version (microseconds).
+    pub seq: u64,
 }
 
 /// A flag's history, oldest first.
 pub async fn history(store: &Store, flag_id: &str) -> Result<Vec<FlagEvent>, StoreError> {
     store
         .client()
-        .query("SELECT ?fields FROM flag_events WHERE flag_id = ? ORDER BY at, action")
+        .query("SELECT ?fields FROM flag_events WHERE flag_id = ? ORDER BY seq")
         .bind(flag_id)
         .fetch_all()
         .await
