@@ -297,6 +297,60 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     );
     assert_eq!(again.status, 409);
 
+    // The same story and rules on the command line: a unique prefix, evidence in 【】, a resolved
+    // flag acknowledged only with --reopen, and the team's flags by `--team`.
+    let prefix = &id[..id.find('-').expect("kind-hash") + 5];
+    let show = p.run(&["flags", "show", prefix], b"");
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    assert!(
+        shown.contains(&id) && shown.contains('【') && shown.contains("sato"),
+        "{shown}"
+    );
+    let refused = p.run(&["flags", "ack", &id], b"");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--reopen"));
+    let routing_arg = routing.to_str().expect("path");
+    let team = p.json_lines(&[
+        "--config",
+        routing_arg,
+        "flags",
+        "list",
+        "--json",
+        "--status",
+        "all",
+        "--team",
+        "identity",
+    ]);
+    assert!(
+        !team.is_empty()
+            && team
+                .iter()
+                .all(|f| f["key"].as_str().unwrap_or("").contains("account_login")),
+        "{team:?}"
+    );
+    let open_only = p.json_lines(&["flags", "list", "--json"]);
+    assert!(
+        open_only.iter().all(|f| f["status"] != "resolved"),
+        "resolved flags are listed only on request"
+    );
+    let reopened = p.run(&["flags", "ack", &id, "--reopen", "--by", "sato"], b"");
+    assert!(
+        reopened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reopened.stderr)
+    );
+    let resolve_again = http.post_form(
+        &format!("/flags/{id}/action"),
+        Some(&lead),
+        &[("csrf", csrf.as_str()), ("action", "resolve")],
+    );
+    assert_eq!(resolve_again.status, 303);
+
     // Database text is escaped.
     let escalation = flags
         .iter()

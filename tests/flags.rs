@@ -26,7 +26,7 @@ fn flagger(p: &Pipeline, at: OffsetDateTime) {
 }
 
 fn flags(p: &Pipeline) -> Vec<serde_json::Value> {
-    p.json_lines(&["flags", "list", "--json"])
+    p.json_lines(&["flags", "list", "--json", "--status", "all"])
 }
 
 fn of_kind<'a>(flags: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {

@@ -127,38 +127,44 @@ pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyh
     Ok(())
 }
 
-fn when(secs: u32) -> String {
+/// A time in the configured offset from UTC (`console.utc_offset_hours`, Asia/Tokyo by default).
+fn when(secs: u32, offset_hours: i8) -> String {
+    let offset = time::UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
     OffsetDateTime::from_unix_timestamp(i64::from(secs))
         .ok()
+        .map(|t| t.to_offset(offset))
         .and_then(|t| {
             t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]Z"
+                "[year]-[month]-[day] [hour]:[minute][offset_hour sign:mandatory]"
             ))
             .ok()
         })
         .unwrap_or_default()
 }
 
-/// A readable table of flags for a terminal.
-pub fn render_table(flags: &[Flag]) -> String {
+/// A readable table of flags for a terminal, with who took each and their note.
+pub fn render_table(flags: &[Flag], offset_hours: i8) -> String {
     if flags.is_empty() {
         return "no flags\n".into();
     }
     let mut out = format!(
-        "{:<34} {:<13} {:<15} {:>6} {:>6} {:<17}  {}\n",
+        "{:<34} {:<13} {:<15} {:>6} {:>6} {:<19}  {}\n",
         "FLAG", "STATUS", "KIND", "SCORE", "COUNT", "UPDATED", "TITLE"
     );
     for f in flags {
         out.push_str(&format!(
-            "{:<34} {:<13} {:<15} {:>6.1} {:>6} {:<17}  {}\n",
+            "{:<34} {:<13} {:<15} {:>6.1} {:>6} {:<19}  {}\n",
             f.flag_id,
             f.status,
             f.kind,
             f.score,
             f.count,
-            when(f.updated_at),
+            when(f.updated_at, offset_hours),
             f.title
         ));
+        if !f.acked_by.is_empty() || !f.note.is_empty() {
+            out.push_str(&format!("{:<34} by {}: {}\n", "", f.acked_by, f.note));
+        }
         if !f.sample_ids.is_empty() {
             out.push_str(&format!(
                 "{:<34} samples: {}\n",
@@ -170,19 +176,168 @@ pub fn render_table(flags: &[Flag]) -> String {
     out
 }
 
-pub async fn list(
-    settings: &Settings,
-    json: bool,
-    status: Option<FlagStatus>,
-) -> anyhow::Result<()> {
+/// `voc flags list` filters.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ListFilter {
+    /// open, acknowledged, resolved or all (default: open and acknowledged).
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub kind: Option<voc_flags::FlagKind>,
+    /// Only flags the team owns (`[teams]`).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only flags about this product.
+    #[arg(long)]
+    pub product: Option<String>,
+}
+
+pub async fn list(settings: &Settings, json: bool, filter: &ListFilter) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
-    let flags = flag_store::list(&store, status).await?;
+    let (status, all) = match filter.status.as_deref() {
+        None => (None, false),
+        Some("all") => (None, true),
+        Some(s) => (Some(s.parse::<FlagStatus>()?), false),
+    };
+    if let Some(t) = &filter.team
+        && !settings.teams.contains_key(t)
+    {
+        bail!("no team {t:?} in [teams]");
+    }
+    let theme_topic = theme_topics(&store).await?;
+    let flags: Vec<Flag> = flag_store::list(&store, status)
+        .await?
+        .into_iter()
+        .filter(|f| all || status.is_some() || f.status != FlagStatus::Resolved)
+        .filter(|f| filter.kind.is_none_or(|k| f.kind == k))
+        .filter(|f| {
+            filter.team.as_deref().is_none_or(|t| {
+                voc_flags::digest::owners(f, &theme_topic, &settings.teams).contains(&t)
+            })
+        })
+        .filter(|f| {
+            filter
+                .product
+                .as_deref()
+                .is_none_or(|p| voc_flags::digest::subject_of(f, &theme_topic).1 == Some(p))
+        })
+        .collect();
     if json {
         for f in &flags {
             println!("{}", serde_json::to_string(&flag_json(f))?);
         }
     } else {
-        print!("{}", render_table(&flags));
+        print!(
+            "{}",
+            render_table(&flags, settings.console.utc_offset_hours)
+        );
+    }
+    Ok(())
+}
+
+/// Each theme's most frequent rule topic, for team ownership of new-theme flags.
+async fn theme_topics(store: &voc_store::Store) -> anyhow::Result<HashMap<String, String>> {
+    Ok(voc_flags::theme_store::list(store)
+        .await?
+        .into_iter()
+        .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
+        .collect())
+}
+
+/// The one flag whose id starts with `prefix` (the whole id, or the kind, a dash and at least four
+/// characters of the hash).
+async fn find(store: &voc_store::Store, prefix: &str) -> anyhow::Result<Flag> {
+    if let Some(f) = flag_store::get(store, prefix).await? {
+        return Ok(f);
+    }
+    if prefix
+        .split_once('-')
+        .is_none_or(|(_, rest)| rest.len() < 4)
+    {
+        bail!(
+            "no flag {prefix:?}: give the id, or its kind, a dash and at least four more characters (see `voc flags list`)"
+        );
+    }
+    let matching: Vec<Flag> = flag_store::list(store, None)
+        .await?
+        .into_iter()
+        .filter(|f| f.flag_id.starts_with(prefix))
+        .collect();
+    match matching.len() {
+        1 => Ok(matching
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| unreachable!())),
+        0 => bail!("no flag {prefix:?} (see `voc flags list --status all`)"),
+        n => bail!("{prefix:?} matches {n} flags; give more of the id"),
+    }
+}
+
+/// `voc flags show ID`: the flag's story on the terminal: why it was raised and what its score
+/// means, counts against baseline, masked samples with the evidence in 【】, and its history.
+pub async fn show(settings: &Settings, id: &str, json: bool) -> anyhow::Result<()> {
+    let store = connect_migrated(settings).await?;
+    let flag = find(&store, id).await?;
+    let words = voc_console::i18n::words(settings.console.default_lang);
+    let why = words
+        .get(format!("why_{}", flag.kind).as_str())
+        .copied()
+        .unwrap_or("");
+    let samples = voc_console::queries::verbatims(&store, &flag.sample_ids).await?;
+    let history = flag_store::history(&store, &flag.flag_id).await?;
+    let tz = settings.console.utc_offset_hours;
+    if json {
+        let mut v = flag_json(&flag);
+        v["why"] = why.into();
+        v["samples"] = samples
+            .iter()
+            .map(|s| serde_json::json!({"interaction_id": s.interaction_id, "text": s.customer_text, "evidence": serde_json::from_str::<serde_json::Value>(&s.evidence).unwrap_or_default()}))
+            .collect();
+        v["history"] = serde_json::to_value(&history)?;
+        println!("{v}");
+        return Ok(());
+    }
+    println!("{}  [{}]", flag.title, flag.flag_id);
+    println!(
+        "{} · {} · count {} against a baseline of {} · score {:.2} · updated {}",
+        flag.kind,
+        flag.status,
+        flag.count,
+        flag.baseline,
+        flag.score,
+        when(flag.updated_at, tz)
+    );
+    if !flag.acked_by.is_empty() || !flag.note.is_empty() {
+        println!("taken by {}: {}", flag.acked_by, flag.note);
+    }
+    println!("\n{why}");
+    println!("\nsamples (masked; evidence in 【】):");
+    for s in &samples {
+        let evidence: Vec<voc_console::highlight::Evidence> =
+            serde_json::from_str(&s.evidence).unwrap_or_default();
+        let text: String = voc_console::highlight::segments(&s.customer_text, &evidence)
+            .into_iter()
+            .map(|seg| {
+                if seg.labels.is_empty() {
+                    seg.text
+                } else {
+                    format!("【{}】", seg.text)
+                }
+            })
+            .collect();
+        println!(
+            "  {} {} {}: {}",
+            when(s.occurred_at, tz),
+            s.channel,
+            s.interaction_id,
+            text.replace('\n', " / ")
+        );
+    }
+    if !history.is_empty() {
+        println!("\nhistory:");
+        for e in &history {
+            println!("  {} {} {} {}", when(e.at, tz), e.actor, e.action, e.note);
+        }
     }
     Ok(())
 }
@@ -198,15 +353,38 @@ pub fn flag_json(f: &Flag) -> serde_json::Value {
     })
 }
 
+/// Acknowledge or resolve a flag by id or unique prefix. A resolved flag is only acknowledged with
+/// `reopen` (it is reopened); resolving it again changes nothing.
 pub async fn set_status(
     settings: &Settings,
     id: &str,
     status: FlagStatus,
     by: Option<&str>,
     note: Option<&str>,
+    reopen: bool,
 ) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
-    match flag_store::set_status(&store, id, status, by, note, OffsetDateTime::now_utc()).await? {
+    let flag = find(&store, id).await?;
+    if flag.status == FlagStatus::Resolved {
+        match status {
+            FlagStatus::Resolved => bail!("{} is already resolved", flag.flag_id),
+            _ if !reopen => bail!(
+                "{} is resolved: acknowledge it with --reopen to reopen it (if the problem came back, the flagger raises a new flag)",
+                flag.flag_id
+            ),
+            _ => {}
+        }
+    }
+    match flag_store::set_status(
+        &store,
+        &flag.flag_id,
+        status,
+        by,
+        note,
+        OffsetDateTime::now_utc(),
+    )
+    .await?
+    {
         Some(f) => {
             println!("{} is now {}", f.flag_id, f.status);
             Ok(())

@@ -304,21 +304,31 @@ enum BenchCommand {
 
 #[derive(Debug, Subcommand)]
 enum FlagsCommand {
-    /// List flags, newest first: a table, or JSON lines with --json.
+    /// List flags, newest first (open and acknowledged unless --status): a table, or JSON lines
+    /// with --json. Times in `console.utc_offset_hours` (Asia/Tokyo by default).
     List {
         #[arg(long)]
         json: bool,
-        /// Only flags with this status: open, acknowledged or resolved.
-        #[arg(long)]
-        status: Option<FlagStatus>,
+        #[command(flatten)]
+        filter: cmd_flags::ListFilter,
     },
-    /// Acknowledge a flag: someone is on it.
+    /// One flag's story (id or a unique prefix): why it was raised, counts against baseline,
+    /// masked samples with their evidence, history.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a flag (id or a unique prefix): someone is on it.
     Ack {
         id: String,
         #[arg(long)]
         by: Option<String>,
         #[arg(long)]
         note: Option<String>,
+        /// Reopen a resolved flag.
+        #[arg(long)]
+        reopen: bool,
     },
     /// The weekly digest per owning team (`[teams]`): recurring problems, new themes and spikes
     /// raised or updated in the last days; --send posts each to its team's webhook.
@@ -719,15 +729,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Flags { command } => {
             let rt = runtime()?;
             match command {
-                FlagsCommand::List { json, status } => {
-                    rt.block_on(cmd_flags::list(&settings, json, status))?
+                FlagsCommand::List { json, filter } => {
+                    rt.block_on(cmd_flags::list(&settings, json, &filter))?
                 }
-                FlagsCommand::Ack { id, by, note } => rt.block_on(cmd_flags::set_status(
+                FlagsCommand::Show { id, json } => {
+                    rt.block_on(cmd_flags::show(&settings, &id, json))?
+                }
+                FlagsCommand::Ack {
+                    id,
+                    by,
+                    note,
+                    reopen,
+                } => rt.block_on(cmd_flags::set_status(
                     &settings,
                     &id,
                     FlagStatus::Acknowledged,
                     by.as_deref(),
                     note.as_deref(),
+                    reopen,
                 ))?,
                 FlagsCommand::Digest {
                     days,
@@ -749,6 +768,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     FlagStatus::Resolved,
                     None,
                     note.as_deref(),
+                    false,
                 ))?,
             }
             Ok(ExitCode::SUCCESS)

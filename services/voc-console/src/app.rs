@@ -606,11 +606,9 @@ fn parse_filter(f: &FlagFilter) -> Result<Filter, AppError> {
 
 /// The product a flag is about, when its key says.
 fn flag_product(f: &Flag) -> Option<&str> {
-    let parts: Vec<&str> = f.key.split('/').collect();
-    match (f.kind, parts.as_slice()) {
-        (FlagKind::Spike, [_, _, product]) | (FlagKind::Recurring, [_, product]) => Some(product),
-        _ => None,
-    }
+    static NO_THEMES: std::sync::LazyLock<HashMap<String, String>> =
+        std::sync::LazyLock::new(HashMap::new);
+    voc_flags::digest::subject_of(f, &NO_THEMES).1
 }
 
 async fn filtered_flags(state: &AppState, filter: &Filter) -> Result<Vec<Flag>, AppError> {

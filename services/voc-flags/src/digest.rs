@@ -42,7 +42,7 @@ pub struct TeamDigest {
 }
 
 /// What a flag is about: its topic, product and theme, as far as its key says.
-fn subject<'a>(
+pub fn subject_of<'a>(
     f: &'a Flag,
     theme_topic: &'a HashMap<String, String>,
 ) -> (Option<&'a str>, Option<&'a str>, Option<&'a str>) {
@@ -70,7 +70,7 @@ pub fn owners<'a>(
     theme_topic: &HashMap<String, String>,
     teams: &'a BTreeMap<String, Team>,
 ) -> Vec<&'a str> {
-    let (topic, product, theme) = subject(f, theme_topic);
+    let (topic, product, theme) = subject_of(f, theme_topic);
     teams
         .iter()
         .filter(|(_, t)| {
