@@ -61,7 +61,7 @@ def main() -> int:
     checked = 0
     for path in sorted(glob.glob(os.path.join(here, "..", "dashboards", "grafana", "dashboards", "*.json"))):
         dash = json.load(open(path, encoding="utf-8"))
-        queries = [v["query"] for v in dash["templating"]["list"]]
+        queries = [v["query"] for v in dash["templating"]["list"] if v.get("type") == "query"]
         queries += [t["rawSql"] for panel in dash["panels"] for t in panel["targets"]]
         for raw in queries:
             for variables in ({"product": "All", "channel": "All", "topic": "All"},
@@ -86,10 +86,11 @@ def render_panel(sql: str, variables: dict, db: str) -> str:
     sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m[1]} >= toDateTime({frm}) AND {m[1]} <= toDateTime({to})", sql)
     sql = re.sub(r"\$__dateFilter\((\w+)\)", lambda m: f"{m[1]} >= toDate('{day(frm)}') AND {m[1]} <= toDate('{day(to)}')", sql)
     sql = sql.replace("$__fromTime", f"toDateTime({frm})").replace("$__toTime", f"toDateTime({to})").replace("$__interval_s", "3600")
+    sql = sql.replace("${database}", db)
     for k, v in variables.items():
         sql = sql.replace("${" + k + "}", v)
     assert "$__" not in sql and "${" not in sql, sql
-    return sql.replace("voc.", f"{db}.")
+    return sql
 
 
 if __name__ == "__main__":
