@@ -191,7 +191,7 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     std::fs::write(
         &config,
         format!(
-            "[console]\naddr = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n",
+            "[console]\naddr = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n[teams.identity]\ntopics = [\"account_login\"]\n",
             users.display()
         ),
     )
@@ -243,6 +243,21 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     assert!(story.body.contains("認証コード") || story.body.contains("SMS"));
     assert!(story.body.contains("<mark"), "evidence is highlighted");
     assert!(!story.body.contains("090-1234-5678") && !story.body.contains("@example.jp"));
+
+    // The inbox by owning team.
+    let team: Vec<serde_json::Value> = serde_json::from_str(
+        &http
+            .get("/api/flags?team=identity&status=all", Some(&lead))
+            .body,
+    )
+    .expect("JSON");
+    assert!(!team.is_empty());
+    assert!(
+        team.iter()
+            .all(|f| f["key"].as_str().unwrap_or("").contains("account_login")),
+        "{team:?}"
+    );
+    assert_eq!(http.get("/flags?team=nobody", Some(&lead)).status, 400);
 
     // Forged or missing tokens are refused; so is a viewer's action.
     let csrf = csrf_of(&story.body);
@@ -382,7 +397,7 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     );
     assert_eq!(product.status, 200);
     assert!(
-        product.body.contains("id=\"chart-data\">{\"days\""),
+        product.body.contains("data-chart=\"chart\">{\"days\""),
         "chart data as raw JSON"
     );
     assert!(product.body.contains("id=\"verbatims\""));

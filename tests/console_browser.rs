@@ -148,6 +148,10 @@ async fn a_lead_acknowledges_the_burst_in_a_real_browser_and_the_product_view_dr
         .for_element(Locator::Id("flag-title"))
         .await
         .expect("the flag page");
+    c.wait()
+        .for_element(Locator::Css("#flag-chart[data-drawn='true'] canvas"))
+        .await
+        .expect("the flag's counts are drawn");
     let samples = c
         .find(Locator::Id("samples"))
         .await

@@ -259,7 +259,10 @@ async fn console(settings: &Settings, dir: &std::path::Path, url: &str) -> anyho
         config,
         store.clone(),
         store,
-        names,
+        voc_console::Labels {
+            names,
+            teams: settings.teams.clone(),
+        },
         async {
             let _ = tokio::signal::ctrl_c().await;
         },

@@ -36,7 +36,10 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         settings.console.clone(),
         reader,
         writer,
-        names,
+        voc_console::Labels {
+            names,
+            teams: settings.teams.clone(),
+        },
         shutdown_signal(),
         |addr| println!("voc console on http://{addr}/"),
     )

@@ -49,8 +49,8 @@ struct Inner {
     /// One password verification at a time.
     verifying: tokio::sync::Mutex<()>,
     templates: Environment<'static>,
-    /// Topic id → display name.
-    names: HashMap<String, String>,
+    /// Topic display names and teams.
+    labels: crate::Labels,
     requests: AtomicU64,
     failed_logins: AtomicU64,
 }
@@ -86,7 +86,7 @@ impl AppState {
         reader: Store,
         writer: Store,
         key: Key,
-        names: HashMap<String, String>,
+        labels: crate::Labels,
     ) -> Self {
         let mut templates = Environment::new();
         for (name, source) in TEMPLATES {
@@ -105,7 +105,7 @@ impl AppState {
             users: std::sync::Mutex::new((None, Users::default())),
             verifying: tokio::sync::Mutex::new(()),
             templates,
-            names,
+            labels,
             requests: AtomicU64::new(0),
             failed_logins: AtomicU64::new(0),
         }))
@@ -424,6 +424,15 @@ fn render(
     Ok(res)
 }
 
+/// JSON for a `<script type="application/json">` element: `<`, `>` and `&` as JSON escapes, so no
+/// text can close the element, whatever a topic id or key holds.
+fn json_block(v: &serde_json::Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 fn local_time(secs: u32, offset_hours: i8) -> String {
     let offset = time::UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
     OffsetDateTime::from_unix_timestamp(i64::from(secs))
@@ -556,6 +565,7 @@ pub struct FlagFilter {
     status: Option<String>,
     kind: Option<String>,
     product: Option<String>,
+    team: Option<String>,
     days: Option<String>,
     lang: Option<String>,
 }
@@ -566,6 +576,7 @@ struct Filter {
     all_status: bool,
     kind: Option<FlagKind>,
     product: Option<String>,
+    team: Option<String>,
     days: Option<u32>,
 }
 
@@ -600,6 +611,7 @@ fn parse_filter(f: &FlagFilter) -> Result<Filter, AppError> {
         all_status,
         kind,
         product: nonempty(&f.product),
+        team: nonempty(&f.team),
         days,
     })
 }
@@ -613,6 +625,22 @@ fn flag_product(f: &Flag) -> Option<&str> {
 
 async fn filtered_flags(state: &AppState, filter: &Filter) -> Result<Vec<Flag>, AppError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
+    let teams = &state.0.labels.teams;
+    if let Some(t) = &filter.team
+        && !teams.contains_key(t)
+    {
+        return Err(AppError::BadRequest(format!("no team {t:?} in [teams]")));
+    }
+    // Each theme's main topic, for the teams that own topics.
+    let theme_topic: HashMap<String, String> = if filter.team.is_some() {
+        theme_store::list(&state.0.reader)
+            .await?
+            .into_iter()
+            .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let flags = flag_store::list(&state.0.reader, filter.status).await?;
     Ok(flags
         .into_iter()
@@ -630,6 +658,12 @@ async fn filtered_flags(state: &AppState, filter: &Filter) -> Result<Vec<Flag>, 
             filter
                 .days
                 .is_none_or(|d| i64::from(f.updated_at) >= now - i64::from(d) * 86_400)
+        })
+        .filter(|f| {
+            filter
+                .team
+                .as_deref()
+                .is_none_or(|t| voc_flags::digest::owners(f, &theme_topic, teams).contains(&t))
         })
         .collect())
 }
@@ -674,6 +708,8 @@ async fn flags_page(
             sel_status => q.status.clone().unwrap_or_default(),
             sel_kind => q.kind.clone().unwrap_or_default(),
             sel_product => q.product.clone().unwrap_or_default(),
+            teams => state.0.labels.teams.keys().cloned().collect::<Vec<_>>(),
+            sel_team => q.team.clone().unwrap_or_default(),
             sel_days => q.days.clone().unwrap_or_default(),
         },
     )
@@ -791,8 +827,13 @@ async fn flag_page(
         lang,
         Some(&session),
         context! {
+            series_chart => json_block(&serde_json::json!({
+                "days": story.series.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(),
+                "topics": [story.flag.key.as_str()],
+                "series": [story.series.iter().map(|d| d.1).collect::<Vec<_>>()],
+            })),
             s => story,
-            topic_name => state.0.names.get(&topic).cloned(),
+            topic_name => state.0.labels.names.get(&topic).cloned(),
             may_act => session.role.may_act(),
         },
     )
@@ -1008,13 +1049,7 @@ async fn product_page(
                 .collect()
         })
         .collect();
-    // Raw JSON in a script element: `<`, `>` and `&` as JSON escapes, so no text can close the
-    // element, whatever a topic id holds.
-    let chart = serde_json::json!({"days": days, "topics": topics, "series": series})
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
+    let chart = json_block(&serde_json::json!({"days": days, "topics": topics, "series": series}));
     render(
         &state,
         "product.html",

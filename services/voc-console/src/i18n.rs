@@ -17,6 +17,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("status", "状態", "Status"),
     ("kind", "種類", "Kind"),
     ("product", "製品", "Product"),
+    ("team", "チーム", "Team"),
     ("age_days", "期間 (日)", "Age (days)"),
     ("filter", "絞り込む", "Filter"),
     ("all", "すべて", "All"),

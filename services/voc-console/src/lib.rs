@@ -65,11 +65,19 @@ pub fn session_key(config: &ConsoleConfig) -> Result<Key, ServeError> {
 
 /// Serves the console until `shutdown` resolves. Returns the bound address through `bound`
 /// before serving (so a caller asking for port 0 learns the port).
+/// Words the console shows beside ids: topic display names, and the teams (`[teams]`) the inbox
+/// filters by.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    pub names: HashMap<String, String>,
+    pub teams: std::collections::BTreeMap<String, voc_flags::digest::Team>,
+}
+
 pub async fn serve(
     config: ConsoleConfig,
     reader: Store,
     writer: Store,
-    names: HashMap<String, String>,
+    labels: Labels,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
@@ -87,7 +95,7 @@ pub async fn serve(
     if let Ok(local) = listener.local_addr() {
         bound(local);
     }
-    let app = app::router(app::AppState::new(config, reader, writer, key, names));
+    let app = app::router(app::AppState::new(config, reader, writer, key, labels));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
