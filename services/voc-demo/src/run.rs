@@ -136,6 +136,54 @@ fn sample_dialogues(path: &PathBuf, count: usize, seed: u64, end: OffsetDateTime
         .collect()
 }
 
+/// Reasons of the dead letters, each source message (partition, offset) counted once.
+fn dead_letter_reasons(brokers: &str) -> Result<BTreeMap<String, u64>, DemoError> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
+    use voc_stream::pipeline::dead_letters::{HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "voc-demo-summary")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(DLQ_TOPIC, 0, rdkafka::Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let mut seen: std::collections::BTreeSet<(String, String)> = Default::default();
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let started = Instant::now();
+    let mut quiet = 0;
+    // Until a second passes without a message, once something came or three seconds passed.
+    while started.elapsed() < Duration::from_secs(10)
+        && !(quiet >= 5 && (!seen.is_empty() || started.elapsed() > Duration::from_secs(3)))
+    {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                quiet = 0;
+                let header = |name: &str| {
+                    m.headers().and_then(|h| {
+                        h.iter()
+                            .find(|x| x.key == name)
+                            .and_then(|x| x.value)
+                            .map(|v| String::from_utf8_lossy(v).into_owned())
+                    })
+                };
+                let source = (
+                    header(HEADER_PARTITION).unwrap_or_default(),
+                    header(HEADER_OFFSET).unwrap_or_default(),
+                );
+                if seen.insert(source) {
+                    let reason = header(HEADER_REASON).unwrap_or_else(|| "unknown".into());
+                    *reasons.entry(reason).or_default() += 1;
+                }
+            }
+            Some(Err(_)) | None => quiet += 1,
+        }
+    }
+    Ok(reasons)
+}
+
 /// Runs the demo; the local ClickHouse is returned still running, for the caller to stop (or keep).
 pub async fn run_demo(
     opts: &DemoOptions,
@@ -294,12 +342,10 @@ pub async fn run_demo(
             result?;
         }
     }
-    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    for m in &all_metrics {
-        for (reason, n) in m.rejected_by_reason() {
-            *reasons.entry(reason.to_string()).or_default() += n;
-        }
-    }
+    // What is in the dead-letter topic, once per source message: a message re-read after a
+    // rebalance (at least once) is dead-lettered again, and the summary counts messages, not
+    // deliveries.
+    let reasons = dead_letter_reasons(&brokers)?;
     let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
