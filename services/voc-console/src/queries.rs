@@ -4,13 +4,6 @@
 use serde::{Deserialize, Serialize};
 use voc_store::{Store, StoreError};
 
-fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
-    move |source| StoreError::Query {
-        what: what.to_string(),
-        source,
-    }
-}
-
 /// One stored interaction as the console shows it: masked text and its evidence.
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
 pub struct Verbatim {
@@ -44,7 +37,7 @@ pub async fn verbatims(store: &Store, ids: &[String]) -> Result<Vec<Verbatim>, S
         .bind(ids)
         .fetch_all()
         .await
-        .map_err(q("sample interactions"))?;
+        .map_err(StoreError::query("sample interactions"))?;
     Ok(ids
         .iter()
         .filter_map(|id| rows.iter().find(|r| &r.interaction_id == id).cloned())
@@ -69,7 +62,7 @@ pub async fn recent_complaints(
         .bind(product)
         .fetch_all()
         .await
-        .map_err(q("recent complaints"))
+        .map_err(StoreError::query("recent complaints"))
 }
 
 /// Products seen, most interactions first.
@@ -79,7 +72,7 @@ pub async fn products(store: &Store) -> Result<Vec<String>, StoreError> {
         .query("SELECT product FROM topic_volume_hourly WHERE product != '' GROUP BY product ORDER BY sum(interactions) DESC LIMIT 100")
         .fetch_all()
         .await
-        .map_err(q("products"))
+        .map_err(StoreError::query("products"))
 }
 
 /// Per local day and topic: interactions and negative ones.
@@ -116,7 +109,7 @@ pub async fn topic_days(
         .bind(topic)
         .fetch_all()
         .await
-        .map_err(q("volume by day and topic"))
+        .map_err(StoreError::query("volume by day and topic"))
 }
 
 /// Per topic over the period: experience figures. Averages are `None` where nobody answered. Days
@@ -154,7 +147,7 @@ pub async fn topic_experience(
         .bind(product)
         .fetch_all()
         .await
-        .map_err(q("experience by topic"))
+        .map_err(StoreError::query("experience by topic"))
 }
 
 /// Keywords rising in the last day against the days before, in complaints-or-not alike.
@@ -187,5 +180,5 @@ pub async fn rising_keywords(
         .bind(product)
         .fetch_all()
         .await
-        .map_err(q("rising keywords"))
+        .map_err(StoreError::query("rising keywords"))
 }

@@ -6,7 +6,6 @@ use voc_store::rows::epoch_seconds as secs;
 use voc_store::{Store, StoreError};
 
 use crate::faq::{FaqCandidate, ThemeQuestions};
-use crate::store::q;
 use crate::theme_store::{self, ThemeStatus};
 
 /// FAQ candidates over the `days` before `now` (growth against the `days` before those),
@@ -38,7 +37,7 @@ pub async fn faq_candidates(
         .bind(product.unwrap_or(""))
         .fetch_all()
         .await
-        .map_err(q("FAQ candidates"))?;
+        .map_err(StoreError::query("FAQ candidates"))?;
     let themes = theme_store::list(store).await?;
     let label_of = |id: &str| {
         themes
@@ -61,7 +60,7 @@ pub async fn faq_candidates(
             .bind(&c.theme_id)
             .fetch_all()
             .await
-            .map_err(q("FAQ sample questions"))?;
+            .map_err(StoreError::query("FAQ sample questions"))?;
     }
     Ok(ranked)
 }

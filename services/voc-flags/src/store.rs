@@ -42,14 +42,6 @@ pub struct Flag {
 
 use voc_store::rows::epoch_seconds as secs;
 
-/// Maps a ClickHouse error to a [`StoreError`] saying what was being done.
-pub(crate) fn q(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
-    move |source| StoreError::Query {
-        what: what.to_string(),
-        source,
-    }
-}
-
 #[derive(Debug, Deserialize, clickhouse::Row)]
 struct KeyDayCount {
     key: String,
@@ -124,7 +116,7 @@ pub async fn detect_all(
         .query(&series_sql("topic", ""))
         .fetch_all()
         .await
-        .map_err(q("spike series by topic"))?;
+        .map_err(StoreError::query("spike series by topic"))?;
     let mut spikes = detect::spikes(&as_rows(&topic_rows, c.baseline_days), &c.thresholds());
     let flagged: BTreeSet<String> = spikes.iter().map(|d| d.key.clone()).collect();
     let detail_rows: Vec<KeyDayCount> = client
@@ -134,7 +126,9 @@ pub async fn detect_all(
         ))
         .fetch_all()
         .await
-        .map_err(q("spike series by topic, complaint type and product"))?;
+        .map_err(StoreError::query(
+            "spike series by topic, complaint type and product",
+        ))?;
     spikes.extend(
         detect::spikes(&as_rows(&detail_rows, c.baseline_days), &c.thresholds())
             .into_iter()
@@ -150,7 +144,7 @@ pub async fn detect_all(
             .bind(&topic)
             .fetch_all::<String>()
             .await
-            .map_err(q("spike samples"))?;
+            .map_err(StoreError::query("spike samples"))?;
     }
 
     // Emerging terms among complaints: window document sets against the baseline rate.
@@ -161,7 +155,7 @@ pub async fn detect_all(
         ))
         .fetch_all()
         .await
-        .map_err(q("recent complaint keywords"))?;
+        .map_err(StoreError::query("recent complaint keywords"))?;
     let baseline: Vec<KeywordTotal> = client
         .query(&format!(
             "SELECT keyword, sum(negative) AS total FROM keyword_hourly \
@@ -170,7 +164,7 @@ pub async fn detect_all(
         ))
         .fetch_all()
         .await
-        .map_err(q("keyword baseline"))?;
+        .map_err(StoreError::query("keyword baseline"))?;
     let rate: HashMap<String, f64> = baseline
         .into_iter()
         .map(|k| {
@@ -215,7 +209,7 @@ pub async fn detect_all(
         .query(&daily_sql("topic", ""))
         .fetch_all()
         .await
-        .map_err(q("daily complaints by topic"))?;
+        .map_err(StoreError::query("daily complaints by topic"))?;
     let mut recurring = detect::recurring(&as_daily(topic_days), &recurrence);
     let chronic: BTreeSet<String> = recurring.iter().map(|d| d.key.clone()).collect();
     let product_days: Vec<Daily> = client
@@ -225,7 +219,7 @@ pub async fn detect_all(
         ))
         .fetch_all()
         .await
-        .map_err(q("daily complaints by topic and product"))?;
+        .map_err(StoreError::query("daily complaints by topic and product"))?;
     recurring.extend(
         detect::recurring(&as_daily(product_days), &recurrence)
             .into_iter()
@@ -246,7 +240,7 @@ pub async fn detect_all(
             .bind(product)
             .fetch_all::<String>()
             .await
-            .map_err(q("recurring samples"))?;
+            .map_err(StoreError::query("recurring samples"))?;
     }
 
     // Repeat contacts: a customer complaining about the same topic again within days.
@@ -261,7 +255,7 @@ pub async fn detect_all(
         ))
         .fetch_all()
         .await
-        .map_err(q("repeat contacts"))?;
+        .map_err(StoreError::query("repeat contacts"))?;
 
     // Escalations: every severity-3 interaction in the window, at once.
     let escalations: Vec<String> = client
@@ -271,7 +265,7 @@ pub async fn detect_all(
         ))
         .fetch_all()
         .await
-        .map_err(q("escalations"))?;
+        .map_err(StoreError::query("escalations"))?;
 
     let mut all = spikes;
     all.extend(emerging);
@@ -317,7 +311,10 @@ pub async fn list(store: &Store, status: Option<FlagStatus>) -> Result<Vec<Flag>
     if let Some(s) = status {
         query = query.bind(s.as_str());
     }
-    query.fetch_all().await.map_err(q("list flags"))
+    query
+        .fetch_all()
+        .await
+        .map_err(StoreError::query("list flags"))
 }
 
 pub async fn get(store: &Store, flag_id: &str) -> Result<Option<Flag>, StoreError> {
@@ -327,7 +324,7 @@ pub async fn get(store: &Store, flag_id: &str) -> Result<Option<Flag>, StoreErro
         .bind(flag_id)
         .fetch_optional()
         .await
-        .map_err(q("read a flag"))
+        .map_err(StoreError::query("read a flag"))
 }
 
 pub async fn write(store: &Store, flags: &[Flag]) -> Result<(), StoreError> {
@@ -338,11 +335,14 @@ pub async fn write(store: &Store, flags: &[Flag]) -> Result<(), StoreError> {
         .client()
         .insert::<Flag>("flags")
         .await
-        .map_err(q("write flags"))?;
+        .map_err(StoreError::query("write flags"))?;
     for f in flags {
-        insert.write(f).await.map_err(q("write flags"))?;
+        insert
+            .write(f)
+            .await
+            .map_err(StoreError::query("write flags"))?;
     }
-    insert.end().await.map_err(q("write flags"))
+    insert.end().await.map_err(StoreError::query("write flags"))
 }
 
 /// Merges detections into the stored flags: an open or acknowledged flag of the same kind and key
@@ -458,12 +458,15 @@ pub async fn set_status(
         .client()
         .insert::<FlagEvent>("flag_events")
         .await
-        .map_err(q("write the flag's history"))?;
+        .map_err(StoreError::query("write the flag's history"))?;
     insert
         .write(&event)
         .await
-        .map_err(q("write the flag's history"))?;
-    insert.end().await.map_err(q("write the flag's history"))?;
+        .map_err(StoreError::query("write the flag's history"))?;
+    insert
+        .end()
+        .await
+        .map_err(StoreError::query("write the flag's history"))?;
     Ok(Some(flag))
 }
 
@@ -488,7 +491,7 @@ pub async fn history(store: &Store, flag_id: &str) -> Result<Vec<FlagEvent>, Sto
         .bind(flag_id)
         .fetch_all()
         .await
-        .map_err(q("read a flag's history"))
+        .map_err(StoreError::query("read a flag's history"))
 }
 
 #[cfg(test)]

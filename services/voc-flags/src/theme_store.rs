@@ -13,7 +13,6 @@ use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
 use crate::detect::{self, WindowCounts};
-use crate::store::q;
 use crate::themes::{self, Corpus, Known};
 
 voc_core::closed_set! {
@@ -103,8 +102,12 @@ pub async fn refresh(
              FROM interactions FINAL WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})"
         ))
         .fetch::<WindowRow>()
-        .map_err(q("theme window"))?;
-    while let Some(r) = rows.next().await.map_err(q("theme window"))? {
+        .map_err(StoreError::query("theme window"))?;
+    while let Some(r) = rows
+        .next()
+        .await
+        .map_err(StoreError::query("theme window"))?
+    {
         corpus.push(
             &r.interaction_id,
             r.at,
@@ -243,8 +246,12 @@ pub async fn refresh(
              WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end}) AND theme_id != ''"
         ))
         .fetch::<(String, String, u64)>()
-        .map_err(q("theme members"))?;
-    while let Some((id, theme, v)) = rows.next().await.map_err(q("theme members"))? {
+        .map_err(StoreError::query("theme members"))?;
+    while let Some((id, theme, v)) = rows
+        .next()
+        .await
+        .map_err(StoreError::query("theme members"))?
+    {
         before.insert(id, (theme, v));
     }
     let changes: Vec<Member> = themes::membership_changes(&corpus, &assigned, &before)
@@ -272,7 +279,7 @@ pub async fn refresh(
             .bind(old)
             .execute()
             .await
-            .map_err(q("move a merged theme's members"))?;
+            .map_err(StoreError::query("move a merged theme's members"))?;
     }
     Ok(found)
 }
@@ -285,11 +292,15 @@ where
         return Ok(());
     }
     let what = format!("write {table}");
-    let mut insert = store.client().insert::<T>(table).await.map_err(q(&what))?;
+    let mut insert = store
+        .client()
+        .insert::<T>(table)
+        .await
+        .map_err(StoreError::query(&what))?;
     for r in rows {
-        insert.write(r).await.map_err(q(&what))?;
+        insert.write(r).await.map_err(StoreError::query(&what))?;
     }
-    insert.end().await.map_err(q(&what))
+    insert.end().await.map_err(StoreError::query(&what))
 }
 
 impl Theme {
@@ -322,7 +333,7 @@ pub async fn list(store: &Store) -> Result<Vec<Theme>, StoreError> {
         )
         .fetch_all()
         .await
-        .map_err(q("list themes"))
+        .map_err(StoreError::query("list themes"))
 }
 
 /// The one stored theme whose id starts with `prefix`; `Ok(Err(message))` when none or several
@@ -353,7 +364,7 @@ pub async fn members(store: &Store, theme_id: &str) -> Result<Vec<String>, Store
         .bind(theme_id)
         .fetch_all()
         .await
-        .map_err(q("theme members"))
+        .map_err(StoreError::query("theme members"))
 }
 
 /// One day of a theme's volume (exact: `theme_volume_hourly`).
@@ -381,7 +392,7 @@ pub async fn trend(store: &Store, theme_id: &str) -> Result<Vec<ThemeDay>, Store
         .bind(theme_id)
         .fetch_all()
         .await
-        .map_err(q("theme trend"))
+        .map_err(StoreError::query("theme trend"))
 }
 
 /// The masked customer text of each interaction (the only text ever stored), in the given order.
@@ -400,7 +411,7 @@ pub async fn masked_texts(
         .bind(ids)
         .fetch_all()
         .await
-        .map_err(q("sample texts"))?;
+        .map_err(StoreError::query("sample texts"))?;
     let by_id: HashMap<String, String> = found.into_iter().collect();
     Ok(ids
         .iter()
@@ -424,5 +435,5 @@ pub async fn themes_of_product(
         .bind(product)
         .fetch_all()
         .await
-        .map_err(q("themes of a product"))
+        .map_err(StoreError::query("themes of a product"))
 }

@@ -73,6 +73,17 @@ impl std::fmt::Debug for StoreConfig {
     }
 }
 
+impl StoreError {
+    /// Maps a ClickHouse error to [`StoreError::Query`] saying what was being done:
+    /// `.map_err(StoreError::query("list flags"))`.
+    pub fn query(what: &str) -> impl FnOnce(clickhouse::error::Error) -> StoreError + '_ {
+        move |source| StoreError::Query {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot reach ClickHouse at {url}: {source}")]
