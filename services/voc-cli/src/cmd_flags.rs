@@ -244,33 +244,11 @@ async fn theme_topics(store: &voc_store::Store) -> anyhow::Result<HashMap<String
         .collect())
 }
 
-/// The one flag whose id starts with `prefix` (the whole id, or the kind, a dash and at least four
-/// characters of the hash).
+/// The flag with this id or unique prefix, or an error saying where to look.
 async fn find(store: &voc_store::Store, prefix: &str) -> anyhow::Result<Flag> {
-    if let Some(f) = flag_store::get(store, prefix).await? {
-        return Ok(f);
-    }
-    if prefix
-        .split_once('-')
-        .is_none_or(|(_, rest)| rest.len() < 4)
-    {
-        bail!(
-            "no flag {prefix:?}: give the id, or its kind, a dash and at least four more characters (see `voc flags list`)"
-        );
-    }
-    let matching: Vec<Flag> = flag_store::list(store, None)
+    flag_store::find(store, prefix)
         .await?
-        .into_iter()
-        .filter(|f| f.flag_id.starts_with(prefix))
-        .collect();
-    match matching.len() {
-        1 => Ok(matching
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| unreachable!())),
-        0 => bail!("no flag {prefix:?} (see `voc flags list --status all`)"),
-        n => bail!("{prefix:?} matches {n} flags; give more of the id"),
-    }
+        .map_err(|m| anyhow::anyhow!("{m} (see `voc flags list --status all`)"))
 }
 
 /// `voc flags show ID`: the flag's story on the terminal: why it was raised and what its score

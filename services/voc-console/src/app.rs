@@ -726,6 +726,21 @@ struct Sample {
     segments: Vec<highlight::Segment>,
 }
 
+impl Sample {
+    /// A stored interaction as shown: its masked text cut at its evidence, its time local.
+    fn of(v: queries::Verbatim, offset_hours: i8) -> Self {
+        let evidence: Vec<Evidence> = serde_json::from_str(&v.evidence).unwrap_or_default();
+        Sample {
+            segments: highlight::segments(&v.customer_text, &evidence),
+            at: local_time(v.occurred_at, offset_hours),
+            id: v.interaction_id,
+            channel: v.channel,
+            topics: v.topics,
+            sentiment: v.sentiment,
+        }
+    }
+}
+
 /// Everything the flag page and the flag API show.
 #[derive(Debug, Serialize)]
 struct FlagStory {
@@ -740,20 +755,9 @@ struct FlagStory {
 }
 
 async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStory, AppError> {
-    let flag = match flag_store::get(&state.0.reader, id).await? {
-        Some(f) => f,
-        None => {
-            // A unique prefix is enough.
-            let all = flag_store::list(&state.0.reader, None).await?;
-            let mut matching = all.into_iter().filter(|f| f.flag_id.starts_with(id));
-            // The kind, a dash and at least four characters of the hash.
-            let specific = id.split_once('-').is_some_and(|(_, rest)| rest.len() >= 4);
-            match (matching.next(), matching.next()) {
-                (Some(f), None) if specific => f,
-                _ => return Err(AppError::NotFound(format!("no flag {id:?}"))),
-            }
-        }
-    };
+    let flag = flag_store::find(&state.0.reader, id)
+        .await?
+        .map_err(AppError::NotFound)?;
     let tz = state.0.config.utc_offset_hours;
     let words = i18n::words(lang);
     let why_key = format!("why_{}", flag.kind);
@@ -783,17 +787,7 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
     let samples = queries::verbatims(&state.0.reader, &flag.sample_ids)
         .await?
         .into_iter()
-        .map(|v| {
-            let evidence: Vec<Evidence> = serde_json::from_str(&v.evidence).unwrap_or_default();
-            Sample {
-                segments: highlight::segments(&v.customer_text, &evidence),
-                at: local_time(v.occurred_at, tz),
-                id: v.interaction_id,
-                channel: v.channel,
-                topics: v.topics,
-                sentiment: v.sentiment,
-            }
-        })
+        .map(|v| Sample::of(v, tz))
         .collect();
     let history = flag_store::history(&state.0.reader, &flag.flag_id)
         .await?
@@ -986,17 +980,7 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
     let verbatims = queries::recent_complaints(reader, &product, since, end, 20)
         .await?
         .into_iter()
-        .map(|v| {
-            let evidence: Vec<Evidence> = serde_json::from_str(&v.evidence).unwrap_or_default();
-            Sample {
-                segments: highlight::segments(&v.customer_text, &evidence),
-                at: local_time(v.occurred_at, tz),
-                id: v.interaction_id,
-                channel: v.channel,
-                topics: v.topics,
-                sentiment: v.sentiment,
-            }
-        })
+        .map(|v| Sample::of(v, tz))
         .collect();
     let p = (!product.is_empty()).then_some(product.as_str());
     Ok(ProductView {

@@ -317,6 +317,32 @@ pub async fn list(store: &Store, status: Option<FlagStatus>) -> Result<Vec<Flag>
         .map_err(StoreError::query("list flags"))
 }
 
+/// The one flag whose id is `prefix` or starts with it; a prefix must hold the kind, a dash and at
+/// least four characters of the hash. `Ok(Err(message))` when none or several match, saying which.
+pub async fn find(store: &Store, prefix: &str) -> Result<Result<Flag, String>, StoreError> {
+    if let Some(f) = get(store, prefix).await? {
+        return Ok(Ok(f));
+    }
+    if prefix
+        .split_once('-')
+        .is_none_or(|(_, rest)| rest.len() < 4)
+    {
+        return Ok(Err(format!(
+            "no flag {prefix:?}: give the id, or its kind, a dash and at least four more characters"
+        )));
+    }
+    let mut matching: Vec<Flag> = list(store, None)
+        .await?
+        .into_iter()
+        .filter(|f| f.flag_id.starts_with(prefix))
+        .collect();
+    Ok(match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(format!("no flag {prefix:?}")),
+        n => Err(format!("{prefix:?} matches {n} flags; give more of the id")),
+    })
+}
+
 pub async fn get(store: &Store, flag_id: &str) -> Result<Option<Flag>, StoreError> {
     store
         .client()
