@@ -120,7 +120,15 @@ pub async fn refresh(
         // declaring every one gone.
         return Ok(Vec::new());
     }
-    let clusters = themes::discover(&corpus, &c.themes);
+    // Up to seconds of CPU on a large window: off the async workers. A panic in it stays a panic,
+    // as it would be inline.
+    let config = c.themes.clone();
+    let (corpus, clusters) = tokio::task::spawn_blocking(move || {
+        let clusters = themes::discover(&corpus, &config);
+        (corpus, clusters)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 
     // Themes that can be continued: active ones, and those gone within the theme window (a theme
     // that dipped below the minimum size for a run keeps its id when it comes back).
