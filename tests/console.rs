@@ -133,25 +133,7 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         ),
     )
     .expect("routing config");
-    let now = end()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format");
-    let out = p.run(
-        &[
-            "--config",
-            routing.to_str().expect("path"),
-            "flagger",
-            "--once",
-            "--now",
-            &now,
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.flagger_with_config(&routing, end());
     let bodies: Vec<serde_json::Value> = received
         .lock()
         .expect("lock")

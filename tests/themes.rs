@@ -164,25 +164,7 @@ async fn a_problem_no_rule_knows_becomes_one_new_theme_flag_with_a_stable_id_exa
     // newest may count.
     let strict = p.dir.join("strict.toml");
     std::fs::write(&strict, "[flags.themes]\nmin_size = 100000\n").expect("config");
-    let at = (end() + time::Duration::minutes(35))
-        .format(&Rfc3339)
-        .expect("format");
-    let out = p.run(
-        &[
-            "--config",
-            strict.to_str().expect("path"),
-            "flagger",
-            "--once",
-            "--now",
-            &at,
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.flagger_with_config(&strict, end() + time::Duration::minutes(35));
     assert_eq!(volumes(&p).1, "", "no interaction in a theme");
     flagger(&p, end() + time::Duration::minutes(36));
     let versions = p.ch.q(&format!(

@@ -160,10 +160,21 @@ impl Pipeline {
 
     /// One flagger run with the clock at `at` (`voc flagger --once --now AT`), which must succeed.
     pub fn flagger_at(&self, at: time::OffsetDateTime) {
+        self.flagger_with(&[], at);
+    }
+
+    /// The same with settings from a config file.
+    pub fn flagger_with_config(&self, config: &std::path::Path, at: time::OffsetDateTime) {
+        self.flagger_with(&["--config", config.to_str().expect("utf-8 path")], at);
+    }
+
+    fn flagger_with(&self, global: &[&str], at: time::OffsetDateTime) {
         let now = at
             .format(&time::format_description::well_known::Rfc3339)
             .expect("format");
-        let out = self.run(&["flagger", "--once", "--now", &now], b"");
+        let mut args = global.to_vec();
+        args.extend(["flagger", "--once", "--now", &now]);
+        let out = self.run(&args, b"");
         assert!(
             out.status.success(),
             "{}",
