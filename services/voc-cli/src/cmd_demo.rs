@@ -263,6 +263,7 @@ async fn console(settings: &Settings, dir: &std::path::Path, url: &str) -> anyho
             names,
             teams: settings.teams.clone(),
         },
+        voc_flags::Notifier::default(),
         async {
             let _ = tokio::signal::ctrl_c().await;
         },

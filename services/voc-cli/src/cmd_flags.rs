@@ -22,23 +22,25 @@ pub fn topic_names(settings: &Settings) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
+/// Where flags are announced: `flags.webhook_url`, `flags.kafka_topic` and the teams' own.
+pub fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
     let f = &settings.flags;
-    let kafka = match &f.kafka_topic {
-        Some(topic) => Some((
+    let producer = if Notifier::wants_kafka(f.kafka_topic.as_deref(), &settings.teams) {
+        Some(
             voc_stream::config::producer_config(
                 &settings.kafka.brokers,
                 &settings.kafka.properties,
             )
             .create()
             .context("cannot create the Kafka producer for flag events")?,
-            topic.clone(),
-        )),
-        None => None,
+        )
+    } else {
+        None
     };
     Ok(Notifier {
         webhook: f.webhook_url.clone(),
-        kafka,
+        kafka_topic: f.kafka_topic.clone(),
+        producer,
         teams: settings.teams.clone(),
         console_url: f.console_url.clone(),
     })
@@ -162,6 +164,9 @@ pub fn render_table(flags: &[Flag], offset_hours: i8) -> String {
             when(f.updated_at, offset_hours),
             f.title
         ));
+        if !f.team.is_empty() {
+            out.push_str(&format!("{:<34} team: {}\n", "", f.team));
+        }
         if !f.acked_by.is_empty() || !f.note.is_empty() {
             out.push_str(&format!("{:<34} by {}: {}\n", "", f.acked_by, f.note));
         }
@@ -184,43 +189,41 @@ pub struct ListFilter {
     pub status: Option<String>,
     #[arg(long)]
     pub kind: Option<voc_flags::FlagKind>,
-    /// Only flags the team owns (`[teams]`).
+    /// Only flags assigned to the team, or owned by it (`[teams]`) when nobody assigned them.
     #[arg(long)]
     pub team: Option<String>,
     /// Only flags about this product.
     #[arg(long)]
     pub product: Option<String>,
+    /// Only flags with a sample voice from this channel (phone, chat, email, sns, review, form).
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Only flags updated in the last DAYS days.
+    #[arg(long)]
+    pub days: Option<String>,
 }
 
 pub async fn list(settings: &Settings, json: bool, filter: &ListFilter) -> anyhow::Result<()> {
     let store = connect_migrated(settings).await?;
-    let (status, all) = match filter.status.as_deref() {
-        None => (None, false),
-        Some("all") => (None, true),
-        Some(s) => (Some(s.parse::<FlagStatus>()?), false),
-    };
-    if let Some(t) = &filter.team
-        && !settings.teams.contains_key(t)
-    {
-        bail!("no team {t:?} in [teams]");
-    }
+    let kind = filter.kind.map(|k| k.as_str());
+    let parsed = voc_flags::filter::FlagFilter::parse(
+        voc_flags::filter::FilterInput {
+            status: filter.status.as_deref(),
+            kind,
+            team: filter.team.as_deref(),
+            product: filter.product.as_deref(),
+            channel: filter.channel.as_deref(),
+            days: filter.days.as_deref(),
+        },
+        &settings.teams,
+    )
+    .map_err(anyhow::Error::msg)?;
     let theme_topic = theme_topics(&store).await?;
-    let flags: Vec<Flag> = flag_store::list(&store, status)
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let flags: Vec<Flag> = flag_store::list(&store, parsed.status)
         .await?
         .into_iter()
-        .filter(|f| all || status.is_some() || f.status != FlagStatus::Resolved)
-        .filter(|f| filter.kind.is_none_or(|k| f.kind == k))
-        .filter(|f| {
-            filter.team.as_deref().is_none_or(|t| {
-                voc_flags::digest::owners(f, &theme_topic, &settings.teams).contains(&t)
-            })
-        })
-        .filter(|f| {
-            filter
-                .product
-                .as_deref()
-                .is_none_or(|p| voc_flags::digest::subject_of(f, &theme_topic).1 == Some(p))
-        })
+        .filter(|f| parsed.matches(f, &theme_topic, &settings.teams, now))
         .collect();
     if json {
         for f in &flags {
@@ -328,6 +331,7 @@ pub fn flag_json(f: &Flag) -> serde_json::Value {
         "score": f.score, "window_start": t(f.window_start), "window_end": t(f.window_end),
         "count": f.count, "baseline": f.baseline, "sample_ids": f.sample_ids,
         "created_at": t(f.created_at), "updated_at": t(f.updated_at), "acked_by": f.acked_by, "note": f.note,
+        "team": f.team, "channels": f.channels,
     })
 }
 
@@ -353,10 +357,10 @@ pub async fn set_status(
             _ => {}
         }
     }
-    match flag_store::set_status(
+    match flag_store::apply(
         &store,
         &flag.flag_id,
-        status,
+        flag_store::Change::Status(status),
         by,
         note,
         OffsetDateTime::now_utc(),
@@ -369,6 +373,53 @@ pub async fn set_status(
         }
         None => bail!("no flag {id:?} (see `voc flags list`)"),
     }
+}
+
+/// Assign a flag (id or unique prefix) to a team of `[teams]`, record it in the history, and tell
+/// the team on its webhook and Kafka topic.
+pub async fn assign(
+    settings: &Settings,
+    id: &str,
+    team: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+) -> anyhow::Result<()> {
+    if !settings.teams.contains_key(team) {
+        bail!(
+            "no team {team:?} in [teams] (known: {})",
+            settings
+                .teams
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let store = connect_migrated(settings).await?;
+    let flag = find(&store, id).await?;
+    if flag.status == FlagStatus::Resolved {
+        bail!(
+            "{} is resolved: reopen it before assigning it",
+            flag.flag_id
+        );
+    }
+    let Some(f) = flag_store::apply(
+        &store,
+        &flag.flag_id,
+        flag_store::Change::Assign(team.to_string()),
+        by,
+        note,
+        OffsetDateTime::now_utc(),
+    )
+    .await?
+    else {
+        bail!("no flag {id:?} (see `voc flags list`)");
+    };
+    notifier(settings)?
+        .assigned(&store, &f, by.unwrap_or("voc flags assign"))
+        .await;
+    println!("{} is now assigned to {}", f.flag_id, f.team);
+    Ok(())
 }
 
 /// `voc flags digest`: per owning team (`[teams]`), what was raised or updated in the last `days`

@@ -40,6 +40,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
             names,
             teams: settings.teams.clone(),
         },
+        crate::cmd_flags::notifier(settings)?,
         shutdown_signal(),
         |addr| println!("voc console on http://{addr}/"),
     )

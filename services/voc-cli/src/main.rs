@@ -330,6 +330,16 @@ enum FlagsCommand {
         #[arg(long)]
         reopen: bool,
     },
+    /// Assign a flag (id or a unique prefix) to a team of `[teams]`; the team's webhook and Kafka
+    /// topic are told, and the history records who did it.
+    Assign {
+        id: String,
+        team: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// The weekly digest per owning team (`[teams]`): recurring problems, new themes and spikes
     /// raised or updated in the last days; --send posts each to its team's webhook.
     Digest {
@@ -747,6 +757,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     by.as_deref(),
                     note.as_deref(),
                     reopen,
+                ))?,
+                FlagsCommand::Assign { id, team, by, note } => rt.block_on(cmd_flags::assign(
+                    &settings,
+                    &id,
+                    &team,
+                    by.as_deref(),
+                    note.as_deref(),
                 ))?,
                 FlagsCommand::Digest {
                     days,

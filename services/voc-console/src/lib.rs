@@ -6,7 +6,10 @@
 //! - [`highlight`]: evidence spans in masked text (pure);
 //! - [`i18n`]: Japanese and English words;
 //! - [`queries`]: the console's reads from ClickHouse;
-//! - [`app`]: the router, pages (minijinja, escaped) and the JSON API.
+//! - [`app`]: shared state, the router, errors, the session guard and page rendering;
+//! - [`login`]: logging in and out;
+//! - [`flag_pages`]: the flags inbox, a flag's story and the actions on it;
+//! - [`product_pages`]: the product view and its CSV.
 //!
 //! The chart library is uPlot 1.6.32 (MIT, `static/uPlot.LICENSE.txt`), vendored as a file: no
 //! front-end build chain.
@@ -14,8 +17,11 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod flag_pages;
 pub mod highlight;
 pub mod i18n;
+pub mod login;
+pub mod product_pages;
 pub mod queries;
 pub mod users;
 
@@ -78,6 +84,7 @@ pub async fn serve(
     reader: Store,
     writer: Store,
     labels: Labels,
+    notifier: voc_flags::Notifier,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
@@ -95,7 +102,9 @@ pub async fn serve(
     if let Ok(local) = listener.local_addr() {
         bound(local);
     }
-    let app = app::router(app::AppState::new(config, reader, writer, key, labels));
+    let app = app::router(app::AppState::new(
+        config, reader, writer, key, labels, notifier,
+    ));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -21,6 +21,17 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel, in the order the contract lists them.
+    pub const ALL: [Self; 7] = [
+        Self::Phone,
+        Self::Chat,
+        Self::Email,
+        Self::Sns,
+        Self::Review,
+        Self::Form,
+        Self::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Phone => "phone",
@@ -35,17 +46,7 @@ impl Channel {
 
     /// The channel named by [`Self::as_str`], as stored in ClickHouse.
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::Phone,
-            Self::Chat,
-            Self::Email,
-            Self::Sns,
-            Self::Review,
-            Self::Form,
-            Self::Other,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == name)
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 

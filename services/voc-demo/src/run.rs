@@ -353,7 +353,8 @@ pub async fn run_demo(
     let names: HashMap<String, String> = analyzer.rules().topics.iter().cloned().collect();
     let notifier = Notifier {
         webhook: None,
-        kafka: Some((producer, FLAGS_TOPIC.to_string())),
+        kafka_topic: Some(FLAGS_TOPIC.to_string()),
+        producer: Some(producer),
         ..Notifier::default()
     };
     voc_flags::run_once(&store, end, &FlagConfig::default(), &notifier, &names).await?;

@@ -24,6 +24,9 @@ pub struct Team {
     /// Its chat webhook (Slack-compatible JSON); the flagger's `flags.webhook_url` when unset.
     #[serde(serialize_with = "redact_opt")]
     pub webhook_url: Option<String>,
+    /// A Kafka topic receiving its flags as JSON (the same message as the webhook's), for teams
+    /// whose tools read Kafka.
+    pub kafka_topic: Option<String>,
 }
 
 /// Where flags nobody owns are listed.
@@ -41,36 +44,36 @@ pub struct TeamDigest {
     pub still_open: usize,
 }
 
-/// What a flag is about: its topic, product and theme, as far as its key says.
+/// What a flag (or detection) of `kind` and `key` is about: its topic, product and theme, as far
+/// as its key says.
 pub fn subject_of<'a>(
-    f: &'a Flag,
+    kind: FlagKind,
+    key: &'a str,
     theme_topic: &'a HashMap<String, String>,
 ) -> (Option<&'a str>, Option<&'a str>, Option<&'a str>) {
-    let mut parts = f.key.split('/');
-    match f.kind {
+    let mut parts = key.split('/');
+    match kind {
         FlagKind::Spike => {
             let topic = parts.next();
             (topic, parts.nth(1), None)
         }
         FlagKind::Recurring => (parts.next(), parts.next(), None),
         // `customer/topic`: the topic is after the last slash, whatever the customer id holds.
-        FlagKind::RepeatContact => (f.key.rsplit_once('/').map(|(_, t)| t), None, None),
-        FlagKind::NewTheme => (
-            theme_topic.get(&f.key).map(String::as_str),
-            None,
-            Some(f.key.as_str()),
-        ),
+        FlagKind::RepeatContact => (key.rsplit_once('/').map(|(_, t)| t), None, None),
+        FlagKind::NewTheme => (theme_topic.get(key).map(String::as_str), None, Some(key)),
         FlagKind::Emerging | FlagKind::Escalation => (None, None, None),
     }
 }
 
-/// The teams that own a flag's topic, product or theme (none: nobody owns it).
+/// The teams that own the topic, product or theme of a flag of `kind` and `key` (none: nobody
+/// owns it).
 pub fn owners<'a>(
-    f: &Flag,
+    kind: FlagKind,
+    key: &str,
     theme_topic: &HashMap<String, String>,
     teams: &'a BTreeMap<String, Team>,
 ) -> Vec<&'a str> {
-    let (topic, product, theme) = subject_of(f, theme_topic);
+    let (topic, product, theme) = subject_of(kind, key, theme_topic);
     teams
         .iter()
         .filter(|(_, t)| {
@@ -80,6 +83,20 @@ pub fn owners<'a>(
         })
         .map(|(name, _)| name.as_str())
         .collect()
+}
+
+/// The teams a flag belongs to: the one it was assigned to, else the owners of its subject (a
+/// flag stored before teams were recorded has no team).
+pub fn teams_of<'a>(
+    f: &'a Flag,
+    theme_topic: &HashMap<String, String>,
+    teams: &'a BTreeMap<String, Team>,
+) -> Vec<&'a str> {
+    if f.team.is_empty() {
+        owners(f.kind, &f.key, theme_topic, teams)
+    } else {
+        vec![f.team.as_str()]
+    }
 }
 
 /// The digest of every team with something to report (and of [`NO_TEAM`]), for flags raised or
@@ -96,7 +113,7 @@ pub fn digest(
         .iter()
         .filter(|f| f.updated_at >= since && f.kind != FlagKind::Escalation)
     {
-        let owners = owners(f, theme_topic, teams);
+        let owners = teams_of(f, theme_topic, teams);
         if owners.is_empty() {
             by_team.entry(NO_TEAM).or_default().push(f);
         }
@@ -180,6 +197,8 @@ mod tests {
             acked_by: String::new(),
             note: String::new(),
             version: 1,
+            team: String::new(),
+            channels: vec![],
         }
     }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: the `[flags]` settings and their defaults;
 //! - [`detect`]: pure detectors (spike, emerging terms) over counts; no IO, no clock;
+//! - [`filter`]: which flags a list shows (the CLI's and the console's one filter), pure;
 //! - [`digest`]: the weekly digest per owning team (`[teams]`), pure;
 //! - [`faq`]: FAQ candidates from question themes, ranked (pure);
 //! - [`faq_store`]: the questions per theme from ClickHouse, for FAQ candidates;
@@ -16,6 +17,7 @@ pub mod detect;
 pub mod digest;
 pub mod faq;
 pub mod faq_store;
+pub mod filter;
 pub mod metrics;
 pub mod run;
 pub mod store;

@@ -13,16 +13,19 @@ use crate::detect::{self, Detection, FlagKind, WindowCounts};
 use crate::store::{self, Flag, FlagStatus};
 use crate::theme_store;
 
-/// Where new flags are announced. Failures are retried and logged; they never block detection.
+/// Where new and assigned flags are announced. Failures are retried and logged; they never block
+/// detection or the action.
 #[derive(Default)]
 pub struct Notifier {
     /// A URL receiving a JSON POST with a Slack-compatible `text` field and the flag.
     pub webhook: Option<String>,
     /// A Kafka topic receiving each new flag as JSON.
-    pub kafka: Option<(FutureProducer, String)>,
-    /// Owning teams (`[teams]`): a new flag also goes to the webhook of every team that owns its
-    /// topic, product or theme.
-    pub teams: std::collections::BTreeMap<String, crate::digest::Team>,
+    pub kafka_topic: Option<String>,
+    /// The producer for `kafka_topic` and the teams' topics (none when no topic is set).
+    pub producer: Option<FutureProducer>,
+    /// Owning teams (`[teams]`): a new flag also goes to the webhook and Kafka topic of every team
+    /// that owns its topic, product or theme; an assigned flag to its new team's.
+    pub teams: BTreeMap<String, crate::digest::Team>,
     /// The console's public URL (`flags.console_url`), for a link to the flag in the message.
     pub console_url: Option<String>,
 }
@@ -31,8 +34,67 @@ impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Notifier")
             .field("webhook", &self.webhook.is_some())
-            .field("kafka", &self.kafka.as_ref().map(|k| &k.1))
+            .field("kafka_topic", &self.kafka_topic)
+            .field("teams", &self.teams.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+impl Notifier {
+    /// Whether any team or the flagger itself publishes to Kafka (so a producer is needed).
+    pub fn wants_kafka(
+        kafka_topic: Option<&str>,
+        teams: &BTreeMap<String, crate::digest::Team>,
+    ) -> bool {
+        kafka_topic.is_some() || teams.values().any(|t| t.kafka_topic.is_some())
+    }
+
+    /// Sends one flag message to the general channels (when `general`) and to each named team's
+    /// webhook and Kafka topic. The JSON carries `text`, the flag and, per team, `team`.
+    pub async fn deliver(&self, flag: &Flag, text: &str, general: bool, teams: &[&str]) {
+        let body = serde_json::json!({"text": text, "flag": flag});
+        let mut targets: Vec<(&str, Option<&str>, Option<&str>)> = Vec::new();
+        if general {
+            targets.push(("", self.webhook.as_deref(), self.kafka_topic.as_deref()));
+        }
+        for team in teams {
+            if let Some(t) = self.teams.get(*team) {
+                targets.push((team, t.webhook_url.as_deref(), t.kafka_topic.as_deref()));
+            }
+        }
+        for (team, url, topic) in targets {
+            let mut body = body.clone();
+            if !team.is_empty() {
+                body["team"] = (*team).into();
+            }
+            let payload = body.to_string();
+            if let Some(url) = url
+                && !post_webhook(url, payload.clone()).await
+            {
+                tracing::warn!(flag = %flag.flag_id, team, "flag webhook gave up; the flag is stored and listed all the same");
+            }
+            if let (Some(topic), Some(producer)) = (topic, &self.producer) {
+                let record = FutureRecord::to(topic)
+                    .key(flag.flag_id.as_str())
+                    .payload(&payload);
+                if let Err((e, _)) = producer.send(record, Duration::from_secs(10)).await {
+                    tracing::warn!(error = %e, flag = %flag.flag_id, team, "flag event not delivered to Kafka");
+                }
+            }
+        }
+    }
+
+    /// Tells `flag.team` that `by` assigned the flag to it.
+    pub async fn assigned(&self, store: &Store, flag: &Flag, by: &str) {
+        let sample = sample_sentences(store, std::slice::from_ref(flag)).await;
+        let first = flag.sample_ids.first().and_then(|id| sample.get(id));
+        let text = format!(
+            "[voc] → {} ({by})\n{}",
+            flag.team,
+            message(flag, first.map(String::as_str), self.console_url.as_deref())
+        );
+        self.deliver(flag, &text, false, &[flag.team.as_str()])
+            .await;
     }
 }
 
@@ -168,14 +230,29 @@ pub async fn run_once(
     rest.extend(emerging);
     rest.extend(fresh);
     let detections = rest;
-    let (written, raised) = store::merge(&existing, &detections, now, config.window(), |d| {
-        title(d, names)
-    });
-    store::write(store, &written).await?;
     let theme_topic: HashMap<String, String> = themes
         .iter()
         .filter_map(|t| Some((t.theme.theme_id.clone(), t.theme.topics.first()?.clone())))
         .collect();
+    let sample_ids: Vec<String> = detections
+        .iter()
+        .flat_map(|d| d.sample_ids.iter().cloned())
+        .collect();
+    let channels = store::channels_of(store, &sample_ids).await?;
+    let (written, raised) = store::merge(
+        &existing,
+        &detections,
+        now,
+        config.window(),
+        |d| title(d, names),
+        |d| {
+            crate::digest::owners(d.kind, &d.key, &theme_topic, &notifier.teams)
+                .first()
+                .map_or_else(String::new, |t| (*t).to_string())
+        },
+        &channels,
+    );
+    store::write(store, &written).await?;
     let first_sentences = sample_sentences(store, &raised).await;
     notify(notifier, &raised, &theme_topic, &first_sentences).await;
     Ok(RunReport {
@@ -268,36 +345,8 @@ async fn notify(
             .and_then(|id| samples.get(id))
             .map(String::as_str);
         let text = message(flag, sample, notifier.console_url.as_deref());
-        let body = serde_json::json!({"text": text, "flag": flag});
-        let mut urls: Vec<(&str, &str)> =
-            notifier.webhook.iter().map(|u| ("", u.as_str())).collect();
-        for team in crate::digest::owners(flag, theme_topic, &notifier.teams) {
-            if let Some(url) = notifier
-                .teams
-                .get(team)
-                .and_then(|t| t.webhook_url.as_deref())
-            {
-                urls.push((team, url));
-            }
-        }
-        for (team, url) in urls {
-            let mut body = body.clone();
-            if !team.is_empty() {
-                body["team"] = team.into();
-            }
-            if !post_webhook(url, body.to_string()).await {
-                tracing::warn!(flag = %flag.flag_id, team, "flag webhook gave up; the flag is stored and listed all the same");
-            }
-        }
-        if let Some((producer, topic)) = &notifier.kafka {
-            let payload = body.to_string();
-            let record = FutureRecord::to(topic)
-                .key(flag.flag_id.as_str())
-                .payload(&payload);
-            if let Err((e, _)) = producer.send(record, Duration::from_secs(10)).await {
-                tracing::warn!(error = %e, flag = %flag.flag_id, "flag event not delivered to Kafka");
-            }
-        }
+        let owners = crate::digest::owners(flag.kind, &flag.key, theme_topic, &notifier.teams);
+        notifier.deliver(flag, &text, true, &owners).await;
     }
 }
 
@@ -324,6 +373,8 @@ mod tests {
             acked_by: String::new(),
             note: String::new(),
             version: 1,
+            team: String::new(),
+            channels: vec![],
         };
         let text = message(
             &flag,

@@ -38,6 +38,11 @@ pub struct Flag {
     pub acked_by: String,
     pub note: String,
     pub version: u64,
+    /// The team it is assigned to: its owner in `[teams]` when raised, then whoever assigned it
+    /// (empty: no team owns it).
+    pub team: String,
+    /// The channels its sample voices came from (`phone`, `chat`, …).
+    pub channels: Vec<String>,
 }
 
 use voc_store::rows::epoch_seconds as secs;
@@ -300,6 +305,26 @@ fn as_rows(rows: &[KeyDayCount], days: u32) -> Vec<detect::WindowCounts> {
     detect::window_counts(&tuples, days)
 }
 
+/// The channel of each of these interactions (those stored), by id.
+pub async fn channels_of(
+    store: &Store,
+    ids: &[String],
+) -> Result<HashMap<String, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(String, String)> = store
+        .client()
+        .query(
+            "SELECT interaction_id, CAST(channel AS String) FROM interactions FINAL WHERE has(?, interaction_id)",
+        )
+        .bind(ids)
+        .fetch_all()
+        .await
+        .map_err(StoreError::query("channels of flag samples"))?;
+    Ok(found.into_iter().collect())
+}
+
 /// All flags, current version of each, newest first; optionally only one status.
 pub async fn list(store: &Store, status: Option<FlagStatus>) -> Result<Vec<Flag>, StoreError> {
     let mut sql = "SELECT ?fields FROM flags FINAL".to_string();
@@ -373,12 +398,16 @@ pub async fn write(store: &Store, flags: &[Flag]) -> Result<(), StoreError> {
 
 /// Merges detections into the stored flags: an open or acknowledged flag of the same kind and key
 /// is updated; otherwise a new open flag is raised. Returns (written, newly raised).
+/// `title` and `team` name a new flag and its owning team; an updated flag keeps its team (someone
+/// may have assigned it) and adds the channels of its new samples to its old ones.
 pub fn merge(
     existing: &[Flag],
     detections: &[Detection],
     now: OffsetDateTime,
     window: Duration,
     title: impl Fn(&Detection) -> String,
+    team: impl Fn(&Detection) -> String,
+    channels: &HashMap<String, String>,
 ) -> (Vec<Flag>, Vec<Flag>) {
     let active: HashMap<(FlagKind, &str), &Flag> = existing
         .iter()
@@ -389,6 +418,11 @@ pub fn merge(
     let mut written = Vec::new();
     let mut raised = Vec::new();
     for d in detections {
+        let sample_channels: BTreeSet<String> = d
+            .sample_ids
+            .iter()
+            .filter_map(|id| channels.get(id).cloned())
+            .collect();
         let base = Flag {
             flag_id: String::new(),
             kind: d.kind,
@@ -406,6 +440,8 @@ pub fn merge(
             acked_by: String::new(),
             note: String::new(),
             version,
+            team: String::new(),
+            channels: sample_channels.iter().cloned().collect(),
         };
         match active.get(&(d.kind, d.key.as_str())) {
             Some(old) => written.push(Flag {
@@ -414,6 +450,15 @@ pub fn merge(
                 created_at: old.created_at,
                 acked_by: old.acked_by.clone(),
                 note: old.note.clone(),
+                team: old.team.clone(),
+                channels: old
+                    .channels
+                    .iter()
+                    .cloned()
+                    .chain(sample_channels)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
                 // Keep the strongest figures seen while the flag is active.
                 score: base.score.max(old.score),
                 count: base.count.max(old.count),
@@ -422,6 +467,7 @@ pub fn merge(
             None => {
                 let flag = Flag {
                     flag_id: flag_id(d.kind, &d.key, now),
+                    team: team(d),
                     ..base
                 };
                 raised.push(flag.clone());
@@ -442,12 +488,21 @@ fn flag_id(kind: FlagKind, key: &str, now: OffsetDateTime) -> String {
     format!("{kind}-{h:08x}-{}", now.unix_timestamp())
 }
 
-/// Changes a flag's status (acknowledge, resolve, or reopen), recording who and why in the flag
-/// and in its history (`flag_events`).
-pub async fn set_status(
+/// What someone does to a flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Acknowledge, resolve, or reopen (to open).
+    Status(FlagStatus),
+    /// Hand it to another team (a name in `[teams]`, checked by the caller).
+    Assign(String),
+}
+
+/// Applies a change, recording who and why in the flag and in its history (`flag_events`).
+/// `Ok(None)` when there is no such flag.
+pub async fn apply(
     store: &Store,
     flag_id: &str,
-    status: FlagStatus,
+    change: Change,
     by: Option<&str>,
     note: Option<&str>,
     now: OffsetDateTime,
@@ -461,12 +516,26 @@ pub async fn set_status(
     if let Some(note) = note {
         flag.note = note.to_string();
     }
-    let action = if flag.status == FlagStatus::Resolved && status != FlagStatus::Resolved {
-        "reopen"
-    } else {
-        status.as_str()
+    let (action, note) = match change {
+        Change::Status(status) => {
+            let action = if flag.status == FlagStatus::Resolved && status != FlagStatus::Resolved {
+                "reopen"
+            } else {
+                status.as_str()
+            };
+            flag.status = status;
+            (action, note.unwrap_or("").to_string())
+        }
+        Change::Assign(team) => {
+            // The history says to whom, whatever the note.
+            let note = match note {
+                Some(n) => format!("→ {team}: {n}"),
+                None => format!("→ {team}"),
+            };
+            flag.team = team;
+            ("assign", note)
+        }
     };
-    flag.status = status;
     flag.updated_at = secs(now);
     flag.version = u64::try_from(now.unix_timestamp_nanos() / 1000)
         .unwrap_or(0)
@@ -477,7 +546,7 @@ pub async fn set_status(
         at: secs(now),
         actor: by.unwrap_or("").to_string(),
         action: action.to_string(),
-        note: note.unwrap_or("").to_string(),
+        note,
         seq: flag.version,
     };
     let mut insert = store
@@ -502,7 +571,7 @@ pub struct FlagEvent {
     pub flag_id: String,
     pub at: u32,
     pub actor: String,
-    /// `acknowledged`, `resolved`, `open` or `reopen`.
+    /// `acknowledged`, `resolved`, `open`, `reopen` or `assign` (the note then starts `→ TEAM`).
     pub action: String,
     pub note: String,
     /// Orders actions within a second: the flag's new version (microseconds).
@@ -545,11 +614,16 @@ mod tests {
             t0,
             Duration::hours(3),
             |_| "t".into(),
+            |_| "billing-team".into(),
+            &HashMap::from([("a".to_string(), "chat".to_string())]),
         );
         assert_eq!((w1.len(), r1.len()), (1, 1));
+        assert_eq!(w1[0].team, "billing-team", "raised with its owner");
+        assert_eq!(w1[0].channels, ["chat"]);
         let mut stored = w1.clone();
         stored[0].status = FlagStatus::Acknowledged;
         stored[0].acked_by = "lead".into();
+        stored[0].team = "app-team".into();
 
         let t1 = t0 + Duration::hours(1);
         let (w2, r2) = merge(
@@ -558,8 +632,12 @@ mod tests {
             t1,
             Duration::hours(3),
             |_| "t".into(),
+            |_| "billing-team".into(),
+            &HashMap::from([("a".to_string(), "phone".to_string())]),
         );
         assert!(r2.is_empty(), "no new flag while one is active");
+        assert_eq!(w2[0].team, "app-team", "an assignment outlives updates");
+        assert_eq!(w2[0].channels, ["chat", "phone"], "channels accumulate");
         assert_eq!(w2[0].flag_id, stored[0].flag_id);
         assert_eq!(w2[0].status, FlagStatus::Acknowledged);
         assert_eq!(w2[0].acked_by, "lead");
@@ -574,6 +652,8 @@ mod tests {
             t2,
             Duration::hours(3),
             |_| "t".into(),
+            |_| "billing-team".into(),
+            &HashMap::new(),
         );
         assert_eq!(
             r3.len(),

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "flag_events",
         sql: include_str!("../../../schemas/clickhouse/0007_flag_events.sql"),
     },
+    Migration {
+        version: 8,
+        name: "flag_routing",
+        sql: include_str!("../../../schemas/clickhouse/0008_flag_routing.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
@@ -209,12 +214,19 @@ pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
             .iter()
             .enumerate()
         {
-            store
+            let done = store
                 .execute(
                     &format!("migration {:04}_{} statement {}", m.version, m.name, i + 1),
                     statement,
                 )
-                .await?;
+                .await;
+            match done {
+                // No ADD COLUMN IF NOT EXISTS on 18.16: an added column that exists is done.
+                Err(StoreError::Query { source, .. })
+                    if statement.starts_with("ALTER TABLE")
+                        && Refusal::of(&source) == Some(Refusal::ColumnExists) => {}
+                other => other?,
+            }
         }
         store
             .client()

@@ -15,6 +15,8 @@ pub enum Refusal {
     Credentials,
     /// 497 ACCESS_DENIED.
     Permission,
+    /// 44 ILLEGAL_COLUMN, as `ALTER TABLE … ADD COLUMN` answers for a column that exists.
+    ColumnExists,
 }
 
 impl Refusal {
@@ -29,6 +31,7 @@ impl Refusal {
                 16 | 47 => Some(Self::SchemaDrift),
                 192..=194 | 516 => Some(Self::Credentials),
                 497 => Some(Self::Permission),
+                44 => Some(Self::ColumnExists),
                 _ => None,
             },
             _ => None,
@@ -47,6 +50,7 @@ impl Refusal {
                 "ClickHouse refused the credentials; check VOC_CLICKHOUSE_USER and VOC_CLICKHOUSE_PASSWORD"
             }
             Self::Permission => "the ClickHouse user may not insert into this table; grant INSERT",
+            Self::ColumnExists => "the column already exists (a migration ran before)",
         }
     }
 }

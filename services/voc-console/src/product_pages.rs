@@ -1,0 +1,201 @@
+//! The product view: volume, negative share, CSAT and resolution by topic over a period, rising
+//! keywords, themes, FAQ candidates and masked complaints; as a page, JSON and CSV.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use voc_flags::{faq_store, theme_store};
+
+use crate::app::{
+    ApiError, ApiSession, AppError, AppState, PageSession, Sample, json_block, lang_of, render,
+};
+use crate::queries;
+
+/// Product view parameters.
+#[derive(Debug, Deserialize, Default)]
+pub struct ProductQuery {
+    product: Option<String>,
+    days: Option<String>,
+    /// The last day of the period (`YYYY-MM-DD`, in the console's time zone); today by default.
+    to: Option<String>,
+    lang: Option<String>,
+}
+
+/// Everything the product view shows, for the page, the API and the CSV.
+#[derive(Debug, Serialize)]
+struct ProductView {
+    product: String,
+    days: u32,
+    to: String,
+    products: Vec<String>,
+    topic_days: Vec<queries::TopicDay>,
+    topics: Vec<queries::TopicExperience>,
+    rising: Vec<queries::Rising>,
+    themes: Vec<theme_store::Theme>,
+    faq: Vec<voc_flags::faq::FaqCandidate>,
+    verbatims: Vec<Sample>,
+}
+
+async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView, AppError> {
+    let days = match q.days.as_deref().filter(|d| !d.is_empty()) {
+        None => 7,
+        Some(d) => d
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=366).contains(d))
+            .ok_or_else(|| AppError::BadRequest(format!("days must be 1..=366, not {d:?}")))?,
+    };
+    let product = q.product.clone().unwrap_or_default();
+    let offset = time::UtcOffset::from_hms(state.0.config.utc_offset_hours, 0, 0)
+        .unwrap_or(time::UtcOffset::UTC);
+    let now = match q.to.as_deref().filter(|d| !d.is_empty()) {
+        None => OffsetDateTime::now_utc(),
+        Some(d) => time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+            .ok()
+            .filter(|d| (1970..=2105).contains(&d.year()))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "to must be a date YYYY-MM-DD from 1970 to 2105, not {d:?}"
+                ))
+            })?
+            .next_day()
+            .unwrap_or(time::Date::MAX)
+            .midnight()
+            .assume_offset(offset),
+    };
+    let end = voc_store::rows::epoch_seconds(now);
+    let since = end.saturating_sub(days * 86_400);
+    let reader = &state.0.reader;
+    let mut themes = theme_store::list(reader).await?;
+    themes.retain(|t| t.status == theme_store::ThemeStatus::Active);
+    if !product.is_empty() {
+        let ids = theme_store::themes_of_product(reader, &product, since).await?;
+        themes.retain(|t| ids.contains(&t.theme_id));
+    }
+    themes.truncate(15);
+    let tz = state.0.config.utc_offset_hours;
+    let verbatims = queries::recent_complaints(reader, &product, since, end, 20)
+        .await?
+        .into_iter()
+        .map(|v| Sample::of(v, tz))
+        .collect();
+    let p = (!product.is_empty()).then_some(product.as_str());
+    Ok(ProductView {
+        products: queries::products(reader).await?,
+        topic_days: queries::topic_days(
+            reader,
+            &product,
+            "",
+            since,
+            end,
+            i64::from(state.0.config.utc_offset_hours) * 3600,
+        )
+        .await?,
+        topics: queries::topic_experience(reader, &product, since, end).await?,
+        rising: queries::rising_keywords(reader, &product, end, days).await?,
+        faq: faq_store::faq_candidates(reader, now, days, p, 5).await?,
+        themes,
+        verbatims,
+        product,
+        days,
+        to: q.to.clone().unwrap_or_default(),
+    })
+}
+
+pub(crate) async fn product_page(
+    State(state): State<AppState>,
+    PageSession(session): PageSession,
+    headers: HeaderMap,
+    Query(q): Query<ProductQuery>,
+) -> Result<Response, AppError> {
+    let lang = lang_of(&headers, q.lang.as_deref(), state.0.config.default_lang);
+    let view = product_view(&state, &q).await?;
+    // Chart data: one series per topic over the days, as JSON for console.js (no inline script).
+    let mut days: Vec<&str> = view.topic_days.iter().map(|d| d.day.as_str()).collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut topics: Vec<&str> = view.topic_days.iter().map(|d| d.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let series: Vec<Vec<u64>> = topics
+        .iter()
+        .map(|t| {
+            days.iter()
+                .map(|d| {
+                    view.topic_days
+                        .iter()
+                        .find(|x| x.day == *d && x.topic == *t)
+                        .map_or(0, |x| x.interactions)
+                })
+                .collect()
+        })
+        .collect();
+    let chart = json_block(&serde_json::json!({"days": days, "topics": topics, "series": series}));
+    render(
+        &state,
+        "product.html",
+        lang,
+        Some(&session),
+        context! { v => view, chart => chart },
+    )
+}
+
+/// The product view's topic table as CSV (what is on screen, for spreadsheets).
+pub(crate) async fn product_csv(
+    State(state): State<AppState>,
+    PageSession(_session): PageSession,
+    Query(q): Query<ProductQuery>,
+) -> Result<Response, AppError> {
+    let view = product_view(&state, &q).await?;
+    // Quoted, and a leading = + - @ defused, so a spreadsheet never runs a cell as a formula.
+    let field = |s: &str| {
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    };
+    let mut out = String::from(
+        "product,days,topic,interactions,negative,csat_responses,avg_csat,resolution_known,resolution_rate\n",
+    );
+    for t in &view.topics {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            field(&view.product),
+            view.days,
+            field(&t.topic),
+            t.interactions,
+            t.negative,
+            t.csat_responses,
+            t.avg_csat.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            t.resolution_known,
+            t.resolution_rate
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default()
+        ));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"voc-product.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+pub(crate) async fn api_product(
+    State(state): State<AppState>,
+    ApiSession(_session): ApiSession,
+    Query(q): Query<ProductQuery>,
+) -> Result<Response, ApiError> {
+    Ok(Json(product_view(&state, &q).await?).into_response())
+}
