@@ -129,10 +129,11 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     std::fs::write(
         &routing,
         format!(
-            "[flags]\nconsole_url = \"http://127.0.0.1:{port}\"\n[teams.identity]\ntopics = [\"account_login\"]\nwebhook_url = \"{hook}\"\n"
+            "[flags]\nconsole_url = \"http://127.0.0.1:{port}\"\n[teams.identity]\ntopics = [\"account_login\"]\nwebhook_url = \"{hook}\"\nkafka_topic = \"identity-flags\"\n"
         ),
     )
     .expect("routing config");
+    p.kafka.create_topic("identity-flags", 1);
     p.flagger_with_config(&routing, end());
     let bodies: Vec<serde_json::Value> = received
         .lock()
@@ -167,13 +168,36 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         "a link to the console: {text}"
     );
     assert!(text.contains("\n> "), "a masked sample sentence: {text}");
+    // The team's own Kafka topic carries the same flags.
+    let records = p
+        .kafka
+        .read_all("identity-flags", bodies.len(), Duration::from_secs(30));
+    let mut on_kafka: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.payload).expect("JSON record");
+            assert_eq!(v["team"], "identity", "{v}");
+            v["flag"]["flag_id"].as_str().unwrap_or("").to_string()
+        })
+        .collect();
+    let mut on_webhook: Vec<String> = bodies
+        .iter()
+        .map(|b| b["flag"]["flag_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    on_kafka.sort();
+    on_webhook.sort();
+    assert_eq!(
+        on_kafka, on_webhook,
+        "the team's topic got what its webhook got"
+    );
 
     let config = p.dir.join("console.toml");
     let users = p.dir.join("users.toml");
+    let (apps_hook, apps_received) = voc_tests::webhook_sink();
     std::fs::write(
         &config,
         format!(
-            "[console]\naddr = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n[teams.identity]\ntopics = [\"account_login\"]\n",
+            "[console]\naddr = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n[teams.identity]\ntopics = [\"account_login\"]\n[teams.apps]\nproducts = [\"smart-speaker\"]\nwebhook_url = \"{apps_hook}\"\n",
             users.display()
         ),
     )
@@ -241,6 +265,28 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     );
     assert_eq!(http.get("/flags?team=nobody", Some(&lead)).status, 400);
 
+    // The inbox by channel: flags with a sample voice from that channel.
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&http.get("/api/flags?status=all", Some(&lead)).body).expect("JSON");
+    let by_form: Vec<serde_json::Value> = serde_json::from_str(
+        &http
+            .get("/api/flags?status=all&channel=form", Some(&lead))
+            .body,
+    )
+    .expect("JSON");
+    assert!(
+        by_form.iter().any(|f| f["key"] == "xss-1"),
+        "the escalation written in a form"
+    );
+    assert!(
+        by_form.iter().all(|f| f["channels"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x == "form"))),
+        "{by_form:?}"
+    );
+    assert!(by_form.len() < all.len(), "the filter leaves some out");
+    assert_eq!(http.get("/flags?channel=fax", Some(&lead)).status, 400);
+
     // Forged or missing tokens are refused; so is a viewer's action.
     let csrf = csrf_of(&story.body);
     let forged = http.post_form(
@@ -280,6 +326,93 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     let after = http.get(&format!("/flags/{id}"), Some(&lead)).body;
     assert!(after.contains("id=\"history\"") && after.contains("SMS業者に連絡済み"));
 
+    // The lead hands the burst to the app team, which is told on its webhook; the inbox, the
+    // command line and the history follow.
+    let to_nobody = http.post_form(
+        &format!("/flags/{id}/action"),
+        Some(&lead),
+        &[
+            ("csrf", csrf.as_str()),
+            ("action", "assign"),
+            ("team", "nobody"),
+        ],
+    );
+    assert_eq!(to_nobody.status, 400);
+    let assigned = http.post_form(
+        &format!("/flags/{id}/action"),
+        Some(&lead),
+        &[
+            ("csrf", csrf.as_str()),
+            ("action", "assign"),
+            ("team", "apps"),
+            ("note", "アプリの不具合の可能性"),
+        ],
+    );
+    assert_eq!(assigned.status, 303, "{}", assigned.body);
+    let told: Vec<serde_json::Value> = apps_received
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|b| serde_json::from_str(b).expect("JSON body"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["team"], "apps");
+    assert_eq!(told[0]["flag"]["flag_id"], id.as_str());
+    let told_text = told[0]["text"].as_str().unwrap_or("");
+    assert!(
+        told_text.contains("→ apps") && told_text.contains("sato"),
+        "{told_text}"
+    );
+    let listed = p.json_lines(&["flags", "list", "--json"]);
+    let flag = listed
+        .iter()
+        .find(|f| f["flag_id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(flag["team"], "apps");
+    let of_team = |team: &str| -> Vec<String> {
+        let v: Vec<serde_json::Value> = serde_json::from_str(
+            &http
+                .get(&format!("/api/flags?team={team}"), Some(&lead))
+                .body,
+        )
+        .expect("JSON");
+        v.iter()
+            .map(|f| f["flag_id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(of_team("apps").contains(&id) && !of_team("identity").contains(&id));
+    let history = http.get(&format!("/flags/{id}"), Some(&lead)).body;
+    assert!(history.contains("→ apps"), "the history says to whom");
+    // And back from the command line, which tells the identity team.
+    let before = received.lock().expect("lock").len();
+    let routing_arg = routing.to_str().expect("path");
+    let back = p.run(
+        &[
+            "--config",
+            routing_arg,
+            "flags",
+            "assign",
+            &id,
+            "identity",
+            "--by",
+            "sato",
+        ],
+        b"",
+    );
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let identity_told = received.lock().expect("lock")[before..].to_vec();
+    assert!(
+        identity_told
+            .iter()
+            .any(|b| b.contains("→ identity") && b.contains(&id)),
+        "{identity_told:?}"
+    );
+    assert!(of_team("identity").contains(&id));
+
     // Resolved flags are reopened, not acknowledged.
     let resolve = http.post_form(
         &format!("/flags/{id}/action"),
@@ -311,7 +444,6 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     let refused = p.run(&["flags", "ack", &id], b"");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--reopen"));
-    let routing_arg = routing.to_str().expect("path");
     let team = p.json_lines(&[
         "--config",
         routing_arg,
@@ -448,5 +580,156 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
 
     let _ = console.kill();
     let _ = console.wait();
+
+    // Single sign-on: a console behind a reverse proxy believes the proxy's user header from the
+    // proxy's address only; roles come from the users file, or the default for unlisted people.
+    add_user(&p, config, "yamada", "lead", "yamada-password-123");
+    let sso_port = voc_tests::free_port();
+    let sso_config = p.dir.join("sso.toml");
+    std::fs::write(
+        &sso_config,
+        format!(
+            "[console]\naddr = \"127.0.0.1:{sso_port}\"\nusers_file = \"{}\"\nauth = \"proxy\"\nproxy_trusted = [\"127.0.0.1\"]\nproxy_default_role = \"viewer\"\n",
+            users.display()
+        ),
+    )
+    .expect("sso config");
+    let mut sso = p.spawn(
+        &["--config", sso_config.to_str().expect("path"), "serve"],
+        "sso-console",
+    );
+    let base = format!("http://127.0.0.1:{sso_port}");
+    p.wait_for("the SSO console answers", WAIT, || {
+        http.agent
+            .get(&format!("{base}/health"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let as_user = |method: &str,
+                   path: &str,
+                   user: Option<&str>,
+                   cookie: Option<&str>,
+                   form: &[(&str, &str)]| {
+        let url = format!("{base}{path}");
+        let reply = if method == "GET" {
+            let mut req = http.agent.get(&url);
+            if let Some(u) = user {
+                req = req.header("X-Forwarded-User", u);
+            }
+            if let Some(c) = cookie {
+                req = req.header("Cookie", c);
+            }
+            req.call()
+        } else {
+            let mut req = http.agent.post(&url);
+            if let Some(u) = user {
+                req = req.header("X-Forwarded-User", u);
+            }
+            if let Some(c) = cookie {
+                req = req.header("Cookie", c);
+            }
+            req.send_form(form.iter().copied())
+        };
+        Http::reply(reply.expect("answers"))
+    };
+    assert_eq!(as_user("GET", "/api/flags", None, None, &[]).status, 401);
+    let page = as_user("GET", "/flags", Some("yamada"), None, &[]);
+    assert_eq!(page.status, 200, "signed in by the proxy");
+    let sso_cookie = page.cookie.clone().expect("a cookie for the form token");
+    let sso_csrf = csrf_of(&page.body);
+    let action = format!("/flags/{id}/action");
+    let forged = as_user(
+        "POST",
+        &action,
+        Some("yamada"),
+        Some(&sso_cookie),
+        &[("csrf", "0".repeat(64).as_str()), ("action", "reopen")],
+    );
+    assert_eq!(forged.status, 403, "CSRF still guards actions");
+    let stolen = as_user(
+        "POST",
+        &action,
+        Some("kato"),
+        Some(&sso_cookie),
+        &[("csrf", sso_csrf.as_str()), ("action", "reopen")],
+    );
+    assert_eq!(
+        stolen.status, 403,
+        "yamada's token is not kato's (a viewer anyway)"
+    );
+    let stranger = as_user("GET", "/flags", Some("suzuki"), None, &[]);
+    assert_eq!(stranger.status, 200, "unlisted people get the default role");
+    let stranger_acts = as_user(
+        "POST",
+        &action,
+        Some("suzuki"),
+        stranger.cookie.as_deref(),
+        &[
+            ("csrf", csrf_of(&stranger.body).as_str()),
+            ("action", "reopen"),
+        ],
+    );
+    assert_eq!(stranger_acts.status, 403, "a viewer may not act");
+    let reopened = as_user(
+        "POST",
+        &action,
+        Some("yamada"),
+        Some(&sso_cookie),
+        &[("csrf", sso_csrf.as_str()), ("action", "reopen")],
+    );
+    assert_eq!(reopened.status, 303, "{}", reopened.body);
+    let listed = p.json_lines(&["flags", "list", "--json"]);
+    let flag = listed
+        .iter()
+        .find(|f| f["flag_id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(
+        (flag["status"].as_str(), flag["acked_by"].as_str()),
+        (Some("open"), Some("yamada"))
+    );
+    assert_eq!(
+        as_user(
+            "POST",
+            "/login",
+            None,
+            None,
+            &[("name", "yamada"), ("password", "yamada-password-123")]
+        )
+        .status,
+        403,
+        "no passwords behind the proxy"
+    );
+    // The same header from anywhere but the proxy signs nobody in.
+    assert_eq!(
+        get_from([127, 0, 0, 2], sso_port, "/api/flags", "yamada").await,
+        401
+    );
+    let _ = sso.kill();
+    let _ = sso.wait();
     assert!(w.terminate().success());
+}
+
+/// The status of a GET sent from a chosen loopback address (127.0.0.0/8 is all loopback on Linux)
+/// with a sign-on header, as a client that is not the proxy would send it.
+async fn get_from(from: [u8; 4], port: u16, path: &str, user: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from((from, 0)))
+        .expect("bind a loopback address");
+    let mut stream = socket
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Forwarded-User: {user}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply).await;
+    reply
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

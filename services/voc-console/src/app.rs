@@ -19,9 +19,10 @@ use time::OffsetDateTime;
 use voc_store::{Store, StoreError};
 
 use crate::auth::{LoginLimiter, SESSION_COOKIE, Session};
-use crate::config::{ConsoleConfig, ConsoleLang};
+use crate::config::{ConsoleAuth, ConsoleConfig, ConsoleLang};
 use crate::highlight::{self, Evidence};
 use crate::i18n;
+use crate::proxy_auth::{ProxySession, proxy_session};
 use crate::queries;
 use crate::users::Users;
 use crate::{flag_pages, login, product_pages};
@@ -174,6 +175,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy_session,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             secure_headers,
@@ -350,14 +355,25 @@ pub struct ApiSession(pub Session);
 
 /// The signed, unexpired session of a request, with the role its user has now (no session when
 /// the account is gone).
+/// With single sign-on, the session the proxy established; a user the users file does not list
+/// gets `console.proxy_default_role`, or no session.
 pub(crate) fn session_of(parts: &Parts, state: &AppState) -> Option<Session> {
-    let jar = SignedCookieJar::from_headers(&parts.headers, state.0.key.clone());
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let mut session = jar
-        .get(SESSION_COOKIE)
-        .and_then(|c| Session::decode(c.value(), now))?;
+    let config = &state.0.config;
+    let mut session = match config.auth {
+        ConsoleAuth::Password => {
+            let jar = SignedCookieJar::from_headers(&parts.headers, state.0.key.clone());
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            jar.get(SESSION_COOKIE)
+                .and_then(|c| Session::decode(c.value(), now))?
+        }
+        ConsoleAuth::Proxy => parts.extensions.get::<ProxySession>()?.0.clone(),
+    };
     let users = state.users().ok()?;
-    session.role = users.users.iter().find(|u| u.name == session.user)?.role;
+    session.role = match users.users.iter().find(|u| u.name == session.user) {
+        Some(u) => u.role,
+        None if config.auth == ConsoleAuth::Proxy => config.proxy_default_role?,
+        None => return None,
+    };
     Some(session)
 }
 

@@ -13,6 +13,15 @@ voc_core::closed_set! {
     }
 }
 
+voc_core::closed_set! {
+    /// How people sign in: with a password from the users file, or through a single sign-on
+    /// reverse proxy that names them in a header.
+    pub enum ConsoleAuth("console auth") {
+        Password = "password",
+        Proxy = "proxy",
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleConfig {
@@ -37,6 +46,17 @@ pub struct ConsoleConfig {
     pub reader_user: Option<String>,
     #[serde(skip_serializing)]
     pub reader_password: Option<String>,
+    /// `password` (the users file's argon2 hashes) or `proxy`: a trusted reverse proxy (oauth2-proxy,
+    /// an ingress with SSO) signs people in and sends the user name in `proxy_user_header`.
+    pub auth: ConsoleAuth,
+    /// With `auth = "proxy"`: the header carrying the signed-in user's name.
+    pub proxy_user_header: String,
+    /// With `auth = "proxy"`: the proxy's addresses. The header is believed only on connections
+    /// from these; from anywhere else the request is not signed in.
+    pub proxy_trusted: Vec<std::net::IpAddr>,
+    /// With `auth = "proxy"`: the role of someone the users file does not list (none: they are
+    /// refused). A listed user has the file's role.
+    pub proxy_default_role: Option<crate::users::Role>,
 }
 
 impl ConsoleConfig {
@@ -47,6 +67,14 @@ impl ConsoleConfig {
         }
         if !(1..=24 * 30).contains(&self.session_hours) {
             return Err("console.session_hours must be 1..=720".into());
+        }
+        if self.auth == ConsoleAuth::Proxy
+            && (self.proxy_trusted.is_empty()
+                || axum::http::HeaderName::from_bytes(self.proxy_user_header.as_bytes()).is_err())
+        {
+            return Err(
+                "console.auth = \"proxy\" needs proxy_trusted (the proxy's addresses) and a valid proxy_user_header".into(),
+            );
         }
         Ok(())
     }
@@ -64,6 +92,13 @@ impl Default for ConsoleConfig {
             utc_offset_hours: 9,
             reader_user: None,
             reader_password: None,
+            auth: ConsoleAuth::Password,
+            proxy_user_header: "X-Forwarded-User".into(),
+            proxy_trusted: vec![
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ],
+            proxy_default_role: None,
         }
     }
 }

@@ -19,6 +19,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("product", "製品", "Product"),
     ("team", "チーム", "Team"),
     ("channel", "チャネル", "Channel"),
+    (
+        "sso",
+        "このコンソールには社内のシングルサインオン経由でログインします。ログイン画面が出ない場合は管理者に連絡してください。",
+        "This console signs you in through your organisation's single sign-on. If you were not asked to sign in, ask your administrator.",
+    ),
     ("assign", "チームに割り当てる", "Assign to team"),
     ("channels", "チャネル (サンプル)", "Channels (samples)"),
     ("age_days", "期間 (日)", "Age (days)"),

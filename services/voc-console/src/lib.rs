@@ -8,6 +8,7 @@
 //! - [`queries`]: the console's reads from ClickHouse;
 //! - [`app`]: shared state, the router, errors, the session guard and page rendering;
 //! - [`login`]: logging in and out;
+//! - [`proxy_auth`]: single sign-on through a trusted reverse proxy's header;
 //! - [`flag_pages`]: the flags inbox, a flag's story and the actions on it;
 //! - [`product_pages`]: the product view and its CSV.
 //!
@@ -22,6 +23,7 @@ pub mod highlight;
 pub mod i18n;
 pub mod login;
 pub mod product_pages;
+pub mod proxy_auth;
 pub mod queries;
 pub mod users;
 
@@ -105,8 +107,12 @@ pub async fn serve(
     let app = app::router(app::AppState::new(
         config, reader, writer, key, labels, notifier,
     ));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)
+    // The peer address decides whether a sign-on proxy's header is believed.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(ServeError::Serve)
 }

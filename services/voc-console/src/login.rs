@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::app::{AppError, AppState, LangQuery, PageSession, lang_of, render};
 use crate::auth::{SESSION_COOKIE, Session, random_token};
+use crate::config::ConsoleAuth;
 
 pub(crate) async fn login_page(
     State(state): State<AppState>,
@@ -22,7 +23,8 @@ pub(crate) async fn login_page(
     Query(q): Query<LangQuery>,
 ) -> Result<Response, AppError> {
     let lang = lang_of(&headers, q.lang.as_deref(), state.0.config.default_lang);
-    render(&state, "login.html", lang, None, context! {})
+    let proxy = state.0.config.auth == ConsoleAuth::Proxy;
+    render(&state, "login.html", lang, None, context! { proxy })
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +39,11 @@ pub(crate) async fn login(
     jar: SignedCookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    if state.0.config.auth == ConsoleAuth::Proxy {
+        return Err(AppError::Forbidden(
+            "this console signs people in through single sign-on, not passwords".into(),
+        ));
+    }
     let lang = lang_of(&headers, None, state.0.config.default_lang);
     let refuse = |state: &AppState| -> Result<Response, AppError> {
         state.0.failed_logins.fetch_add(1, Ordering::Relaxed);
