@@ -523,6 +523,55 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     assert!(csv.body.starts_with("product,days,topic,"));
     assert!(csv.body.lines().count() > 2, "{}", csv.body);
 
+    // Experience over time: every interaction of the period counted on its local day, CSAT empty
+    // on days nobody answered; the page draws it and the daily CSV carries it.
+    assert!(product.body.contains("data-chart=\"csat-chart\">{\"days\""));
+    let api: serde_json::Value = serde_json::from_str(
+        &http
+            .get(
+                "/api/product?product=mobile-app&days=7&to=2026-11-20",
+                Some(&lead),
+            )
+            .body,
+    )
+    .expect("JSON");
+    let days = api["experience_days"].as_array().expect("days");
+    let until = time::macros::datetime!(2026-11-21 00:00 +09:00).unix_timestamp();
+    let direct: u64 =
+        p.ch.q(&format!(
+            "SELECT count() FROM {}.interactions FINAL WHERE product = 'mobile-app' \
+             AND occurred_at >= toDateTime({}) AND occurred_at < toDateTime({until})",
+            p.db,
+            until - 7 * 86_400
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    let total: u64 = days.iter().filter_map(|d| d["interactions"].as_u64()).sum();
+    assert_eq!(total, direct);
+    for d in days {
+        let answered = d["csat_responses"].as_u64().unwrap_or(0);
+        let avg = d["avg_csat"].as_f64();
+        assert!(
+            (answered == 0) == avg.is_none() && avg.is_none_or(|a| (1.0..=5.0).contains(&a)),
+            "{d}"
+        );
+    }
+    let daily = http.get(
+        "/product.csv?table=days&product=mobile-app&days=7&to=2026-11-20",
+        Some(&lead),
+    );
+    assert!(
+        daily.body.starts_with("product,days,day,"),
+        "{}",
+        daily.body
+    );
+    assert_eq!(daily.body.lines().count(), days.len() + 1);
+    assert_eq!(
+        http.get("/product.csv?table=weeks", Some(&lead)).status,
+        400
+    );
+
     // API errors are JSON; a CSV never carries a formula.
     let missing = http.get("/api/flags/no-such-flag", Some(&lead));
     assert_eq!(missing.status, 404);

@@ -64,6 +64,12 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Recent complaints (masked)",
     ),
     ("export_csv", "CSVで書き出す", "Export CSV"),
+    ("export_csv_days", "日別をCSVで", "Daily CSV"),
+    (
+        "experience_by_day",
+        "日別の否定的な割合・解決率・CSAT",
+        "Negative share, resolution and CSAT by day",
+    ),
     ("days", "日数", "Days"),
     ("show", "表示", "Show"),
     ("rising", "増えている語", "Rising keywords"),

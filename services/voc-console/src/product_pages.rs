@@ -23,6 +23,8 @@ pub struct ProductQuery {
     /// The last day of the period (`YYYY-MM-DD`, in the console's time zone); today by default.
     to: Option<String>,
     lang: Option<String>,
+    /// The CSV's table: `topics` (default) or `days`.
+    table: Option<String>,
 }
 
 /// Everything the product view shows, for the page, the API and the CSV.
@@ -33,6 +35,8 @@ struct ProductView {
     to: String,
     products: Vec<String>,
     topic_days: Vec<queries::TopicDay>,
+    /// Negative share, CSAT and resolution per local day.
+    experience_days: Vec<queries::ExperienceDay>,
     topics: Vec<queries::TopicExperience>,
     rising: Vec<queries::Rising>,
     themes: Vec<theme_store::Theme>,
@@ -95,6 +99,14 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
             i64::from(state.0.config.utc_offset_hours) * 3600,
         )
         .await?,
+        experience_days: queries::experience_days(
+            reader,
+            &product,
+            since,
+            end,
+            i64::from(state.0.config.utc_offset_hours) * 3600,
+        )
+        .await?,
         topics: queries::topic_experience(reader, &product, since, end).await?,
         rising: queries::rising_keywords(reader, &product, end, days).await?,
         faq: faq_store::faq_candidates(reader, now, days, p, 5).await?,
@@ -135,16 +147,34 @@ pub(crate) async fn product_page(
         })
         .collect();
     let chart = json_block(&serde_json::json!({"days": days, "topics": topics, "series": series}));
+    // Experience over time: shares in percent on one chart, CSAT (1–5) on its own; days nobody
+    // answered are gaps (null), not zeros.
+    let x = &view.experience_days;
+    let pct = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 10.0);
+    let shares = json_block(&serde_json::json!({
+        "days": x.iter().map(|d| d.day.as_str()).collect::<Vec<_>>(),
+        "topics": ["negative %", "resolved %"],
+        "series": [
+            x.iter().map(|d| pct((d.interactions > 0).then(|| d.negative as f64 / d.interactions as f64))).collect::<Vec<_>>(),
+            x.iter().map(|d| pct(d.resolution_rate)).collect::<Vec<_>>(),
+        ],
+    }));
+    let csat = json_block(&serde_json::json!({
+        "days": x.iter().map(|d| d.day.as_str()).collect::<Vec<_>>(),
+        "topics": ["CSAT (1–5)"],
+        "series": [x.iter().map(|d| d.avg_csat.map(|v| (v * 100.0).round() / 100.0)).collect::<Vec<_>>()],
+    }));
     render(
         &state,
         "product.html",
         lang,
         Some(&session),
-        context! { v => view, chart => chart },
+        context! { v => view, chart => chart, shares_chart => shares, csat_chart => csat },
     )
 }
 
-/// The product view's topic table as CSV (what is on screen, for spreadsheets).
+/// The product view's topic table (`table=topics`, the default) or its daily experience
+/// (`table=days`) as CSV: what is on screen, for spreadsheets.
 pub(crate) async fn product_csv(
     State(state): State<AppState>,
     PageSession(_session): PageSession,
@@ -160,23 +190,59 @@ pub(crate) async fn product_csv(
         };
         format!("\"{}\"", s.replace('"', "\"\""))
     };
-    let mut out = String::from(
-        "product,days,topic,interactions,negative,csat_responses,avg_csat,resolution_known,resolution_rate\n",
+    let days_table = match q.table.as_deref().unwrap_or("topics") {
+        "topics" | "" => false,
+        "days" => true,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "table must be topics or days, not {other:?}"
+            )));
+        }
+    };
+    // One row shape for both tables: the key (a topic or a local day), then the figures.
+    let rows: Vec<(&str, u64, u64, u64, Option<f64>, u64, Option<f64>)> = if days_table {
+        view.experience_days
+            .iter()
+            .map(|d| {
+                (
+                    d.day.as_str(),
+                    d.interactions,
+                    d.negative,
+                    d.csat_responses,
+                    d.avg_csat,
+                    d.resolution_known,
+                    d.resolution_rate,
+                )
+            })
+            .collect()
+    } else {
+        view.topics
+            .iter()
+            .map(|t| {
+                (
+                    t.topic.as_str(),
+                    t.interactions,
+                    t.negative,
+                    t.csat_responses,
+                    t.avg_csat,
+                    t.resolution_known,
+                    t.resolution_rate,
+                )
+            })
+            .collect()
+    };
+    let mut out = format!(
+        "product,days,{},interactions,negative,csat_responses,avg_csat,resolution_known,resolution_rate\n",
+        if days_table { "day" } else { "topic" }
     );
-    for t in &view.topics {
+    for (key, n, neg, cr, csat, rk, rate) in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{n},{neg},{cr},{},{rk},{}\n",
             field(&view.product),
             view.days,
-            field(&t.topic),
-            t.interactions,
-            t.negative,
-            t.csat_responses,
-            t.avg_csat.map(|v| format!("{v:.2}")).unwrap_or_default(),
-            t.resolution_known,
-            t.resolution_rate
-                .map(|v| format!("{v:.3}"))
-                .unwrap_or_default()
+            field(key),
+            csat.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            rate.map(|v| format!("{v:.3}")).unwrap_or_default()
         ));
     }
     Ok((

@@ -112,6 +112,50 @@ pub async fn topic_days(
         .map_err(StoreError::query("volume by day and topic"))
 }
 
+/// Per local day: interactions, negative ones, and CSAT and resolution where anyone answered
+/// (`None` on days nobody did, so a chart shows a gap, not a zero).
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
+pub struct ExperienceDay {
+    /// `YYYY-MM-DD`, local.
+    pub day: String,
+    pub interactions: u64,
+    pub negative: u64,
+    pub csat_responses: u64,
+    /// Mean CSAT (1–5).
+    pub avg_csat: Option<f64>,
+    pub resolution_known: u64,
+    /// Share resolved (0–1).
+    pub resolution_rate: Option<f64>,
+}
+
+/// Experience per local day for a product (all when empty) in [`since`, `until`), from the
+/// collapsed interactions (exact after replays). `offset_s` as in [`topic_days`].
+pub async fn experience_days(
+    store: &Store,
+    product: &str,
+    since: u32,
+    until: u32,
+    offset_s: i64,
+) -> Result<Vec<ExperienceDay>, StoreError> {
+    store
+        .client()
+        .query(&format!(
+            "SELECT day, n AS interactions, neg AS negative, cr AS csat_responses, \
+             if(cr = 0, NULL, csat_sum / cr) AS avg_csat, rk AS resolution_known, \
+             if(rk = 0, NULL, res_sum / rk) AS resolution_rate FROM \
+             (SELECT toString(toDate(intDiv(toInt64(toUInt32(occurred_at)) + {offset_s}, 86400))) AS day, count() AS n, \
+              countIf(sentiment = 'negative') AS neg, countIf(isNotNull(csat)) AS cr, sum(ifNull(toFloat64(csat), 0)) AS csat_sum, \
+              countIf(isNotNull(resolved)) AS rk, sum(ifNull(toFloat64(resolved), 0)) AS res_sum \
+              FROM interactions FINAL WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
+              AND (? = '' OR product = ?) GROUP BY day) ORDER BY day"
+        ))
+        .bind(product)
+        .bind(product)
+        .fetch_all()
+        .await
+        .map_err(StoreError::query("experience by day"))
+}
+
 /// Per topic over the period: experience figures. Averages are `None` where nobody answered. Days
 /// are those of `topic_experience_daily` (the server's calendar days).
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
