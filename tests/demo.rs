@@ -35,6 +35,28 @@ fn the_demo_finds_the_planted_problem_and_can_run_twice() {
             spike.contains("主な語") && spike.contains("認証コード"),
             "run {run}: one flag for the burst, naming its terms\n{stdout}"
         );
+        // The owning team was told, with a masked sentence and a link to the flag in the console.
+        let told = stdout
+            .lines()
+            .find(|l| l.contains("→ app-team: [voc] 急増: アカウント・ログイン"))
+            .unwrap_or_else(|| panic!("run {run}: the burst went to its team\n{stdout}"));
+        let flag_id = told
+            .rsplit_once('(')
+            .map(|(_, id)| id.trim_end_matches(')'))
+            .unwrap_or("");
+        assert!(
+            flag_id.starts_with("spike-") && stdout.contains(&format!("/flags/{flag_id}")),
+            "run {run}: {told}"
+        );
+        let kept = std::fs::read_to_string(dir.join("team-webhooks.jsonl")).unwrap_or_default();
+        assert!(
+            kept.lines().any(|l| {
+                serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| {
+                    v["team"] == "app-team" && v["message"]["flag"]["flag_id"] == flag_id
+                })
+            }),
+            "run {run}: the webhook's messages are kept\n{kept}"
+        );
         assert!(
             stdout.contains("3 malformed messages in the dead-letter topic")
                 && stdout.contains("invalid_json ×1"),

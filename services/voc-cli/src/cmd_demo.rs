@@ -172,6 +172,27 @@ pub fn render(s: &DemoSummary) -> String {
     }
     out.push_str("  (voc faq candidates)\n");
     out.push_str(&format!(
+        "\nSent to the owning team (its webhook; kept in {})\n",
+        s.team_webhook_file.display()
+    ));
+    if s.team_messages.is_empty() {
+        out.push_str("  nothing: no new flag belongs to a team\n");
+    }
+    for (team, text) in s.team_messages.iter().take(3) {
+        let mut lines = text.lines();
+        out.push_str(&format!("  → {team}: {}\n", lines.next().unwrap_or("")));
+        for line in lines {
+            out.push_str(&format!(
+                "  {:width$}  {line}\n",
+                "",
+                width = team.len() + 3
+            ));
+        }
+    }
+    if s.team_messages.len() > 3 {
+        out.push_str(&format!("  … and {} more\n", s.team_messages.len() - 3));
+    }
+    out.push_str(&format!(
         "\nWhere to look next
   ClickHouse data:   {data}/clickhouse   (run `voc demo --keep-running` to query it afterwards)
   ClickHouse URL:    {url}   database `{db}`
@@ -207,10 +228,11 @@ pub async fn demo(
         workers: 2,
         dialogues,
         dialogue_count: 300,
+        console_url: Some(format!("http://{}", settings.console.addr)),
     };
     let spinner = ProgressBar::new_spinner();
     let mut bars = Bars { spinner, bar: None };
-    let (summary, mut clickhouse) = run_demo(&opts, analyzer, &mut bars).await?;
+    let (summary, mut clickhouse, hook) = run_demo(&opts, analyzer, &mut bars).await?;
     bars.spinner.finish_and_clear();
     if let Some(b) = bars.bar.take() {
         b.finish_and_clear();
@@ -224,7 +246,7 @@ pub async fn demo(
                 .pid()
                 .map_or_else(|| "unknown".into(), |p| p.to_string())
         );
-        if let Err(e) = console(settings, &opts.dir, &summary.clickhouse_url).await {
+        if let Err(e) = console(settings, &opts.dir, &summary.clickhouse_url, &hook).await {
             eprintln!("the console did not start: {e:#}");
             let _ = tokio::signal::ctrl_c().await;
         }
@@ -235,7 +257,13 @@ pub async fn demo(
 
 /// The console on the demo data until Ctrl-C, with a demo lead whose password is made up now and
 /// printed (it exists only in the demo directory's users file).
-async fn console(settings: &Settings, dir: &std::path::Path, url: &str) -> anyhow::Result<()> {
+/// Flags assigned in it are sent to the demo's team webhook too.
+async fn console(
+    settings: &Settings,
+    dir: &std::path::Path,
+    url: &str,
+    hook: &voc_demo::team_hook::TeamHook,
+) -> anyhow::Result<()> {
     let store = voc_store::Store::connect(&voc_store::StoreConfig {
         url: url.to_string(),
         database: voc_demo::run::DATABASE.into(),
@@ -261,9 +289,13 @@ async fn console(settings: &Settings, dir: &std::path::Path, url: &str) -> anyho
         store,
         voc_console::Labels {
             names,
-            teams: settings.teams.clone(),
+            teams: hook.teams(),
         },
-        voc_flags::Notifier::default(),
+        voc_flags::Notifier {
+            teams: hook.teams(),
+            console_url: Some(format!("http://{}", settings.console.addr)),
+            ..voc_flags::Notifier::default()
+        },
         async {
             let _ = tokio::signal::ctrl_c().await;
         },

@@ -4,11 +4,13 @@
 //! - [`local_clickhouse`]: a private ClickHouse server from Debian's package;
 //! - [`loopback`]: free ports, HTTP GET, metrics scraping and `voc worker` processes, shared by
 //!   the demo, `voc bench e2e` and the end-to-end tests;
+//! - [`team_hook`]: a stand-in for the owning team's chat channel (a webhook receiver);
 //! - [`run`]: the demo itself: broker, ClickHouse, migrate, produce, workers, flagger, summary.
 
 pub mod corpus;
 pub mod local_clickhouse;
 pub mod loopback;
 pub mod run;
+pub mod team_hook;
 
 pub use run::{DemoOptions, DemoSummary, run_demo};

@@ -20,6 +20,7 @@ use voc_stream::{Metrics, WorkerConfig, run_worker};
 
 use crate::corpus;
 use crate::local_clickhouse::{LocalClickHouse, LocalClickHouseError};
+use crate::team_hook::TeamHook;
 
 pub const INPUT_TOPIC: &str = "voc.interactions";
 pub const DLQ_TOPIC: &str = "voc.interactions.dlq";
@@ -39,6 +40,8 @@ pub struct DemoOptions {
     /// Real dialogues (JMultiWOZ JSONL, gzipped) to mix in, and how many.
     pub dialogues: Option<PathBuf>,
     pub dialogue_count: usize,
+    /// The console's URL, for the link in the team's message.
+    pub console_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,8 @@ pub enum DemoError {
     ClickHouse(#[from] LocalClickHouseError),
     #[error(transparent)]
     Store(#[from] voc_store::StoreError),
+    #[error("the demo's team webhook: {0}")]
+    TeamHook(std::io::Error),
     #[error("embedded broker: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("worker: {0}")]
@@ -94,6 +99,10 @@ pub struct DemoSummary {
     /// The largest discovered themes (active), and the FAQ candidates among them.
     pub themes: Vec<voc_flags::theme_store::Theme>,
     pub faq: Vec<voc_flags::faq::FaqCandidate>,
+    /// What the owning team's webhook received: (team, message text).
+    pub team_messages: Vec<(String, String)>,
+    /// Where those messages are kept (JSON lines).
+    pub team_webhook_file: PathBuf,
     pub seconds: f64,
 }
 
@@ -189,7 +198,7 @@ pub async fn run_demo(
     opts: &DemoOptions,
     analyzer: Analyzer,
     progress: &mut dyn DemoProgress,
-) -> Result<(DemoSummary, LocalClickHouse), DemoError> {
+) -> Result<(DemoSummary, LocalClickHouse, TeamHook), DemoError> {
     let started = Instant::now();
     progress.stage(&format!(
         "starting ClickHouse (data in {})",
@@ -351,11 +360,15 @@ pub async fn run_demo(
 
     progress.stage("voc flagger --once");
     let names: HashMap<String, String> = analyzer.rules().topics.iter().cloned().collect();
+    let hook = TeamHook::start(&opts.dir)
+        .await
+        .map_err(DemoError::TeamHook)?;
     let notifier = Notifier {
         webhook: None,
         kafka_topic: Some(FLAGS_TOPIC.to_string()),
         producer: Some(producer),
-        ..Notifier::default()
+        teams: hook.teams(),
+        console_url: opts.console_url.clone(),
     };
     voc_flags::run_once(&store, end, &FlagConfig::default(), &notifier, &names).await?;
     // Every client goes before the embedded broker does, or it logs the broker's absence.
@@ -365,10 +378,16 @@ pub async fn run_demo(
     let summary = summarise(&store, opts, &ch, end, report.sent, reasons, dialogue_count).await?;
     let summary = DemoSummary {
         seconds: started.elapsed().as_secs_f64(),
+        team_messages: hook
+            .received()
+            .into_iter()
+            .map(|(team, m)| (team, m["text"].as_str().unwrap_or("").to_string()))
+            .collect(),
+        team_webhook_file: hook.file().to_path_buf(),
         ..summary
     };
     drop(cluster);
-    Ok((summary, ch))
+    Ok((summary, ch, hook))
 }
 
 async fn summarise(
@@ -425,6 +444,8 @@ async fn summarise(
         flags,
         themes,
         faq,
+        team_messages: Vec::new(),
+        team_webhook_file: PathBuf::new(),
         seconds: 0.0,
     })
 }
