@@ -64,8 +64,8 @@ def main() -> int:
         queries = [v["query"] for v in dash["templating"]["list"] if v.get("type") == "query"]
         queries += [t["rawSql"] for panel in dash["panels"] for t in panel["targets"]]
         for raw in queries:
-            for variables in ({"product": "All", "channel": "All", "topic": "All"},
-                              {"product": "p", "channel": "phone", "topic": "billing"}):
+            for variables in ({"product": "All", "channel": "All", "topic": "All", "voice_type": "All"},
+                              {"product": "p", "channel": "phone", "topic": "billing", "voice_type": "complaint"}):
                 sql = render_panel(raw, variables, db)
                 try:
                     s.query(sql, "TSV")

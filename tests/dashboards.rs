@@ -95,11 +95,17 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
     );
 
     let from = end - time::Duration::days(7);
-    let all = [("product", "All"), ("channel", "All"), ("topic", "All")];
+    let all = [
+        ("product", "All"),
+        ("channel", "All"),
+        ("topic", "All"),
+        ("voice_type", "All"),
+    ];
     let narrow = [
         ("product", "mobile-app"),
         ("channel", "chat"),
         ("topic", "account_login"),
+        ("voice_type", "complaint"),
     ];
     let mut checked = 0;
     for (file, d) in dashboards() {
@@ -167,6 +173,32 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
             }
         }
     }
-    assert!(checked >= 26, "{checked} panel queries checked");
+    assert!(checked >= 34, "{checked} panel queries checked");
+
+    // The keyword panels honour the topic filter: the burst's words under its topic, not another's.
+    let overview = dashboards()
+        .into_iter()
+        .find(|(f, _)| f == "voc-overview.json")
+        .expect("overview")
+        .1;
+    let top = overview["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .find(|p| p["title"] == "Top keywords")
+        .expect("the top keywords panel");
+    let raw = top["targets"][0]["rawSql"].as_str().expect("rawSql");
+    let keywords_of = |topic: &str, voice: &str| {
+        let vars = [
+            ("product", "All"),
+            ("channel", "All"),
+            ("topic", topic),
+            ("voice_type", voice),
+        ];
+        p.ch.q(&render(raw, from, end, &vars, &p.db))
+    };
+    assert!(keywords_of("account_login", "All").contains("認証コード"));
+    assert!(!keywords_of("billing", "All").contains("認証コード"));
+    assert!(!keywords_of("account_login", "praise").contains("認証コード"));
     assert!(w.terminate().success());
 }
