@@ -1,7 +1,7 @@
 //! The console in a real browser: headless Chromium (Debian `chromium` and `chromium-driver`,
 //! installed by `scripts/install-deps.sh --browser`) driven over WebDriver. A support lead logs
-//! in, opens the inbox, opens the planted burst's flag, acknowledges it with a note and sees it
-//! move; the product view draws its chart and shows verbatims. Screenshots are saved in
+//! in, opens the inbox, opens the planted burst's flag, acknowledges it with a note, sees it move
+//! and hands it to a team; the product view draws its charts and shows verbatims. Screenshots are saved in
 //! `target/test-artifacts/`.
 
 use std::process::{Child, Command, Stdio};
@@ -61,7 +61,7 @@ async fn a_lead_acknowledges_the_burst_in_a_real_browser_and_the_product_view_dr
     std::fs::write(
         &config,
         format!(
-            "[console]\naddr = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n",
+            "[console]\naddr = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n[teams.identity]\ntopics = [\"account_login\"]\n[teams.apps]\nproducts = [\"mobile-app\"]\n",
             p.dir.join("users.toml").display()
         ),
     )
@@ -205,6 +205,30 @@ async fn a_lead_acknowledges_the_burst_in_a_real_browser_and_the_product_view_dr
         history.contains("sato") && history.contains("SMS業者に連絡済み"),
         "{history}"
     );
+    // Hand it to the app team: the flag says whose it is now.
+    c.find(Locator::Css("#team option[value='apps']"))
+        .await
+        .expect("the apps team in the list")
+        .click()
+        .await
+        .expect("choose");
+    c.find(Locator::Id("assign"))
+        .await
+        .expect("assign button")
+        .click()
+        .await
+        .expect("click");
+    let mut team = String::new();
+    for _ in 0..50 {
+        if let Ok(e) = c.find(Locator::Id("flag-team")).await {
+            team = e.text().await.unwrap_or_default();
+            if team == "apps" {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(team, "apps");
     std::fs::write(
         shots.join("console-flag.png"),
         c.screenshot().await.expect("screenshot"),
