@@ -149,13 +149,14 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
         .copied()
         .unwrap_or("")
         .to_string();
-    let since = flag.updated_at.saturating_sub(14 * 86_400);
-    let series = match flag.kind {
+    // The two weeks up to the detection window's end (not the last action's time), every day.
+    let until = flag.window_end.saturating_add(1);
+    let since = flag.window_end.saturating_sub(14 * 86_400);
+    let offset = i64::from(state.0.config.utc_offset_hours) * 3600;
+    let counted: Vec<(String, u64)> = match flag.kind {
         FlagKind::Spike | FlagKind::Recurring => {
             let topic = flag.key.split('/').next().unwrap_or("");
             let product = flag_product(&flag).unwrap_or("");
-            let until = flag.updated_at.saturating_add(86_400);
-            let offset = i64::from(state.0.config.utc_offset_hours) * 3600;
             let days =
                 queries::topic_days(&state.0.reader, product, topic, since, until, offset).await?;
             days.into_iter().map(|d| (d.day, d.interactions)).collect()
@@ -166,6 +167,11 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
             .map(|d| (d.day, d.interactions))
             .collect(),
         _ => Vec::new(),
+    };
+    let series = if counted.is_empty() {
+        counted
+    } else {
+        every_day(&counted, since, until.saturating_sub(1), offset)
     };
     let samples = queries::verbatims(&state.0.reader, &flag.sample_ids)
         .await?
@@ -186,6 +192,38 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
         samples,
         history,
     })
+}
+
+/// One entry per local day from the day of `first` to the day of `last` (seconds since the epoch,
+/// `offset_s` from UTC): the counted days' figures, zero on days without any.
+fn every_day(
+    counted: &[(String, u64)],
+    first: u32,
+    last: u32,
+    offset_s: i64,
+) -> Vec<(String, u64)> {
+    let day_of = |secs: u32| {
+        OffsetDateTime::from_unix_timestamp(i64::from(secs) + offset_s)
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN)
+    };
+    let (mut day, end) = (day_of(first), day_of(last));
+    let mut out = Vec::new();
+    while day <= end {
+        let name = format!(
+            "{:04}-{:02}-{:02}",
+            day.year(),
+            u8::from(day.month()),
+            day.day()
+        );
+        let n = counted.iter().find(|(d, _)| *d == name).map_or(0, |c| c.1);
+        out.push((name, n));
+        match day.next_day() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    out
 }
 
 pub(crate) async fn flag_page(
@@ -367,4 +405,25 @@ pub(crate) async fn api_flag_action(
         })?;
     let body = body.map(|b| b.0).unwrap_or_default();
     Ok(Json(act(&state, &session, &id, action, &body.note, &body.team).await?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_local_day_is_in_the_series_with_zero_where_nothing_was_counted() {
+        // 2026-11-18 00:30 to 2026-11-20 15:00 in +09:00.
+        let (first, last) = (1_794_929_400, 1_795_154_400);
+        let counted = vec![("2026-11-20".to_string(), 40)];
+        let days = every_day(&counted, first, last, 9 * 3600);
+        assert_eq!(
+            days,
+            [
+                ("2026-11-18".to_string(), 0),
+                ("2026-11-19".to_string(), 0),
+                ("2026-11-20".to_string(), 40)
+            ]
+        );
+    }
 }

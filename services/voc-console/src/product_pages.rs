@@ -173,6 +173,17 @@ pub(crate) async fn product_page(
     )
 }
 
+/// One CSV row: a topic or a local day, and its figures.
+struct CsvRow<'a> {
+    key: &'a str,
+    interactions: u64,
+    negative: u64,
+    csat_responses: u64,
+    avg_csat: Option<f64>,
+    resolution_known: u64,
+    resolution_rate: Option<f64>,
+}
+
 /// The product view's topic table (`table=topics`, the default) or its daily experience
 /// (`table=days`) as CSV: what is on screen, for spreadsheets.
 pub(crate) async fn product_csv(
@@ -200,34 +211,30 @@ pub(crate) async fn product_csv(
         }
     };
     // One row shape for both tables: the key (a topic or a local day), then the figures.
-    let rows: Vec<(&str, u64, u64, u64, Option<f64>, u64, Option<f64>)> = if days_table {
+    let rows: Vec<CsvRow<'_>> = if days_table {
         view.experience_days
             .iter()
-            .map(|d| {
-                (
-                    d.day.as_str(),
-                    d.interactions,
-                    d.negative,
-                    d.csat_responses,
-                    d.avg_csat,
-                    d.resolution_known,
-                    d.resolution_rate,
-                )
+            .map(|d| CsvRow {
+                key: &d.day,
+                interactions: d.interactions,
+                negative: d.negative,
+                csat_responses: d.csat_responses,
+                avg_csat: d.avg_csat,
+                resolution_known: d.resolution_known,
+                resolution_rate: d.resolution_rate,
             })
             .collect()
     } else {
         view.topics
             .iter()
-            .map(|t| {
-                (
-                    t.topic.as_str(),
-                    t.interactions,
-                    t.negative,
-                    t.csat_responses,
-                    t.avg_csat,
-                    t.resolution_known,
-                    t.resolution_rate,
-                )
+            .map(|t| CsvRow {
+                key: &t.topic,
+                interactions: t.interactions,
+                negative: t.negative,
+                csat_responses: t.csat_responses,
+                avg_csat: t.avg_csat,
+                resolution_known: t.resolution_known,
+                resolution_rate: t.resolution_rate,
             })
             .collect()
     };
@@ -235,14 +242,20 @@ pub(crate) async fn product_csv(
         "product,days,{},interactions,negative,csat_responses,avg_csat,resolution_known,resolution_rate\n",
         if days_table { "day" } else { "topic" }
     );
-    for (key, n, neg, cr, csat, rk, rate) in rows {
+    for r in rows {
         out.push_str(&format!(
-            "{},{},{},{n},{neg},{cr},{},{rk},{}\n",
+            "{},{},{},{},{},{},{},{},{}\n",
             field(&view.product),
             view.days,
-            field(key),
-            csat.map(|v| format!("{v:.2}")).unwrap_or_default(),
-            rate.map(|v| format!("{v:.3}")).unwrap_or_default()
+            field(r.key),
+            r.interactions,
+            r.negative,
+            r.csat_responses,
+            r.avg_csat.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            r.resolution_known,
+            r.resolution_rate
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default()
         ));
     }
     Ok((
