@@ -23,6 +23,8 @@ pub struct ProductQuery {
     /// The last day of the period (`YYYY-MM-DD`, in the console's time zone); today by default.
     to: Option<String>,
     lang: Option<String>,
+    /// Only this topic in the charts and complaints (the topic table lists them all, to drill down).
+    topic: Option<String>,
     /// The CSV's table: `topics` (default) or `days`.
     table: Option<String>,
 }
@@ -31,6 +33,8 @@ pub struct ProductQuery {
 #[derive(Debug, Serialize)]
 struct ProductView {
     product: String,
+    /// The topic drilled into (empty: all).
+    topic: String,
     days: u32,
     to: String,
     products: Vec<String>,
@@ -54,6 +58,7 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
             .ok_or_else(|| AppError::BadRequest(format!("days must be 1..=366, not {d:?}")))?,
     };
     let product = q.product.clone().unwrap_or_default();
+    let topic = q.topic.clone().unwrap_or_default();
     let offset = time::UtcOffset::from_hms(state.0.config.utc_offset_hours, 0, 0)
         .unwrap_or(time::UtcOffset::UTC);
     let now = match q.to.as_deref().filter(|d| !d.is_empty()) {
@@ -82,7 +87,7 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
     }
     themes.truncate(15);
     let tz = state.0.config.utc_offset_hours;
-    let verbatims = queries::recent_complaints(reader, &product, since, end, 20)
+    let verbatims = queries::recent_complaints(reader, &product, &topic, since, end, 20)
         .await?
         .into_iter()
         .map(|v| Sample::of(v, tz))
@@ -93,7 +98,7 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
         topic_days: queries::topic_days(
             reader,
             &product,
-            "",
+            &topic,
             since,
             end,
             i64::from(state.0.config.utc_offset_hours) * 3600,
@@ -102,6 +107,7 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
         experience_days: queries::experience_days(
             reader,
             &product,
+            &topic,
             since,
             end,
             i64::from(state.0.config.utc_offset_hours) * 3600,
@@ -113,6 +119,7 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
         themes,
         verbatims,
         product,
+        topic,
         days,
         to: q.to.clone().unwrap_or_default(),
     })

@@ -44,10 +44,16 @@ pub async fn verbatims(store: &Store, ids: &[String]) -> Result<Vec<Verbatim>, S
         .collect())
 }
 
-/// The complaints about a product in [`since`, `until`), most severe first, then newest.
+/// Matches interactions of a topic (any when empty; `(none)`: those without one), binding the topic
+/// three times.
+const HAS_TOPIC: &str = "(? = '' OR has(topics, ?) OR (? = '(none)' AND empty(topics)))";
+
+/// The complaints about a product (any when empty) and topic (any when empty) in [`since`,
+/// `until`), most severe first, then newest.
 pub async fn recent_complaints(
     store: &Store,
     product: &str,
+    topic: &str,
     since: u32,
     until: u32,
     limit: u32,
@@ -55,11 +61,14 @@ pub async fn recent_complaints(
     store
         .client()
         .query(&format!(
-            "{VERBATIM} WHERE voice_type = 'complaint' AND (? = '' OR product = ?) AND occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
+            "{VERBATIM} WHERE voice_type = 'complaint' AND (? = '' OR product = ?) AND {HAS_TOPIC} AND occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
              ORDER BY severity DESC, occurred_at DESC, interaction_id LIMIT {limit}"
         ))
         .bind(product)
         .bind(product)
+        .bind(topic)
+        .bind(topic)
+        .bind(topic)
         .fetch_all()
         .await
         .map_err(StoreError::query("recent complaints"))
@@ -128,11 +137,12 @@ pub struct ExperienceDay {
     pub resolution_rate: Option<f64>,
 }
 
-/// Experience per local day for a product (all when empty) in [`since`, `until`), from the
-/// collapsed interactions (exact after replays). `offset_s` as in [`topic_days`].
+/// Experience per local day for a product and topic (all when empty) in [`since`, `until`), from
+/// the collapsed interactions (exact after replays). `offset_s` as in [`topic_days`].
 pub async fn experience_days(
     store: &Store,
     product: &str,
+    topic: &str,
     since: u32,
     until: u32,
     offset_s: i64,
@@ -147,10 +157,13 @@ pub async fn experience_days(
               countIf(sentiment = 'negative') AS neg, countIf(isNotNull(csat)) AS cr, sum(ifNull(toFloat64(csat), 0)) AS csat_sum, \
               countIf(isNotNull(resolved)) AS rk, sum(ifNull(toFloat64(resolved), 0)) AS res_sum \
               FROM interactions FINAL WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
-              AND (? = '' OR product = ?) GROUP BY day) ORDER BY day"
+              AND (? = '' OR product = ?) AND {HAS_TOPIC} GROUP BY day) ORDER BY day"
         ))
         .bind(product)
         .bind(product)
+        .bind(topic)
+        .bind(topic)
+        .bind(topic)
         .fetch_all()
         .await
         .map_err(StoreError::query("experience by day"))
