@@ -349,6 +349,10 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         ],
     );
     assert_eq!(assigned.status, 303, "{}", assigned.body);
+    // Told after the page answered (delivery must not hold the lead's click).
+    p.wait_for("the apps team is told", WAIT, || {
+        !apps_received.lock().expect("lock").is_empty()
+    });
     let told: Vec<serde_json::Value> = apps_received
         .lock()
         .expect("lock")
@@ -549,6 +553,22 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         .expect("a count");
     let total: u64 = days.iter().filter_map(|d| d["interactions"].as_u64()).sum();
     assert_eq!(total, direct);
+    // Days are Tokyo calendar days: the burst's day counted on its own.
+    let last_day: u64 =
+        p.ch.q(&format!(
+            "SELECT count() FROM {}.interactions FINAL WHERE product = 'mobile-app' \
+             AND occurred_at >= toDateTime({}) AND occurred_at < toDateTime({until})",
+            p.db,
+            until - 86_400
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    let reported = days
+        .iter()
+        .find(|d| d["day"] == "2026-11-20")
+        .and_then(|d| d["interactions"].as_u64());
+    assert_eq!(reported, Some(last_day));
     for d in days {
         let answered = d["csat_responses"].as_u64().unwrap_or(0);
         let avg = d["avg_csat"].as_f64();
@@ -562,7 +582,7 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         Some(&lead),
     );
     assert!(
-        daily.body.starts_with("product,days,day,"),
+        daily.body.starts_with("product,days,topic,day,"),
         "{}",
         daily.body
     );
@@ -633,6 +653,7 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     // Single sign-on: a console behind a reverse proxy believes the proxy's user header from the
     // proxy's address only; roles come from the users file, or the default for unlisted people.
     add_user(&p, config, "yamada", "lead", "yamada-password-123");
+    add_user(&p, config, "ito", "lead", "ito-password-1234");
     let sso_port = voc_tests::free_port();
     let sso_config = p.dir.join("sso.toml");
     std::fs::write(
@@ -698,13 +719,13 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
     let stolen = as_user(
         "POST",
         &action,
-        Some("kato"),
+        Some("ito"),
         Some(&sso_cookie),
         &[("csrf", sso_csrf.as_str()), ("action", "reopen")],
     );
     assert_eq!(
         stolen.status, 403,
-        "yamada's token is not kato's (a viewer anyway)"
+        "yamada's cookie and token under another lead's header"
     );
     let stranger = as_user("GET", "/flags", Some("suzuki"), None, &[]);
     assert_eq!(stranger.status, 200, "unlisted people get the default role");

@@ -40,6 +40,16 @@ fn the_demo_finds_the_planted_problem_and_can_run_twice() {
             .lines()
             .find(|l| l.contains("→ app-team: [voc] 急増: アカウント・ログイン"))
             .unwrap_or_else(|| panic!("run {run}: the burst went to its team\n{stdout}"));
+        let after_told: Vec<&str> = stdout
+            .lines()
+            .skip_while(|l| !l.contains("→ app-team: [voc] 急増"))
+            .collect();
+        assert!(
+            after_told
+                .get(1)
+                .is_some_and(|l| l.trim_start().starts_with("> ")),
+            "run {run}: a sample sentence follows\n{stdout}"
+        );
         let flag_id = told
             .rsplit_once('(')
             .map(|(_, id)| id.trim_end_matches(')'))

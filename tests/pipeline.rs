@@ -416,6 +416,33 @@ async fn the_streaming_path_works_on_an_independent_broker_implementation() {
     assert!(w2.terminate().success());
 }
 
+/// Every migration can run again, even one that adds columns (18.16 has no ADD COLUMN IF NOT
+/// EXISTS): a lost ledger, or two hosts migrating at once, must not break the schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_runs_again_over_an_applied_schema() {
+    let p = Pipeline::new(1);
+    p.migrate();
+    p.ch.q(&format!("DROP TABLE {}.schema_migrations", p.db));
+    p.migrate();
+    let columns = p.ch.q(&format!(
+        "SELECT name FROM system.columns WHERE database = '{}' AND table = 'flags' AND name IN ('team', 'channels') ORDER BY name",
+        p.db
+    ));
+    assert_eq!(
+        columns.split_whitespace().collect::<Vec<_>>(),
+        ["channels", "team"]
+    );
+    // A different error on an ALTER is still an error: the flags table without its key column.
+    p.ch.q(&format!("DROP TABLE {}.schema_migrations", p.db));
+    p.ch.q(&format!("DROP TABLE {}.flags", p.db));
+    p.ch.q(&format!(
+        "CREATE TABLE {}.flags (x UInt8) ENGINE = Log",
+        p.db
+    ));
+    let out = p.run(&["migrate"], b"");
+    assert!(!out.status.success(), "ADD COLUMN on a Log table");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_mistakes_fail_fast_with_what_to_do() {
     let p = Pipeline::new(1);

@@ -216,11 +216,10 @@ pub async fn list(settings: &Settings, json: bool, filter: &ListFilter) -> anyho
             days: filter.days.as_deref(),
         },
         &settings.teams,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let theme_topic = theme_topics(&store).await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let flags: Vec<Flag> = flag_store::list(&store, parsed.status)
+    let flags: Vec<Flag> = flag_store::list(&store, parsed.status.one())
         .await?
         .into_iter()
         .filter(|f| parsed.matches(f, &theme_topic, &settings.teams, now))
@@ -395,6 +394,8 @@ pub async fn assign(
                 .join(", ")
         );
     }
+    // Built first: a producer that cannot be made fails the command before anything is written.
+    let notifier = notifier(settings)?;
     let store = connect_migrated(settings).await?;
     let flag = find(&store, id).await?;
     if flag.status == FlagStatus::Resolved {
@@ -415,7 +416,7 @@ pub async fn assign(
     else {
         bail!("no flag {id:?} (see `voc flags list`)");
     };
-    notifier(settings)?
+    notifier
         .assigned(&store, &f, by.unwrap_or("voc flags assign"))
         .await;
     println!("{} is now assigned to {}", f.flag_id, f.team);

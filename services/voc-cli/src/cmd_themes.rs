@@ -214,7 +214,12 @@ pub async fn show(settings: &Settings, id: &str, json: bool, members: bool) -> a
         }
         return Ok(());
     }
-    let trend = theme_store::trend(&store, &theme.theme_id).await?;
+    let trend = theme_store::trend(
+        &store,
+        &theme.theme_id,
+        i64::from(settings.console.utc_offset_hours) * 3600,
+    )
+    .await?;
     let samples = theme_store::masked_texts(&store, &theme.sample_ids).await?;
     if json {
         let mut v = theme_json(theme);

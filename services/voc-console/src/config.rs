@@ -51,8 +51,9 @@ pub struct ConsoleConfig {
     pub auth: ConsoleAuth,
     /// With `auth = "proxy"`: the header carrying the signed-in user's name.
     pub proxy_user_header: String,
-    /// With `auth = "proxy"`: the proxy's addresses. The header is believed only on connections
-    /// from these; from anywhere else the request is not signed in.
+    /// With `auth = "proxy"`: the proxy's addresses, required (no default: a loopback default
+    /// would let any local process sign in as anyone). The header is believed only on
+    /// connections from these; from anywhere else the request is not signed in.
     pub proxy_trusted: Vec<std::net::IpAddr>,
     /// With `auth = "proxy"`: the role of someone the users file does not list (none: they are
     /// refused). A listed user has the file's role.
@@ -94,10 +95,7 @@ impl Default for ConsoleConfig {
             reader_password: None,
             auth: ConsoleAuth::Password,
             proxy_user_header: "X-Forwarded-User".into(),
-            proxy_trusted: vec![
-                std::net::IpAddr::from([127, 0, 0, 1]),
-                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            ],
+            proxy_trusted: Vec::new(),
             proxy_default_role: None,
         }
     }

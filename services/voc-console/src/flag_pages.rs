@@ -46,7 +46,7 @@ fn parse_filter(state: &AppState, q: &FlagQuery) -> Result<FlagFilter, AppError>
         },
         &state.0.labels.teams,
     )
-    .map_err(AppError::BadRequest)
+    .map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
 /// The product a flag is about, when its key says.
@@ -68,7 +68,7 @@ async fn filtered_flags(state: &AppState, filter: &FlagFilter) -> Result<Vec<Fla
     } else {
         HashMap::new()
     };
-    let flags = flag_store::list(&state.0.reader, filter.status).await?;
+    let flags = flag_store::list(&state.0.reader, filter.status.one()).await?;
     Ok(flags
         .into_iter()
         .filter(|f| filter.matches(f, &theme_topic, &state.0.labels.teams, now))
@@ -150,9 +150,13 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
         .unwrap_or("")
         .to_string();
     // The two weeks up to the detection window's end (not the last action's time), every day.
-    let until = flag.window_end.saturating_add(1);
-    let since = flag.window_end.saturating_sub(14 * 86_400);
     let offset = i64::from(state.0.config.utc_offset_hours) * 3600;
+    let until = flag.window_end.saturating_add(1);
+    // From local midnight, 14 days before the window's last day.
+    let local_end = i64::from(flag.window_end) + offset;
+    let since =
+        u32::try_from((local_end - local_end.rem_euclid(86_400) - 14 * 86_400 - offset).max(0))
+            .unwrap_or(0);
     let counted: Vec<(String, u64)> = match flag.kind {
         FlagKind::Spike | FlagKind::Recurring => {
             let topic = flag.key.split('/').next().unwrap_or("");
@@ -161,7 +165,7 @@ async fn story(state: &AppState, id: &str, lang: ConsoleLang) -> Result<FlagStor
                 queries::topic_days(&state.0.reader, product, topic, since, until, offset).await?;
             days.into_iter().map(|d| (d.day, d.interactions)).collect()
         }
-        FlagKind::NewTheme => theme_store::trend(&state.0.reader, &flag.key)
+        FlagKind::NewTheme => theme_store::trend(&state.0.reader, &flag.key, offset)
             .await?
             .into_iter()
             .map(|d| (d.day, d.interactions))
@@ -320,11 +324,11 @@ async fn act(
     .await?
     .ok_or_else(|| AppError::NotFound(format!("no flag {id:?}")))?;
     if action == FlagAction::Assign {
-        state
-            .0
-            .notifier
-            .assigned(&state.0.reader, &flag, &session.user)
-            .await;
+        // The assignment is stored; telling the team (retries, timeouts) must not hold the page.
+        let (state, flag, by) = (state.clone(), flag.clone(), session.user.clone());
+        tokio::spawn(async move {
+            state.0.notifier.assigned(&state.0.reader, &flag, &by).await;
+        });
     }
     Ok(flag)
 }

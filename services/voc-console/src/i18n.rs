@@ -65,6 +65,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("export_csv", "CSVで書き出す", "Export CSV"),
     ("export_csv_days", "日別をCSVで", "Daily CSV"),
+    ("negative_pct", "否定的 %", "negative %"),
+    ("resolved_pct", "解決 %", "resolved %"),
+    ("csat_scale", "CSAT (1〜5)", "CSAT (1–5)"),
     (
         "experience_by_day",
         "日別の否定的な割合・解決率・CSAT",

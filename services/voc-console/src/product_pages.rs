@@ -77,7 +77,12 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
             .assume_offset(offset),
     };
     let end = voc_store::rows::epoch_seconds(now);
-    let since = end.saturating_sub(days * 86_400);
+    // Whole local days: the period starts at midnight `days - 1` days before the last day.
+    let last_day = (now - time::Duration::seconds(1)).to_offset(offset).date();
+    let first_day = last_day
+        .checked_sub(time::Duration::days(i64::from(days) - 1))
+        .unwrap_or(time::Date::MIN);
+    let since = voc_store::rows::epoch_seconds(first_day.midnight().assume_offset(offset));
     let reader = &state.0.reader;
     let mut themes = theme_store::list(reader).await?;
     themes.retain(|t| t.status == theme_store::ThemeStatus::Active);
@@ -157,10 +162,11 @@ pub(crate) async fn product_page(
     // Experience over time: shares in percent on one chart, CSAT (1–5) on its own; days nobody
     // answered are gaps (null), not zeros.
     let x = &view.experience_days;
+    let words = crate::i18n::words(lang);
     let pct = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 10.0);
     let shares = json_block(&serde_json::json!({
         "days": x.iter().map(|d| d.day.as_str()).collect::<Vec<_>>(),
-        "topics": ["negative %", "resolved %"],
+        "topics": [words.get("negative_pct").copied().unwrap_or_default(), words.get("resolved_pct").copied().unwrap_or_default()],
         "series": [
             x.iter().map(|d| pct((d.interactions > 0).then(|| d.negative as f64 / d.interactions as f64))).collect::<Vec<_>>(),
             x.iter().map(|d| pct(d.resolution_rate)).collect::<Vec<_>>(),
@@ -168,7 +174,7 @@ pub(crate) async fn product_page(
     }));
     let csat = json_block(&serde_json::json!({
         "days": x.iter().map(|d| d.day.as_str()).collect::<Vec<_>>(),
-        "topics": ["CSAT (1–5)"],
+        "topics": [words.get("csat_scale").copied().unwrap_or_default()],
         "series": [x.iter().map(|d| d.avg_csat.map(|v| (v * 100.0).round() / 100.0)).collect::<Vec<_>>()],
     }));
     render(
@@ -178,6 +184,14 @@ pub(crate) async fn product_page(
         Some(&session),
         context! { v => view, chart => chart, shares_chart => shares, csat_chart => csat },
     )
+}
+
+voc_core::closed_set! {
+    /// Which product-view table the CSV carries.
+    pub enum CsvTable("CSV table") {
+        Topics = "topics",
+        Days = "days",
+    }
 }
 
 /// One CSV row: a topic or a local day, and its figures.
@@ -208,15 +222,13 @@ pub(crate) async fn product_csv(
         };
         format!("\"{}\"", s.replace('"', "\"\""))
     };
-    let days_table = match q.table.as_deref().unwrap_or("topics") {
-        "topics" | "" => false,
-        "days" => true,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "table must be topics or days, not {other:?}"
-            )));
-        }
+    let table: CsvTable = match q.table.as_deref().filter(|t| !t.is_empty()) {
+        None => CsvTable::Topics,
+        Some(t) => t
+            .parse()
+            .map_err(|e: voc_core::closed::UnknownValue| AppError::BadRequest(e.to_string()))?,
     };
+    let days_table = table == CsvTable::Days;
     // One row shape for both tables: the key (a topic or a local day), then the figures.
     let rows: Vec<CsvRow<'_>> = if days_table {
         view.experience_days
@@ -245,13 +257,19 @@ pub(crate) async fn product_csv(
             })
             .collect()
     };
+    // The daily table says which topic it was drilled into (empty: all).
     let mut out = format!(
         "product,days,{},interactions,negative,csat_responses,avg_csat,resolution_known,resolution_rate\n",
-        if days_table { "day" } else { "topic" }
+        if days_table { "topic,day" } else { "topic" }
     );
     for r in rows {
+        let scope = if days_table {
+            format!("{},", field(&view.topic))
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{scope}{},{},{},{},{},{},{}\n",
             field(&view.product),
             view.days,
             field(r.key),

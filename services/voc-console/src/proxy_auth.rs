@@ -21,18 +21,20 @@ use crate::users::Role;
 #[derive(Debug, Clone)]
 pub(crate) struct ProxySession(pub(crate) Session);
 
-/// The user the proxy names, if the connection comes from a trusted address and the name has the
-/// shape of an account name. Pure.
+/// The user the proxy names, if the connection comes from a trusted address, the header is there
+/// exactly once and the name has the shape of an account name. Pure.
 pub fn proxy_user(
     config: &ConsoleConfig,
     peer: Option<IpAddr>,
     headers: &HeaderMap,
 ) -> Option<String> {
-    let name = headers
-        .get(config.proxy_user_header.as_str())?
-        .to_str()
-        .ok()?
-        .trim();
+    // Exactly once: a proxy that appends rather than replaces would leave a client's forged copy
+    // first.
+    let mut values = headers.get_all(config.proxy_user_header.as_str()).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let name = value.to_str().ok()?.trim();
     let trusted = peer.is_some_and(|p| {
         // An IPv4 client over an IPv6 socket shows as ::ffff:a.b.c.d.
         let p = match p {
@@ -125,6 +127,13 @@ mod tests {
         );
         assert_eq!(proxy_user(&config, None, &h), None);
         assert_eq!(proxy_user(&config, proxy, &HeaderMap::new()), None);
+        let mut twice = h.clone();
+        twice.append("X-Forwarded-User", "admin".parse().expect("header"));
+        assert_eq!(
+            proxy_user(&config, proxy, &twice),
+            None,
+            "a forged copy beside the proxy's"
+        );
         h.insert(
             "X-Forwarded-User",
             axum::http::HeaderValue::from_static("sato admin"),

@@ -85,17 +85,31 @@ pub fn owners<'a>(
         .collect()
 }
 
-/// The teams a flag belongs to: the one it was assigned to, else the owners of its subject (a
-/// flag stored before teams were recorded has no team).
+/// The team a new flag is assigned to: its owner when exactly one team owns it. With several
+/// owners it stays unassigned, so it shows under each of them until someone assigns it.
+pub fn sole_owner<'a>(
+    kind: FlagKind,
+    key: &str,
+    theme_topic: &HashMap<String, String>,
+    teams: &'a BTreeMap<String, Team>,
+) -> Option<&'a str> {
+    match owners(kind, key, theme_topic, teams).as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// The teams a flag belongs to: the one it was assigned to while `[teams]` still names it, else
+/// the owners of its subject (so a flag assigned to a team since removed or renamed is not lost).
 pub fn teams_of<'a>(
     f: &'a Flag,
     theme_topic: &HashMap<String, String>,
     teams: &'a BTreeMap<String, Team>,
 ) -> Vec<&'a str> {
-    if f.team.is_empty() {
-        owners(f.kind, &f.key, theme_topic, teams)
-    } else {
+    if teams.contains_key(&f.team) {
         vec![f.team.as_str()]
+    } else {
+        owners(f.kind, &f.key, theme_topic, teams)
     }
 }
 
@@ -259,5 +273,43 @@ mod tests {
         }));
         let text = render(billing, 7);
         assert!(text.contains("billing-ops") && text.contains("title of billing"));
+    }
+
+    #[test]
+    fn a_flag_with_two_owners_belongs_to_both_until_assigned_and_a_stale_assignment_falls_back() {
+        let teams: BTreeMap<String, Team> = [
+            (
+                "billing-ops".to_string(),
+                Team {
+                    topics: vec!["billing".into()],
+                    ..Team::default()
+                },
+            ),
+            (
+                "speaker".to_string(),
+                Team {
+                    products: vec!["smart-speaker".into()],
+                    ..Team::default()
+                },
+            ),
+        ]
+        .into();
+        let none = HashMap::new();
+        let key = "billing/quality/smart-speaker";
+        assert_eq!(sole_owner(FlagKind::Spike, key, &none, &teams), None);
+        assert_eq!(
+            sole_owner(FlagKind::Spike, "billing", &none, &teams),
+            Some("billing-ops")
+        );
+        let mut f = flag(FlagKind::Spike, key, 5.0, 100);
+        assert_eq!(teams_of(&f, &none, &teams), ["billing-ops", "speaker"]);
+        f.team = "speaker".into();
+        assert_eq!(teams_of(&f, &none, &teams), ["speaker"], "assigned");
+        f.team = "old-team".into();
+        assert_eq!(
+            teams_of(&f, &none, &teams),
+            ["billing-ops", "speaker"],
+            "a team no longer in [teams]"
+        );
     }
 }

@@ -3,22 +3,57 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use voc_core::message::Channel;
+
 use crate::detect::FlagKind;
 use crate::digest::{self, Team};
 use crate::store::{Flag, FlagStatus};
 
+/// Which statuses a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Open and acknowledged: what still needs someone (the default).
+    #[default]
+    Active,
+    One(FlagStatus),
+    All,
+}
+
+impl StatusFilter {
+    /// The one status to ask the store for, if just one.
+    pub fn one(self) -> Option<FlagStatus> {
+        match self {
+            Self::One(s) => Some(s),
+            Self::Active | Self::All => None,
+        }
+    }
+}
+
+/// A filter value that is not allowed; the message names the filter and what it accepts.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error("status must be open, acknowledged, resolved or all: {0}")]
+    Status(voc_core::closed::UnknownValue),
+    #[error(transparent)]
+    Kind(voc_core::closed::UnknownValue),
+    #[error("no team {team:?} in [teams] (known: {known})")]
+    Team { team: String, known: String },
+    #[error("channel must be one of {known}, not {given:?}")]
+    Channel { given: String, known: String },
+    #[error("days must be 1..=366, not {0:?}")]
+    Days(String),
+}
+
 /// A list's filters, each optional. Parse user input with [`FlagFilter::parse`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlagFilter {
-    /// One status; `None` with `all_status` false means open and acknowledged.
-    pub status: Option<FlagStatus>,
-    pub all_status: bool,
+    pub status: StatusFilter,
     pub kind: Option<FlagKind>,
     /// A name in `[teams]`: flags assigned to it, or owned by it when nobody assigned them.
     pub team: Option<String>,
     pub product: Option<String>,
-    /// A channel (`phone`, `chat`, …) one of its sample voices came from.
-    pub channel: Option<String>,
+    /// A channel one of its sample voices came from.
+    pub channel: Option<Channel>,
     /// Updated within this many days (1–366).
     pub days: Option<u32>,
 }
@@ -35,56 +70,52 @@ pub struct FilterInput<'a> {
 }
 
 impl FlagFilter {
-    /// Checks every value; the error names the filter and what it accepts.
-    pub fn parse(input: FilterInput<'_>, teams: &BTreeMap<String, Team>) -> Result<Self, String> {
+    /// Checks every value against its closed set, `[teams]` or range.
+    pub fn parse(
+        input: FilterInput<'_>,
+        teams: &BTreeMap<String, Team>,
+    ) -> Result<Self, FilterError> {
         let set = |v: Option<&str>| {
             v.map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let (status, all_status) = match set(input.status).as_deref() {
-            None => (None, false),
-            Some("all") => (None, true),
-            Some(s) => (
-                Some(s.parse::<FlagStatus>().map_err(|e| e.to_string())?),
-                false,
-            ),
+        let status = match set(input.status).as_deref() {
+            None => StatusFilter::Active,
+            Some("all") => StatusFilter::All,
+            Some(s) => StatusFilter::One(s.parse().map_err(FilterError::Status)?),
         };
         let kind = set(input.kind)
             .map(|k| k.parse::<FlagKind>())
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(FilterError::Kind)?;
         let team = set(input.team);
         if let Some(t) = &team
             && !teams.contains_key(t)
         {
-            return Err(format!(
-                "no team {t:?} in [teams] (known: {})",
-                teams.keys().cloned().collect::<Vec<_>>().join(", ")
-            ));
+            return Err(FilterError::Team {
+                team: t.clone(),
+                known: teams.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
         }
-        let channel = set(input.channel);
-        if let Some(c) = &channel
-            && voc_core::message::Channel::from_name(c).is_none()
-        {
-            return Err(format!(
-                "channel must be one of {}, not {c:?}",
-                voc_core::message::Channel::ALL
-                    .map(voc_core::message::Channel::as_str)
-                    .join(", ")
-            ));
-        }
+        let channel = set(input.channel)
+            .map(|c| {
+                Channel::from_name(&c).ok_or_else(|| FilterError::Channel {
+                    known: Channel::ALL.map(Channel::as_str).join(", "),
+                    given: c,
+                })
+            })
+            .transpose()?;
         let days = set(input.days)
             .map(|d| {
                 d.parse::<u32>()
                     .ok()
                     .filter(|d| (1..=366).contains(d))
-                    .ok_or_else(|| format!("days must be 1..=366, not {d:?}"))
+                    .ok_or(FilterError::Days(d))
             })
             .transpose()?;
         Ok(Self {
             status,
-            all_status,
             kind,
             team,
             product: set(input.product),
@@ -103,8 +134,9 @@ impl FlagFilter {
         now: i64,
     ) -> bool {
         let status = match self.status {
-            Some(s) => f.status == s,
-            None => self.all_status || f.status != FlagStatus::Resolved,
+            StatusFilter::Active => f.status != FlagStatus::Resolved,
+            StatusFilter::One(s) => f.status == s,
+            StatusFilter::All => true,
         };
         status
             && self.kind.is_none_or(|k| f.kind == k)
@@ -114,8 +146,7 @@ impl FlagFilter {
                 .is_none_or(|p| digest::subject_of(f.kind, &f.key, theme_topic).1 == Some(p))
             && self
                 .channel
-                .as_deref()
-                .is_none_or(|c| f.channels.iter().any(|x| x == c))
+                .is_none_or(|c| f.channels.iter().any(|x| x == c.as_str()))
             && self
                 .days
                 .is_none_or(|d| i64::from(f.updated_at) >= now - i64::from(d) * 86_400)

@@ -58,9 +58,19 @@ impl Notifier {
             targets.push(("", self.webhook.as_deref(), self.kafka_topic.as_deref()));
         }
         for team in teams {
-            if let Some(t) = self.teams.get(*team) {
-                targets.push((team, t.webhook_url.as_deref(), t.kafka_topic.as_deref()));
+            let Some(t) = self.teams.get(*team) else {
+                continue;
+            };
+            // A team without its own webhook hears on the general one (as its digest does),
+            // unless this message already went there.
+            let url = t
+                .webhook_url
+                .as_deref()
+                .or(self.webhook.as_deref().filter(|_| !general));
+            if url.is_none() && t.kafka_topic.is_none() && !general {
+                tracing::warn!(flag = %flag.flag_id, team, "the team has no webhook_url or kafka_topic, and flags.webhook_url is unset: nobody was told");
             }
+            targets.push((team, url, t.kafka_topic.as_deref()));
         }
         for (team, url, topic) in targets {
             let mut body = body.clone();
@@ -246,9 +256,9 @@ pub async fn run_once(
         config.window(),
         |d| title(d, names),
         |d| {
-            crate::digest::owners(d.kind, &d.key, &theme_topic, &notifier.teams)
-                .first()
-                .map_or_else(String::new, |t| (*t).to_string())
+            crate::digest::sole_owner(d.kind, &d.key, &theme_topic, &notifier.teams)
+                .unwrap_or_default()
+                .to_string()
         },
         &channels,
     );

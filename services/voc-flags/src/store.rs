@@ -510,14 +510,15 @@ pub async fn apply(
     let Some(mut flag) = get(store, flag_id).await? else {
         return Ok(None);
     };
-    if let Some(by) = by {
-        flag.acked_by = by.to_string();
-    }
-    if let Some(note) = note {
-        flag.note = note.to_string();
-    }
     let (action, note) = match change {
         Change::Status(status) => {
+            // Who took it and why; an assignment is only in the history.
+            if let Some(by) = by {
+                flag.acked_by = by.to_string();
+            }
+            if let Some(note) = note {
+                flag.note = note.to_string();
+            }
             let action = if flag.status == FlagStatus::Resolved && status != FlagStatus::Resolved {
                 "reopen"
             } else {

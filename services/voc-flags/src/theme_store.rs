@@ -385,18 +385,23 @@ pub struct ThemeDay {
     pub complaints: u64,
 }
 
-/// A theme's daily volume, oldest first: its members looked up by primary key rather than through
+/// A theme's volume per local calendar day (`offset_s` from UTC, whatever the server's time
+/// zone), oldest first: its members looked up by primary key rather than through
 /// `theme_volume_hourly`, which joins all of history before any filter on old servers.
-pub async fn trend(store: &Store, theme_id: &str) -> Result<Vec<ThemeDay>, StoreError> {
+pub async fn trend(
+    store: &Store,
+    theme_id: &str,
+    offset_s: i64,
+) -> Result<Vec<ThemeDay>, StoreError> {
     store
         .client()
-        .query(
-            "SELECT toString(toDate(occurred_at)) AS day, count() AS interactions, \
+        .query(&format!(
+            "SELECT toString(toDate(intDiv(toInt64(toUInt32(occurred_at)) + {offset_s}, 86400))) AS day, count() AS interactions, \
              countIf(sentiment = 'negative') AS negative, countIf(voice_type = 'complaint') AS complaints \
              FROM interactions FINAL WHERE interaction_id IN \
              (SELECT interaction_id FROM theme_members FINAL WHERE theme_id = ?) \
-             GROUP BY day ORDER BY day",
-        )
+             GROUP BY day ORDER BY day"
+        ))
         .bind(theme_id)
         .fetch_all()
         .await

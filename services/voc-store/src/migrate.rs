@@ -224,7 +224,8 @@ pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
                 // No ADD COLUMN IF NOT EXISTS on 18.16: an added column that exists is done.
                 Err(StoreError::Query { source, .. })
                     if statement.starts_with("ALTER TABLE")
-                        && Refusal::of(&source) == Some(Refusal::ColumnExists) => {}
+                        && statement.contains("ADD COLUMN")
+                        && crate::refusal::column_exists(&source) => {}
                 other => other?,
             }
         }

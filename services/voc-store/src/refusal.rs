@@ -15,8 +15,6 @@ pub enum Refusal {
     Credentials,
     /// 497 ACCESS_DENIED.
     Permission,
-    /// 44 ILLEGAL_COLUMN, as `ALTER TABLE … ADD COLUMN` answers for a column that exists.
-    ColumnExists,
 }
 
 impl Refusal {
@@ -31,7 +29,6 @@ impl Refusal {
                 16 | 47 => Some(Self::SchemaDrift),
                 192..=194 | 516 => Some(Self::Credentials),
                 497 => Some(Self::Permission),
-                44 => Some(Self::ColumnExists),
                 _ => None,
             },
             _ => None,
@@ -50,12 +47,18 @@ impl Refusal {
                 "ClickHouse refused the credentials; check VOC_CLICKHOUSE_USER and VOC_CLICKHOUSE_PASSWORD"
             }
             Self::Permission => "the ClickHouse user may not insert into this table; grant INSERT",
-            Self::ColumnExists => "the column already exists (a migration ran before)",
         }
     }
 }
 
 /// The `N` of `Code: N` in a ClickHouse error message.
+/// Whether `e` is `ALTER TABLE … ADD COLUMN` finding the column already there (44 ILLEGAL_COLUMN,
+/// "column with this name already exists"): how 18.16, without `ADD COLUMN IF NOT EXISTS`, says
+/// a migration's column was added before.
+pub fn column_exists(e: &clickhouse::error::Error) -> bool {
+    matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(44) && m.contains("already exists"))
+}
+
 fn error_code(message: &str) -> Option<u32> {
     let rest = &message[message.find("Code: ")? + 6..];
     let digits = rest
