@@ -98,26 +98,12 @@ async fn product_view(state: &AppState, q: &ProductQuery) -> Result<ProductView,
         .map(|v| Sample::of(v, tz))
         .collect();
     let p = (!product.is_empty()).then_some(product.as_str());
+    let offset_s = i64::from(state.0.config.utc_offset_hours) * 3600;
     Ok(ProductView {
         products: queries::products(reader).await?,
-        topic_days: queries::topic_days(
-            reader,
-            &product,
-            &topic,
-            since,
-            end,
-            i64::from(state.0.config.utc_offset_hours) * 3600,
-        )
-        .await?,
-        experience_days: queries::experience_days(
-            reader,
-            &product,
-            &topic,
-            since,
-            end,
-            i64::from(state.0.config.utc_offset_hours) * 3600,
-        )
-        .await?,
+        topic_days: queries::topic_days(reader, &product, &topic, since, end, offset_s).await?,
+        experience_days: queries::experience_days(reader, &product, &topic, since, end, offset_s)
+            .await?,
         topics: queries::topic_experience(reader, &product, since, end).await?,
         rising: queries::rising_keywords(reader, &product, end, days).await?,
         faq: faq_store::faq_candidates(reader, now, days, p, 5).await?,
