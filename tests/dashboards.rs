@@ -5,75 +5,14 @@
 
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use voc_demo::grafana::render;
 use voc_tests::pipeline::Pipeline;
 
 const WAIT: Duration = Duration::from_secs(120);
 
-fn dashboards() -> Vec<(String, serde_json::Value)> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../dashboards/grafana/dashboards"
-    );
-    let mut out: Vec<(String, serde_json::Value)> = std::fs::read_dir(dir)
-        .expect("dashboards dir")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .map(|e| {
-            let text = std::fs::read_to_string(e.path()).expect("read dashboard");
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                serde_json::from_str(&text).expect("dashboard is JSON"),
-            )
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-/// Expands the plugin's macros and `${var}` template variables like Grafana does.
-pub fn render(
-    sql: &str,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-    vars: &[(&str, &str)],
-    db: &str,
-) -> String {
-    let (f, t) = (from.unix_timestamp(), to.unix_timestamp());
-    let date =
-        |x: OffsetDateTime| format!("{:04}-{:02}-{:02}", x.year(), u8::from(x.month()), x.day());
-    let mut s = sql.to_string();
-    for (macro_name, expand) in [("$__timeFilter(", 0), ("$__dateFilter(", 1)] {
-        while let Some(i) = s.find(macro_name) {
-            let j = s[i..]
-                .find(')')
-                .map(|j| i + j)
-                .expect("closing parenthesis");
-            let col = s[i + macro_name.len()..j].to_string();
-            let cond = if expand == 0 {
-                format!("{col} >= toDateTime({f}) AND {col} <= toDateTime({t})")
-            } else {
-                format!(
-                    "{col} >= toDate('{}') AND {col} <= toDate('{}')",
-                    date(from),
-                    date(to)
-                )
-            };
-            s.replace_range(i..=j, &cond);
-        }
-    }
-    s = s
-        .replace("$__fromTime", &format!("toDateTime({f})"))
-        .replace("$__toTime", &format!("toDateTime({t})"))
-        .replace("$__interval_s", "3600");
-    for (name, value) in vars {
-        s = s
-            .replace(&format!("${{{name}}}"), value)
-            .replace(&format!("${name}"), value);
-    }
-    // The dashboards' `database` variable: the tests' own database.
-    s.replace("${database}", db)
+fn dashboards() -> Vec<(&'static str, serde_json::Value)> {
+    voc_demo::grafana::dashboards().expect("dashboards are JSON")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +117,7 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
     // The keyword panels honour the topic filter: the burst's words under its topic, not another's.
     let overview = dashboards()
         .into_iter()
-        .find(|(f, _)| f == "voc-overview.json")
+        .find(|(f, _)| *f == "voc-overview.json")
         .expect("overview")
         .1;
     let top = overview["panels"]
@@ -201,4 +140,81 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
     assert!(!keywords_of("billing", "All").contains("認証コード"));
     assert!(!keywords_of("account_login", "praise").contains("認証コード"));
     assert!(w.terminate().success());
+}
+
+/// `voc bench scale` on a small year: it fills the database through the real migrations (the
+/// aggregates see every interaction), spreads the year over 365 days, and times every panel at
+/// every range.
+#[test]
+fn the_scale_benchmark_fills_a_year_and_times_every_panel() {
+    let ch = voc_tests::clickhouse::ClickHouse::start();
+    let db = format!("voc_scale_{}", voc_tests::free_port());
+    let out = voc_tests::run_voc(
+        &[
+            "bench",
+            "scale",
+            "--interactions",
+            "3000",
+            "--rounds",
+            "1",
+            "--clickhouse-url",
+            &ch.url,
+            "--database",
+            &db,
+        ],
+        b"",
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        ch.q(&format!("SELECT count() FROM {db}.interactions"))
+            .trim(),
+        "3000"
+    );
+    let through_views: u64 = ch
+        .q(&format!(
+            "SELECT sum(interactions) FROM {db}.topic_volume_hourly WHERE topic = '(none)'"
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    let direct: u64 = ch
+        .q(&format!(
+            "SELECT count() FROM {db}.interactions WHERE empty(topics)"
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    assert_eq!(through_views, direct, "the materialised views saw the fill");
+    let days: u64 = ch
+        .q(&format!(
+            "SELECT uniqExact(toDate(occurred_at)) FROM {db}.interactions"
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    assert!(days > 300, "spread over the year: {days} days");
+    for p in voc_demo::grafana::panel_queries().expect("panels") {
+        for range in ["24h", "7d", "90d", "365d"] {
+            assert!(
+                stdout
+                    .lines()
+                    .any(|l| l.contains(&p.title) && l.split_whitespace().any(|w| w == range)),
+                "{} at {range} is timed\n{stdout}",
+                p.title
+            );
+        }
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("a JSON last line");
+    assert!(
+        summary["mb_per_million"]["interactions"]
+            .as_f64()
+            .is_some_and(|v| v > 0.0)
+    );
 }

@@ -2,6 +2,7 @@
 
 mod cmd_bench;
 mod cmd_bench_e2e;
+mod cmd_bench_scale;
 mod cmd_bench_themes;
 mod cmd_config;
 mod cmd_demo;
@@ -261,6 +262,25 @@ enum BenchCommand {
         problems: usize,
         #[command(flatten)]
         stored: cmd_bench_themes::StoredArgs,
+    },
+    /// A year of a contact centre in a fresh database (filled through the real migrations), then
+    /// every dashboard panel for the last 24 h, 7, 90 and 365 days, the console's queries and a
+    /// flagger run, timed (p50/p95 over the rounds); bytes per table per million interactions.
+    /// The last line is JSON.
+    Scale {
+        #[arg(long, default_value_t = 1_000_000)]
+        interactions: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Use this ClickHouse instead of a private local server.
+        #[arg(long)]
+        clickhouse_url: Option<String>,
+        /// The database to fill (dropped and recreated first).
+        #[arg(long, default_value = "voc_scale")]
+        database: String,
+        /// Where the private ClickHouse keeps its data.
+        #[arg(long, default_value = "voc-bench-data/scale")]
+        dir: PathBuf,
     },
     /// Bare lindera segmentation vs the full analysis (validation, normalisation, masking,
     /// tokenisation, tagging) on the same texts, 1 thread and all cores. The last line is JSON.
@@ -687,6 +707,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &stored,
                 &settings.clickhouse,
                 &settings.flags,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Scale {
+                    interactions,
+                    rounds,
+                    clickhouse_url,
+                    database,
+                    dir,
+                },
+        } => {
+            runtime()?.block_on(cmd_bench_scale::scale(
+                &settings,
+                cmd_bench_scale::ScaleArgs {
+                    interactions,
+                    rounds,
+                    clickhouse_url,
+                    database,
+                    dir,
+                },
             ))?;
             Ok(ExitCode::SUCCESS)
         }
