@@ -136,6 +136,44 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
         ];
         p.ch.q(&render(raw, from, end, &vars, &p.db))
     };
+    // Panels read the aggregate states with the filters applied before the merge: the volumes are
+    // those of the collapsed interactions.
+    let share = overview["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .find(|p| p["title"] == "Negative share by topic")
+        .expect("the negative share panel");
+    let sql = render(
+        share["targets"][0]["rawSql"].as_str().expect("rawSql"),
+        from,
+        end,
+        &all,
+        &p.db,
+    );
+    let mut from_states: Vec<String> = p
+        .ch
+        .q(&format!("SELECT topic, volume FROM ({sql}) ORDER BY topic"))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut direct: Vec<String> = p
+        .ch
+        .q(&format!(
+            "SELECT topic, count() FROM {}.interactions FINAL \
+             ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
+             WHERE occurred_at >= toDateTime({}) AND occurred_at < toDateTime({}) GROUP BY topic ORDER BY topic",
+            p.db,
+            from.unix_timestamp(),
+            end.unix_timestamp()
+        ))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    from_states.sort();
+    direct.sort();
+    assert_eq!(from_states, direct);
+
     assert!(keywords_of("account_login", "All").contains("認証コード"));
     assert!(!keywords_of("billing", "All").contains("認証コード"));
     assert!(!keywords_of("account_login", "praise").contains("認証コード"));

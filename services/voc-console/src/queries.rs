@@ -78,7 +78,9 @@ pub async fn recent_complaints(
 pub async fn products(store: &Store) -> Result<Vec<String>, StoreError> {
     store
         .client()
-        .query("SELECT product FROM topic_volume_hourly WHERE product != '' GROUP BY product ORDER BY sum(interactions) DESC LIMIT 100")
+        // Ordered by hourly groups, not merged id sets: a dropdown needs no exact count, and
+        // merging all of history's sets grows with every interaction stored.
+        .query("SELECT product FROM topic_volume_hourly_state WHERE product != '' GROUP BY product ORDER BY count() DESC, product LIMIT 100")
         .fetch_all()
         .await
         .map_err(StoreError::query("products"))
@@ -108,8 +110,8 @@ pub async fn topic_days(
         .client()
         .query(&format!(
             "SELECT toString(toDate(intDiv(toInt64(toUInt32(hour)) + {offset_s}, 86400))) AS day, topic, \
-             sum(interactions) AS interactions, sum(negative) AS negative \
-             FROM topic_volume_hourly WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) AND (? = '' OR topic = ?) \
+             uniqExactMerge(interactions) AS interactions, uniqExactIfMerge(negative) AS negative \
+             FROM topic_volume_hourly_state WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) AND (? = '' OR topic = ?) \
              GROUP BY day, topic ORDER BY day, topic"
         ))
         .bind(product)
@@ -169,8 +171,7 @@ pub async fn experience_days(
         .map_err(StoreError::query("experience by day"))
 }
 
-/// Per topic over the period: experience figures. Averages are `None` where nobody answered. Days
-/// are those of `topic_experience_daily` (the server's calendar days).
+/// Per topic over the period: experience figures. Averages are `None` where nobody answered.
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
 pub struct TopicExperience {
     pub topic: String,
@@ -188,17 +189,19 @@ pub async fn topic_experience(
     since: u32,
     until: u32,
 ) -> Result<Vec<TopicExperience>, StoreError> {
+    // From the collapsed interactions of the period, not `topic_experience_daily`: a view
+    // computes every day of history before a filter reaches it on older servers.
     store
         .client()
         .query(&format!(
-            "SELECT topic, n AS interactions, neg AS negative, cr AS csat_responses, \
-             if(cr = 0, NULL, csat_sum / cr) AS avg_csat, rk AS resolution_known, \
-             if(rk = 0, NULL, res_sum / rk) AS resolution_rate FROM \
-             (SELECT topic, sum(interactions) AS n, sum(negative) AS neg, sum(csat_responses) AS cr, \
-              sum(if(csat_responses = 0, 0, avg_csat * csat_responses)) AS csat_sum, sum(resolution_known) AS rk, \
-              sum(if(resolution_known = 0, 0, resolution_rate * resolution_known)) AS res_sum \
-              FROM topic_experience_daily WHERE day >= toDate(toDateTime({since})) AND day < toDate(toDateTime({until})) AND (? = '' OR product = ?) GROUP BY topic) \
-             ORDER BY interactions DESC, topic"
+            "SELECT topic, count() AS interactions, countIf(sentiment = 'negative') AS negative, \
+             countIf(isNotNull(csat)) AS csat_responses, \
+             if(csat_responses = 0, NULL, avgIf(toFloat64(assumeNotNull(csat)), isNotNull(csat))) AS avg_csat, \
+             countIf(isNotNull(resolved)) AS resolution_known, \
+             if(resolution_known = 0, NULL, avgIf(toFloat64(assumeNotNull(resolved)), isNotNull(resolved))) AS resolution_rate \
+             FROM interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
+             WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) AND (? = '' OR product = ?) \
+             GROUP BY topic ORDER BY interactions DESC, topic"
         ))
         .bind(product)
         .bind(product)
@@ -226,9 +229,9 @@ pub async fn rising_keywords(
     store
         .client()
         .query(&format!(
-            "SELECT keyword, sumIf(interactions, hour >= toDateTime({day})) AS last_day, \
-             sumIf(interactions, hour < toDateTime({day})) / {before} AS before_per_day \
-             FROM keyword_hourly WHERE hour >= toDateTime({start}) AND hour < toDateTime({end}) AND (? = '' OR product = ?) \
+            "SELECT keyword, uniqExactMergeIf(interactions, hour >= toDateTime({day})) AS last_day, \
+             uniqExactMergeIf(interactions, hour < toDateTime({day})) / {before} AS before_per_day \
+             FROM keyword_hourly_state WHERE hour >= toDateTime({start}) AND hour < toDateTime({end}) AND (? = '' OR product = ?) \
              GROUP BY keyword HAVING last_day >= 3 AND last_day >= 2 * before_per_day \
              ORDER BY last_day - before_per_day DESC, keyword LIMIT 15",
             before = days.max(2) - 1
