@@ -151,12 +151,11 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
         &all,
         &p.db,
     );
-    let mut from_states: Vec<String> = p
-        .ch
-        .q(&format!("SELECT topic, volume FROM ({sql}) ORDER BY topic"))
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut from_states: Vec<String> =
+        p.ch.q(&format!("SELECT topic, volume FROM ({sql}) ORDER BY topic"))
+            .lines()
+            .map(str::to_string)
+            .collect();
     let mut direct: Vec<String> = p
         .ch
         .q(&format!(
