@@ -15,6 +15,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -c "import chdb" 2>/dev/null || "$venv/bin/pip" install -q chdb-core
 "$venv/bin/python" scripts/check_sql_current.py
+# The scale benchmark's plan runs there too (a small year; figures are not checked, only that it runs).
+cargo run --quiet --locked --bin voc -- bench scale --interactions 2000 --rounds 1 --plan target/scale-plan.json
+"$venv/bin/python" scripts/bench_scale_current.py target/scale-plan.json > /dev/null
 
 # An independent Kafka-protocol broker implementation, for the test that the streaming path does not
 # depend on librdkafka's mock cluster. Built from crates.io once (about 20 minutes on 2 cores).

@@ -32,6 +32,9 @@ pub struct ScaleArgs {
     pub clickhouse_url: Option<String>,
     pub database: String,
     pub dir: PathBuf,
+    /// Write the run as a plan (schema, fill, panel queries) for another engine instead of
+    /// running it here: `scripts/bench_scale_current.py` runs it on chdb.
+    pub plan: Option<PathBuf>,
 }
 
 /// One timed query: what it is, its range, and its durations over the rounds.
@@ -172,10 +175,89 @@ async fn timed<T, E: std::error::Error + Send + Sync + 'static>(
     Ok(())
 }
 
+/// The last 24 hours, 7, 90 and 365 days: the ranges every panel is timed for.
+const RANGES: [(&str, i64); 4] = [("24h", 1), ("7d", 7), ("90d", 90), ("365d", 365)];
+
+/// Every filter at All.
+const ALL: [(&str, &str); 4] = [
+    ("product", "All"),
+    ("channel", "All"),
+    ("topic", "All"),
+    ("voice_type", "All"),
+];
+
+/// The same run for another engine, as JSON: the schema as `voc migrate` renders it for a current
+/// server, the fill statements, and every panel query per range.
+fn write_plan(
+    path: &std::path::Path,
+    args: &ScaleArgs,
+    fill: &Fill<'_>,
+    end: i64,
+) -> anyhow::Result<()> {
+    let current = voc_store::ServerVersion {
+        major: 26,
+        minor: 9,
+    };
+    let schema: Vec<String> = voc_store::migrate::MIGRATIONS
+        .iter()
+        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
+        .collect();
+    let mut fills = Vec::new();
+    let mut lo = 0;
+    while lo < fill.total {
+        let chunk = CHUNK.min(fill.total - lo);
+        fills.push(fill_sql(fill, lo, chunk));
+        lo += chunk;
+    }
+    let end_at = OffsetDateTime::from_unix_timestamp(end)?;
+    let mut queries = Vec::new();
+    for p in voc_demo::grafana::panel_queries()? {
+        for (range, days) in RANGES {
+            queries.push(serde_json::json!({
+                "name": format!("panel: {} / {}", p.dashboard.trim_end_matches(".json"), p.title),
+                "range": range,
+                "sql": voc_demo::grafana::render(&p.sql, end_at - time::Duration::days(days), end_at, &ALL, &format!("`{}`", args.database)),
+            }));
+        }
+    }
+    let plan = serde_json::json!({
+        "database": args.database,
+        "interactions": fill.total,
+        "rounds": args.rounds.max(1),
+        "schema": schema,
+        "fill": fills,
+        "queries": queries,
+    });
+    std::fs::write(path, plan.to_string())
+        .with_context(|| format!("cannot write the plan {}", path.display()))?;
+    println!(
+        "plan for {} interactions written to {} (run: python3 scripts/bench_scale_current.py {})",
+        fill.total,
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
 pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     let rules = crate::setup::load_rules(&settings.analysis)?;
     let topics: Vec<String> = rules.topics.iter().map(|t| t.0.clone()).collect();
     let complaint_types: Vec<String> = rules.complaint_types.iter().map(|t| t.0.clone()).collect();
+    let offset_s = i64::from(settings.console.utc_offset_hours) * 3600;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let end = now - now.rem_euclid(3600);
+    let fill = Fill {
+        database: &args.database,
+        total: args.interactions,
+        end,
+        offset_s,
+        days: 365,
+        topics: &topics,
+        complaint_types: &complaint_types,
+    };
+    if let Some(path) = &args.plan {
+        return write_plan(path, &args, &fill, end);
+    }
     let (url, _local) =
         crate::cmd_bench_e2e::clickhouse_or_local(args.clickhouse_url.as_deref(), &args.dir)?;
     let store = Store::connect(&StoreConfig {
@@ -191,19 +273,7 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     voc_store::migrate::migrate(&store).await?;
     let version = store.version();
 
-    let offset_s = i64::from(settings.console.utc_offset_hours) * 3600;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let end = now - now.rem_euclid(3600);
     let n = args.interactions;
-    let fill = Fill {
-        database: &args.database,
-        total: n,
-        end,
-        offset_s,
-        days: 365,
-        topics: &topics,
-        complaint_types: &complaint_types,
-    };
     let filling = Instant::now();
     let mut lo = 0;
     while lo < n {
@@ -220,13 +290,6 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     let fill_s = filling.elapsed().as_secs_f64();
 
     let end_at = OffsetDateTime::from_unix_timestamp(end)?;
-    let ranges: [(&'static str, i64); 4] = [("24h", 1), ("7d", 7), ("90d", 90), ("365d", 365)];
-    let all = [
-        ("product", "All"),
-        ("channel", "All"),
-        ("topic", "All"),
-        ("voice_type", "All"),
-    ];
     let panels = voc_demo::grafana::panel_queries()?;
     let top_product = voc_console::queries::products(&store)
         .await?
@@ -238,12 +301,12 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     for round in 0..args.rounds.max(1) {
         eprintln!("round {} of {}", round + 1, args.rounds.max(1));
         for p in &panels {
-            for (range, days) in ranges {
+            for (range, days) in RANGES {
                 let sql = voc_demo::grafana::render(
                     &p.sql,
                     end_at - time::Duration::days(days),
                     end_at,
-                    &all,
+                    &ALL,
                     &format!("`{}`", args.database),
                 );
                 let name = format!(

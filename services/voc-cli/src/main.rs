@@ -281,6 +281,10 @@ enum BenchCommand {
         /// Where the private ClickHouse keeps its data.
         #[arg(long, default_value = "voc-bench-data/scale")]
         dir: PathBuf,
+        /// Write the run as a plan for a current engine instead (scripts/bench_scale_current.py
+        /// runs it on chdb).
+        #[arg(long)]
+        plan: Option<PathBuf>,
     },
     /// Bare lindera segmentation vs the full analysis (validation, normalisation, masking,
     /// tokenisation, tagging) on the same texts, 1 thread and all cores. The last line is JSON.
@@ -718,6 +722,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     clickhouse_url,
                     database,
                     dir,
+                    plan,
                 },
         } => {
             runtime()?.block_on(cmd_bench_scale::scale(
@@ -728,6 +733,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     clickhouse_url,
                     database,
                     dir,
+                    plan,
                 },
             ))?;
             Ok(ExitCode::SUCCESS)
