@@ -26,6 +26,12 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
     p.wait_for("the corpus stored", WAIT, || {
         p.stored() == corpus.len() as u64
     });
+    // Everything again (a replay): every panel must still count each interaction once.
+    p.produce(&corpus);
+    p.wait_for("the replay written", WAIT, || {
+        w.metric("voc_sink_rows_written_total")
+            .is_some_and(|n| n >= 2.0 * corpus.len() as f64)
+    });
     let now = end.format(&Rfc3339).expect("time");
     assert!(
         p.run(&["flagger", "--once", "--now", &now], b"")
@@ -136,42 +142,43 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
         ];
         p.ch.q(&render(raw, from, end, &vars, &p.db))
     };
-    // Panels read the aggregate states with the filters applied before the merge: the volumes are
-    // those of the collapsed interactions.
+    // Panels read the aggregate states with the filters applied before the merge: after a replay,
+    // volumes and negative shares are those of the collapsed interactions, whatever the filters.
     let share = overview["panels"]
         .as_array()
         .expect("panels")
         .iter()
         .find(|p| p["title"] == "Negative share by topic")
         .expect("the negative share panel");
-    let sql = render(
-        share["targets"][0]["rawSql"].as_str().expect("rawSql"),
-        from,
-        end,
-        &all,
-        &p.db,
-    );
-    let mut from_states: Vec<String> =
-        p.ch.q(&format!("SELECT topic, volume FROM ({sql}) ORDER BY topic"))
-            .lines()
-            .map(str::to_string)
-            .collect();
-    let mut direct: Vec<String> = p
-        .ch
-        .q(&format!(
-            "SELECT topic, count() FROM {}.interactions FINAL \
-             ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
-             WHERE occurred_at >= toDateTime({}) AND occurred_at < toDateTime({}) GROUP BY topic ORDER BY topic",
-            p.db,
-            from.unix_timestamp(),
-            end.unix_timestamp()
-        ))
-        .lines()
-        .map(str::to_string)
-        .collect();
-    from_states.sort();
-    direct.sort();
-    assert_eq!(from_states, direct);
+    for vars in [&all, &narrow] {
+        let sql = render(
+            share["targets"][0]["rawSql"].as_str().expect("rawSql"),
+            from,
+            end,
+            vars,
+            &p.db,
+        );
+        let from_states = p.ch.q(&format!(
+            "SELECT topic, negative_share, volume FROM ({sql}) ORDER BY topic"
+        ));
+        let var = |name: &str| vars.iter().find(|v| v.0 == name).map_or("All", |v| v.1);
+        let direct = p.ch.q(&format!(
+            "SELECT topic, round(countIf(sentiment = 'negative') / count(), 3) AS negative_share, count() AS volume \
+             FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
+             WHERE occurred_at >= toDateTime({f}) AND occurred_at < toDateTime({t}) \
+             AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}') \
+             AND ('{tp}' = 'All' OR topic = '{tp}') AND ('{vt}' = 'All' OR voice_type = '{vt}') \
+             GROUP BY topic ORDER BY topic",
+            db = p.db,
+            f = from.unix_timestamp(),
+            t = end.unix_timestamp() + 3600,
+            pr = var("product"),
+            ch = var("channel"),
+            tp = var("topic"),
+            vt = var("voice_type"),
+        ));
+        assert_eq!(from_states, direct, "{vars:?}");
+    }
 
     assert!(keywords_of("account_login", "All").contains("認証コード"));
     assert!(!keywords_of("billing", "All").contains("認証コード"));
@@ -236,6 +243,24 @@ fn the_scale_benchmark_fills_a_year_and_times_every_panel() {
         .parse()
         .expect("a count");
     assert!(days > 300, "spread over the year: {days} days");
+    // Nothing after the end, and no pile-up in the last hour (about 0.5 expected there).
+    let last_hour: u64 = ch
+        .q(&format!(
+            "SELECT countIf(occurred_at >= toStartOfHour(now()) - 3600) FROM {db}.interactions \
+             WHERE occurred_at < toStartOfHour(now()) + 3600"
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    assert!(last_hour < 3000 / 365 / 2, "{last_hour} in the last hour");
+    let future: u64 = ch
+        .q(&format!(
+            "SELECT count() FROM {db}.interactions WHERE occurred_at >= toStartOfHour(now()) + 3600"
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+    assert_eq!(future, 0, "nothing after the end");
     for p in voc_demo::grafana::panel_queries().expect("panels") {
         for range in ["24h", "7d", "90d", "365d"] {
             assert!(

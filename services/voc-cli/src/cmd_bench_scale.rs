@@ -101,7 +101,8 @@ fn fill_sql(f: &Fill<'_>, lo: u64, n: u64) -> String {
          topics, voice_type, complaint_type, sentiment, sentiment_score, severity, churn_risk, keywords, evidence, customer_text, \
          pii_masked, truncated, csat, nps, ces, resolved, handle_time_s, wait_time_s, rules_version, version) \
          SELECT concat('scale-', toString(number)) AS interaction_id, \
-         toDateTime(least({today_midnight} - ({h1} % {days}) * 86400 + if({h2} % 10 < 8, 32400 + {h3} % 43200, {h3} % 86400), {last})) AS occurred_at, \
+         toDateTime(if((toInt64({today_midnight}) - toInt64({h1} % {days}) * 86400 + toInt64(if({h2} % 10 < 8, 32400 + {h3} % 43200, {h3} % 86400)) AS t0) >= {end}, \
+           t0 - {days} * 86400, t0)) AS occurred_at, \
          occurred_at + 5 AS ingested_at, \
          ['phone','phone','phone','chat','chat','email','sns','review','form','other'][1 + {h4} % 10] AS channel, \
          concat('product-', toString(toUInt32(pow({u5}, 2) * 20))) AS product, \
@@ -127,7 +128,6 @@ fn fill_sql(f: &Fill<'_>, lo: u64, n: u64) -> String {
          toFloat32(60 + {h30} % 900) AS handle_time_s, CAST(NULL AS Nullable(Float32)) AS wait_time_s, \
          'scale' AS rules_version, toUInt64(1) AS version \
          FROM numbers({lo}, {n})",
-        last = end - 1,
         k = complaint_types.len().max(1),
         h1 = h(1),
         h2 = h(2),
@@ -220,6 +220,13 @@ fn write_plan(
             }));
         }
     }
+    for (dashboard, name, sql) in voc_demo::grafana::variable_queries()? {
+        queries.push(serde_json::json!({
+            "name": format!("variable: {} / {name}", dashboard.trim_end_matches(".json")),
+            "range": "all",
+            "sql": voc_demo::grafana::render(&sql, end_at - time::Duration::days(7), end_at, &ALL, &format!("`{}`", args.database)),
+        }));
+    }
     let plan = serde_json::json!({
         "database": args.database,
         "interactions": fill.total,
@@ -240,6 +247,24 @@ fn write_plan(
 }
 
 pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
+    // The database is dropped first: never the configured one, and only a plain name.
+    if args.database.is_empty()
+        || !args
+            .database
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        anyhow::bail!(
+            "--database {:?} must be letters, digits and _",
+            args.database
+        );
+    }
+    if args.database == settings.clickhouse.database {
+        anyhow::bail!(
+            "--database {:?} is the configured clickhouse.database: the benchmark drops and refills its database; give another",
+            args.database
+        );
+    }
     let rules = crate::setup::load_rules(&settings.analysis)?;
     let topics: Vec<String> = rules.topics.iter().map(|t| t.0.clone()).collect();
     let complaint_types: Vec<String> = rules.complaint_types.iter().map(|t| t.0.clone()).collect();
@@ -298,6 +323,9 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
         .unwrap_or_default();
     let mut timings: BTreeMap<(String, &'static str), Timing> = BTreeMap::new();
     let config = FlagConfig::default();
+    // Themes exist before the theme panels are timed (memberships cover the refresh's window).
+    voc_flags::theme_store::refresh(&store, end_at, &config).await?;
+    let variables = voc_demo::grafana::variable_queries()?;
     for round in 0..args.rounds.max(1) {
         eprintln!("round {} of {}", round + 1, args.rounds.max(1));
         for p in &panels {
@@ -327,6 +355,29 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
                 };
                 timed(&mut timings, &name, range, |rows: &usize| *rows, query).await?;
             }
+        }
+        // Template variables: Grafana runs them again whenever the time range changes.
+        for (dashboard, name, sql) in &variables {
+            let sql = voc_demo::grafana::render(
+                sql,
+                end_at - time::Duration::days(7),
+                end_at,
+                &ALL,
+                &format!("`{}`", args.database),
+            );
+            let query = async {
+                let body = store
+                    .client()
+                    .query(&sql)
+                    .fetch_bytes("TSV")
+                    .map_err(StoreError::query("a variable"))?
+                    .collect()
+                    .await
+                    .map_err(StoreError::query("a variable"))?;
+                Ok::<usize, StoreError>(body.iter().filter(|c| **c == b'\n').count())
+            };
+            let label = format!("variable: {} / {name}", dashboard.trim_end_matches(".json"));
+            timed(&mut timings, &label, "all", |rows: &usize| *rows, query).await?;
         }
         for (range, days) in [("7d", 7u32), ("90d", 90), ("365d", 365)] {
             let end_s = u32::try_from(end)?;

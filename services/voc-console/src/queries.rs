@@ -74,13 +74,13 @@ pub async fn recent_complaints(
         .map_err(StoreError::query("recent complaints"))
 }
 
-/// Products seen, most interactions first.
+/// Products seen, by name.
 pub async fn products(store: &Store) -> Result<Vec<String>, StoreError> {
     store
         .client()
-        // Ordered by hourly groups, not merged id sets: a dropdown needs no exact count, and
-        // merging all of history's sets grows with every interaction stored.
-        .query("SELECT product FROM topic_volume_hourly_state WHERE product != '' GROUP BY product ORDER BY count() DESC, product LIMIT 100")
+        // By name: ranking by volume would merge every id set of history, which grows with every
+        // interaction stored.
+        .query("SELECT DISTINCT product FROM topic_volume_hourly_state WHERE product != '' ORDER BY product LIMIT 1000")
         .fetch_all()
         .await
         .map_err(StoreError::query("products"))

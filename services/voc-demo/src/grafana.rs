@@ -75,6 +75,14 @@ pub fn variable_queries() -> Result<Vec<(&'static str, String, String)>, serde_j
     Ok(out)
 }
 
+/// Grafana's `$__interval` for a range: the range over the panel's data points (about 1,000 for a
+/// full-width panel), in whole hours because the aggregates are hourly.
+pub fn interval_s(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
+    let range = (to - from).whole_seconds().max(0);
+    let hours = (range / 1000 + 3599) / 3600;
+    hours.max(1) * 3600
+}
+
 /// Expands the plugin's macros for the range [`from`, `to`] and the `${name}`/`$name` variables
 /// (`database` from `db`), as Grafana would send the query.
 pub fn render(
@@ -109,7 +117,7 @@ pub fn render(
     s = s
         .replace("$__fromTime", &format!("toDateTime({f})"))
         .replace("$__toTime", &format!("toDateTime({t})"))
-        .replace("$__interval_s", "3600");
+        .replace("$__interval_s", &interval_s(from, to).to_string());
     // The dashboards' `database` variable first, so a variable named like its prefix cannot eat it.
     s = s.replace("${database}", db);
     for (name, value) in vars {
@@ -143,6 +151,8 @@ mod tests {
                 t = to.unix_timestamp()
             )
         );
+        assert_eq!(interval_s(from, to), 3600, "a week: hourly");
+        assert_eq!(interval_s(to - time::Duration::days(365), to), 9 * 3600);
         let panels = panel_queries().expect("dashboards parse");
         assert!(panels.len() >= 17 && panels.iter().all(|p| !p.sql.is_empty()));
     }
