@@ -24,16 +24,25 @@ use crate::settings::Settings;
 const CHUNK: u64 = 250_000;
 const VOCABULARY: u32 = 20_000;
 
-#[derive(Debug, Clone)]
+/// `voc bench scale` options.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ScaleArgs {
+    #[arg(long, default_value_t = 1_000_000)]
     pub interactions: u64,
+    #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// An existing ClickHouse instead of a private one (the database is recreated).
+    /// Use this ClickHouse instead of a private local server.
+    #[arg(long)]
     pub clickhouse_url: Option<String>,
+    /// The database to fill (dropped and recreated first; never the configured one).
+    #[arg(long, default_value = "voc_scale")]
     pub database: String,
+    /// Where the private ClickHouse keeps its data.
+    #[arg(long, default_value = "voc-bench-data/scale")]
     pub dir: PathBuf,
-    /// Write the run as a plan (schema, fill, panel queries) for another engine instead of
-    /// running it here: `scripts/bench_scale_current.py` runs it on chdb.
+    /// Write the run as a plan for a current engine instead of running it here
+    /// (`scripts/bench_scale_current.py` runs it on chdb).
+    #[arg(long)]
     pub plan: Option<PathBuf>,
 }
 
@@ -186,6 +195,60 @@ const ALL: [(&str, &str); 4] = [
     ("voice_type", "All"),
 ];
 
+/// Every panel per range and every template variable, as Grafana sends them for a range ending at
+/// `end_at`: (name, range, SQL). Shared by the run and the plan.
+fn grafana_queries(
+    database: &str,
+    end_at: OffsetDateTime,
+) -> anyhow::Result<Vec<(String, &'static str, String)>> {
+    let db = format!("`{database}`");
+    let render = |sql: &str, days: i64| {
+        voc_demo::grafana::render(sql, end_at - time::Duration::days(days), end_at, &ALL, &db)
+    };
+    let mut out = Vec::new();
+    for p in voc_demo::grafana::panel_queries()? {
+        let name = format!(
+            "panel: {} / {}",
+            p.dashboard.trim_end_matches(".json"),
+            p.title
+        );
+        for (range, days) in RANGES {
+            out.push((name.clone(), range, render(&p.sql, days)));
+        }
+    }
+    // Template variables: Grafana runs them again whenever the time range changes.
+    for (dashboard, name, sql) in voc_demo::grafana::variable_queries()? {
+        let label = format!("variable: {} / {name}", dashboard.trim_end_matches(".json"));
+        out.push((label, "all", render(&sql, 7)));
+    }
+    Ok(out)
+}
+
+/// The fill as statements of at most [`CHUNK`] rows.
+fn fill_statements(fill: &Fill<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lo = 0;
+    while lo < fill.total {
+        let chunk = CHUNK.min(fill.total - lo);
+        out.push(fill_sql(fill, lo, chunk));
+        lo += chunk;
+    }
+    out
+}
+
+/// Rows a query returns (TSV lines), reading its whole answer as a client would.
+async fn tsv_rows(store: &Store, sql: &str) -> Result<usize, StoreError> {
+    let body = store
+        .client()
+        .query(sql)
+        .fetch_bytes("TSV")
+        .map_err(StoreError::query("a dashboard query"))?
+        .collect()
+        .await
+        .map_err(StoreError::query("a dashboard query"))?;
+    Ok(body.iter().filter(|c| **c == b'\n').count())
+}
+
 /// The same run for another engine, as JSON: the schema as `voc migrate` renders it for a current
 /// server, the fill statements, and every panel query per range.
 fn write_plan(
@@ -202,31 +265,12 @@ fn write_plan(
         .iter()
         .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
         .collect();
-    let mut fills = Vec::new();
-    let mut lo = 0;
-    while lo < fill.total {
-        let chunk = CHUNK.min(fill.total - lo);
-        fills.push(fill_sql(fill, lo, chunk));
-        lo += chunk;
-    }
-    let end_at = OffsetDateTime::from_unix_timestamp(end)?;
-    let mut queries = Vec::new();
-    for p in voc_demo::grafana::panel_queries()? {
-        for (range, days) in RANGES {
-            queries.push(serde_json::json!({
-                "name": format!("panel: {} / {}", p.dashboard.trim_end_matches(".json"), p.title),
-                "range": range,
-                "sql": voc_demo::grafana::render(&p.sql, end_at - time::Duration::days(days), end_at, &ALL, &format!("`{}`", args.database)),
-            }));
-        }
-    }
-    for (dashboard, name, sql) in voc_demo::grafana::variable_queries()? {
-        queries.push(serde_json::json!({
-            "name": format!("variable: {} / {name}", dashboard.trim_end_matches(".json")),
-            "range": "all",
-            "sql": voc_demo::grafana::render(&sql, end_at - time::Duration::days(7), end_at, &ALL, &format!("`{}`", args.database)),
-        }));
-    }
+    let fills = fill_statements(fill);
+    let queries: Vec<serde_json::Value> =
+        grafana_queries(&args.database, OffsetDateTime::from_unix_timestamp(end)?)?
+            .into_iter()
+            .map(|(name, range, sql)| serde_json::json!({"name": name, "range": range, "sql": sql}))
+            .collect();
     let plan = serde_json::json!({
         "database": args.database,
         "interactions": fill.total,
@@ -300,22 +344,18 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
 
     let n = args.interactions;
     let filling = Instant::now();
-    let mut lo = 0;
-    while lo < n {
-        let chunk = CHUNK.min(n - lo);
-        store
-            .execute("fill interactions", &fill_sql(&fill, lo, chunk))
-            .await?;
-        lo += chunk;
+    for (i, statement) in fill_statements(&fill).iter().enumerate() {
+        store.execute("fill interactions", statement).await?;
         eprintln!(
-            "filled {lo} of {n} interactions ({:.0} s)",
+            "filled {} of {n} interactions ({:.0} s)",
+            (CHUNK * (i as u64 + 1)).min(n),
             filling.elapsed().as_secs_f64()
         );
     }
     let fill_s = filling.elapsed().as_secs_f64();
 
     let end_at = OffsetDateTime::from_unix_timestamp(end)?;
-    let panels = voc_demo::grafana::panel_queries()?;
+    let dashboard_queries = grafana_queries(&args.database, end_at)?;
     let top_product = voc_console::queries::products(&store)
         .await?
         .into_iter()
@@ -325,59 +365,17 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     let config = FlagConfig::default();
     // Themes exist before the theme panels are timed (memberships cover the refresh's window).
     voc_flags::theme_store::refresh(&store, end_at, &config).await?;
-    let variables = voc_demo::grafana::variable_queries()?;
     for round in 0..args.rounds.max(1) {
         eprintln!("round {} of {}", round + 1, args.rounds.max(1));
-        for p in &panels {
-            for (range, days) in RANGES {
-                let sql = voc_demo::grafana::render(
-                    &p.sql,
-                    end_at - time::Duration::days(days),
-                    end_at,
-                    &ALL,
-                    &format!("`{}`", args.database),
-                );
-                let name = format!(
-                    "panel: {} / {}",
-                    p.dashboard.trim_end_matches(".json"),
-                    p.title
-                );
-                let query = async {
-                    let body = store
-                        .client()
-                        .query(&sql)
-                        .fetch_bytes("TSV")
-                        .map_err(StoreError::query("a panel"))?
-                        .collect()
-                        .await
-                        .map_err(StoreError::query("a panel"))?;
-                    Ok::<usize, StoreError>(body.iter().filter(|c| **c == b'\n').count())
-                };
-                timed(&mut timings, &name, range, |rows: &usize| *rows, query).await?;
-            }
-        }
-        // Template variables: Grafana runs them again whenever the time range changes.
-        for (dashboard, name, sql) in &variables {
-            let sql = voc_demo::grafana::render(
-                sql,
-                end_at - time::Duration::days(7),
-                end_at,
-                &ALL,
-                &format!("`{}`", args.database),
-            );
-            let query = async {
-                let body = store
-                    .client()
-                    .query(&sql)
-                    .fetch_bytes("TSV")
-                    .map_err(StoreError::query("a variable"))?
-                    .collect()
-                    .await
-                    .map_err(StoreError::query("a variable"))?;
-                Ok::<usize, StoreError>(body.iter().filter(|c| **c == b'\n').count())
-            };
-            let label = format!("variable: {} / {name}", dashboard.trim_end_matches(".json"));
-            timed(&mut timings, &label, "all", |rows: &usize| *rows, query).await?;
+        for (name, range, sql) in &dashboard_queries {
+            timed(
+                &mut timings,
+                name,
+                range,
+                |rows: &usize| *rows,
+                tsv_rows(&store, sql),
+            )
+            .await?;
         }
         for (range, days) in [("7d", 7u32), ("90d", 90), ("365d", 365)] {
             let end_s = u32::try_from(end)?;

@@ -268,23 +268,8 @@ enum BenchCommand {
     /// flagger run, timed (p50/p95 over the rounds); bytes per table per million interactions.
     /// The last line is JSON.
     Scale {
-        #[arg(long, default_value_t = 1_000_000)]
-        interactions: u64,
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
-        /// Use this ClickHouse instead of a private local server.
-        #[arg(long)]
-        clickhouse_url: Option<String>,
-        /// The database to fill (dropped and recreated first).
-        #[arg(long, default_value = "voc_scale")]
-        database: String,
-        /// Where the private ClickHouse keeps its data.
-        #[arg(long, default_value = "voc-bench-data/scale")]
-        dir: PathBuf,
-        /// Write the run as a plan for a current engine instead (scripts/bench_scale_current.py
-        /// runs it on chdb).
-        #[arg(long)]
-        plan: Option<PathBuf>,
+        #[command(flatten)]
+        args: cmd_bench_scale::ScaleArgs,
     },
     /// Bare lindera segmentation vs the full analysis (validation, normalisation, masking,
     /// tokenisation, tagging) on the same texts, 1 thread and all cores. The last line is JSON.
@@ -715,27 +700,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
-            command:
-                BenchCommand::Scale {
-                    interactions,
-                    rounds,
-                    clickhouse_url,
-                    database,
-                    dir,
-                    plan,
-                },
+            command: BenchCommand::Scale { args },
         } => {
-            runtime()?.block_on(cmd_bench_scale::scale(
-                &settings,
-                cmd_bench_scale::ScaleArgs {
-                    interactions,
-                    rounds,
-                    clickhouse_url,
-                    database,
-                    dir,
-                    plan,
-                },
-            ))?;
+            runtime()?.block_on(cmd_bench_scale::scale(&settings, args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
