@@ -123,6 +123,14 @@ pub async fn topic_days(
         .map_err(StoreError::query("volume by day and topic"))
 }
 
+/// The experience figures of a group of collapsed interactions, named as [`ExperienceDay`] and
+/// [`TopicExperience`] name them; averages are NULL where nobody answered.
+const EXPERIENCE: &str = "count() AS interactions, countIf(sentiment = 'negative') AS negative, \
+     countIf(isNotNull(csat)) AS csat_responses, \
+     if(csat_responses = 0, NULL, avgIf(toFloat64(assumeNotNull(csat)), isNotNull(csat))) AS avg_csat, \
+     countIf(isNotNull(resolved)) AS resolution_known, \
+     if(resolution_known = 0, NULL, avgIf(toFloat64(assumeNotNull(resolved)), isNotNull(resolved))) AS resolution_rate";
+
 /// Per local day: interactions, negative ones, and CSAT and resolution where anyone answered
 /// (`None` on days nobody did, so a chart shows a gap, not a zero).
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row)]
@@ -152,14 +160,9 @@ pub async fn experience_days(
     store
         .client()
         .query(&format!(
-            "SELECT day, n AS interactions, neg AS negative, cr AS csat_responses, \
-             if(cr = 0, NULL, csat_sum / cr) AS avg_csat, rk AS resolution_known, \
-             if(rk = 0, NULL, res_sum / rk) AS resolution_rate FROM \
-             (SELECT toString(toDate(intDiv(toInt64(toUInt32(occurred_at)) + {offset_s}, 86400))) AS day, count() AS n, \
-              countIf(sentiment = 'negative') AS neg, countIf(isNotNull(csat)) AS cr, sum(ifNull(toFloat64(csat), 0)) AS csat_sum, \
-              countIf(isNotNull(resolved)) AS rk, sum(ifNull(toFloat64(resolved), 0)) AS res_sum \
-              FROM interactions FINAL WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
-              AND (? = '' OR product = ?) AND {HAS_TOPIC} GROUP BY day) ORDER BY day"
+            "SELECT toString(toDate(intDiv(toInt64(toUInt32(occurred_at)) + {offset_s}, 86400))) AS day, {EXPERIENCE} \
+             FROM interactions FINAL WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) \
+             AND (? = '' OR product = ?) AND {HAS_TOPIC} GROUP BY day ORDER BY day"
         ))
         .bind(product)
         .bind(product)
@@ -194,11 +197,7 @@ pub async fn topic_experience(
     store
         .client()
         .query(&format!(
-            "SELECT topic, count() AS interactions, countIf(sentiment = 'negative') AS negative, \
-             countIf(isNotNull(csat)) AS csat_responses, \
-             if(csat_responses = 0, NULL, avgIf(toFloat64(assumeNotNull(csat)), isNotNull(csat))) AS avg_csat, \
-             countIf(isNotNull(resolved)) AS resolution_known, \
-             if(resolution_known = 0, NULL, avgIf(toFloat64(assumeNotNull(resolved)), isNotNull(resolved))) AS resolution_rate \
+            "SELECT topic, {EXPERIENCE} \
              FROM interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
              WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) AND (? = '' OR product = ?) \
              GROUP BY topic ORDER BY interactions DESC, topic"
