@@ -217,7 +217,12 @@ pub async fn list(settings: &Settings, json: bool, filter: &ListFilter) -> anyho
         },
         &settings.teams,
     )?;
-    let theme_topic = theme_topics(&store).await?;
+    // Each theme's main topic: only the team filter needs it.
+    let theme_topic = if parsed.team.is_some() {
+        voc_flags::theme_store::main_topics(&store).await?
+    } else {
+        HashMap::new()
+    };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let flags: Vec<Flag> = flag_store::list(&store, parsed.status.one())
         .await?
@@ -235,15 +240,6 @@ pub async fn list(settings: &Settings, json: bool, filter: &ListFilter) -> anyho
         );
     }
     Ok(())
-}
-
-/// Each theme's most frequent rule topic, for team ownership of new-theme flags.
-async fn theme_topics(store: &voc_store::Store) -> anyhow::Result<HashMap<String, String>> {
-    Ok(voc_flags::theme_store::list(store)
-        .await?
-        .into_iter()
-        .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
-        .collect())
 }
 
 /// The flag with this id or unique prefix, or an error saying where to look.
@@ -438,11 +434,7 @@ pub async fn digest(
     let at = now_or(now)?;
     let since = voc_store::rows::epoch_seconds(at - time::Duration::days(i64::from(days)));
     let flags = flag_store::list(&store, None).await?;
-    let theme_topic: HashMap<String, String> = voc_flags::theme_store::list(&store)
-        .await?
-        .into_iter()
-        .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
-        .collect();
+    let theme_topic = voc_flags::theme_store::main_topics(&store).await?;
     if let Some(t) = team
         && !settings.teams.contains_key(t)
         && t != voc_flags::digest::NO_TEAM

@@ -60,11 +60,7 @@ async fn filtered_flags(state: &AppState, filter: &FlagFilter) -> Result<Vec<Fla
     let now = OffsetDateTime::now_utc().unix_timestamp();
     // Each theme's main topic, for the teams that own topics.
     let theme_topic: HashMap<String, String> = if filter.team.is_some() {
-        theme_store::list(&state.0.reader)
-            .await?
-            .into_iter()
-            .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
-            .collect()
+        theme_store::main_topics(&state.0.reader).await?
     } else {
         HashMap::new()
     };

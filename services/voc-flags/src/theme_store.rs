@@ -385,6 +385,16 @@ pub struct ThemeDay {
     pub complaints: u64,
 }
 
+/// Each theme's most frequent rule topic, by theme id (themes without one are left out): what a
+/// team owning topics owns of the new-theme flags.
+pub async fn main_topics(store: &Store) -> Result<HashMap<String, String>, StoreError> {
+    Ok(list(store)
+        .await?
+        .into_iter()
+        .filter_map(|t| Some((t.theme_id, t.topics.into_iter().next()?)))
+        .collect())
+}
+
 /// A theme's volume per local calendar day (`offset_s` from UTC, whatever the server's time
 /// zone), oldest first: its members looked up by primary key rather than through
 /// `theme_volume_hourly`, which joins all of history before any filter on old servers.
