@@ -216,9 +216,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_team_gets_what_its_topics_products_and_themes_raised_this_week() {
-        let teams: BTreeMap<String, Team> = [
+    /// Billing owns a topic; the speaker team a product and a theme.
+    fn teams() -> BTreeMap<String, Team> {
+        [
             (
                 "billing-ops".to_string(),
                 Team {
@@ -235,7 +235,12 @@ mod tests {
                 },
             ),
         ]
-        .into();
+        .into()
+    }
+
+    #[test]
+    fn each_team_gets_what_its_topics_products_and_themes_raised_this_week() {
+        let teams = teams();
         let flags = [
             flag(FlagKind::Recurring, "billing", 300.0, 100),
             flag(FlagKind::Recurring, "billing/hikari-net", 90.0, 100),
@@ -277,23 +282,7 @@ mod tests {
 
     #[test]
     fn a_flag_with_two_owners_belongs_to_both_until_assigned_and_a_stale_assignment_falls_back() {
-        let teams: BTreeMap<String, Team> = [
-            (
-                "billing-ops".to_string(),
-                Team {
-                    topics: vec!["billing".into()],
-                    ..Team::default()
-                },
-            ),
-            (
-                "speaker".to_string(),
-                Team {
-                    products: vec!["smart-speaker".into()],
-                    ..Team::default()
-                },
-            ),
-        ]
-        .into();
+        let teams = teams();
         let none = HashMap::new();
         let key = "billing/quality/smart-speaker";
         assert_eq!(sole_owner(FlagKind::Spike, key, &none, &teams), None);
