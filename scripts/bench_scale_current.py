@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Runs a `voc bench scale --plan FILE` plan on a current ClickHouse engine (chdb, in-process):
 the schema as `voc migrate` renders it for a current server, the same server-side fill, then every
-dashboard panel per range over the rounds. Prints the same table as `voc bench scale` (p50/p95 in
-ms, rows) and bytes per table per million interactions; the last line is JSON.
+dashboard panel per range over the rounds, with id sets for every day; then the days before the open
+ones closed into counts (the statements `voc_store::closing` runs), and every panel again. Prints the
+same side-by-side table as `voc bench scale` (p50/p95 in ms, rows, whether the answer is the same)
+and rows and bytes per table per million interactions, both ways; the last line is JSON. Exits 1
+when a panel answers differently after closing.
 
 Usage: target/release/voc bench scale --interactions 3000000 --plan /tmp/plan.json
        target/pyenv/bin/python scripts/bench_scale_current.py /tmp/plan.json
@@ -23,6 +26,28 @@ def percentile(values, p):
     return v[rank - 1]
 
 
+def measure(s, plan):
+    """Every query over the rounds: durations in ms and the last answer's text."""
+    timings = {}
+    for _ in range(plan["rounds"]):
+        for q in plan["queries"]:
+            t0 = time.monotonic()
+            out = s.query(q["sql"], "TSV").data()
+            entry = timings.setdefault((q["name"], q["range"]), {"runs": [], "answer": "", "rows": 0})
+            entry["runs"].append((time.monotonic() - t0) * 1000)
+            # Sorted rows: a time series orders by time only; rows of one time come in any order.
+            entry["answer"] = "\n".join(sorted(out.splitlines()))
+            entry["rows"] = out.count("\n")
+    return timings
+
+
+def sizes(s, db):
+    rows = s.query(
+        f"SELECT table, sum(bytes_on_disk), sum(rows) FROM system.parts WHERE database = '{db}' AND active "
+        "GROUP BY table", "TSV").data().strip().splitlines()
+    return {t: (int(b), int(r)) for t, b, r in (line.split("\t") for line in rows)}
+
+
 def main() -> int:
     plan = json.load(open(sys.argv[1], encoding="utf-8"))
     db = plan["database"]
@@ -36,37 +61,47 @@ def main() -> int:
     for stmt in plan["fill"]:
         s.query(stmt)
     fill_s = time.monotonic() - started
-    timings = {}
-    for _ in range(plan["rounds"]):
-        for q in plan["queries"]:
-            t0 = time.monotonic()
-            out = s.query(q["sql"], "TSV").data()
-            ms = (time.monotonic() - t0) * 1000
-            entry = timings.setdefault((q["name"], q["range"]), {"runs": [], "rows": 0})
-            entry["runs"].append(ms)
-            entry["rows"] = out.count("\n")
+    before = measure(s, plan)
+    sizes_before = sizes(s, db)
+    started = time.monotonic()
+    for stmt in plan["close"]:
+        s.query(stmt)
+    close_s = time.monotonic() - started
+    after = measure(s, plan)
+    sizes_after = sizes(s, db)
     n = plan["interactions"]
     print(f"voc bench scale (plan) : {n} interactions over 365 days on ClickHouse {version} (chdb), "
-          f"filled in {fill_s:.0f} s; {plan['rounds']} round(s)\n")
-    print(f"{'query':<100} {'range':>6} {'p50 ms':>10} {'p95 ms':>10} {'rows':>8}")
+          f"filled in {fill_s:.0f} s; {plan['rounds']} round(s); closed in {close_s:.1f} s\n")
+    print(f"{'query':<92} {'range':>6} {'ids p50':>9} {'ids p95':>9} {'cls p50':>9} {'cls p95':>9} {'rows':>8} {'same':>5}")
     order = ["24h", "7d", "90d", "365d", "all"]
-    worst = {}
-    for (name, rng), t in sorted(timings.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
-        p50, p95 = percentile(t["runs"], 50), percentile(t["runs"], 95)
-        worst[rng] = max(worst.get(rng, 0.0), p95)
-        print(f"{name:<100} {rng:>6} {p50:>10.1f} {p95:>10.1f} {t['rows']:>8}")
-    sizes = s.query(
-        f"SELECT table, sum(bytes_on_disk), sum(rows) FROM system.parts WHERE database = '{db}' AND active "
-        "GROUP BY table ORDER BY 2 DESC", "TSV").data().strip().splitlines()
+    worst = {"id_sets": {}, "closed": {}}
+    differ = []
+    for (name, rng), b in sorted(before.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
+        a = after[(name, rng)]
+        for key, t in (("id_sets", b), ("closed", a)):
+            worst[key][rng] = max(worst[key].get(rng, 0.0), percentile(t["runs"], 95))
+        same = a["answer"] == b["answer"]
+        if not same:
+            differ.append(f"{name} ({rng})")
+        print(f"{name:<92} {rng:>6} {percentile(b['runs'], 50):>9.1f} {percentile(b['runs'], 95):>9.1f} "
+              f"{percentile(a['runs'], 50):>9.1f} {percentile(a['runs'], 95):>9.1f} {a['rows']:>8} "
+              f"{'=' if same else 'DIFF':>5}")
     millions = max(n / 1e6, 1e-6)
-    print(f"\n{'table':<40} {'bytes':>14} {'rows':>14} {'MB per million':>16}")
-    per_million = {}
-    for line in sizes:
-        table, b, r = line.split("\t")
-        per_million[table] = round(int(b) / 1e6 / millions, 1)
-        print(f"{table:<40} {b:>14} {r:>14} {per_million[table]:>16.1f}")
+    print(f"\n{'table':<40} {'rows: id sets':>14} {'MB/M: id sets':>14} {'rows: closed':>14} {'MB/M: closed':>14}")
+    per_million = {"id_sets": {}, "closed": {}}
+    for table in sorted(set(sizes_before) | set(sizes_after)):
+        cells = []
+        for key, sz in (("id_sets", sizes_before), ("closed", sizes_after)):
+            b, r = sz.get(table, (0, 0))
+            per_million[key][table] = round(b / 1e6 / millions, 1)
+            cells.append(f"{r:>14} {per_million[key][table]:>14.1f}")
+        print(f"{table:<40} {' '.join(cells)}")
     print(json.dumps({"interactions": n, "server": version, "engine": "chdb", "fill_s": round(fill_s, 1),
-                      "worst_p95_ms": worst, "mb_per_million": per_million}))
+                      "close_s": round(close_s, 1), "worst_p95_ms": worst, "answers_differ": differ,
+                      "mb_per_million": per_million}))
+    if differ:
+        print(f"{len(differ)} dashboard answers differ between the id sets and the closed counts", file=sys.stderr)
+        return 1
     return 0
 
 

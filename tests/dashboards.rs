@@ -275,9 +275,27 @@ fn the_scale_benchmark_fills_a_year_and_times_every_panel() {
     }
     let summary: serde_json::Value =
         serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("a JSON last line");
-    assert!(
-        summary["mb_per_million"]["interactions"]
+    let mb = |side: &str, table: &str| {
+        summary["mb_per_million"][side][table]
             .as_f64()
-            .is_some_and(|v| v > 0.0)
+            .unwrap_or_else(|| panic!("{side} {table} in {summary}"))
+    };
+    assert!(mb("closed", "interactions") > 0.0);
+    // Closing the year's days leaves id sets for the open days only, and every panel answers the
+    // same from the counts (the benchmark fails otherwise; the list says which).
+    assert!(
+        summary["days_closed"].as_u64().unwrap_or(0) > 300,
+        "{summary}"
     );
+    assert_eq!(
+        summary["answers_differ"],
+        serde_json::json!([]),
+        "{summary}"
+    );
+    for table in ["topic_volume_hourly_state", "keyword_hourly_state"] {
+        assert!(
+            mb("closed", table) < mb("id_sets", table) / 10.0,
+            "{table}: {summary}"
+        );
+    }
 }

@@ -464,3 +464,116 @@ async fn an_interrupted_retag_resumes_and_ends_exact_while_a_worker_ingests() {
     p.assert_aggregates_exact();
     worker.terminate();
 }
+
+/// `voc aggregates close`'s summary: (days closed, days re-closed).
+fn close(p: &Pipeline) -> (u64, u64) {
+    let out = p.run(&["aggregates", "close"], b"");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let number = |after: &str| -> u64 {
+        text.split(after)
+            .next()
+            .and_then(|s| s.split_whitespace().last())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count before {after:?} in {text:?}"))
+    };
+    (number(" day(s)"), number(" (version"))
+}
+
+/// Id-set rows left in closed days, once the deletes have run.
+fn id_sets_in_closed_days(p: &Pipeline) -> u64 {
+    p.ch.q(&format!(
+        "SELECT count() FROM {db}.topic_volume_hourly_state WHERE intDiv(toUInt32(hour), 86400) IN \
+         (SELECT day FROM {db}.aggregate_closures)",
+        db = p.db
+    ))
+    .trim()
+    .parse()
+    .expect("a count")
+}
+
+/// Days before the open ones become exact counts, and stay exact: a replay of a closed day, a
+/// message arriving for it days late and a re-tag of it each count once after the next close,
+/// and the closed days keep no id sets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_days_stay_exact_under_replays_late_messages_and_retags() {
+    use time::format_description::well_known::Rfc3339;
+    let p = Pipeline::new(2);
+    p.migrate();
+    let worker = p.spawn_worker("w1");
+    // Mid-November (closed by now), and a copy in the last hours (open).
+    let old = corpus(0);
+    let now = time::OffsetDateTime::now_utc();
+    let recent: Vec<_> = corpus(1)
+        .into_iter()
+        .take(40)
+        .enumerate()
+        .map(|(i, mut m)| {
+            let at = now - time::Duration::minutes(i as i64 * 3);
+            m["occurred_at"] = at.format(&Rfc3339).expect("time").into();
+            m
+        })
+        .collect();
+    ingest(&p, &old.iter().chain(&recent).cloned().collect::<Vec<_>>());
+    p.wait_until_exact(WAIT);
+    let old_days: u64 =
+        p.ch.q(&format!(
+            "SELECT uniqExact(intDiv(toUInt32(occurred_at), 86400)) FROM {}.interactions \
+             WHERE occurred_at < toDateTime('2026-11-20 00:00:00')",
+            p.db
+        ))
+        .trim()
+        .parse()
+        .expect("a count");
+
+    let (closed, reclosed) = close(&p);
+    assert_eq!((closed, reclosed), (old_days, 0));
+    p.assert_aggregates_exact();
+    p.wait_for("the closed days' id sets deleted", WAIT, || {
+        id_sets_in_closed_days(&p) == 0
+    });
+    assert!(
+        p.ch.q(&format!(
+            "SELECT count() FROM {}.topic_volume_hourly_state",
+            p.db
+        ))
+        .trim()
+            != "0",
+        "the open day keeps its id sets"
+    );
+
+    // A replay of the closed days, and one message that arrives for them only now.
+    let mut late = corpus(3).remove(0);
+    late["interaction_id"] = "late-1".into();
+    late["occurred_at"] = "2026-11-11T10:30:00+09:00".into();
+    p.produce(&old);
+    ingest(&p, &[late]);
+    p.wait_for("the replay written", WAIT, || {
+        id_sets_in_closed_days(&p) > 0
+    });
+    assert!(
+        p.aggregates_exact().is_err(),
+        "until the next close, a closed day lacks its late message"
+    );
+    let (closed, reclosed) = close(&p);
+    assert_eq!(closed, 0);
+    assert!(reclosed >= 1, "the late message's day is closed again");
+    p.assert_aggregates_exact();
+
+    // A re-tag of closed and open days: re-closed at once, counted once.
+    let rules = new_rules(&p.dir, true);
+    let rules_arg = rules.to_str().expect("utf-8 path");
+    let applied = retag_json(&p, rules_arg, &[]);
+    assert!(applied["written"].as_u64().unwrap_or(0) > 0);
+    p.assert_aggregates_exact();
+    assert_eq!(stored(&p).len(), old.len() + recent.len() + 1);
+
+    // Nothing left to close.
+    assert_eq!(close(&p), (0, 0));
+    p.assert_aggregates_exact();
+    worker.terminate();
+}

@@ -301,6 +301,20 @@ impl Pipeline {
         if kw_view != kw_final {
             return Err("keyword_hourly differs from interactions FINAL".into());
         }
+        let totals_view = self.ch.q(&format!(
+            "SELECT hour, voice_type, complaint_type, channel, product, interactions, negative FROM {db}.volume_hourly \
+             ORDER BY hour, voice_type, complaint_type, channel, product"
+        ));
+        let totals_final = self.ch.q(&format!(
+            "SELECT toStartOfHour(occurred_at) AS hour, voice_type, ifNull(complaint_type, '') AS ct, channel, product, \
+             count(), countIf(sentiment = 'negative') FROM {db}.interactions FINAL \
+             GROUP BY hour, voice_type, ct, channel, product ORDER BY hour, voice_type, ct, channel, product"
+        ));
+        if totals_view != totals_final {
+            return Err(format!(
+                "volume_hourly differs from interactions FINAL:\nview:\n{totals_view}\nfinal:\n{totals_final}"
+            ));
+        }
         Ok(())
     }
 

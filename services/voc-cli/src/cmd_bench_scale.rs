@@ -46,12 +46,15 @@ pub struct ScaleArgs {
     pub plan: Option<PathBuf>,
 }
 
-/// One timed query: what it is, its range, and its durations over the rounds.
+/// One timed query: what it is, its range, its durations over the rounds, and its answer.
 struct Timing {
     name: String,
     range: &'static str,
     runs: Vec<Duration>,
     rows: usize,
+    /// A digest of the whole answer where it is text (dashboard panels), to show that the closed
+    /// days' counts answer exactly as the id sets did.
+    digest: Option<u64>,
 }
 
 impl Timing {
@@ -161,11 +164,35 @@ fn fill_sql(f: &Fill<'_>, lo: u64, n: u64) -> String {
     )
 }
 
-async fn timed<T, E: std::error::Error + Send + Sync + 'static>(
-    timings: &mut BTreeMap<(String, &'static str), Timing>,
+type Timings = BTreeMap<(String, &'static str), Timing>;
+
+/// The size of an answer: its rows, and a digest of its text where it has one.
+trait Answer {
+    fn rows(&self) -> usize;
+    fn digest(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl<T> Answer for Vec<T> {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Answer for TsvAnswer {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    fn digest(&self) -> Option<u64> {
+        Some(self.digest)
+    }
+}
+
+async fn timed<T: Answer, E: std::error::Error + Send + Sync + 'static>(
+    timings: &mut Timings,
     name: &str,
     range: &'static str,
-    rows: impl FnOnce(&T) -> usize,
     fut: impl std::future::Future<Output = Result<T, E>>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -178,9 +205,11 @@ async fn timed<T, E: std::error::Error + Send + Sync + 'static>(
             range,
             runs: Vec::new(),
             rows: 0,
+            digest: None,
         });
     t.runs.push(elapsed);
-    t.rows = rows(&out);
+    t.rows = out.rows();
+    t.digest = out.digest();
     Ok(())
 }
 
@@ -236,8 +265,14 @@ fn fill_statements(fill: &Fill<'_>) -> Vec<String> {
     out
 }
 
-/// Rows a query returns (TSV lines), reading its whole answer as a client would.
-async fn tsv_rows(store: &Store, sql: &str) -> Result<usize, StoreError> {
+/// A dashboard query's answer as a client reads it (TSV): its lines and a digest of them.
+struct TsvAnswer {
+    rows: usize,
+    digest: u64,
+}
+
+async fn tsv_answer(store: &Store, sql: &str) -> Result<TsvAnswer, StoreError> {
+    use std::hash::{Hash, Hasher};
     let body = store
         .client()
         .query(sql)
@@ -246,7 +281,16 @@ async fn tsv_rows(store: &Store, sql: &str) -> Result<usize, StoreError> {
         .collect()
         .await
         .map_err(StoreError::query("a dashboard query"))?;
-    Ok(body.iter().filter(|c| **c == b'\n').count())
+    // Rows in sorted order: a time series orders by time only, and rows of one time may come in
+    // any order.
+    let mut lines: Vec<&[u8]> = body.split(|c| *c == b'\n').collect();
+    lines.sort_unstable();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    lines.hash(&mut h);
+    Ok(TsvAnswer {
+        rows: body.iter().filter(|c| **c == b'\n').count(),
+        digest: h.finish(),
+    })
 }
 
 /// The same run for another engine, as JSON: the schema as `voc migrate` renders it for a current
@@ -266,6 +310,17 @@ fn write_plan(
         .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
         .collect();
     let fills = fill_statements(fill);
+    // Every day before the open ones, closed once the fill is in (nothing is written meanwhile, so
+    // every id set of those days goes: the closing time is the end of time).
+    let end_s = u32::try_from(end)?;
+    let first_open = voc_store::closing::first_open_day(end_s, OPEN_DAYS);
+    let days: Vec<u32> =
+        (voc_store::closing::utc_day(end_s - (fill.days + 1) * 86_400)..first_open).collect();
+    let close: Vec<String> =
+        voc_store::closing::statements(&args.database, &days, &[], 1, u32::MAX)
+            .into_iter()
+            .map(|(_, sql)| sql)
+            .collect();
     let queries: Vec<serde_json::Value> =
         grafana_queries(&args.database, OffsetDateTime::from_unix_timestamp(end)?)?
             .into_iter()
@@ -277,6 +332,7 @@ fn write_plan(
         "rounds": args.rounds.max(1),
         "schema": schema,
         "fill": fills,
+        "close": close,
         "queries": queries,
     });
     std::fs::write(path, plan.to_string())
@@ -355,162 +411,252 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     let fill_s = filling.elapsed().as_secs_f64();
 
     let end_at = OffsetDateTime::from_unix_timestamp(end)?;
-    let dashboard_queries = grafana_queries(&args.database, end_at)?;
-    let top_product = voc_console::queries::products(&store)
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let mut timings: BTreeMap<(String, &'static str), Timing> = BTreeMap::new();
     let config = FlagConfig::default();
     // Themes exist before the theme panels are timed (memberships cover the refresh's window).
     voc_flags::theme_store::refresh(&store, end_at, &config).await?;
-    for round in 0..args.rounds.max(1) {
-        eprintln!("round {} of {}", round + 1, args.rounds.max(1));
-        for (name, range, sql) in &dashboard_queries {
-            timed(
-                &mut timings,
-                name,
-                range,
-                |rows: &usize| *rows,
-                tsv_rows(&store, sql),
-            )
-            .await?;
-        }
-        for (range, days) in [("7d", 7u32), ("90d", 90), ("365d", 365)] {
-            let end_s = u32::try_from(end)?;
-            let since = end_s - days * 86_400;
-            let r = &store;
-            let p = top_product.as_str();
-            timed(
-                &mut timings,
-                "console: product view, volume by day and topic",
-                range,
-                Vec::len,
-                voc_console::queries::topic_days(r, p, "", since, end_s, offset_s),
-            )
-            .await?;
-            timed(
-                &mut timings,
-                "console: product view, experience by day",
-                range,
-                Vec::len,
-                voc_console::queries::experience_days(r, p, "", since, end_s, offset_s),
-            )
-            .await?;
-            timed(
-                &mut timings,
-                "console: product view, experience by topic",
-                range,
-                Vec::len,
-                voc_console::queries::topic_experience(r, p, since, end_s),
-            )
-            .await?;
-            timed(
-                &mut timings,
-                "console: product view, rising keywords",
-                range,
-                Vec::len,
-                voc_console::queries::rising_keywords(r, p, end_s, days),
-            )
-            .await?;
-            timed(
-                &mut timings,
-                "console: product view, recent complaints",
-                range,
-                Vec::len,
-                voc_console::queries::recent_complaints(r, p, "", since, end_s, 20),
-            )
-            .await?;
-        }
-        timed(
-            &mut timings,
-            "console: products",
-            "all",
-            Vec::len,
-            voc_console::queries::products(&store),
-        )
-        .await?;
-        timed(
-            &mut timings,
-            "console: flags inbox",
-            "all",
-            Vec::len,
-            voc_flags::store::list(&store, None),
-        )
-        .await?;
-        timed(
-            &mut timings,
-            "flagger: detection (spikes, emerging, recurring, repeats, escalations)",
-            "run",
-            Vec::len,
-            voc_flags::store::detect_all(&store, end_at, &config),
-        )
-        .await?;
-        timed(
-            &mut timings,
-            "flagger: theme refresh (7-day window)",
-            "run",
-            Vec::len,
-            voc_flags::theme_store::refresh(&store, end_at, &config),
-        )
-        .await?;
-    }
-
-    let sizes: Vec<(String, u64, u64)> = store
-        .client()
-        .query(
-            "SELECT table, sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts \
-             WHERE database = ? AND active GROUP BY table ORDER BY bytes DESC",
-        )
-        .bind(&args.database)
-        .fetch_all()
-        .await?;
+    let m = Measure {
+        store: &store,
+        dashboard_queries: grafana_queries(&args.database, end_at)?,
+        top_product: voc_console::queries::products(&store)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        end: u32::try_from(end)?,
+        offset_s,
+        config,
+        rounds: args.rounds.max(1),
+    };
+    eprintln!("before closing: id sets for every day");
+    let before = m.run().await?;
+    let sizes_before = table_sizes(&store).await?;
+    let closing = Instant::now();
+    let report = voc_store::closing::close_due(&store, OPEN_DAYS).await?;
+    voc_store::closing::settle(&store).await?;
+    let close_s = closing.elapsed().as_secs_f64();
+    eprintln!(
+        "closed {} days in {close_s:.1} s; after closing: counts for closed days",
+        report.closed.len()
+    );
+    let after = m.run().await?;
+    let sizes_after = table_sizes(&store).await?;
 
     println!(
-        "voc bench scale: {n} interactions over 365 days on ClickHouse {}.{} ({url}), filled in {fill_s:.0} s; {} round(s)\n",
+        "voc bench scale: {n} interactions over 365 days on ClickHouse {}.{} ({url}), filled in {fill_s:.0} s; \
+         {} round(s); {} days closed in {close_s:.1} s (the last {OPEN_DAYS} stay open)\n",
         version.major,
         version.minor,
-        args.rounds.max(1)
+        m.rounds,
+        report.closed.len()
     );
-    println!(
-        "{:<100} {:>6} {:>10} {:>10} {:>8}",
-        "query", "range", "p50 ms", "p95 ms", "rows"
-    );
-    let mut worst: BTreeMap<&str, f64> = BTreeMap::new();
-    let order = ["24h", "7d", "90d", "365d", "all", "run"];
-    let mut rows: Vec<&Timing> = timings.values().collect();
-    rows.sort_by_key(|t| (t.name.clone(), order.iter().position(|r| *r == t.range)));
-    for t in rows {
-        let (p50, p95) = (t.percentile_ms(50.0), t.percentile_ms(95.0));
-        let w = worst.entry(t.range).or_default();
-        *w = w.max(p95);
-        println!(
-            "{:<100} {:>6} {:>10.1} {:>10.1} {:>8}",
-            t.name, t.range, p50, p95, t.rows
-        );
-    }
+    let (worst_before, worst_after, differ) = print_side_by_side(&before, &after);
     let millions = (n as f64 / 1e6).max(1e-6);
     println!(
-        "\n{:<40} {:>14} {:>14} {:>16}",
-        "table", "bytes", "rows", "MB per million"
+        "\n{:<40} {:>14} {:>14} {:>14} {:>14}",
+        "table", "rows: id sets", "MB/M: id sets", "rows: closed", "MB/M: closed"
     );
-    for (table, bytes, rows) in &sizes {
-        println!(
-            "{:<40} {:>14} {:>14} {:>16.1}",
-            table,
-            bytes,
-            rows,
-            *bytes as f64 / 1e6 / millions
-        );
+    let mut tables: Vec<&String> = sizes_before.keys().chain(sizes_after.keys()).collect();
+    tables.sort();
+    tables.dedup();
+    let per_million = |sizes: &BTreeMap<String, (u64, u64)>, t: &str| {
+        sizes.get(t).map_or((0, 0.0), |(b, r)| {
+            (*r, ((*b as f64 / 1e6 / millions) * 10.0).round() / 10.0)
+        })
+    };
+    for t in &tables {
+        let (rb, mb) = per_million(&sizes_before, t);
+        let (ra, ma) = per_million(&sizes_after, t);
+        println!("{t:<40} {rb:>14} {mb:>14.1} {ra:>14} {ma:>14.1}");
     }
     let summary = serde_json::json!({
         "interactions": n,
         "server": format!("{}.{}", version.major, version.minor),
         "fill_s": (fill_s * 10.0).round() / 10.0,
-        "worst_p95_ms": worst,
-        "mb_per_million": sizes.iter().map(|(t, b, _)| (t.clone(), ((*b as f64 / 1e6 / millions) * 10.0).round() / 10.0)).collect::<BTreeMap<_, _>>(),
+        "close_s": (close_s * 10.0).round() / 10.0,
+        "days_closed": report.closed.len(),
+        "worst_p95_ms": {"id_sets": worst_before, "closed": worst_after},
+        "answers_differ": differ,
+        "mb_per_million": {
+            "id_sets": tables.iter().map(|t| ((*t).clone(), per_million(&sizes_before, t).1)).collect::<BTreeMap<_, _>>(),
+            "closed": tables.iter().map(|t| ((*t).clone(), per_million(&sizes_after, t).1)).collect::<BTreeMap<_, _>>(),
+        },
     });
     println!("{summary}");
+    if !differ.is_empty() {
+        anyhow::bail!(
+            "{} dashboard answers differ between the id sets and the closed counts",
+            differ.len()
+        );
+    }
     Ok(())
+}
+
+/// The UTC days the benchmark leaves open, as the default `clickhouse.aggregate_open_days`.
+const OPEN_DAYS: u32 = 2;
+
+/// Bytes and rows per table.
+async fn table_sizes(store: &Store) -> Result<BTreeMap<String, (u64, u64)>, StoreError> {
+    let rows: Vec<(String, u64, u64)> = store
+        .client()
+        .query(
+            "SELECT table, sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts \
+             WHERE database = ? AND active GROUP BY table ORDER BY table",
+        )
+        .bind(store.database())
+        .fetch_all()
+        .await
+        .map_err(StoreError::query("table sizes"))?;
+    Ok(rows.into_iter().map(|(t, b, r)| (t, (b, r))).collect())
+}
+
+/// Prints every query's p50/p95 before and after closing, and whether its answer changed;
+/// returns the worst p95 per range before and after, and the queries whose answers differ.
+fn print_side_by_side(
+    before: &Timings,
+    after: &Timings,
+) -> (
+    BTreeMap<&'static str, f64>,
+    BTreeMap<&'static str, f64>,
+    Vec<String>,
+) {
+    println!(
+        "{:<92} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>5}",
+        "query", "range", "ids p50", "ids p95", "cls p50", "cls p95", "rows", "same"
+    );
+    let order = ["24h", "7d", "90d", "365d", "all", "run"];
+    let mut rows: Vec<&Timing> = before.values().collect();
+    rows.sort_by_key(|t| (t.name.clone(), order.iter().position(|r| *r == t.range)));
+    let (mut worst_before, mut worst_after) = (BTreeMap::new(), BTreeMap::new());
+    let mut differ = Vec::new();
+    for b in rows {
+        let Some(a) = after.get(&(b.name.clone(), b.range)) else {
+            continue;
+        };
+        let w = worst_before.entry(b.range).or_insert(0.0_f64);
+        *w = w.max(b.percentile_ms(95.0));
+        let w = worst_after.entry(b.range).or_insert(0.0_f64);
+        *w = w.max(a.percentile_ms(95.0));
+        // The flagger's theme refresh writes, and the flags inbox reads what it wrote: only the
+        // dashboards' answers are compared byte for byte.
+        let same = match (b.digest, a.digest) {
+            (Some(x), Some(y)) => {
+                if x != y {
+                    differ.push(format!("{} ({})", b.name, b.range));
+                }
+                if x == y { "=" } else { "DIFF" }
+            }
+            _ if a.rows == b.rows => "rows=",
+            _ => "rows≠",
+        };
+        println!(
+            "{:<92} {:>6} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>8} {:>5}",
+            b.name,
+            b.range,
+            b.percentile_ms(50.0),
+            b.percentile_ms(95.0),
+            a.percentile_ms(50.0),
+            a.percentile_ms(95.0),
+            a.rows,
+            same
+        );
+    }
+    (worst_before, worst_after, differ)
+}
+
+/// One measurement: every dashboard query, console query and flagger run, over the rounds.
+struct Measure<'a> {
+    store: &'a Store,
+    dashboard_queries: Vec<(String, &'static str, String)>,
+    top_product: String,
+    /// The end of every range, seconds since the epoch.
+    end: u32,
+    offset_s: i64,
+    config: FlagConfig,
+    rounds: usize,
+}
+
+impl Measure<'_> {
+    async fn run(&self) -> anyhow::Result<Timings> {
+        let mut timings = Timings::new();
+        let store = self.store;
+        let end_at = OffsetDateTime::from_unix_timestamp(i64::from(self.end))?;
+        for round in 0..self.rounds {
+            eprintln!("round {} of {}", round + 1, self.rounds);
+            for (name, range, sql) in &self.dashboard_queries {
+                timed(&mut timings, name, range, tsv_answer(store, sql)).await?;
+            }
+            for (range, days) in [("7d", 7u32), ("90d", 90), ("365d", 365)] {
+                let (end_s, offset_s) = (self.end, self.offset_s);
+                let since = end_s - days * 86_400;
+                let p = self.top_product.as_str();
+                let t = &mut timings;
+                use voc_console::queries as q;
+                timed(
+                    t,
+                    "console: product view, volume by day and topic",
+                    range,
+                    q::topic_days(store, p, "", since, end_s, offset_s),
+                )
+                .await?;
+                timed(
+                    t,
+                    "console: product view, experience by day",
+                    range,
+                    q::experience_days(store, p, "", since, end_s, offset_s),
+                )
+                .await?;
+                timed(
+                    t,
+                    "console: product view, experience by topic",
+                    range,
+                    q::topic_experience(store, p, since, end_s),
+                )
+                .await?;
+                timed(
+                    t,
+                    "console: product view, rising keywords",
+                    range,
+                    q::rising_keywords(store, p, end_s, days),
+                )
+                .await?;
+                timed(
+                    t,
+                    "console: product view, recent complaints",
+                    range,
+                    q::recent_complaints(store, p, "", since, end_s, 20),
+                )
+                .await?;
+            }
+            let t = &mut timings;
+            timed(
+                t,
+                "console: products",
+                "all",
+                voc_console::queries::products(store),
+            )
+            .await?;
+            timed(
+                t,
+                "console: flags inbox",
+                "all",
+                voc_flags::store::list(store, None),
+            )
+            .await?;
+            timed(
+                t,
+                "flagger: detection (spikes, emerging, recurring, repeats, escalations)",
+                "run",
+                voc_flags::store::detect_all(store, end_at, &self.config),
+            )
+            .await?;
+            timed(
+                t,
+                "flagger: theme refresh (7-day window)",
+                "run",
+                voc_flags::theme_store::refresh(store, end_at, &self.config),
+            )
+            .await?;
+        }
+        Ok(timings)
+    }
 }

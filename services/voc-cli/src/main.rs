@@ -84,6 +84,11 @@ enum Command {
     },
     /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
     Migrate,
+    /// The aggregate tables behind the dashboards and the flagger.
+    Aggregates {
+        #[command(subcommand)]
+        command: AggregatesCommand,
+    },
     /// The streaming worker: consume the input topic in a consumer group, tag, write to
     /// ClickHouse, send malformed messages to the dead-letter topic. Stops on SIGINT/SIGTERM
     /// after draining in-flight work.
@@ -309,6 +314,13 @@ enum BenchCommand {
         #[command(flatten)]
         rules: RulesOpt,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AggregatesCommand {
+    /// Close the due UTC days now: days older than `clickhouse.aggregate_open_days`, and closed
+    /// days with late or replayed messages, become exact counts (the flagger does this every run).
+    Close,
 }
 
 #[derive(Debug, Subcommand)]
@@ -655,6 +667,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             runtime()?.block_on(cmd_stream::migrate(&settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Aggregates {
+            command: AggregatesCommand::Close,
+        } => {
+            runtime()?.block_on(async {
+                let store = cmd_stream::connect_migrated(&settings).await?;
+                let report = cmd_flags::close_aggregate_days(
+                    &store,
+                    settings.clickhouse.aggregate_open_days,
+                )
+                .await?;
+                println!(
+                    "closed {} day(s), re-closed {} (version {})",
+                    report.closed.len(),
+                    report.reclosed.len(),
+                    report.version
+                );
+                anyhow::Ok(())
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker { .. } => {

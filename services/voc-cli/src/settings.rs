@@ -371,6 +371,11 @@ impl Settings {
                 self.clickhouse.database
             );
         }
+        if self.clickhouse.aggregate_open_days == 0 {
+            bail!(
+                "clickhouse.aggregate_open_days must be at least 1 (today): late and replayed messages for an open day are counted at once"
+            );
+        }
         let w = &self.worker;
         if w.batch_rows == 0
             || w.max_in_flight_messages == 0

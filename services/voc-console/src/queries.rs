@@ -78,9 +78,11 @@ pub async fn recent_complaints(
 pub async fn products(store: &Store) -> Result<Vec<String>, StoreError> {
     store
         .client()
-        // By name: ranking by volume would merge every id set of history, which grows with every
-        // interaction stored.
-        .query("SELECT DISTINCT product FROM topic_volume_hourly_state WHERE product != '' ORDER BY product LIMIT 1000")
+        // The names in the closed days' counts and the open days' id sets, without merging sets.
+        .query(
+            "SELECT DISTINCT product FROM (SELECT product FROM volume_hourly_closed UNION ALL SELECT product FROM topic_volume_hourly_state) \
+             WHERE product != '' ORDER BY product LIMIT 1000",
+        )
         .fetch_all()
         .await
         .map_err(StoreError::query("products"))
@@ -110,8 +112,8 @@ pub async fn topic_days(
         .client()
         .query(&format!(
             "SELECT toString(toDate(intDiv(toInt64(toUInt32(hour)) + {offset_s}, 86400))) AS day, topic, \
-             uniqExactMerge(interactions) AS interactions, uniqExactIfMerge(negative) AS negative \
-             FROM topic_volume_hourly_state WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) AND (? = '' OR topic = ?) \
+             sum(interactions) AS interactions, sum(negative) AS negative \
+             FROM topic_volume_hourly WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) AND (? = '' OR topic = ?) \
              GROUP BY day, topic ORDER BY day, topic"
         ))
         .bind(product)
@@ -228,9 +230,9 @@ pub async fn rising_keywords(
     store
         .client()
         .query(&format!(
-            "SELECT keyword, uniqExactMergeIf(interactions, hour >= toDateTime({day})) AS last_day, \
-             uniqExactMergeIf(interactions, hour < toDateTime({day})) / {before} AS before_per_day \
-             FROM keyword_hourly_state WHERE hour >= toDateTime({start}) AND hour < toDateTime({end}) AND (? = '' OR product = ?) \
+            "SELECT keyword, sumIf(interactions, hour >= toDateTime({day})) AS last_day, \
+             sumIf(interactions, hour < toDateTime({day})) / {before} AS before_per_day \
+             FROM keyword_hourly WHERE hour >= toDateTime({start}) AND hour < toDateTime({end}) AND (? = '' OR product = ?) \
              GROUP BY keyword HAVING last_day >= 3 AND last_day >= 2 * before_per_day \
              ORDER BY last_day - before_per_day DESC, keyword LIMIT 15",
             before = days.max(2) - 1

@@ -109,8 +109,8 @@ pub async fn detect_all(
     // Spikes: per topic, then per topic × complaint type × product where the topic is quiet.
     let series_sql = |key_expr: &str, filter: &str| {
         format!(
-            "SELECT {key_expr} AS key, toUInt32(intDiv({end} - 1 - toUInt32(hour), 86400)) AS day, uniqExactMerge(interactions) AS count \
-             FROM topic_volume_hourly_state \
+            "SELECT {key_expr} AS key, toUInt32(intDiv({end} - 1 - toUInt32(hour), 86400)) AS day, sum(interactions) AS count \
+             FROM topic_volume_hourly \
              WHERE hour >= toDateTime({end} - 86400 * {days} - {w}) AND hour < toDateTime({end}) \
                AND (({end} - 1 - toUInt32(hour)) % 86400) < {w} AND topic != '(none)' {filter} \
              GROUP BY key, day",
@@ -163,7 +163,7 @@ pub async fn detect_all(
         .map_err(StoreError::query("recent complaint keywords"))?;
     let baseline: Vec<KeywordTotal> = client
         .query(&format!(
-            "SELECT keyword, uniqExactIfMerge(negative) AS total FROM keyword_hourly_state \
+            "SELECT keyword, sum(negative) AS total FROM keyword_hourly \
              WHERE hour >= toDateTime({start} - 86400 * {days}) AND hour < toDateTime({start}) GROUP BY keyword",
             days = c.baseline_days
         ))

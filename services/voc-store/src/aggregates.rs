@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use crate::client::{Store, StoreError};
+use crate::closing;
 use crate::history::sql_list;
 use crate::migrate::{MIGRATIONS, render};
 
@@ -57,6 +58,8 @@ fn views(
             if select.matches(&source).count() != 1 {
                 return Err(bad(m.name));
             }
+            // A later migration that replaces a table's view replaces its definition here too.
+            out.retain(|a: &Aggregation| a.table != table);
             out.push(Aggregation {
                 table,
                 select: format!("SELECT{}", select.replacen(&source, SOURCE_MARK, 1)),
@@ -66,12 +69,23 @@ fn views(
     Ok(out)
 }
 
-/// Recomputes the aggregate states of `hours` (hour starts, seconds) from `interactions FINAL`.
+/// Recomputes the aggregates of `hours` (hour starts, seconds) from `interactions FINAL`: the
+/// id sets of open days, and the counts of closed days (re-closed, see [`crate::closing`]).
 pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreError> {
+    let mut days: Vec<u32> = hours.iter().map(|h| closing::utc_day(*h)).collect();
+    days.sort_unstable();
+    days.dedup();
+    let closed = closing::closed_among(store, &days).await?;
+    closing::reclose(store, &closed).await?;
+    let hours: Vec<u32> = hours
+        .iter()
+        .copied()
+        .filter(|h| !closed.contains(&closing::utc_day(*h)))
+        .collect();
     if hours.is_empty() {
         return Ok(());
     }
-    let list = sql_list(hours);
+    let list = sql_list(&hours);
     let aggregations = aggregations(store)?;
     let since = server_now(store).await?;
     for a in &aggregations {
@@ -127,7 +141,11 @@ async fn server_now(store: &Store) -> Result<u32, StoreError> {
 /// Waits until no mutation of the state tables that this rebuild created is pending. (Parts
 /// inserted after a delete was created are never touched by it; the wait is so that, when a
 /// rebuild returns, the old states are gone and the dashboards show the re-tagged hours only.)
-async fn wait_for_mutations(store: &Store, tables: &[&str], since: u32) -> Result<(), StoreError> {
+pub(crate) async fn wait_for_mutations(
+    store: &Store,
+    tables: &[&str],
+    since: u32,
+) -> Result<(), StoreError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -183,6 +201,12 @@ mod tests {
                 assert_eq!(a.select.matches(SOURCE_MARK).count(), 1);
                 assert!(a.select.contains("GROUP BY"));
                 assert!(!a.select.contains("interactions\n"), "{}", a.select);
+                // The current views stamp each insert, which closing relies on.
+                assert!(
+                    a.select.contains("maxState(now()) AS written"),
+                    "{}",
+                    a.select
+                );
             }
         }
     }

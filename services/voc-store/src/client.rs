@@ -21,6 +21,9 @@ pub struct StoreConfig {
     pub password_file: Option<PathBuf>,
     /// Keep data this many days (TTL), where the server supports it; forever when unset.
     pub retention_days: Option<u32>,
+    /// The last UTC days (today counts as one) whose aggregates stay open as id sets for late and
+    /// replayed messages; older days are closed into exact counts ([`crate::closing`]). At least 1.
+    pub aggregate_open_days: u32,
 }
 
 impl Default for StoreConfig {
@@ -32,6 +35,7 @@ impl Default for StoreConfig {
             password: String::new(),
             password_file: None,
             retention_days: None,
+            aggregate_open_days: 2,
         }
     }
 }
@@ -69,6 +73,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("user", &self.user)
             .field("password_file", &self.password_file)
             .field("retention_days", &self.retention_days)
+            .field("aggregate_open_days", &self.aggregate_open_days)
             .finish_non_exhaustive()
     }
 }

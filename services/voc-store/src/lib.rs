@@ -9,10 +9,13 @@
 //! - [`writer`]: batched inserts retried with capped exponential delays (backon), never dropping a batch, stopping at errors no retry fixes;
 //! - [`history`]: stored interactions read back for a re-tag;
 //! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag;
+//! - [`closing`]: exact counts for the days no longer open to late messages, so the aggregates
+//!   grow with their groups, not with the interactions;
 //! - [`retag`]: the re-tag engine (chunks of hours, checkpoint, pace, write, rebuild).
 
 pub mod aggregates;
 pub mod client;
+pub mod closing;
 pub mod history;
 pub mod migrate;
 pub mod refusal;

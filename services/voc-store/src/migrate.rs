@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "flag_routing",
         sql: include_str!("../../../schemas/clickhouse/0008_flag_routing.sql"),
     },
+    Migration {
+        version: 9,
+        name: "closed_aggregates",
+        sql: include_str!("../../../schemas/clickhouse/0009_closed_aggregates.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
