@@ -51,9 +51,11 @@ def main() -> int:
         f"ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic GROUP BY topic ORDER BY topic", "TSV").data()
     exp = s.query(f"SELECT topic, interactions FROM {db}.topic_experience_daily ORDER BY topic", "TSV").data()
     kw = s.query(f"SELECT keyword, interactions FROM {db}.keyword_hourly", "TSV").data()
+    kw_topic = s.query(f"SELECT topic, interactions FROM {db}.keyword_topic_hourly WHERE keyword = '請求' ORDER BY topic", "TSV").data()
     print(f"ClickHouse {version} (chdb): {len(files)} migrations applied")
-    if view != final or "(none)\t1\t0" not in view or "billing\t1\t1" not in view or "請求\t1" not in kw or not exp.strip():
-        print(f"MISMATCH\nview:\n{view}\nfinal:\n{final}\nkeywords:\n{kw}\nexperience:\n{exp}")
+    if view != final or "(none)\t1\t0" not in view or "billing\t1\t1" not in view or "請求\t1" not in kw or not exp.strip() \
+            or kw_topic != "(any)\t1\nbilling\t1\nproduct\t1\n":
+        print(f"MISMATCH\nview:\n{view}\nfinal:\n{final}\nkeywords:\n{kw}\nby topic:\n{kw_topic}\nexperience:\n{exp}")
         return 1
     print("aggregates exact under a triple insert; every view runs")
 

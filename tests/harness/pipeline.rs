@@ -301,6 +301,21 @@ impl Pipeline {
         if kw_view != kw_final {
             return Err("keyword_hourly differs from interactions FINAL".into());
         }
+        let kt_view = self.ch.q(&format!(
+            "SELECT hour, keyword, topic, voice_type, product, channel, interactions, negative FROM {db}.keyword_topic_hourly \
+             ORDER BY hour, keyword, topic, voice_type, product, channel"
+        ));
+        let kt_final = self.ch.q(&format!(
+            "SELECT hour, keyword, topic, voice_type, product, channel, count(), countIf(sentiment = 'negative') \
+             FROM (SELECT toStartOfHour(occurred_at) AS hour, keyword, topics, voice_type, product, channel, sentiment \
+                   FROM {db}.interactions FINAL ARRAY JOIN keywords AS keyword) \
+             ARRAY JOIN arrayPushFront(if(empty(topics), ['(none)'], topics), '(any)') AS topic \
+             GROUP BY hour, keyword, topic, voice_type, product, channel \
+             ORDER BY hour, keyword, topic, voice_type, product, channel"
+        ));
+        if kt_view != kt_final {
+            return Err("keyword_topic_hourly differs from interactions FINAL".into());
+        }
         let totals_view = self.ch.q(&format!(
             "SELECT hour, voice_type, complaint_type, channel, product, interactions, negative FROM {db}.volume_hourly \
              ORDER BY hour, voice_type, complaint_type, channel, product"

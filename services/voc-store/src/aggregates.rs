@@ -193,7 +193,8 @@ mod tests {
                 tables,
                 [
                     "`voc`.topic_volume_hourly_state",
-                    "`voc`.keyword_hourly_state"
+                    "`voc`.keyword_hourly_state",
+                    "`voc`.keyword_topic_hourly_state"
                 ]
             );
             for a in &found {

@@ -36,7 +36,7 @@ struct ClosedTable {
 }
 
 /// `arrayDistinct`: a topic or keyword listed twice is one interaction, as in the id sets.
-const CLOSED_TABLES: [ClosedTable; 3] = [
+const CLOSED_TABLES: [ClosedTable; 4] = [
     ClosedTable {
         table: "topic_volume_hourly_closed",
         select: "toStartOfHour(occurred_at) AS hour, \
@@ -54,6 +54,15 @@ const CLOSED_TABLES: [ClosedTable; 3] = [
         group_by: "hour, keyword, product, channel",
     },
     ClosedTable {
+        table: "keyword_topic_hourly_closed",
+        select: "toStartOfHour(occurred_at) AS hour, arrayJoin(arrayDistinct(keywords)) AS keyword, \
+                 arrayJoin(arrayPushFront(arrayDistinct(if(empty(topics), ['(none)'], CAST(topics AS Array(String)))), '(any)')) AS topic, \
+                 CAST(voice_type AS String) AS voice_type, CAST(product AS String) AS product, \
+                 CAST(channel AS String) AS channel, \
+                 count() AS interactions, countIf(sentiment = 'negative') AS negative",
+        group_by: "hour, keyword, topic, voice_type, product, channel",
+    },
+    ClosedTable {
         table: "volume_hourly_closed",
         select: "toStartOfHour(occurred_at) AS hour, CAST(voice_type AS String) AS voice_type, \
                  ifNull(complaint_type, '') AS complaint_type, CAST(channel AS String) AS channel, \
@@ -64,7 +73,11 @@ const CLOSED_TABLES: [ClosedTable; 3] = [
 ];
 
 /// The id-set tables whose closed days are deleted once closed.
-const STATE_TABLES: [&str; 2] = ["topic_volume_hourly_state", "keyword_hourly_state"];
+const STATE_TABLES: [&str; 3] = [
+    "topic_volume_hourly_state",
+    "keyword_hourly_state",
+    "keyword_topic_hourly_state",
+];
 
 /// The UTC day number (days since 1970-01-01) of a Unix time in seconds.
 pub fn utc_day(unix_s: u32) -> u32 {
@@ -166,16 +179,25 @@ struct DueDay {
 /// with id sets written since their closure.
 async fn due(store: &Store, now: u32, open_days: u32) -> Result<Vec<DueDay>, StoreError> {
     let first_open = first_open_day(now, open_days);
+    // Every id-set table: a migration may fill one of them alone (0010 did).
+    let written = STATE_TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT intDiv(toUInt32(hour), 86400) AS day, max(finalizeAggregation(written)) AS written \
+                 FROM {t} GROUP BY day"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     store
         .client()
-        .query(
-            "SELECT day, closed FROM \
-             (SELECT intDiv(toUInt32(hour), 86400) AS day, max(finalizeAggregation(written)) AS written \
-              FROM topic_volume_hourly_state GROUP BY day) \
+        .query(&format!(
+            "SELECT day, closed FROM (SELECT day, max(written) AS written FROM ({written}) GROUP BY day) \
              ANY LEFT JOIN (SELECT day, closed_at, toUInt8(1) AS closed FROM aggregate_closures FINAL) USING day \
              WHERE (closed = 0 AND day < ?) OR (closed = 1 AND written >= closed_at) \
-             ORDER BY day",
-        )
+             ORDER BY day"
+        ))
         .bind(first_open)
         .fetch_all()
         .await

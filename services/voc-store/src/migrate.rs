@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "closed_aggregates",
         sql: include_str!("../../../schemas/clickhouse/0009_closed_aggregates.sql"),
     },
+    Migration {
+        version: 10,
+        name: "keyword_topic_hourly",
+        sql: include_str!("../../../schemas/clickhouse/0010_keyword_topic_hourly.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
