@@ -154,6 +154,13 @@ impl ServerVersion {
         }
     }
 
+    /// Filters reach into views only when `enable_optimize_predicate_expression` is on, which is
+    /// the default from 19.x; 18.16 has it off, and then a filtered read of an aggregate view
+    /// merges every id set before filtering.
+    pub fn needs_predicate_pushdown_setting(self) -> bool {
+        self.major < 19
+    }
+
     /// The `clickhouse` crate validates rows with a `DESCRIBE` setting that old servers reject.
     pub fn supports_row_validation(self) -> bool {
         self >= Self {
@@ -206,9 +213,12 @@ impl Store {
             source,
         })?;
         let version = ServerVersion::parse(&version)?;
-        let client = base_client(config)
+        let mut client = base_client(config)
             .with_database(&config.database)
             .with_validation(version.supports_row_validation());
+        if version.needs_predicate_pushdown_setting() {
+            client = client.with_setting("enable_optimize_predicate_expression", "1");
+        }
         Ok(Self {
             client,
             database: config.database.clone(),
