@@ -550,18 +550,29 @@ async fn closed_days_stay_exact_under_replays_late_messages_and_retags() {
     let mut late = corpus(3).remove(0);
     late["interaction_id"] = "late-1".into();
     late["occurred_at"] = "2026-11-11T10:30:00+09:00".into();
+    let written = || worker.metric("voc_sink_rows_written_total").unwrap_or(0.0);
+    let before = written();
     p.produce(&old);
     ingest(&p, &[late]);
-    p.wait_for("the replay written", WAIT, || {
-        id_sets_in_closed_days(&p) > 0
-    });
+    let want = before + old.len() as f64 + 1.0;
+    p.wait_for("the replay written", WAIT, || written() >= want);
     assert!(
         p.aggregates_exact().is_err(),
         "until the next close, a closed day lacks its late message"
     );
     let (closed, reclosed) = close(&p);
     assert_eq!(closed, 0);
-    assert!(reclosed >= 1, "the late message's day is closed again");
+    assert!(reclosed >= 1, "the replayed days are closed again");
+    let late_day_in_the_last_close = p.ch.q(&format!(
+        "SELECT version = (SELECT max(version) FROM {db}.aggregate_closures) FROM {db}.aggregate_closures FINAL \
+         WHERE day = intDiv(toUInt32(toDateTime('2026-11-11 01:30:00', 'UTC')), 86400)",
+        db = p.db
+    ));
+    assert_eq!(
+        late_day_in_the_last_close.trim(),
+        "1",
+        "the late message's day is among those closed again"
+    );
     p.assert_aggregates_exact();
 
     // A re-tag of closed and open days: re-closed at once, counted once.

@@ -66,9 +66,10 @@ FROM ${DB}.keyword_topic_hourly_state
 WHERE intDiv(toUInt32(hour), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures)
 GROUP BY hour, keyword, topic, voice_type, product, channel;
 
--- The history stored before this migration, as id sets stamped now: on closed days they are newer
--- than the closure, so the next close (the flagger's, or `voc aggregates close`) recomputes those
--- days, this table's counts included. Until then the keyword panels miss the closed days.
+-- The history stored before this migration. Open days: their id sets, from the interactions. Closed
+-- days: one empty id set each, stamped now, which marks the day for re-closing, so the next close
+-- (the flagger's, or `voc aggregates close`) computes their counts a month at a time; until then the
+-- keyword panels miss the closed days.
 INSERT INTO ${DB}.keyword_topic_hourly_state
 SELECT
     toStartOfHour(occurred_at) AS hour,
@@ -81,4 +82,18 @@ SELECT
     uniqExactIfState(interaction_id, toUInt8(sentiment = 'negative')) AS negative,
     maxState(now()) AS written
 FROM ${DB}.interactions FINAL
-GROUP BY hour, keyword, topic, voice_type, product, channel
+WHERE intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures)
+GROUP BY hour, keyword, topic, voice_type, product, channel;
+
+INSERT INTO ${DB}.keyword_topic_hourly_state
+SELECT
+    toDateTime(day * 86400) AS hour,
+    '' AS keyword,
+    '(any)' AS topic,
+    '' AS voice_type,
+    '' AS product,
+    '' AS channel,
+    arrayReduce('uniqExactState', emptyArrayString()) AS interactions,
+    arrayReduce('uniqExactIfState', emptyArrayString(), emptyArrayUInt8()) AS negative,
+    arrayReduce('maxState', [now()]) AS written
+FROM (SELECT DISTINCT day FROM ${DB}.aggregate_closures)

@@ -46,23 +46,6 @@ pub fn notifier(settings: &Settings) -> anyhow::Result<Notifier> {
     })
 }
 
-/// Closes the aggregate days that are due (`voc_store::closing`), logging what it closed.
-pub async fn close_aggregate_days(
-    store: &voc_store::Store,
-    open_days: u32,
-) -> Result<voc_store::closing::CloseReport, voc_store::StoreError> {
-    let report = voc_store::closing::close_due(store, open_days).await?;
-    if !report.closed.is_empty() || !report.reclosed.is_empty() {
-        tracing::info!(
-            closed = report.closed.len(),
-            reclosed = report.reclosed.len(),
-            version = report.version,
-            "closed aggregate days into exact counts"
-        );
-    }
-    Ok(report)
-}
-
 /// Parses `--now` (the injectable clock) or takes the current time.
 pub fn now_or(arg: Option<&str>) -> anyhow::Result<OffsetDateTime> {
     match arg {
@@ -110,11 +93,14 @@ pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyh
     loop {
         let at = now_or(now)?;
         let started = std::time::Instant::now();
-        let run = async {
-            close_aggregate_days(&store, settings.clickhouse.aggregate_open_days).await?;
-            voc_flags::run_once(&store, at, config, &notifier, &names).await
-        };
-        match run.await {
+        // Closing first, so detection reads the day's counts; a failed close is retried at the
+        // next run and does not hold detection back (open id sets are exact meanwhile).
+        if let Err(e) =
+            crate::cmd_aggregates::close_due(&store, settings.clickhouse.aggregate_open_days).await
+        {
+            tracing::warn!(error = %e, "closing aggregate days failed; retrying at the next run");
+        }
+        match voc_flags::run_once(&store, at, config, &notifier, &names).await {
             Ok(report) => {
                 metrics.succeeded(
                     u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),

@@ -1,5 +1,6 @@
 //! The `voc` binary: clap subcommands wiring the crates together, nothing more.
 
+mod cmd_aggregates;
 mod cmd_bench;
 mod cmd_bench_e2e;
 mod cmd_bench_scale;
@@ -672,21 +673,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Aggregates {
             command: AggregatesCommand::Close,
         } => {
-            runtime()?.block_on(async {
-                let store = cmd_stream::connect_migrated(&settings).await?;
-                let report = cmd_flags::close_aggregate_days(
-                    &store,
-                    settings.clickhouse.aggregate_open_days,
-                )
-                .await?;
-                println!(
-                    "closed {} day(s), re-closed {} (version {})",
-                    report.closed.len(),
-                    report.reclosed.len(),
-                    report.version
-                );
-                anyhow::Ok(())
-            })?;
+            runtime()?.block_on(cmd_aggregates::close(&settings))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker { .. } => {

@@ -36,6 +36,20 @@ fn aggregations(store: &Store) -> Result<Vec<Aggregation>, StoreError> {
     views(MIGRATIONS, store.database(), store.version())
 }
 
+/// Each id-set table (database-qualified) and the SELECT of the view that fills it, as the
+/// migrations define them last.
+#[cfg(test)]
+pub(crate) fn views_of(
+    migrations: &[crate::migrate::Migration],
+    db: &str,
+    version: crate::ServerVersion,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(views(migrations, db, version)?
+        .into_iter()
+        .map(|a| (a.table, a.select))
+        .collect())
+}
+
 fn views(
     migrations: &[crate::migrate::Migration],
     db: &str,
@@ -87,7 +101,7 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
     }
     let list = sql_list(&hours);
     let aggregations = aggregations(store)?;
-    let since = server_now(store).await?;
+    let since = store.server_now().await?;
     for a in &aggregations {
         store
             .execute(
@@ -122,20 +136,6 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
             .await?;
     }
     Ok(())
-}
-
-/// The server's clock, so that only the mutations a rebuild created are waited for (another,
-/// stuck mutation must not hold it up).
-async fn server_now(store: &Store) -> Result<u32, StoreError> {
-    store
-        .client()
-        .query("SELECT toUInt32(now())")
-        .fetch_one()
-        .await
-        .map_err(|source| StoreError::Query {
-            what: "read the server clock".into(),
-            source,
-        })
 }
 
 /// Waits until no mutation of the state tables that this rebuild created is pending. (Parts
@@ -184,7 +184,7 @@ mod tests {
     use crate::client::ServerVersion;
 
     #[test]
-    fn both_views_yield_their_state_table_and_a_select_over_the_marked_source() {
+    fn every_view_yields_its_state_table_and_a_select_over_the_marked_source() {
         for version in ["18.16.1", "25.8.2"] {
             let v = ServerVersion::parse(version).expect("version");
             let found = views(MIGRATIONS, "voc", v).expect("views parse");

@@ -216,8 +216,20 @@ impl Store {
         let mut client = base_client(config)
             .with_database(&config.database)
             .with_validation(version.supports_row_validation());
+        // A user with `readonly = 1` may not change any setting on 18.16, and every query asking
+        // to would be refused: such a reader goes without (slower, same answers).
         if version.needs_predicate_pushdown_setting() {
-            client = client.with_setting("enable_optimize_predicate_expression", "1");
+            let readonly: String = probe
+                .query("SELECT value FROM system.settings WHERE name = 'readonly'")
+                .fetch_one()
+                .await
+                .map_err(|source| StoreError::Unreachable {
+                    url: config.url.clone(),
+                    source,
+                })?;
+            if readonly.trim() != "1" {
+                client = client.with_setting("enable_optimize_predicate_expression", "1");
+            }
         }
         Ok(Self {
             client,
@@ -258,6 +270,16 @@ impl Store {
                 what: sql.to_string(),
                 source,
             })
+    }
+
+    /// The server's clock, seconds since the epoch (the materialised views stamp id sets with it,
+    /// and mutations are dated by it).
+    pub async fn server_now(&self) -> Result<u32, StoreError> {
+        self.client
+            .query("SELECT toUInt32(now())")
+            .fetch_one()
+            .await
+            .map_err(StoreError::query("read the server clock"))
     }
 
     /// Runs one statement, naming it in the error.

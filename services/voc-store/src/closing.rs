@@ -5,7 +5,12 @@
 //! 1. each `*_closed` table gets the days' counts from `interactions FINAL` under a new version;
 //! 2. `aggregate_closures` records (day, version, `T`): from then on readers take those counts;
 //! 3. the days' id sets written before `T` are deleted (every interaction they hold was in the
-//!    table when step 1 read it), and older versions of re-closed days too.
+//!    table when step 1 read it), and the days' counts under older versions too.
+//!
+//! Versions are ordered by `T` (the later close wins, and it read the table after everything an
+//! earlier close deleted). On servers from 19.x the deletes stop a minute before `T`: a view's rows
+//! may be stamped before the table's own part is visible there. The day of a row is the UTC day
+//! of its hour, everywhere ([`HOUR_DAY`]).
 //!
 //! A day is due when it is older than the open days and not closed, or when it is closed but has
 //! id sets written at or after its closure's `T` (a late or replayed message; the materialised view
@@ -13,8 +18,6 @@
 //! interaction seen before and again is counted once, and one seen only now is counted too.
 //! Between its arrival and the next close, a late message is not yet in a closed day's counts: the
 //! delay is one flagger interval (`flags.interval_s`), and `voc aggregates close` closes at once.
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
@@ -79,6 +82,13 @@ const STATE_TABLES: [&str; 3] = [
     "keyword_topic_hourly_state",
 ];
 
+/// The day an aggregate row belongs to: the UTC day of its hour. Every reader (the views), every
+/// delete and every close uses this one key, so that a server whose time zone is not a whole number
+/// of hours from UTC (its hours start at :30) puts each hour in the same day everywhere.
+const HOUR_DAY: &str = "intDiv(toUInt32(hour), 86400)";
+/// [`HOUR_DAY`] of an interaction, for reading `interactions`.
+const HOUR_DAY_OF_OCCURRED: &str = "intDiv(toUInt32(toStartOfHour(occurred_at)), 86400)";
+
 /// The UTC day number (days since 1970-01-01) of a Unix time in seconds.
 pub fn utc_day(unix_s: u32) -> u32 {
     unix_s / 86_400
@@ -101,16 +111,12 @@ pub struct CloseReport {
     pub version: u64,
 }
 
-/// The statements that close `days` under `version` at server time `t`, in order, as (what,
-/// SQL): the counts, the closure rows, then the deletes. `reclosed` are the days closed before, whose
-/// older versions go. Pure, so a plan for another engine runs exactly these.
-pub fn statements(
-    database: &str,
-    days: &[u32],
-    reclosed: &[u32],
-    version: u64,
-    t: u32,
-) -> Vec<(String, String)> {
+/// The statements that close `days` (UTC day numbers) under `version`, in order, as (what, SQL):
+/// the counts, the closure rows, then the deletes of the days' id sets stamped before `bound`
+/// (server time, seconds since the epoch: see [`close_due`]) and of the days' counts under older
+/// versions (a re-close's, or a closer's that stopped half-way). Pure, so a plan for another
+/// engine runs exactly these.
+pub fn statements(database: &str, days: &[u32], version: u64, bound: u32) -> Vec<(String, String)> {
     let db = format!("`{database}`");
     let mut out = Vec::new();
     for chunk in days.chunks(DAYS_PER_STATEMENT) {
@@ -120,7 +126,7 @@ pub fn statements(
                 format!("close days in {}", c.table),
                 format!(
                     "INSERT INTO {db}.{table} SELECT {select}, toUInt64({version}) AS version \
-                     FROM {db}.interactions FINAL WHERE intDiv(toUInt32(occurred_at), 86400) IN ({list}) \
+                     FROM {db}.interactions FINAL WHERE {HOUR_DAY_OF_OCCURRED} IN ({list}) \
                      GROUP BY {group_by}",
                     table = c.table,
                     select = c.select,
@@ -134,7 +140,7 @@ pub fn statements(
     }
     let rows: Vec<String> = days
         .iter()
-        .map(|d| format!("({d}, {version}, toDateTime({t}))"))
+        .map(|d| format!("({d}, {version}, toDateTime({bound}))"))
         .collect();
     out.push((
         "record the closures".into(),
@@ -148,23 +154,19 @@ pub fn statements(
         out.push((
             format!("delete the closed days' id sets from {table}"),
             format!(
-                "ALTER TABLE {db}.{table} DELETE WHERE intDiv(toUInt32(hour), 86400) IN ({list}) \
-                 AND finalizeAggregation(written) < toDateTime({t})"
+                "ALTER TABLE {db}.{table} DELETE WHERE {HOUR_DAY} IN ({list}) \
+                 AND finalizeAggregation(written) < toDateTime({bound})"
             ),
         ));
     }
-    if !reclosed.is_empty() {
-        let list = sql_list(reclosed);
-        for c in CLOSED_TABLES {
-            out.push((
-                format!("delete older versions of re-closed days from {}", c.table),
-                format!(
-                    "ALTER TABLE {db}.{table} DELETE WHERE intDiv(toUInt32(hour), 86400) IN ({list}) \
-                     AND version < {version}",
-                    table = c.table
-                ),
-            ));
-        }
+    for c in CLOSED_TABLES {
+        out.push((
+            format!("delete older versions of the days from {}", c.table),
+            format!(
+                "ALTER TABLE {db}.{table} DELETE WHERE {HOUR_DAY} IN ({list}) AND version < {version}",
+                table = c.table
+            ),
+        ));
     }
     out
 }
@@ -172,7 +174,8 @@ pub fn statements(
 #[derive(Debug, Deserialize, clickhouse::Row)]
 struct DueDay {
     day: u32,
-    closed: u8,
+    /// Closed before: this close is a re-close.
+    closed: bool,
 }
 
 /// Days due for closing at server time `now`: unclosed days before the open ones, and closed days
@@ -184,7 +187,7 @@ async fn due(store: &Store, now: u32, open_days: u32) -> Result<Vec<DueDay>, Sto
         .iter()
         .map(|t| {
             format!(
-                "SELECT intDiv(toUInt32(hour), 86400) AS day, max(finalizeAggregation(written)) AS written \
+                "SELECT {HOUR_DAY} AS day, max(finalizeAggregation(written)) AS written \
                  FROM {t} GROUP BY day"
             )
         })
@@ -204,23 +207,13 @@ async fn due(store: &Store, now: u32, open_days: u32) -> Result<Vec<DueDay>, Sto
         .map_err(StoreError::query("find the days due for closing"))
 }
 
-/// The server's clock (`written` is stamped with it).
-async fn server_now(store: &Store) -> Result<u32, StoreError> {
-    store
-        .client()
-        .query("SELECT toUInt32(now())")
-        .fetch_one()
-        .await
-        .map_err(StoreError::query("read the server clock"))
-}
-
 /// Waits until the server's clock has passed `after` (at most about a second), and returns it. The
 /// stamps have whole seconds: an id set written in the second a close starts could be older or
 /// newer than its counts, so it would have to stay; starting in a fresh second, every id set
 /// written before the close began is older than the close's time and goes.
 async fn next_second(store: &Store, after: u32) -> Result<u32, StoreError> {
     loop {
-        let now = server_now(store).await?;
+        let now = store.server_now().await?;
         if now > after {
             return Ok(now);
         }
@@ -228,38 +221,45 @@ async fn next_second(store: &Store, after: u32) -> Result<u32, StoreError> {
     }
 }
 
-/// A version above every closure so far: milliseconds of the wall clock, or one more than the
-/// highest recorded when the clock is behind it.
-async fn next_version(store: &Store) -> Result<u64, StoreError> {
+/// A version above every closure so far, ordered by the server time `t` of the close: the later
+/// close wins, and it read `interactions FINAL` after every id set an earlier close deleted was
+/// written. The low 32 bits tell apart two closes in the same second (they must never share a
+/// version, or the views would add both).
+async fn next_version(store: &Store, t: u32) -> Result<u64, StoreError> {
+    use std::hash::BuildHasher;
     let highest: u64 = store
         .client()
         .query("SELECT max(version) FROM aggregate_closures")
         .fetch_one()
         .await
         .map_err(StoreError::query("read the latest closure version"))?;
-    let clock = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Ok(clock.max(highest + 1))
+    let tie = std::collections::hash_map::RandomState::new().hash_one(std::process::id()) as u32;
+    Ok(((u64::from(t) << 32) | u64::from(tie)).max(highest + 1))
+}
+
+/// Seconds before a close's time that its id-set deletes stop: servers from 19.x may stamp a view's
+/// rows before the table's own part is visible, so the last moments stay as marks for the next
+/// close. 18.x writes the table's part before its views run.
+fn stamp_margin_s(store: &Store) -> u32 {
+    if store.version().needs_predicate_pushdown_setting() {
+        0
+    } else {
+        60
+    }
 }
 
 /// Closes every due day (see the module docs): the days older than the last `open_days` UTC days
 /// (today counts as one), and closed days with late or replayed messages. Idempotent; safe next to
 /// live workers and to another closer (the higher version wins, each complete).
 pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, StoreError> {
-    let now = server_now(store).await?;
+    let now = store.server_now().await?;
     let due = due(store, now, open_days).await?;
     if due.is_empty() {
         return Ok(CloseReport::default());
     }
     let now = next_second(store, now).await?;
     let days: Vec<u32> = due.iter().map(|d| d.day).collect();
-    let reclosed: Vec<u32> = due
-        .iter()
-        .filter(|d| d.closed == 1)
-        .map(|d| d.day)
-        .collect();
+    let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
     close(store, &days, &reclosed, now).await
 }
 
@@ -269,7 +269,7 @@ pub async fn reclose(store: &Store, days: &[u32]) -> Result<CloseReport, StoreEr
     if days.is_empty() {
         return Ok(CloseReport::default());
     }
-    let now = server_now(store).await?;
+    let now = store.server_now().await?;
     let now = next_second(store, now).await?;
     close(store, days, days, now).await
 }
@@ -310,8 +310,9 @@ async fn close(
     if days.is_empty() {
         return Ok(CloseReport::default());
     }
-    let version = next_version(store).await?;
-    for (what, sql) in statements(store.database(), days, reclosed, version, now) {
+    let version = next_version(store, now).await?;
+    let bound = now.saturating_sub(stamp_margin_s(store));
+    for (what, sql) in statements(store.database(), days, version, bound) {
         store.execute(&what, &sql).await?;
     }
     Ok(CloseReport {
@@ -331,7 +332,7 @@ mod tests {
 
     #[test]
     fn counts_come_before_the_closure_and_the_closure_before_any_delete() {
-        let s = statements("voc", &[20_000, 20_001], &[20_000], 7, 1_728_000_000);
+        let s = statements("voc", &[20_000, 20_001], 7, 1_728_000_000);
         let whats: Vec<&str> = s.iter().map(|(w, _)| w.as_str()).collect();
         let closure = whats
             .iter()
@@ -344,24 +345,67 @@ mod tests {
         );
         assert_eq!(closure, CLOSED_TABLES.len());
         assert!(whats[closure + 1..].iter().all(|w| w.starts_with("delete")));
-        // Only the re-closed day loses older versions; both days lose id sets written before T.
-        let older: Vec<&String> = s
-            .iter()
-            .filter(|(w, _)| w.starts_with("delete older"))
-            .map(|(_, q)| q)
-            .collect();
+        let deletes = |what: &str| -> Vec<&String> {
+            s.iter()
+                .filter(|(w, _)| w.contains(what))
+                .map(|(_, q)| q)
+                .collect()
+        };
+        let older = deletes("older versions");
         assert_eq!(older.len(), CLOSED_TABLES.len());
         assert!(
             older
                 .iter()
-                .all(|q| q.contains("IN (20000)") && q.contains("version < 7"))
+                .all(|q| q.contains("IN (20000,20001)") && q.contains("version < 7"))
         );
+        let id_sets = deletes("id sets");
+        assert_eq!(id_sets.len(), STATE_TABLES.len());
         assert!(
-            s.iter()
-                .filter(|(w, _)| w.contains("id sets"))
-                .all(|(_, q)| q.contains("IN (20000,20001)")
-                    && q.contains("< toDateTime(1728000000)"))
+            id_sets
+                .iter()
+                .all(|q| q.contains("IN (20000,20001)") && q.contains("< toDateTime(1728000000)"))
         );
+    }
+
+    #[test]
+    fn counts_read_interactions_by_the_day_of_their_hour_as_the_views_do() {
+        let s = statements("voc", &[20_000], 7, 1);
+        for (what, q) in &s {
+            if what.starts_with("close days in") {
+                assert!(q.contains(HOUR_DAY_OF_OCCURRED), "{q}");
+            } else if what.starts_with("delete") {
+                assert!(q.contains(HOUR_DAY), "{q}");
+            }
+        }
+        for sql in [
+            include_str!("../../../schemas/clickhouse/0009_closed_aggregates.sql"),
+            include_str!("../../../schemas/clickhouse/0010_keyword_topic_hourly.sql"),
+        ] {
+            assert!(sql.contains(&format!("WHERE {HOUR_DAY} NOT IN")));
+            assert!(sql.contains(&format!("WHERE ({HOUR_DAY}, version) IN")));
+        }
+    }
+
+    #[test]
+    fn every_id_set_table_has_counts_over_the_same_groups() {
+        let v = crate::ServerVersion::parse("18.16.1").expect("version");
+        let views =
+            crate::aggregates::views_of(crate::migrate::MIGRATIONS, "voc", v).expect("views");
+        assert_eq!(views.len(), STATE_TABLES.len());
+        for (table, select) in views {
+            let state = table.trim_start_matches("`voc`.");
+            assert!(STATE_TABLES.contains(&state), "{state}");
+            let groups = select
+                .rsplit_once("GROUP BY")
+                .map(|g| g.1.trim().to_string())
+                .expect("GROUP BY");
+            let counted = state.replace("_state", "_closed");
+            let closed = CLOSED_TABLES
+                .iter()
+                .find(|c| c.table == counted)
+                .unwrap_or_else(|| panic!("no counts for {state}"));
+            assert_eq!(closed.group_by, groups, "{state}");
+        }
     }
 
     #[test]
@@ -375,12 +419,12 @@ mod tests {
     #[test]
     fn a_long_backlog_is_closed_a_month_at_a_time() {
         let days: Vec<u32> = (0..70).collect();
-        let s = statements("voc", &days, &[], 1, 1);
+        let s = statements("voc", &days, 1, 1);
         let inserts = s
             .iter()
             .filter(|(w, _)| w.starts_with("close days in"))
             .count();
         assert_eq!(inserts, 3 * CLOSED_TABLES.len());
-        assert!(statements("voc", &[], &[], 1, 1).is_empty());
+        assert!(statements("voc", &[], 1, 1).is_empty());
     }
 }
