@@ -193,8 +193,7 @@ mod tests {
                 tables,
                 [
                     "`voc`.topic_volume_hourly_state",
-                    "`voc`.keyword_hourly_state",
-                    "`voc`.keyword_topic_hourly_state"
+                    "`voc`.keyword_hourly_state"
                 ]
             );
             for a in &found {
