@@ -142,7 +142,7 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
         ];
         p.ch.q(&render(raw, from, end, &vars, &p.db))
     };
-    // Panels read the aggregate states with the filters applied before the merge: after a replay,
+    // Panels read the hourly views (closed days' counts, open days' id sets): after a replay,
     // volumes and negative shares are those of the collapsed interactions, whatever the filters.
     let share = overview["panels"]
         .as_array()
@@ -158,7 +158,7 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
             vars,
             &p.db,
         );
-        let from_states = p.ch.q(&format!(
+        let from_views = p.ch.q(&format!(
             "SELECT topic, negative_share, volume FROM ({sql}) ORDER BY topic"
         ));
         let var = |name: &str| vars.iter().find(|v| v.0 == name).map_or("All", |v| v.1);
@@ -178,7 +178,7 @@ async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
             vt = var("voice_type"),
         ));
         assert!(!direct.trim().is_empty(), "{vars:?} selects something");
-        assert_eq!(from_states, direct, "{vars:?}");
+        assert_eq!(from_views, direct, "{vars:?}");
     }
 
     assert!(keywords_of("account_login", "All").contains("認証コード"));

@@ -174,18 +174,25 @@ trait Answer {
     }
 }
 
+/// A digest of an answer's rows in sorted order: a time series orders by time only, and rows of
+/// one time may come in any order.
+fn sorted_digest<T: std::hash::Hash + Ord>(mut rows: Vec<T>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    rows.sort_unstable();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rows.hash(&mut h);
+    h.finish()
+}
+
 /// A console query's rows: compared whole (their Debug text, sorted).
 impl<T: std::fmt::Debug> Answer for Vec<T> {
     fn rows(&self) -> usize {
         self.len()
     }
     fn digest(&self) -> Option<u64> {
-        use std::hash::{Hash, Hasher};
-        let mut lines: Vec<String> = self.iter().map(|r| format!("{r:?}")).collect();
-        lines.sort_unstable();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        lines.hash(&mut h);
-        Some(h.finish())
+        Some(sorted_digest(
+            self.iter().map(|r| format!("{r:?}")).collect(),
+        ))
     }
 }
 
@@ -291,7 +298,6 @@ struct TsvAnswer {
 }
 
 async fn tsv_answer(store: &Store, sql: &str) -> Result<TsvAnswer, StoreError> {
-    use std::hash::{Hash, Hasher};
     let body = store
         .client()
         .query(sql)
@@ -300,15 +306,9 @@ async fn tsv_answer(store: &Store, sql: &str) -> Result<TsvAnswer, StoreError> {
         .collect()
         .await
         .map_err(StoreError::query("a dashboard query"))?;
-    // Rows in sorted order: a time series orders by time only, and rows of one time may come in
-    // any order.
-    let mut lines: Vec<&[u8]> = body.split(|c| *c == b'\n').collect();
-    lines.sort_unstable();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    lines.hash(&mut h);
     Ok(TsvAnswer {
         rows: body.iter().filter(|c| **c == b'\n').count(),
-        digest: h.finish(),
+        digest: sorted_digest(body.split(|c| *c == b'\n').collect()),
     })
 }
 
@@ -366,12 +366,7 @@ fn write_plan(
 
 pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     // The database is dropped first: never the configured one, and only a plain name.
-    if args.database.is_empty()
-        || !args
-            .database
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
+    if !voc_store::is_plain_name(&args.database) {
         anyhow::bail!(
             "--database {:?} must be letters, digits and _",
             args.database

@@ -363,9 +363,7 @@ impl Settings {
         if l.max_message_bytes < 256 || l.max_turns == 0 || l.max_turn_chars < 16 {
             bail!("limits are too small to accept any message: {l:?}");
         }
-        let ident =
-            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ident(&self.clickhouse.database) {
+        if !voc_store::is_plain_name(&self.clickhouse.database) {
             bail!(
                 "clickhouse.database {:?} must be letters, digits and _",
                 self.clickhouse.database

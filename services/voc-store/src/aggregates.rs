@@ -21,11 +21,11 @@ const MUTATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// An aggregate state table and the SELECT that fills it, taken from its materialised view.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Aggregation {
+pub(crate) struct Aggregation {
     /// The state table, database-qualified as the migration names it.
-    table: String,
+    pub(crate) table: String,
     /// The view's SELECT, reading `interactions` (one placeholder: where `FROM … interactions` was).
-    select: String,
+    pub(crate) select: String,
 }
 
 const SOURCE_MARK: &str = "\u{0}SOURCE\u{0}";
@@ -36,21 +36,7 @@ fn aggregations(store: &Store) -> Result<Vec<Aggregation>, StoreError> {
     views(MIGRATIONS, store.database(), store.version())
 }
 
-/// Each id-set table (database-qualified) and the SELECT of the view that fills it, as the
-/// migrations define them last.
-#[cfg(test)]
-pub(crate) fn views_of(
-    migrations: &[crate::migrate::Migration],
-    db: &str,
-    version: crate::ServerVersion,
-) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(views(migrations, db, version)?
-        .into_iter()
-        .map(|a| (a.table, a.select))
-        .collect())
-}
-
-fn views(
+pub(crate) fn views(
     migrations: &[crate::migrate::Migration],
     db: &str,
     version: crate::ServerVersion,

@@ -170,6 +170,12 @@ impl ServerVersion {
     }
 }
 
+/// Whether `name` is a plain database name (letters, digits and `_`): one voc may put in SQL
+/// unquoted and may drop.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A connected store: a client bound to the configured database, and the server's version.
 #[derive(Clone)]
 pub struct Store {

@@ -385,10 +385,9 @@ mod tests {
     #[test]
     fn every_id_set_table_has_counts_over_the_same_groups() {
         let v = crate::ServerVersion::parse("18.16.1").expect("version");
-        let views =
-            crate::aggregates::views_of(crate::migrate::MIGRATIONS, "voc", v).expect("views");
+        let views = crate::aggregates::views(crate::migrate::MIGRATIONS, "voc", v).expect("views");
         assert_eq!(views.len(), STATE_TABLES.len());
-        for (table, select) in views {
+        for crate::aggregates::Aggregation { table, select } in views {
             let state = table.trim_start_matches("`voc`.");
             assert!(STATE_TABLES.contains(&state), "{state}");
             let groups = select

@@ -23,5 +23,5 @@ pub mod retag;
 pub mod rows;
 pub mod writer;
 
-pub use client::{ServerVersion, Store, StoreConfig, StoreError};
+pub use client::{ServerVersion, Store, StoreConfig, StoreError, is_plain_name};
 pub use rows::InteractionRow;
