@@ -6,11 +6,12 @@
 # With --browser (the test suite): also
 #   chromium chromium-driver            a real headless browser for the console's browser test
 #   fonts-ipafont-gothic                Japanese glyphs for its screenshots
+#   zookeeper                           coordination for the ClickHouse cluster tests
 set -euo pipefail
 
 packages=(mecab-ipadic clickhouse-server clickhouse-client pkg-config libssl-dev)
 if [ "${1:-}" = "--browser" ]; then
-  packages+=(chromium chromium-driver fonts-ipafont-gothic)
+  packages+=(chromium chromium-driver fonts-ipafont-gothic zookeeper)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -17,7 +17,17 @@ fn dashboards() -> Vec<(&'static str, serde_json::Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
-    let p = Pipeline::new(2);
+    panels_scenario(Pipeline::new(2));
+}
+
+/// The same panels, unchanged, on a cluster of two shards of two replicas: they read the
+/// Distributed tables and views that `voc migrate --cluster` made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_panel_query_runs_unchanged_on_a_cluster() {
+    panels_scenario(Pipeline::on_cluster(2, 2, 2));
+}
+
+fn panels_scenario(p: Pipeline) {
     p.migrate();
     let w = p.spawn_worker("d");
     let end = time::macros::datetime!(2026-11-20 15:00 +09:00);

@@ -174,11 +174,34 @@ async fn valid_messages_land_once_and_malformed_ones_in_the_dlq_with_reason_and_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarts_and_hard_kills_lose_nothing_and_count_nothing_twice() {
-    let p = Pipeline::new(3);
+    hard_kills_scenario(Pipeline::new(3));
+}
+
+/// The same on a cluster of two shards of two replicas: a replay lands on the shard that holds
+/// the interaction, so `FINAL` and the id sets collapse it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_and_hard_kills_lose_nothing_and_count_nothing_twice_on_a_cluster() {
+    hard_kills_scenario(Pipeline::on_cluster(3, 2, 2));
+}
+
+fn hard_kills_scenario(p: Pipeline) {
     p.migrate();
     // Keep every row a replay writes, so the test can see that replays happened (merges would
     // collapse them in the background).
-    p.ch.q(&format!("SYSTEM STOP MERGES {}.interactions", p.db));
+    match &p.ch.cluster {
+        None => {
+            p.ch.q(&format!("SYSTEM STOP MERGES {}.interactions", p.db));
+        }
+        Some(c) => {
+            for i in 0..c.servers.len() {
+                p.ch.query_on(
+                    i,
+                    &format!("SYSTEM STOP MERGES {}.interactions_local", p.db),
+                )
+                .expect("stop merges");
+            }
+        }
+    }
     let all: Vec<String> = (1..=4).flat_map(corpus).collect();
     let chunks: Vec<&[String]> = all.chunks(all.len() / 4).collect();
 

@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use voc_demo::local_clickhouse::LocalClickHouse;
 
+use crate::cluster::Cluster;
 use crate::free_port;
 
 pub struct ClickHouse {
     pub url: String,
     server: Option<LocalClickHouse>,
     dir: Option<PathBuf>,
+    /// A cluster of private servers instead (`url` is its first server's).
+    pub cluster: Option<Cluster>,
 }
 
 impl ClickHouse {
@@ -24,6 +27,7 @@ impl ClickHouse {
                 url,
                 server: None,
                 dir: None,
+                cluster: None,
             };
         }
         let dir =
@@ -34,7 +38,37 @@ impl ClickHouse {
             url: server.url(),
             server: Some(server),
             dir: Some(dir),
+            cluster: None,
         }
+    }
+
+    /// Starts a private cluster of `shards × replicas` servers and ZooKeeper ([`Cluster`]).
+    pub fn start_cluster(shards: usize, replicas: usize) -> Self {
+        let cluster = Cluster::start(shards, replicas);
+        Self {
+            url: cluster.servers[0].url(),
+            server: None,
+            dir: None,
+            cluster: Some(cluster),
+        }
+    }
+
+    /// Runs a query on server `i` of the cluster; the body or the server's error text.
+    pub fn query_on(&self, i: usize, sql: &str) -> Result<String, String> {
+        let cluster = self.cluster.as_ref().expect("a cluster");
+        post(&cluster.servers[i].url(), sql)
+    }
+
+    /// Stops server `i` of the cluster (kill -9), keeping its data.
+    pub fn stop_server(&mut self, i: usize) {
+        self.cluster.as_mut().expect("a cluster").servers[i].stop();
+    }
+
+    /// Starts server `i` of the cluster again, and waits until it answers.
+    pub fn resume_server(&mut self, i: usize) {
+        self.cluster.as_mut().expect("a cluster").servers[i]
+            .start()
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Whether this server is ours to stop and start.
@@ -60,30 +94,35 @@ impl ClickHouse {
 
     /// Runs a query over HTTP; the body (TSV by default) or the server's error text.
     pub fn query(&self, sql: &str) -> Result<String, String> {
-        let response = ureq::post(&self.url)
-            .config()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .send(sql);
-        match response {
-            Ok(mut r) => {
-                let status = r.status();
-                let body = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
-                if status.is_success() {
-                    Ok(body)
-                } else {
-                    Err(body)
-                }
-            }
-            Err(e) => Err(e.to_string()),
-        }
+        post(&self.url, sql)
     }
 
     /// A query that must succeed.
     pub fn q(&self, sql: &str) -> String {
         self.query(sql)
             .unwrap_or_else(|e| panic!("query failed: {sql}\n{e}"))
+    }
+}
+
+/// POSTs a query to a server over HTTP; the body (TSV by default) or the server's error text.
+fn post(url: &str, sql: &str) -> Result<String, String> {
+    let response = ureq::post(url)
+        .config()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .send(sql);
+    match response {
+        Ok(mut r) => {
+            let status = r.status();
+            let body = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(body)
+            }
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Test harness: the `voc` binary, a real ClickHouse server and a real Kafka-protocol broker.
 //!
 //! - [`clickhouse`]: a private `clickhouse-server` on free loopback ports;
+//! - [`cluster`]: or a private cluster of them, with ZooKeeper;
 //! - [`kafka`]: librdkafka's mock cluster, in the test process, on loopback TCP;
 //! - [`pipeline`]: both plus unique database and topic names, and `voc` processes using them.
 //!
@@ -16,6 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod clickhouse;
+pub mod cluster;
 pub mod kafka;
 pub mod pipeline;
 

@@ -57,7 +57,20 @@ impl Pipeline {
 
     /// The same on a given broker (e.g. [`Kafka::start_tansu`]).
     pub fn with_broker(kafka: Kafka, partitions: i32) -> Self {
-        let ch = ClickHouse::start();
+        Self::with_parts(kafka, ClickHouse::start(), partitions)
+    }
+
+    /// The same on a private ClickHouse cluster of `shards × replicas` servers (migrated with
+    /// `voc migrate --cluster`, see [`Pipeline::migrate`]); `voc` processes talk to its first server.
+    pub fn on_cluster(partitions: i32, shards: usize, replicas: usize) -> Self {
+        Self::with_parts(
+            Kafka::start(1),
+            ClickHouse::start_cluster(shards, replicas),
+            partitions,
+        )
+    }
+
+    fn with_parts(kafka: Kafka, ch: ClickHouse, partitions: i32) -> Self {
         let n = free_port();
         let p = Self {
             ch,
@@ -200,8 +213,13 @@ impl Pipeline {
         messages.len()
     }
 
+    /// `voc migrate`, with `--cluster` on a cluster.
     pub fn migrate(&self) {
-        let out = self.run(&["migrate"], b"");
+        let mut args = vec!["migrate"];
+        if self.ch.cluster.is_some() {
+            args.extend(["--cluster", crate::cluster::NAME]);
+        }
+        let out = self.run(&args, b"");
         assert!(
             out.status.success(),
             "voc migrate failed: {}",
@@ -333,8 +351,12 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The aggregates must equal `interactions FINAL` now.
+    /// The aggregates must equal `interactions FINAL` now; on a cluster, once the replicas have
+    /// fetched what was written (within 30 s: tables replicate independently of each other).
     pub fn assert_aggregates_exact(&self) {
+        if self.ch.cluster.is_some() {
+            return self.wait_until_exact(Duration::from_secs(30));
+        }
         if let Err(e) = self.aggregates_exact() {
             panic!("{e}");
         }

@@ -335,10 +335,11 @@ fn write_plan(
     let first_open = voc_store::closing::first_open_day(end_s, open_days());
     let days: Vec<u32> =
         (voc_store::closing::utc_day(end_s - (fill.days + 1) * 86_400)..first_open).collect();
-    let close: Vec<String> = voc_store::closing::statements(&args.database, &days, 1, u32::MAX)
-        .into_iter()
-        .map(|(_, sql)| sql)
-        .collect();
+    let close: Vec<String> =
+        voc_store::closing::statements(&args.database, None, &days, 1, u32::MAX)
+            .into_iter()
+            .map(|(_, sql)| sql)
+            .collect();
     let queries: Vec<serde_json::Value> =
         grafana_queries(&args.database, OffsetDateTime::from_unix_timestamp(end)?)?
             .into_iter()

@@ -31,19 +31,27 @@ pub async fn connect_migrated(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let store = connect(settings).await?;
+/// `voc migrate [--cluster NAME]`.
+pub async fn migrate(settings: &Settings, cluster: Option<&str>) -> anyhow::Result<()> {
+    let mut store = connect(settings).await?;
+    if let Some(cluster) = cluster {
+        store = migrate::onto_cluster(store, cluster).await?;
+    }
     let outcomes = migrate::migrate(&store).await?;
     let applied = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Applied { .. }))
         .count();
     println!(
-        "ClickHouse {}.{} at {}, database `{}`: {applied} migration(s) applied, {} already present",
+        "ClickHouse {}.{} at {}, database `{}`{}: {applied} migration(s) applied, {} already present",
         store.version().major,
         store.version().minor,
         store.config().url,
         store.database(),
+        store
+            .cluster()
+            .map(|c| format!(" on cluster `{c}`"))
+            .unwrap_or_default(),
         outcomes.len() - applied
     );
     Ok(())

@@ -84,7 +84,13 @@ enum Command {
         rules: RulesOpt,
     },
     /// Create or upgrade the ClickHouse schema (idempotent; safe from several hosts at once).
-    Migrate,
+    Migrate {
+        /// Create the schema on this cluster of the servers' `remote_servers`: replicated tables
+        /// on every shard and Distributed tables in front of them (README, "Cluster"). Later runs
+        /// and every other command find the cluster by themselves.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+    },
     /// The aggregate tables behind the dashboards and the flagger.
     Aggregates {
         #[command(subcommand)]
@@ -666,8 +672,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd_model::train(&analyzer, &settings.limits, &args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
-            runtime()?.block_on(cmd_stream::migrate(&settings))?;
+        Command::Migrate { cluster } => {
+            runtime()?.block_on(cmd_stream::migrate(&settings, cluster.as_deref()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Aggregates {

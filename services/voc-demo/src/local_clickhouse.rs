@@ -35,6 +35,8 @@ pub struct LocalClickHouse {
     pub http_port: u16,
     pub tcp_port: u16,
     interserver_port: u16,
+    /// A server config of the caller's (a cluster member's), instead of the package's.
+    config: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -46,8 +48,20 @@ impl LocalClickHouse {
             http_port: free_port(),
             tcp_port: free_port(),
             interserver_port: free_port(),
+            config: None,
             child: None,
         }
+    }
+
+    /// Starts with this config file instead of the package's (ports, paths and logs are still
+    /// set on the command line).
+    pub fn set_config(&mut self, config: &Path) {
+        self.config = Some(config.to_path_buf());
+    }
+
+    /// The package's server config, for a caller to copy and extend.
+    pub fn system_config() -> &'static Path {
+        Path::new(SYSTEM_CONFIG)
     }
 
     pub fn url(&self) -> String {
@@ -69,8 +83,12 @@ impl LocalClickHouse {
                 .map_err(|source| LocalClickHouseError::Dir { path, source })?;
         }
         let d = |sub: &str| format!("{}/", self.dir.join(sub).display());
+        let config = self
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG));
         let child = Command::new("clickhouse-server")
-            .arg(format!("--config-file={SYSTEM_CONFIG}"))
+            .arg(format!("--config-file={}", config.display()))
             .arg("--")
             .arg(format!("--path={}", d("data")))
             .arg(format!("--tmp_path={}", d("tmp")))

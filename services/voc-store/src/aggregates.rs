@@ -88,36 +88,41 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
     let list = sql_list(&hours);
     let aggregations = aggregations(store)?;
     let since = store.server_now().await?;
-    for a in &aggregations {
-        store
-            .execute(
-                &format!("delete re-tagged hours from {}", a.table),
-                &format!(
-                    "ALTER TABLE {} DELETE WHERE toUInt32(hour) IN ({list})",
-                    a.table
-                ),
-            )
-            .await?;
-    }
     let tables: Vec<&str> = aggregations
         .iter()
         .filter_map(|a| a.table.rsplit('.').next())
         .map(|t| t.trim_matches('`'))
         .collect();
+    for table in &tables {
+        store
+            .execute(
+                &format!("delete re-tagged hours from {table}"),
+                &format!(
+                    "ALTER TABLE {} DELETE WHERE toUInt32(hour) IN ({list})",
+                    crate::cluster::mutation_target(store.database(), table, store.cluster())
+                ),
+            )
+            .await?;
+    }
     wait_for_mutations(store, &tables, since).await?;
     let only_these_hours = format!(
         "FROM `{}`.interactions FINAL WHERE toUInt32(toStartOfHour(occurred_at)) IN ({list})",
         store.database()
     );
+    let settings = match store.cluster() {
+        Some(_) => crate::cluster::fresh_reads(),
+        None => Vec::new(),
+    };
     for a in &aggregations {
         store
-            .execute(
+            .execute_with(
                 &format!("rebuild re-tagged hours of {}", a.table),
                 &format!(
                     "INSERT INTO {} {}",
                     a.table,
                     a.select.replace(SOURCE_MARK, &only_these_hours)
                 ),
+                &settings,
             )
             .await?;
     }
@@ -134,15 +139,24 @@ pub(crate) async fn wait_for_mutations(
 ) -> Result<(), StoreError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
+    // On a cluster: the local tables, on every shard.
+    let tables: Vec<String> = tables
+        .iter()
+        .map(|t| crate::cluster::stored_table(t, store.cluster()))
+        .collect();
+    let mutations = match store.cluster() {
+        None => "system.mutations".to_string(),
+        Some(c) => crate::cluster::on_every_shard(c, "mutations"),
+    };
     loop {
         let pending: u64 = store
             .client()
-            .query(
-                "SELECT count() FROM system.mutations WHERE database = ? \
-                 AND has(?, table) AND is_done = 0 AND create_time >= toDateTime(?)",
-            )
+            .query(&format!(
+                "SELECT count() FROM {mutations} WHERE database = ? \
+                 AND has(?, table) AND is_done = 0 AND create_time >= toDateTime(?)"
+            ))
             .bind(store.database())
-            .bind(tables)
+            .bind(&tables)
             .bind(since)
             .fetch_one()
             .await

@@ -183,6 +183,23 @@ pub struct Store {
     database: String,
     version: ServerVersion,
     config: StoreConfig,
+    /// Set when `interactions` is a `Distributed` table over this cluster ([`crate::cluster`]).
+    cluster: Option<String>,
+}
+
+/// The cluster of `database`'s `Distributed` `interactions` table, if it has one.
+async fn detect(
+    probe: &Client,
+    database: &str,
+) -> Result<Option<String>, clickhouse::error::Error> {
+    let engines: Vec<String> = probe
+        .query("SELECT engine_full FROM system.tables WHERE database = ? AND name = 'interactions'")
+        .bind(database)
+        .fetch_all()
+        .await?;
+    Ok(engines
+        .first()
+        .and_then(|e| crate::cluster::distributed_cluster(e)))
 }
 
 impl std::fmt::Debug for Store {
@@ -190,6 +207,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("database", &self.database)
             .field("version", &self.version)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -222,19 +240,37 @@ impl Store {
         let mut client = base_client(config)
             .with_database(&config.database)
             .with_validation(version.supports_row_validation());
-        // A user with `readonly = 1` may not change any setting on 18.16, and every query asking
-        // to would be refused: such a reader goes without (slower, same answers).
+        let unreachable = |source| StoreError::Unreachable {
+            url: config.url.clone(),
+            source,
+        };
+        let cluster = detect(&probe, &config.database)
+            .await
+            .map_err(unreachable)?;
+        let mut settings = Vec::new();
         if version.needs_predicate_pushdown_setting() {
+            settings.push(("enable_optimize_predicate_expression", "1"));
+        }
+        if cluster.is_some() {
+            // An acknowledged insert is on its shard (not queued on this server); co-sharded
+            // tables (interactions, theme_members) are joined shard by shard; reads and writes go
+            // to the first live replica of each shard, so voc reads what it wrote.
+            settings.push(("insert_distributed_sync", "1"));
+            settings.push(("distributed_product_mode", "local"));
+            settings.push(("load_balancing", "in_order"));
+        }
+        if !settings.is_empty() {
+            // A user with `readonly = 1` may not change any setting, and every query asking to
+            // would be refused: such a reader relies on its profile (README, "Cluster").
             let readonly: String = probe
                 .query("SELECT value FROM system.settings WHERE name = 'readonly'")
                 .fetch_one()
                 .await
-                .map_err(|source| StoreError::Unreachable {
-                    url: config.url.clone(),
-                    source,
-                })?;
+                .map_err(unreachable)?;
             if readonly.trim() != "1" {
-                client = client.with_setting("enable_optimize_predicate_expression", "1");
+                for (name, value) in settings {
+                    client = client.with_setting(name, value);
+                }
             }
         }
         Ok(Self {
@@ -242,7 +278,27 @@ impl Store {
             database: config.database.clone(),
             version,
             config: config.clone(),
+            cluster,
         })
+    }
+
+    /// The cluster the database was migrated onto (`voc migrate --cluster`), if any.
+    pub fn cluster(&self) -> Option<&str> {
+        self.cluster.as_deref()
+    }
+
+    /// The same store, treated as being on `cluster` (for `voc migrate --cluster` before the
+    /// tables exist): a client with the cluster's settings.
+    pub fn on_cluster(mut self, cluster: &str) -> Self {
+        if self.cluster.is_none() {
+            self.client = self
+                .client
+                .with_setting("insert_distributed_sync", "1")
+                .with_setting("distributed_product_mode", "local")
+                .with_setting("load_balancing", "in_order");
+        }
+        self.cluster = Some(cluster.to_string());
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -286,6 +342,23 @@ impl Store {
             .fetch_one()
             .await
             .map_err(StoreError::query("read the server clock"))
+    }
+
+    /// Runs one statement with extra settings, naming it in the error.
+    pub async fn execute_with(
+        &self,
+        what: &str,
+        sql: &str,
+        settings: &[(&str, String)],
+    ) -> Result<(), StoreError> {
+        let mut query = self.client.query(sql);
+        for (name, value) in settings {
+            query = query.with_setting(*name, value.clone());
+        }
+        query.execute().await.map_err(|source| StoreError::Query {
+            what: what.to_string(),
+            source,
+        })
     }
 
     /// Runs one statement, naming it in the error.

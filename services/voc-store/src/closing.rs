@@ -22,6 +22,7 @@
 use serde::Deserialize;
 
 use crate::client::{Store, StoreError};
+use crate::cluster::mutation_target;
 use crate::history::sql_list;
 
 /// Days per closing statement: `interactions FINAL` over a month at a time bounds the server's
@@ -110,9 +111,16 @@ pub struct CloseReport {
 /// The statements that close `days` (UTC day numbers) under `version`, in order, as (what, SQL):
 /// the counts, the closure rows, then the deletes of the days' id sets stamped before `bound`
 /// (server time, seconds since the epoch: see [`close_due`]) and of the days' counts under older
-/// versions (a re-close's, or a closer's that stopped half-way). Pure, so a plan for another
+/// versions (a re-close's, or a closer's that stopped half-way). On a cluster the deletes go to
+/// every shard's local tables ([`crate::cluster::mutation_target`]). Pure, so a plan for another
 /// engine runs exactly these.
-pub fn statements(database: &str, days: &[u32], version: u64, bound: u32) -> Vec<(String, String)> {
+pub fn statements(
+    database: &str,
+    cluster: Option<&str>,
+    days: &[u32],
+    version: u64,
+    bound: u32,
+) -> Vec<(String, String)> {
     let db = format!("`{database}`");
     let mut out = Vec::new();
     for chunk in days.chunks(DAYS_PER_STATEMENT) {
@@ -150,8 +158,9 @@ pub fn statements(database: &str, days: &[u32], version: u64, bound: u32) -> Vec
         out.push((
             format!("delete the closed days' id sets from {table}"),
             format!(
-                "ALTER TABLE {db}.{table} DELETE WHERE {HOUR_DAY} IN ({list}) \
-                 AND finalizeAggregation(written) < toDateTime({bound})"
+                "ALTER TABLE {} DELETE WHERE {HOUR_DAY} IN ({list}) \
+                 AND finalizeAggregation(written) < toDateTime({bound})",
+                mutation_target(database, table, cluster)
             ),
         ));
     }
@@ -159,8 +168,8 @@ pub fn statements(database: &str, days: &[u32], version: u64, bound: u32) -> Vec
         out.push((
             format!("delete older versions of the days from {}", c.table),
             format!(
-                "ALTER TABLE {db}.{table} DELETE WHERE {HOUR_DAY} IN ({list}) AND version < {version}",
-                table = c.table
+                "ALTER TABLE {} DELETE WHERE {HOUR_DAY} IN ({list}) AND version < {version}",
+                mutation_target(database, c.table, cluster)
             ),
         ));
     }
@@ -237,7 +246,11 @@ async fn next_version(store: &Store, t: u32) -> Result<u64, StoreError> {
 /// rows before the table's own part is visible, so the last moments stay as marks for the next
 /// close. 18.x writes the table's part before its views run.
 fn stamp_margin_s(store: &Store) -> u32 {
-    if store.version().needs_predicate_pushdown_setting() {
+    if store.cluster().is_some() {
+        // And a replica may fetch a part later than its shard acknowledged it: the close reads no
+        // replica more than `MAX_READ_LAG_S` behind, and spares the id sets of the last minute.
+        60
+    } else if store.version().needs_predicate_pushdown_setting() {
         0
     } else {
         60
@@ -308,8 +321,14 @@ async fn close(
     }
     let version = next_version(store, now).await?;
     let bound = now.saturating_sub(stamp_margin_s(store));
-    for (what, sql) in statements(store.database(), days, version, bound) {
-        store.execute(&what, &sql).await?;
+    // On a cluster the counts are read from no replica more than `MAX_READ_LAG_S` behind (the
+    // deletes spare the last minute, `stamp_margin_s`).
+    let settings = match store.cluster() {
+        Some(_) => crate::cluster::fresh_reads(),
+        None => Vec::new(),
+    };
+    for (what, sql) in statements(store.database(), store.cluster(), days, version, bound) {
+        store.execute_with(&what, &sql, &settings).await?;
     }
     Ok(CloseReport {
         closed: days
@@ -328,7 +347,7 @@ mod tests {
 
     #[test]
     fn counts_come_before_the_closure_and_the_closure_before_any_delete() {
-        let s = statements("voc", &[20_000, 20_001], 7, 1_728_000_000);
+        let s = statements("voc", None, &[20_000, 20_001], 7, 1_728_000_000);
         let whats: Vec<&str> = s.iter().map(|(w, _)| w.as_str()).collect();
         let closure = whats
             .iter()
@@ -365,7 +384,7 @@ mod tests {
 
     #[test]
     fn counts_read_interactions_by_the_day_of_their_hour_as_the_views_do() {
-        let s = statements("voc", &[20_000], 7, 1);
+        let s = statements("voc", None, &[20_000], 7, 1);
         for (what, q) in &s {
             if what.starts_with("close days in") {
                 assert!(q.contains(HOUR_DAY_OF_OCCURRED), "{q}");
@@ -414,12 +433,12 @@ mod tests {
     #[test]
     fn a_long_backlog_is_closed_a_month_at_a_time() {
         let days: Vec<u32> = (0..70).collect();
-        let s = statements("voc", &days, 1, 1);
+        let s = statements("voc", None, &days, 1, 1);
         let inserts = s
             .iter()
             .filter(|(w, _)| w.starts_with("close days in"))
             .count();
         assert_eq!(inserts, 3 * CLOSED_TABLES.len());
-        assert!(statements("voc", &[], 1, 1).is_empty());
+        assert!(statements("voc", None, &[], 1, 1).is_empty());
     }
 }

@@ -11,11 +11,13 @@
 //! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag;
 //! - [`closing`]: exact counts for the days no longer open to late messages, so the aggregates
 //!   grow with their groups, not with the interactions;
+//! - [`cluster`]: the same schema on a cluster of shards and replicas (`voc migrate --cluster`);
 //! - [`retag`]: the re-tag engine (chunks of hours, checkpoint, pace, write, rebuild).
 
 pub mod aggregates;
 pub mod client;
 pub mod closing;
+pub mod cluster;
 pub mod history;
 pub mod migrate;
 pub mod refusal;

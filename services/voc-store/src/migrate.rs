@@ -169,27 +169,96 @@ pub async fn require_current(store: &Store) -> Result<(), StoreError> {
     }
 }
 
-/// Creates the database and ledger if needed, then applies every migration not yet recorded.
+/// The statements that carry out one rendered statement: itself on one server, its cluster form
+/// on a cluster ([`crate::cluster::for_cluster`]).
+fn placed(store: &Store, statement: &str) -> Result<Vec<String>, StoreError> {
+    match store.cluster() {
+        None => Ok(vec![statement.to_string()]),
+        Some(c) => crate::cluster::for_cluster(statement, store.database(), c),
+    }
+}
+
+/// Checks that `cluster` is one of the server's `remote_servers` and that the database is not
+/// already a single-server schema, then returns the store set to migrate onto it.
+pub async fn onto_cluster(store: Store, cluster: &str) -> Result<Store, StoreError> {
+    let refuse = |message: String| StoreError::Migration {
+        name: format!("--cluster {cluster}"),
+        message,
+    };
+    if !crate::is_plain_name(cluster) {
+        return Err(refuse(
+            "a cluster name has letters, digits and _ only".into(),
+        ));
+    }
+    let shards: u64 = store
+        .server_client()
+        .query("SELECT count() FROM system.clusters WHERE cluster = ?")
+        .bind(cluster)
+        .fetch_one()
+        .await
+        .map_err(StoreError::query("read system.clusters"))?;
+    if shards == 0 {
+        return Err(refuse(format!(
+            "the server at {} has no cluster `{cluster}` in its remote_servers configuration",
+            store.config().url
+        )));
+    }
+    match store.cluster() {
+        Some(c) if c == cluster => {}
+        Some(other) => {
+            return Err(refuse(format!(
+                "database `{}` is already on cluster `{other}`",
+                store.database()
+            )));
+        }
+        None => {
+            let engines: Vec<String> = store
+                .server_client()
+                .query(
+                    "SELECT engine FROM system.tables WHERE database = ? AND name = 'interactions'",
+                )
+                .bind(store.database())
+                .fetch_all()
+                .await
+                .map_err(StoreError::query("read system.tables"))?;
+            if !engines.is_empty() {
+                return Err(refuse(format!(
+                    "database `{}` on this server was migrated without --cluster; migrate a new \
+                     database on the cluster and copy the interactions into it (README, \"Cluster\")",
+                    store.database()
+                )));
+            }
+        }
+    }
+    Ok(store.on_cluster(cluster))
+}
+
+/// Creates the database and ledger if needed, then applies every migration not yet recorded. On a
+/// cluster ([`onto_cluster`]), every statement runs `ON CLUSTER` in its cluster form.
 pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
     let db = store.database();
+    let create = match store.cluster() {
+        None => format!("CREATE DATABASE IF NOT EXISTS `{db}`"),
+        Some(c) => crate::cluster::create_database(db, c),
+    };
     store
         .server_client()
-        .query(&format!("CREATE DATABASE IF NOT EXISTS `{db}`"))
+        .query(&create)
         .execute()
         .await
         .map_err(|source| StoreError::Query {
             what: format!("create database {db}"),
             source,
         })?;
-    store
-        .execute(
-            "create the migration ledger",
-            &format!(
-                "CREATE TABLE IF NOT EXISTS `{db}`.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime) \
-                 ENGINE = ReplacingMergeTree() ORDER BY version"
-            ),
-        )
-        .await?;
+    let ledger = format!(
+        "CREATE TABLE IF NOT EXISTS `{db}`.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime) \
+         ENGINE = ReplacingMergeTree() ORDER BY version"
+    );
+    for statement in placed(store, &ledger)? {
+        store
+            .execute("create the migration ledger", &statement)
+            .await?;
+    }
     let applied: Vec<Applied> = store
         .client()
         .query("SELECT version, checksum FROM schema_migrations FINAL")
@@ -220,10 +289,11 @@ pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
                 continue;
             }
         }
-        for (i, statement) in render(m.sql, db, store.version(), store.config().retention_days)
-            .iter()
-            .enumerate()
-        {
+        let mut statements = Vec::new();
+        for statement in render(m.sql, db, store.version(), store.config().retention_days) {
+            statements.extend(placed(store, &statement)?);
+        }
+        for (i, statement) in statements.iter().enumerate() {
             let done = store
                 .execute(
                     &format!("migration {:04}_{} statement {}", m.version, m.name, i + 1),
