@@ -282,3 +282,178 @@ fn dashboards_read_through_the_read_only_user() {
     );
     assert!(env_of(grafana)["GF_INSTALL_PLUGINS"].contains("grafana-clickhouse-datasource"));
 }
+
+fn cluster_override() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docker-compose.cluster.yml"
+    ))
+    .expect("docker-compose.cluster.yml");
+    let mut v: Value = serde_yaml::from_str(&text).expect("docker-compose.cluster.yml is YAML");
+    v.apply_merge().expect("merge keys resolve");
+    v
+}
+
+/// Every `<tag>value</tag>` in an XML text, in order.
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let j = after.find(&close).expect("closing tag");
+        out.push(after[..j].trim().to_string());
+        rest = &after[j..];
+    }
+    out
+}
+
+/// The 2 × 2 cluster variant: each ClickHouse server has its own shard and replica macros, the
+/// cluster definition lists exactly those servers by shard, they reach every Keeper node, the
+/// Keeper ensemble's ids are distinct and agree with its raft configuration, and `voc-migrate`
+/// creates the schema on the cluster the servers define, once all of them are up.
+#[test]
+fn the_cluster_variant_defines_two_shards_of_two_replicas_on_three_keepers() {
+    let base = compose();
+    let c = cluster_override();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let cluster_xml =
+        std::fs::read_to_string(format!("{root}/deploy/clickhouse/cluster/voc-cluster.xml"))
+            .expect("cluster config");
+    let keeper_xml = std::fs::read_to_string(format!("{root}/deploy/clickhouse/keeper/keeper.xml"))
+        .expect("keeper config");
+    let services = c["services"].as_mapping().expect("services");
+
+    // ClickHouse servers: same image as the base file, own macros, the cluster config mounted.
+    let base_image = service(&base, "clickhouse")["image"]
+        .as_str()
+        .expect("image");
+    let mut by_shard: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut replicas = Vec::new();
+    for (name, svc) in services {
+        let name = name.as_str().expect("name");
+        if !name.starts_with("clickhouse") {
+            continue;
+        }
+        assert_eq!(svc["image"].as_str(), Some(base_image), "{name}");
+        let env = env_of(svc);
+        by_shard
+            .entry(env["CH_SHARD"].clone())
+            .or_default()
+            .push(name.to_string());
+        replicas.push(env["CH_REPLICA"].clone());
+        let mounts: Vec<&str> = svc["volumes"]
+            .as_sequence()
+            .expect("volumes")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for m in [
+            "./deploy/clickhouse/cluster/voc-cluster.xml:/etc/clickhouse-server/config.d/",
+            "./deploy/clickhouse/cluster/voc-cluster-users.xml:/etc/clickhouse-server/users.d/",
+            "./deploy/clickhouse/users.d/voc-users.xml:/etc/clickhouse-server/users.d/",
+        ] {
+            assert!(mounts.iter().any(|v| v.starts_with(m)), "{name}: {m}");
+        }
+        for k in ["keeper1", "keeper2", "keeper3"] {
+            assert_eq!(
+                svc["depends_on"][k]["condition"], "service_healthy",
+                "{name} waits for {k}"
+            );
+        }
+    }
+    assert_eq!(by_shard.len(), 2, "two shards: {by_shard:?}");
+    assert!(by_shard.values().all(|s| s.len() == 2), "{by_shard:?}");
+    let mut unique = replicas.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "replica names unique across the cluster");
+    assert!(cluster_xml.contains(r#"<shard from_env="CH_SHARD"/>"#));
+    assert!(cluster_xml.contains(r#"<replica from_env="CH_REPLICA"/>"#));
+    assert!(cluster_xml.contains(r#"<secret from_env="VOC_CH_CLUSTER_SECRET"/>"#));
+
+    // The cluster definition: its shards list the same servers.
+    let name = "voc";
+    let def = &cluster_xml[cluster_xml.find(&format!("<{name}>")).expect("cluster voc")..];
+    let shards: Vec<Vec<String>> = def
+        .split("<shard>")
+        .skip(1)
+        .map(|s| xml_values(&s[..s.find("</shard>").expect("shard end")], "host"))
+        .collect();
+    let mut defined: Vec<Vec<String>> = shards
+        .into_iter()
+        .map(|mut s| {
+            s.sort();
+            s
+        })
+        .collect();
+    defined.sort();
+    let mut composed: Vec<Vec<String>> = by_shard
+        .into_values()
+        .map(|mut s| {
+            s.sort();
+            s
+        })
+        .collect();
+    composed.sort();
+    assert_eq!(defined, composed);
+    assert!(
+        def.matches("<internal_replication>true</internal_replication>")
+            .count()
+            == 2
+    );
+
+    // Keeper: three services, ids 1..3, matching the raft configuration and the servers' nodes.
+    let mut ids = Vec::new();
+    for k in ["keeper1", "keeper2", "keeper3"] {
+        let svc = service(&c, k);
+        ids.push(env_of(svc)["KEEPER_ID"].clone());
+        assert!(svc["healthcheck"]["test"].is_sequence(), "{k}");
+    }
+    assert_eq!(ids, ["1", "2", "3"]);
+    let raft: Vec<(String, String)> = xml_values(&keeper_xml, "server")
+        .iter()
+        .map(|s| {
+            (
+                xml_values(s, "id")[0].clone(),
+                xml_values(s, "hostname")[0].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        raft,
+        [("1", "keeper1"), ("2", "keeper2"), ("3", "keeper3")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let nodes = xml_values(
+        &cluster_xml[..cluster_xml.find("</zookeeper>").expect("zookeeper")],
+        "host",
+    );
+    assert_eq!(nodes, ["keeper1", "keeper2", "keeper3"]);
+
+    // voc-migrate: a real `voc migrate --cluster NAME` for this cluster, after every server.
+    let migrate = service(&c, "voc-migrate");
+    let args: Vec<&str> = migrate["command"]
+        .as_sequence()
+        .expect("command")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(args, ["migrate", "--cluster", name]);
+    let mut help = args.clone();
+    help.push("--help");
+    let out = run_voc(&help, b"", &[]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("--cluster"));
+    for (server, _) in services
+        .iter()
+        .filter(|(n, _)| n.as_str().is_some_and(|n| n.starts_with("clickhouse")))
+    {
+        let server = server.as_str().expect("name");
+        assert_eq!(
+            migrate["depends_on"][server]["condition"], "service_healthy",
+            "voc-migrate waits for {server}"
+        );
+    }
+    let example = std::fs::read_to_string(format!("{root}/.env.example")).expect(".env.example");
+    assert!(example.contains("VOC_CH_CLUSTER_SECRET="));
+}
