@@ -10,12 +10,15 @@ use serde_yaml::Value;
 use voc_tests::run_voc;
 
 fn compose() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docker-compose.yml"
-    ))
-    .expect("docker-compose.yml");
-    let mut v: Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
+    compose_file("docker-compose.yml")
+}
+
+/// A compose file of the repository's root, with its merge keys resolved.
+fn compose_file(name: &str) -> Value {
+    let path = format!("{}/../{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut v: Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name} is not YAML: {e}"));
     v.apply_merge().expect("merge keys resolve");
     v
 }
@@ -283,17 +286,6 @@ fn dashboards_read_through_the_read_only_user() {
     assert!(env_of(grafana)["GF_INSTALL_PLUGINS"].contains("grafana-clickhouse-datasource"));
 }
 
-fn cluster_override() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docker-compose.cluster.yml"
-    ))
-    .expect("docker-compose.cluster.yml");
-    let mut v: Value = serde_yaml::from_str(&text).expect("docker-compose.cluster.yml is YAML");
-    v.apply_merge().expect("merge keys resolve");
-    v
-}
-
 /// Every `<tag>value</tag>` in an XML text, in order.
 fn xml_values(xml: &str, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
@@ -315,7 +307,7 @@ fn xml_values(xml: &str, tag: &str) -> Vec<String> {
 #[test]
 fn the_cluster_variant_defines_two_shards_of_two_replicas_on_three_keepers() {
     let base = compose();
-    let c = cluster_override();
+    let c = compose_file("docker-compose.cluster.yml");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let cluster_xml =
         std::fs::read_to_string(format!("{root}/deploy/clickhouse/cluster/voc-cluster.xml"))
