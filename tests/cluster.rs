@@ -67,6 +67,31 @@ async fn replicas_stopped_and_started_mid_stream_lose_nothing() {
         WAIT,
         || p.stored() == total,
     );
+    // A rebuild of every hour while those servers are away: its deletes go ON CLUSTER, and must
+    // neither wait for the dead servers (180 s each, by default) nor fail.
+    let started = std::time::Instant::now();
+    let out = p.run(
+        &[
+            "retag",
+            "--rebuild-only",
+            "--since",
+            "2020-01-01",
+            "--until",
+            "2100-01-01",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(150),
+        "the rebuild waited {:?} for the servers that are down",
+        started.elapsed()
+    );
+    p.assert_aggregates_exact();
     p.ch.resume_server(shard2_first);
     p.ch.resume_server(shard1_second);
 

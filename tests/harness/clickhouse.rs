@@ -56,7 +56,7 @@ impl ClickHouse {
     /// Runs a query on server `i` of the cluster; the body or the server's error text.
     pub fn query_on(&self, i: usize, sql: &str) -> Result<String, String> {
         let cluster = self.cluster.as_ref().expect("a cluster");
-        post(&cluster.servers[i].url(), sql)
+        post(&self.reader_url(&cluster.servers[i].url()), sql)
     }
 
     /// Stops server `i` of the cluster (kill -9), keeping its data.
@@ -94,7 +94,15 @@ impl ClickHouse {
 
     /// Runs a query over HTTP; the body (TSV by default) or the server's error text.
     pub fn query(&self, sql: &str) -> Result<String, String> {
-        post(&self.url, sql)
+        post(&self.reader_url(&self.url), sql)
+    }
+
+    /// `url`, with the reader's settings on a cluster ([`crate::cluster::READER_SETTINGS`]).
+    fn reader_url(&self, url: &str) -> String {
+        match &self.cluster {
+            Some(_) => format!("{url}/?{}", crate::cluster::READER_SETTINGS),
+            None => url.to_string(),
+        }
     }
 
     /// A query that must succeed.

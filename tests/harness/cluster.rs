@@ -1,7 +1,8 @@
 //! A real ClickHouse cluster for tests: Debian's ZooKeeper and `shards × replicas` Debian
 //! `clickhouse-server`s on free loopback ports, each with a copy of the package's config that
 //! includes the cluster `voc` (`remote_servers`), its `{shard}` and `{replica}` macros and the
-//! ZooKeeper node (ENVIRONMENT.md's recipe). Everything is stopped and deleted on drop.
+//! ZooKeeper node (ENVIRONMENT.md's recipe), and the package's users and profiles unchanged.
+//! Everything is stopped and deleted on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,6 +14,12 @@ use crate::free_port;
 
 /// The cluster's name in `remote_servers`.
 pub const NAME: &str = "voc";
+
+/// The settings the harness's own reads use on a cluster, as URL parameters: those README asks
+/// for Grafana's reader (co-sharded joins shard by shard), and the replica voc reads and writes
+/// (the first live one of each shard), so a check right after a write sees it.
+pub const READER_SETTINGS: &str =
+    "distributed_product_mode=local&load_balancing=in_order&prefer_localhost_replica=0";
 
 /// A private standalone ZooKeeper on a free loopback port.
 pub struct ZooKeeper {
@@ -136,31 +143,13 @@ impl Cluster {
                 ),
             )
             .expect("cluster.xml");
-            // `include_from` is read before command-line overrides apply, so it goes in the file.
-            // The users' default profile is the one README asks for Grafana's reader on a cluster
-            // (co-sharded joins shard by shard), and reads the first live replica of each shard, so
-            // that what a test reads right after a write is what the write reached.
-            let users = std::fs::read_to_string("/etc/clickhouse-server/users.xml")
-                .expect("the package's users.xml")
-                .replacen(
-                    "<load_balancing>random</load_balancing>",
-                    "<load_balancing>in_order</load_balancing>\n            <distributed_product_mode>local</distributed_product_mode>",
-                    1,
-                );
-            assert!(
-                users.contains("in_order"),
-                "users.xml's default profile changed"
-            );
-            let users_path = own.join("users.xml");
-            std::fs::write(&users_path, users).expect("users.xml");
-            // A replica killed between writing a part and recording it in ZooKeeper finds an
-            // "unexpected" part at its next start; with this tiny test data that is all of a
-            // table, over the default ratio (0.5) at which the server refuses to start. At 1 it
-            // detaches such parts and fetches its shard's data again (README, "Cluster").
+            // `include_from` is read before command-line overrides apply, so it goes in the file;
+            // users.xml (the package's, unchanged: voc must bring its own settings) is named by
+            // its absolute path, as it is resolved next to the config.
             let config = system
                 .replace(
                     "<users_config>users.xml</users_config>",
-                    &format!("<users_config>{}</users_config>", users_path.display()),
+                    "<users_config>/etc/clickhouse-server/users.xml</users_config>",
                 )
                 .replace(
                     "</yandex>",

@@ -351,12 +351,8 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The aggregates must equal `interactions FINAL` now; on a cluster, once the replicas have
-    /// fetched what was written (within 30 s: tables replicate independently of each other).
+    /// The aggregates must equal `interactions FINAL` now.
     pub fn assert_aggregates_exact(&self) {
-        if self.ch.cluster.is_some() {
-            return self.wait_until_exact(Duration::from_secs(30));
-        }
         if let Err(e) = self.aggregates_exact() {
             panic!("{e}");
         }

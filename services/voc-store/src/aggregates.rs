@@ -95,7 +95,7 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
         .collect();
     for table in &tables {
         store
-            .execute(
+            .execute_delete(
                 &format!("delete re-tagged hours from {table}"),
                 &format!(
                     "ALTER TABLE {} DELETE WHERE toUInt32(hour) IN ({list})",

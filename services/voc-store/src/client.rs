@@ -187,13 +187,17 @@ pub struct Store {
     cluster: Option<String>,
 }
 
-/// The cluster of `database`'s `Distributed` `interactions` table, if it has one.
+/// The cluster of `database`'s `Distributed` tables, if it has them (any of them: a migration
+/// that re-creates one, such as an added column, leaves the others in place meanwhile).
 async fn detect(
     probe: &Client,
     database: &str,
 ) -> Result<Option<String>, clickhouse::error::Error> {
     let engines: Vec<String> = probe
-        .query("SELECT engine_full FROM system.tables WHERE database = ? AND name = 'interactions'")
+        .query(
+            "SELECT engine_full FROM system.tables WHERE database = ? AND engine = 'Distributed' \
+             ORDER BY name = 'interactions' DESC, name LIMIT 1",
+        )
         .bind(database)
         .fetch_all()
         .await?;
@@ -252,12 +256,7 @@ impl Store {
             settings.push(("enable_optimize_predicate_expression", "1"));
         }
         if cluster.is_some() {
-            // An acknowledged insert is on its shard (not queued on this server); co-sharded
-            // tables (interactions, theme_members) are joined shard by shard; reads and writes go
-            // to the first live replica of each shard, so voc reads what it wrote.
-            settings.push(("insert_distributed_sync", "1"));
-            settings.push(("distributed_product_mode", "local"));
-            settings.push(("load_balancing", "in_order"));
+            settings.extend_from_slice(crate::cluster::CLIENT_SETTINGS);
         }
         if !settings.is_empty() {
             // A user with `readonly = 1` may not change any setting, and every query asking to
@@ -291,11 +290,9 @@ impl Store {
     /// tables exist): a client with the cluster's settings.
     pub fn on_cluster(mut self, cluster: &str) -> Self {
         if self.cluster.is_none() {
-            self.client = self
-                .client
-                .with_setting("insert_distributed_sync", "1")
-                .with_setting("distributed_product_mode", "local")
-                .with_setting("load_balancing", "in_order");
+            for (name, value) in crate::cluster::CLIENT_SETTINGS {
+                self.client = self.client.clone().with_setting(*name, *value);
+            }
         }
         self.cluster = Some(cluster.to_string());
         self
@@ -342,6 +339,30 @@ impl Store {
             .fetch_one()
             .await
             .map_err(StoreError::query("read the server clock"))
+    }
+
+    /// Runs a delete (`ALTER TABLE … DELETE`). On a cluster it is `ON CLUSTER`: a server that is
+    /// down must not hold it (the DDL queue waits 180 s per server by default), so it waits
+    /// [`crate::cluster::DDL_WAIT_S`] and leaves the statement queued for servers still away. A
+    /// replicated delete needs only one replica of each shard; the others follow through ZooKeeper.
+    pub async fn execute_delete(&self, what: &str, sql: &str) -> Result<(), StoreError> {
+        if self.cluster.is_none() {
+            return self.execute(what, sql).await;
+        }
+        let wait = crate::cluster::DDL_WAIT_S.to_string();
+        match self
+            .execute_with(what, sql, &[("distributed_ddl_task_timeout", wait)])
+            .await
+        {
+            Err(StoreError::Query { source, .. }) if crate::refusal::ddl_queued(&source) => {
+                tracing::warn!(
+                    what,
+                    "some ClickHouse servers are away; the delete stays queued for them"
+                );
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Runs one statement with extra settings, naming it in the error.

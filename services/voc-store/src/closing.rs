@@ -310,6 +310,30 @@ pub async fn closed_among(store: &Store, days: &[u32]) -> Result<Vec<u32>, Store
         .map_err(StoreError::query("find the closed days"))
 }
 
+/// Refuses to close when the shards' clocks differ by more than
+/// [`crate::cluster::MAX_CLOCK_SKEW_S`] (see there): the close could delete an id set written
+/// after it read the interactions. Nothing is lost by not closing; the days stay open.
+async fn check_clocks(store: &Store, cluster: &str) -> Result<(), StoreError> {
+    let spread: u32 = store
+        .client()
+        .query(&format!(
+            "SELECT toUInt32(max(t) - min(t)) FROM \
+             (SELECT toUInt32(now()) AS t FROM {})",
+            crate::cluster::on_every_shard(cluster, "one")
+        ))
+        .fetch_one()
+        .await
+        .map_err(StoreError::query("compare the shards' clocks"))?;
+    if spread > crate::cluster::MAX_CLOCK_SKEW_S {
+        return Err(StoreError::Rebuild(format!(
+            "the clocks of cluster {cluster}'s servers differ by {spread} s (more than {} s): \
+             not closing days until they agree (run NTP on every server)",
+            crate::cluster::MAX_CLOCK_SKEW_S
+        )));
+    }
+    Ok(())
+}
+
 async fn close(
     store: &Store,
     days: &[u32],
@@ -327,8 +351,15 @@ async fn close(
         Some(_) => crate::cluster::fresh_reads(),
         None => Vec::new(),
     };
+    if let Some(c) = store.cluster() {
+        check_clocks(store, c).await?;
+    }
     for (what, sql) in statements(store.database(), store.cluster(), days, version, bound) {
-        store.execute_with(&what, &sql, &settings).await?;
+        if sql.starts_with("ALTER") {
+            store.execute_delete(&what, &sql).await?;
+        } else {
+            store.execute_with(&what, &sql, &settings).await?;
+        }
     }
     Ok(CloseReport {
         closed: days

@@ -22,6 +22,22 @@
 
 use crate::client::StoreError;
 
+/// Settings of voc's own clients on a cluster:
+/// - an acknowledged insert is on its shard, not queued on the server that took it;
+/// - a retried insert is written again rather than dropped as a duplicate block: a dropped block
+///   also skips the materialised views, and the first attempt may have stopped before them (a
+///   killed replica); `FINAL` and the id sets make the second copy harmless;
+/// - co-sharded tables (interactions, theme memberships) are joined shard by shard;
+/// - every voc process, whichever server it talks to, reads and writes the first live replica
+///   of each shard (in `remote_servers` order), so a close or a rebuild reads what was written.
+pub const CLIENT_SETTINGS: &[(&str, &str)] = &[
+    ("insert_distributed_sync", "1"),
+    ("insert_deduplicate", "0"),
+    ("distributed_product_mode", "local"),
+    ("load_balancing", "in_order"),
+    ("prefer_localhost_replica", "0"),
+];
+
 /// The suffix of a sharded table's per-server table.
 pub const LOCAL_SUFFIX: &str = "_local";
 
@@ -114,7 +130,7 @@ pub fn for_cluster(
             Placement::Sharded(_) => format!("{table}{LOCAL_SUFFIX}"),
             Placement::Everywhere => table.clone(),
         };
-        let replicated = replicated_engine(rest, database, &stored, place)
+        let replicated = replicated_engine(rest, cluster, database, &stored, place)
             .ok_or_else(|| unknown("no MergeTree engine"))?;
         let mut out = vec![format!(
             "CREATE TABLE IF NOT EXISTS {db}{stored}{on}{replicated}"
@@ -132,9 +148,18 @@ pub fn for_cluster(
         )]);
     }
     if let Some((view, rest)) = named("CREATE VIEW IF NOT EXISTS ") {
+        // The closure ledger is read once, where the query starts, and shipped to every shard
+        // (`GLOBAL`): shards whose copies lag would otherwise each judge the days differently.
+        let ledger = format!(" IN (SELECT day, version FROM {db}aggregate_closures");
+        let ledger_days = format!(" IN (SELECT day FROM {db}aggregate_closures");
+        let body = localise_joins(rest, database)
+            .replace(&ledger, &format!(" GLOBAL{ledger}"))
+            .replace(
+                &format!(" NOT{ledger_days}"),
+                &format!(" GLOBAL NOT{ledger_days}"),
+            );
         return Ok(vec![format!(
-            "CREATE VIEW IF NOT EXISTS {db}{view}{on}{}",
-            localise_joins(rest, database)
+            "CREATE VIEW IF NOT EXISTS {db}{view}{on}{body}"
         )]);
     }
     if let Some((table, rest)) = named("DROP TABLE IF EXISTS ") {
@@ -168,6 +193,15 @@ pub fn for_cluster(
     }
     Err(unknown("an unknown kind of statement"))
 }
+
+/// Seconds an `ON CLUSTER` delete waits for every server before leaving itself queued for those
+/// still away ([`crate::Store::execute_delete`]).
+pub const DDL_WAIT_S: u32 = 15;
+
+/// The most the clocks of the shards may differ, in seconds, for a close: the materialised views
+/// stamp id sets with their own server's clock, the close deletes by its server's, and its margin
+/// (60 s) less the replica lag it tolerates (`MAX_READ_LAG_S`) is what covers the difference.
+pub const MAX_CLOCK_SKEW_S: u32 = 10;
 
 /// The longest a replica may lag behind its shard and still be read by a close or a rebuild, in
 /// seconds: those reads go to fresher replicas or fail (and are retried by the next run).
@@ -214,8 +248,14 @@ fn distributed(database: &str, cluster: &str, table: &str, key: &str) -> String 
 }
 
 /// The rest of a `CREATE TABLE` (columns, engine, keys) with its `…MergeTree(args)` engine made
-/// `Replicated…MergeTree('/clickhouse/tables/{shard}/db/table', '{replica}', args)`.
-fn replicated_engine(rest: &str, database: &str, stored: &str, place: Placement) -> Option<String> {
+/// `Replicated…MergeTree('/clickhouse/CLUSTER/tables/{shard}/db/table', '{replica}', args)`.
+fn replicated_engine(
+    rest: &str,
+    cluster: &str,
+    database: &str,
+    stored: &str,
+    place: Placement,
+) -> Option<String> {
     const ENGINE: &str = "ENGINE = ";
     let at = rest.find(ENGINE)? + ENGINE.len();
     let open = at + rest[at..].find('(')?;
@@ -225,11 +265,13 @@ fn replicated_engine(rest: &str, database: &str, stored: &str, place: Placement)
     }
     let close = open + rest[open..].find(')')?;
     let args = rest[open + 1..close].trim();
-    let group = match place {
-        Placement::Sharded(_) => "{shard}",
-        Placement::Everywhere => "all",
+    // A table on every server is one replication group across shards, so its replica names join
+    // the shard to the replica (replica macros need only be unique within a shard).
+    let (group, replica) = match place {
+        Placement::Sharded(_) => ("{shard}", "{replica}"),
+        Placement::Everywhere => ("all", "{shard}-{replica}"),
     };
-    let path = format!("'/clickhouse/tables/{group}/{database}/{stored}', '{{replica}}'");
+    let path = format!("'/clickhouse/{cluster}/tables/{group}/{database}/{stored}', '{replica}'");
     let args = if args.is_empty() {
         path
     } else {
@@ -352,7 +394,7 @@ mod tests {
         );
         assert!(
             out[0].contains(
-                "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/voc/interactions_local', '{replica}', version)"
+                "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/c1/tables/{shard}/voc/interactions_local', '{replica}', version)"
             ),
             "{}",
             out[0]
@@ -364,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn ledgers_live_on_every_server_and_views_read_them_locally() {
+    fn ledgers_live_on_every_server_and_views_read_them_once() {
         let all = rendered();
         let closures = all
             .iter()
@@ -372,7 +414,11 @@ mod tests {
             .expect("closure ledger");
         let out = for_cluster(closures, "voc", "c1").expect("renders");
         assert_eq!(out.len(), 1, "no Distributed table in front: {out:?}");
-        assert!(out[0].contains("'/clickhouse/tables/all/voc/aggregate_closures'"));
+        assert!(
+            out[0].contains(
+                "'/clickhouse/c1/tables/all/voc/aggregate_closures', '{shard}-{replica}'"
+            )
+        );
         let view = all
             .iter()
             .rfind(|s| s.starts_with("CREATE VIEW IF NOT EXISTS `voc`.topic_volume_hourly\n"))
@@ -387,6 +433,17 @@ mod tests {
             !out[0].contains("_local"),
             "views read the Distributed tables"
         );
+        // Every read of the closure ledger is computed once and shipped to the shards.
+        for view in all.iter().filter(|s| s.starts_with("CREATE VIEW")) {
+            let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
+            let reads = out.matches("FROM `voc`.aggregate_closures").count();
+            let global = out.matches("GLOBAL IN (SELECT day").count()
+                + out.matches("GLOBAL NOT IN (SELECT day").count();
+            let scalar = out
+                .matches("(SELECT max(day) FROM `voc`.aggregate_closures)")
+                .count();
+            assert_eq!(reads, global + scalar, "{out}");
+        }
     }
 
     #[test]

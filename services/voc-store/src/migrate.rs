@@ -212,18 +212,21 @@ pub async fn onto_cluster(store: Store, cluster: &str) -> Result<Store, StoreErr
             )));
         }
         None => {
-            let engines: Vec<String> = store
+            // On one server of every shard: a single-server schema anywhere would stay as it is
+            // (every statement is IF NOT EXISTS).
+            let plain: u64 = store
                 .server_client()
-                .query(
-                    "SELECT engine FROM system.tables WHERE database = ? AND name = 'interactions'",
-                )
+                .query(&format!(
+                    "SELECT count() FROM {} WHERE database = ? AND name = 'interactions'",
+                    crate::cluster::on_every_shard(cluster, "tables")
+                ))
                 .bind(store.database())
-                .fetch_all()
+                .fetch_one()
                 .await
-                .map_err(StoreError::query("read system.tables"))?;
-            if !engines.is_empty() {
+                .map_err(StoreError::query("read the shards' system.tables"))?;
+            if plain > 0 {
                 return Err(refuse(format!(
-                    "database `{}` on this server was migrated without --cluster; migrate a new \
+                    "database `{}` on the cluster was migrated without --cluster; migrate a new \
                      database on the cluster and copy the interactions into it (README, \"Cluster\")",
                     store.database()
                 )));

@@ -59,6 +59,13 @@ pub fn column_exists(e: &clickhouse::error::Error) -> bool {
     matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(44) && m.contains("already exists"))
 }
 
+/// Whether `e` is an `ON CLUSTER` statement that some servers have not run within
+/// `distributed_ddl_task_timeout` (159 TIMEOUT_EXCEEDED): it stays queued in ZooKeeper and those
+/// servers run it when they are back.
+pub fn ddl_queued(e: &clickhouse::error::Error) -> bool {
+    matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(159) && m.contains("distributed_ddl_task_timeout"))
+}
+
 fn error_code(message: &str) -> Option<u32> {
     let rest = &message[message.find("Code: ")? + 6..];
     let digits = rest
