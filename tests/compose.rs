@@ -328,6 +328,11 @@ fn the_cluster_variant_defines_two_shards_of_two_replicas_on_three_keepers() {
             continue;
         }
         assert_eq!(svc["image"].as_str(), Some(base_image), "{name}");
+        assert_eq!(
+            svc["hostname"].as_str(),
+            Some(name),
+            "{name}: replicas find each other by host name"
+        );
         let env = env_of(svc);
         by_shard
             .entry(env["CH_SHARD"].clone())
@@ -363,6 +368,19 @@ fn the_cluster_variant_defines_two_shards_of_two_replicas_on_three_keepers() {
     assert!(cluster_xml.contains(r#"<shard from_env="CH_SHARD"/>"#));
     assert!(cluster_xml.contains(r#"<replica from_env="CH_REPLICA"/>"#));
     assert!(cluster_xml.contains(r#"<secret from_env="VOC_CH_CLUSTER_SECRET"/>"#));
+    // The read-only profile carries what voc's own clients set (it may not set settings).
+    let reader_settings = std::fs::read_to_string(format!(
+        "{root}/deploy/clickhouse/cluster/voc-cluster-users.xml"
+    ))
+    .expect("cluster users");
+    let readonly = &reader_settings[reader_settings.find("<voc_readonly>").expect("profile")..];
+    for (setting, value) in [
+        ("distributed_product_mode", "local"),
+        ("load_balancing", "in_order"),
+        ("prefer_localhost_replica", "0"),
+    ] {
+        assert_eq!(xml_values(readonly, setting), [value], "{setting}");
+    }
 
     // The cluster definition: its shards list the same servers.
     let name = "voc";
