@@ -4,7 +4,7 @@
 //! reads (its effective settings, from `voc config`, reflect the compose values); ports consistent
 //! with healthchecks and the Grafana datasource; dashboards reading through the read-only user.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 use voc_tests::run_voc;
@@ -385,27 +385,19 @@ fn the_cluster_variant_defines_two_shards_of_two_replicas_on_three_keepers() {
     // The cluster definition: its shards list the same servers.
     let name = "voc";
     let def = &cluster_xml[cluster_xml.find(&format!("<{name}>")).expect("cluster voc")..];
-    let shards: Vec<Vec<String>> = def
+    let defined: BTreeSet<BTreeSet<String>> = def
         .split("<shard>")
         .skip(1)
-        .map(|s| xml_values(&s[..s.find("</shard>").expect("shard end")], "host"))
-        .collect();
-    let mut defined: Vec<Vec<String>> = shards
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            s
+        .map(|s| {
+            xml_values(&s[..s.find("</shard>").expect("shard end")], "host")
+                .into_iter()
+                .collect()
         })
         .collect();
-    defined.sort();
-    let mut composed: Vec<Vec<String>> = by_shard
+    let composed: BTreeSet<BTreeSet<String>> = by_shard
         .into_values()
-        .map(|mut s| {
-            s.sort();
-            s
-        })
+        .map(|s| s.into_iter().collect())
         .collect();
-    composed.sort();
     assert_eq!(defined, composed);
     assert!(
         def.matches("<internal_replication>true</internal_replication>")

@@ -109,10 +109,7 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
         "FROM `{}`.interactions FINAL WHERE toUInt32(toStartOfHour(occurred_at)) IN ({list})",
         store.database()
     );
-    let settings = match store.cluster() {
-        Some(_) => crate::cluster::fresh_reads(),
-        None => Vec::new(),
-    };
+    let settings = crate::cluster::fresh_reads(store.cluster());
     for a in &aggregations {
         store
             .execute_with(

@@ -161,6 +161,12 @@ impl ServerVersion {
         self.major < 19
     }
 
+    /// 18.x writes a table's part before its materialised views run, so a view's rows are never
+    /// stamped (`now()`) before the table's part is visible; later versions may stamp them first.
+    pub fn writes_part_before_views(self) -> bool {
+        self.major < 19
+    }
+
     /// The `clickhouse` crate validates rows with a `DESCRIBE` setting that old servers reject.
     pub fn supports_row_validation(self) -> bool {
         self >= Self {
@@ -291,7 +297,7 @@ impl Store {
     pub fn on_cluster(mut self, cluster: &str) -> Self {
         if self.cluster.is_none() {
             for (name, value) in crate::cluster::CLIENT_SETTINGS {
-                self.client = self.client.clone().with_setting(*name, *value);
+                self.client = self.client.with_setting(*name, *value);
             }
         }
         self.cluster = Some(cluster.to_string());
@@ -384,14 +390,7 @@ impl Store {
 
     /// Runs one statement, naming it in the error.
     pub async fn execute(&self, what: &str, sql: &str) -> Result<(), StoreError> {
-        self.client
-            .query(sql)
-            .execute()
-            .await
-            .map_err(|source| StoreError::Query {
-                what: what.to_string(),
-                source,
-            })
+        self.execute_with(what, sql, &[]).await
     }
 }
 

@@ -242,15 +242,12 @@ async fn next_version(store: &Store, t: u32) -> Result<u64, StoreError> {
     Ok(((u64::from(t) << 32) | u64::from(tie)).max(highest + 1))
 }
 
-/// Seconds before a close's time that its id-set deletes stop: servers from 19.x may stamp a view's
-/// rows before the table's own part is visible, so the last moments stay as marks for the next
-/// close. 18.x writes the table's part before its views run.
+/// Seconds before a close's time that its id-set deletes stop, so that the last moments stay as
+/// marks for the next close: servers from 19.x may stamp a view's rows before the table's own part
+/// is visible, and on a cluster a replica may fetch a part later than its shard acknowledged it
+/// (the close reads no replica more than `MAX_READ_LAG_S` behind).
 fn stamp_margin_s(store: &Store) -> u32 {
-    if store.cluster().is_some() {
-        // And a replica may fetch a part later than its shard acknowledged it: the close reads no
-        // replica more than `MAX_READ_LAG_S` behind, and spares the id sets of the last minute.
-        60
-    } else if store.version().needs_predicate_pushdown_setting() {
+    if store.cluster().is_none() && store.version().writes_part_before_views() {
         0
     } else {
         60
@@ -347,10 +344,7 @@ async fn close(
     let bound = now.saturating_sub(stamp_margin_s(store));
     // On a cluster the counts are read from no replica more than `MAX_READ_LAG_S` behind (the
     // deletes spare the last minute, `stamp_margin_s`).
-    let settings = match store.cluster() {
-        Some(_) => crate::cluster::fresh_reads(),
-        None => Vec::new(),
-    };
+    let settings = crate::cluster::fresh_reads(store.cluster());
     if let Some(c) = store.cluster() {
         check_clocks(store, c).await?;
     }

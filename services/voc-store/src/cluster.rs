@@ -117,11 +117,8 @@ pub fn for_cluster(
         message: format!("cannot render for cluster {cluster}: {why}"),
     };
     let named = |prefix: &str| -> Option<(String, &str)> {
-        let rest = s.strip_prefix(prefix)?.strip_prefix(db.as_str())?;
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        Some((rest[..end].to_string(), &rest[end..]))
+        let (name, rest) = split_name(s.strip_prefix(prefix)?.strip_prefix(db.as_str())?);
+        Some((name.to_string(), rest))
     };
 
     if let Some((table, rest)) = named("CREATE TABLE IF NOT EXISTS ") {
@@ -213,8 +210,12 @@ pub const MAX_CLOCK_SKEW_S: u32 = 10;
 /// sets of their last minute.
 pub const MAX_READ_LAG_S: u32 = 30;
 
-/// Settings for reads that must see everything acknowledged more than [`MAX_READ_LAG_S`] ago.
-pub fn fresh_reads() -> Vec<(&'static str, String)> {
+/// Settings for reads that must see everything acknowledged more than [`MAX_READ_LAG_S`] ago, on
+/// a cluster; none on one server.
+pub fn fresh_reads(cluster: Option<&str>) -> Vec<(&'static str, String)> {
+    if cluster.is_none() {
+        return Vec::new();
+    }
     vec![
         (
             "max_replica_delay_for_distributed_queries",
@@ -232,6 +233,14 @@ pub fn fresh_reads() -> Vec<(&'static str, String)> {
 /// password goes into a query).
 pub fn on_every_shard(cluster: &str, system_table: &str) -> String {
     format!("cluster('{cluster}', system, {system_table})")
+}
+
+/// A table name at the start of `s` (letters, digits, `_`), and what follows it.
+fn split_name(s: &str) -> (&str, &str) {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    s.split_at(end)
 }
 
 fn first_line(s: &str) -> &str {
@@ -329,17 +338,13 @@ fn localise(sql: &str, database: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 32);
     let mut rest = sql;
     while let Some(at) = rest.find(&db) {
-        let after = &rest[at + db.len()..];
-        let end = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        let name = &after[..end];
+        let (name, after) = split_name(&rest[at + db.len()..]);
         out.push_str(&rest[..at + db.len()]);
         out.push_str(name);
         if let Some(Placement::Sharded(_)) = placement(name) {
             out.push_str(LOCAL_SUFFIX);
         }
-        rest = &after[end..];
+        rest = after;
     }
     out.push_str(rest);
     out
@@ -362,6 +367,16 @@ mod tests {
             .collect()
     }
 
+    /// The cluster form of the latest rendered statement that starts with `start`.
+    fn cluster_form(start: &str) -> Vec<String> {
+        let all = rendered();
+        let statement = all
+            .iter()
+            .rfind(|s| s.starts_with(start))
+            .unwrap_or_else(|| panic!("no statement starts with {start:?}"));
+        for_cluster(statement, "voc", "c1").expect("renders")
+    }
+
     #[test]
     fn every_statement_of_every_migration_renders_for_a_cluster() {
         for s in rendered() {
@@ -376,16 +391,7 @@ mod tests {
 
     #[test]
     fn sharded_tables_are_replicated_per_shard_behind_a_distributed_table() {
-        let s = render(
-            MIGRATIONS[0].sql,
-            "voc",
-            ServerVersion {
-                major: 18,
-                minor: 16,
-            },
-            None,
-        );
-        let out = for_cluster(&s[0], "voc", "c1").expect("renders");
+        let out = cluster_form("CREATE TABLE IF NOT EXISTS `voc`.interactions\n");
         assert_eq!(out.len(), 2, "{out:?}");
         assert!(
             out[0].starts_with(
@@ -407,23 +413,14 @@ mod tests {
 
     #[test]
     fn ledgers_live_on_every_server_and_views_read_them_once() {
-        let all = rendered();
-        let closures = all
-            .iter()
-            .find(|s| s.contains("`voc`.aggregate_closures\n("))
-            .expect("closure ledger");
-        let out = for_cluster(closures, "voc", "c1").expect("renders");
+        let out = cluster_form("CREATE TABLE IF NOT EXISTS `voc`.aggregate_closures\n");
         assert_eq!(out.len(), 1, "no Distributed table in front: {out:?}");
         assert!(
             out[0].contains(
                 "'/clickhouse/c1/tables/all/voc/aggregate_closures', '{shard}-{replica}'"
             )
         );
-        let view = all
-            .iter()
-            .rfind(|s| s.starts_with("CREATE VIEW IF NOT EXISTS `voc`.topic_volume_hourly\n"))
-            .expect("view");
-        let out = for_cluster(view, "voc", "c1").expect("renders");
+        let out = cluster_form("CREATE VIEW IF NOT EXISTS `voc`.topic_volume_hourly\n");
         assert!(
             out[0].contains("FROM `voc`.topic_volume_hourly_state\n"),
             "{}",
@@ -434,7 +431,7 @@ mod tests {
             "views read the Distributed tables"
         );
         // Every read of the closure ledger is computed once and shipped to the shards.
-        for view in all.iter().filter(|s| s.starts_with("CREATE VIEW")) {
+        for view in rendered().iter().filter(|s| s.starts_with("CREATE VIEW")) {
             let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
             let reads = out.matches("FROM `voc`.aggregate_closures").count();
             let global = out.matches("GLOBAL IN (SELECT day").count()
@@ -448,14 +445,7 @@ mod tests {
 
     #[test]
     fn materialised_views_aggregate_each_servers_own_rows() {
-        let all = rendered();
-        let mv = all
-            .iter()
-            .find(|s| {
-                s.starts_with("CREATE MATERIALIZED VIEW IF NOT EXISTS `voc`.keyword_hourly_mv2")
-            })
-            .expect("view");
-        let out = for_cluster(mv, "voc", "c1").expect("renders");
+        let out = cluster_form("CREATE MATERIALIZED VIEW IF NOT EXISTS `voc`.keyword_hourly_mv2");
         assert!(
             out[0].contains("TO `voc`.keyword_hourly_state_local\n"),
             "{}",
@@ -470,12 +460,7 @@ mod tests {
 
     #[test]
     fn joined_subqueries_of_views_read_each_shards_own_rows() {
-        let all = rendered();
-        let view = all
-            .iter()
-            .find(|s| s.starts_with("CREATE VIEW IF NOT EXISTS `voc`.theme_volume_hourly\n"))
-            .expect("view");
-        let out = for_cluster(view, "voc", "c1").expect("renders");
+        let out = cluster_form("CREATE VIEW IF NOT EXISTS `voc`.theme_volume_hourly\n");
         assert!(
             out[0].contains("FROM `voc`.interactions FINAL\n"),
             "{}",
