@@ -98,6 +98,55 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// The worker's sink counters at one moment, from its `/metrics`: differences of two samples
+/// say how large its ClickHouse inserts were and how long each took (seconds, from the first
+/// attempt to ClickHouse's acknowledgement, retries included).
+#[derive(Debug, Clone, Copy, Default)]
+struct SinkSample {
+    rows: f64,
+    inserts: f64,
+    seconds: f64,
+}
+
+impl SinkSample {
+    fn scrape(worker: &WorkerProcess) -> Self {
+        let m = |name| worker.metric(name).unwrap_or(f64::NAN);
+        Self {
+            rows: m("voc_sink_rows_written_total"),
+            inserts: m("voc_sink_batch_duration_seconds_count"),
+            seconds: m("voc_sink_batch_duration_seconds_sum"),
+        }
+    }
+
+    fn since(&self, earlier: &Self) -> Self {
+        Self {
+            rows: self.rows - earlier.rows,
+            inserts: self.inserts - earlier.inserts,
+            seconds: self.seconds - earlier.seconds,
+        }
+    }
+
+    fn rows_per_insert(&self) -> f64 {
+        self.rows / self.inserts
+    }
+
+    fn mean_seconds(&self) -> f64 {
+        self.seconds / self.inserts
+    }
+}
+
+impl std::fmt::Display for SinkSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.0} inserts of {:.0} rows, {:.3} s each",
+            self.inserts,
+            self.rows_per_insert(),
+            self.mean_seconds()
+        )
+    }
+}
+
 /// Peak resident set of a process (VmHWM), in MiB.
 fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -241,10 +290,11 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
     let ch_pid = local.as_ref().and_then(LocalClickHouse::pid);
     let me = std::process::id();
     let cpu = || [Some(pid), ch_pid, Some(me)].map(|p| p.and_then(cpu_seconds).unwrap_or(f64::NAN));
-    let (t0, rows0, cpu0) = (Instant::now(), written(), cpu());
+    let inserts = || SinkSample::scrape(&worker);
+    let (t0, rows0, cpu0, sink0) = (Instant::now(), written(), cpu(), inserts());
     until(Duration::from_secs(1800), || written() >= n).await?;
     let drain_s = t0.elapsed().as_secs_f64();
-    let cpu1 = cpu();
+    let (cpu1, sink1) = (cpu(), inserts());
     let busy: Vec<f64> = (0..3).map(|i| (cpu1[i] - cpu0[i]) / drain_s).collect();
     let e2e_ips = (n - rows0) as f64 / drain_s;
     let e2e_cps = e2e_ips * chars as f64 / n as f64;
@@ -313,6 +363,7 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     arrived.sort_by(f64::total_cmp);
+    let sink2 = inserts();
     let rss = peak_rss_mib(pid);
     let _ = worker.terminate();
     drop(producer);
@@ -362,6 +413,11 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
         p50,
         p99
     );
+    let (drain_sink, latency_sink) = (sink1.since(&sink0), sink2.since(&sink1));
+    println!(
+        "ClickHouse inserts while draining: {}; during the latency phase: {}",
+        drain_sink, latency_sink
+    );
     println!(
         "worker peak RSS: {}",
         rss.map(|r| format!("{r:.0} MiB"))
@@ -384,6 +440,10 @@ pub async fn e2e(settings: &Settings, analyzer: &Analyzer, args: E2eArgs) -> any
             "cores_busy_worker": (busy[0] * 100.0).round() / 100.0,
             "cores_busy_clickhouse": (busy[1] * 100.0).round() / 100.0,
             "cores_busy_broker_and_bench": (busy[2] * 100.0).round() / 100.0,
+            "drain_rows_per_insert": drain_sink.rows_per_insert().round(),
+            "drain_insert_s": (drain_sink.mean_seconds() * 1000.0).round() / 1000.0,
+            "latency_rows_per_insert": latency_sink.rows_per_insert().round(),
+            "latency_insert_s": (latency_sink.mean_seconds() * 1000.0).round() / 1000.0,
         })
     );
     Ok(())

@@ -47,7 +47,11 @@ pub struct WorkerSettings {
     /// Analysis threads (each with its own tokenizer; the dictionary is shared); 0 means one per
     /// CPU core.
     pub analysis_threads: usize,
-    /// Input pauses above these many messages or bytes received but not yet acknowledged.
+    /// Input pauses above these many messages or bytes received but not yet acknowledged, and
+    /// resumes below half. The message bound must hold the batch being inserted, the batch
+    /// filling and, on top, a queue that keeps the analysis threads busy: at 5,000 with batches
+    /// of 2,000 input stayed paused until a batch's interval ran out, and the worker used 0.8
+    /// of its 2 cores (BENCHMARKS.md §2, "Both cores").
     pub max_in_flight_messages: usize,
     pub max_in_flight_bytes: usize,
     /// A batch is written at this many rows or bytes, or this long after its first row.
@@ -67,7 +71,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             analysis_threads: 0,
-            max_in_flight_messages: 5_000,
+            max_in_flight_messages: 20_000,
             max_in_flight_bytes: 64 << 20,
             batch_rows: 2_000,
             batch_bytes: 8 << 20,
@@ -198,6 +202,10 @@ pub fn consumer_config(c: &WorkerConfig) -> ClientConfig {
         .set("statistics.interval.ms", "5000")
         // Bounds librdkafka's prefetch queue, part of the worker's memory ceiling.
         .set("queued.max.messages.kbytes", "16384")
+        // Apache Kafka answers a fetch as soon as a message arrives; brokers that hold it for
+        // the whole wait (librdkafka's mock) would add up to the default 500 ms to every
+        // message's latency. An idle worker then sends ten fetches a second per broker.
+        .set("fetch.wait.max.ms", "100")
         .set(
             "fetch.message.max.bytes",
             (c.limits.max_message_bytes + 1024).max(1 << 20).to_string(),
