@@ -48,14 +48,24 @@ pub(crate) enum AtomSpec {
 pub(crate) struct Atoms {
     pub specs: Vec<AtomSpec>,
     pub literal_automaton: Option<AhoCorasick>,
-    /// Aho-Corasick pattern index → atom id.
+    /// Aho-Corasick pattern index → atom id, for the literals. The automaton's later patterns
+    /// are regex prefixes ([`super::triggers`]): pattern `literal_atoms.len() + k` is a prefix of
+    /// regex `trigger_regex[k]`.
     pub literal_atoms: Vec<usize>,
+    pub trigger_regex: Vec<usize>,
     /// Base form → (atom id, negated only).
     pub lemmas: foldhash::HashMap<String, Vec<(usize, bool)>>,
-    /// (atom id, compiled regex).
-    pub regexes: Vec<(usize, Regex)>,
-    /// All regexes at once: one pass tells which can match a document, so only those are run.
-    pub regex_set: Option<regex::RegexSet>,
+    pub regexes: Vec<AtomRegex>,
+}
+
+/// A regex atom, compiled.
+#[derive(Debug)]
+pub(crate) struct AtomRegex {
+    pub atom: usize,
+    pub regex: Regex,
+    /// Its matches all begin with one of its prefixes in the literal automaton, so it runs only
+    /// from the first place one occurs; otherwise it runs over the whole text.
+    pub triggered: bool,
 }
 
 /// An item: atom ids, any of which matches.
@@ -534,37 +544,39 @@ fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
                     .push((id, *negated_only));
             }
             // Validated when the item was read.
-            AtomSpec::Regex(p) => regexes.push((
-                id,
-                Regex::new(p).map_err(|e| ctx.err(0..0, None, e.to_string()))?,
-            )),
+            AtomSpec::Regex(p) => regexes.push(AtomRegex {
+                atom: id,
+                regex: Regex::new(p).map_err(|e| ctx.err(0..0, None, e.to_string()))?,
+                triggered: false,
+            }),
         }
     }
-    let literal_automaton = if literals.is_empty() {
+    let mut patterns: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+    let mut trigger_regex = Vec::new();
+    for (k, r) in regexes.iter_mut().enumerate() {
+        if let Some(prefixes) = super::triggers::prefixes(r.regex.as_str()) {
+            r.triggered = true;
+            trigger_regex.extend(std::iter::repeat_n(k, prefixes.len()));
+            patterns.extend(prefixes);
+        }
+    }
+    let literal_automaton = if patterns.is_empty() {
         None
     } else {
         Some(
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .build(&literals)
+                .build(&patterns)
                 .map_err(|e| {
                     ctx.err(0..0, None, format!("cannot build the literal matcher: {e}"))
                 })?,
         )
     };
-    let regex_set = if regexes.is_empty() {
-        None
-    } else {
-        Some(
-            regex::RegexSet::new(regexes.iter().map(|(_, r): &(usize, Regex)| r.as_str()))
-                .map_err(|e| ctx.err(0..0, None, format!("cannot build the regex set: {e}")))?,
-        )
-    };
     Ok(Atoms {
-        regex_set,
         specs: ctx.specs.clone(),
         literal_automaton,
         literal_atoms,
+        trigger_regex,
         lemmas,
         regexes,
     })

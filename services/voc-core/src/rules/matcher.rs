@@ -1,8 +1,9 @@
 //! Matching compiled rules against one document (the customer's masked words, tokenised).
 //!
 //! Hits are computed once per atom for the whole document — one Aho-Corasick pass for every
-//! literal, one hash lookup per token for every lemma, one scan per regex — and rules are then
-//! decided from those hits, so the cost grows with the text, not with the number of rules.
+//! literal and regex prefix, one hash lookup per token for every lemma, each regex from where
+//! one of its prefixes first occurs — and rules are then decided from those hits, so the cost
+//! grows with the text, not with the number of rules.
 
 use std::ops::Range;
 
@@ -85,9 +86,18 @@ impl<'a> Document<'a> {
 /// Hits of every atom in the document, indexed by atom id.
 pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
     let mut hits = vec![Vec::new(); atoms.specs.len()];
+    // Per regex, the first byte where one of its prefixes occurs (none: it cannot match).
+    let mut regex_from = vec![usize::MAX; atoms.regexes.len()];
     if let Some(ac) = &atoms.literal_automaton {
         for m in ac.find_overlapping_iter(doc.text) {
-            hits[atoms.literal_atoms[m.pattern().as_usize()]].push(doc.hit(m.start(), m.end()));
+            let p = m.pattern().as_usize();
+            match atoms.literal_atoms.get(p) {
+                Some(&atom) => hits[atom].push(doc.hit(m.start(), m.end())),
+                None => {
+                    let from = &mut regex_from[atoms.trigger_regex[p - atoms.literal_atoms.len()]];
+                    *from = (*from).min(m.start());
+                }
+            }
         }
     }
     for (i, m) in doc.morphemes.iter().enumerate() {
@@ -105,12 +115,22 @@ pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
             }
         }
     }
-    if let Some(set) = &atoms.regex_set {
-        for i in set.matches(doc.text).iter() {
-            let (atom, re) = &atoms.regexes[i];
-            for m in re.find_iter(doc.text) {
-                hits[*atom].push(doc.hit(m.start(), m.end()));
+    for (r, from) in atoms.regexes.iter().zip(regex_from) {
+        if !r.triggered {
+            for m in r.regex.find_iter(doc.text) {
+                hits[r.atom].push(doc.hit(m.start(), m.end()));
             }
+            continue;
+        }
+        // The same matches as `find_iter` over the whole text: none starts before `from`, the
+        // search still sees the text before it (for `^` and `\b`), and no match is empty.
+        let mut at = from;
+        while at <= doc.text.len() {
+            let Some(m) = r.regex.find_at(doc.text, at) else {
+                break;
+            };
+            hits[r.atom].push(doc.hit(m.start(), m.end()));
+            at = m.end();
         }
     }
     for h in &mut hits {

@@ -11,6 +11,7 @@ pub mod diff;
 mod file;
 pub mod layers;
 pub(crate) mod matcher;
+mod triggers;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -208,6 +209,26 @@ topics = [["billing", "料金"]]
 voice_types = [["complaint","苦情"],["request","要望"],["question","質問"],["procedure","手続き"],["praise","感謝"],["other","その他"]]
 complaint_types = [["quality","品質"],["billing","料金"]]
 "#;
+
+    /// The bundled rules' regexes run only where one of their prefixes occurs, except those
+    /// whose start no short list of literals covers (a guard on the matcher's cost: a regex
+    /// without prefixes is a full scan of every document).
+    #[test]
+    fn bundled_regexes_mostly_have_prefixes() {
+        let rules = RuleSet::bundled().unwrap();
+        let regexes = &rules.atoms.regexes;
+        let untriggered: Vec<&str> = regexes
+            .iter()
+            .filter(|r| !r.triggered)
+            .map(|r| r.regex.as_str())
+            .collect();
+        eprintln!(
+            "{} regexes, without prefixes: {untriggered:?}",
+            regexes.len()
+        );
+        assert!(regexes.len() >= 20);
+        assert!(untriggered.len() * 5 <= regexes.len(), "{untriggered:?}");
+    }
 
     fn with_rule(rule: &str) -> Result<RuleSet, RulesError> {
         RuleSet::from_source(&format!("{MINIMAL}\n{rule}"), "rules.toml")
