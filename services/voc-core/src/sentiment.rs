@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use crate::rules::matcher::{Document, Firing, Hit};
+use crate::rules::matcher::{AtomHits, Document, Firing, Hit};
 use crate::rules::{Label, RuleSet};
 
 /// The source name of the generic negated-verb cue.
@@ -34,10 +34,11 @@ pub(crate) struct SentimentScore {
 /// Scores the document from lexicon hits and fired sentiment rules.
 pub(crate) fn score(
     rules: &RuleSet,
-    hits: &[Vec<Hit>],
+    atom_hits: &AtomHits,
     doc: &Document<'_>,
     firings: &[Firing],
 ) -> SentimentScore {
+    let hits = &atom_hits.by_atom;
     let s = &rules.settings;
     let dampened = contrast_dampened(rules, doc);
     let atoms = &rules.atoms;
@@ -45,9 +46,10 @@ pub(crate) fn score(
     // Candidate cues from the lexicon, longest first so a longer entry (不満足) wins over a
     // shorter one inside it (不満).
     // Only entries with a hit, visited in file order as before (ties keep their order).
-    let mut entries: Vec<usize> = (0..hits.len())
-        .filter(|a| !hits[*a].is_empty())
-        .flat_map(|a| rules.lexicon_by_atom[a].iter().copied())
+    let mut entries: Vec<usize> = atom_hits
+        .touched
+        .iter()
+        .flat_map(|&a| rules.lexicon_by_atom[a].iter().copied())
         .collect();
     entries.sort_unstable();
     entries.dedup();

@@ -83,16 +83,29 @@ impl<'a> Document<'a> {
     }
 }
 
-/// Hits of every atom in the document, indexed by atom id.
-pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
-    let mut hits = vec![Vec::new(); atoms.specs.len()];
+/// Hits of every atom in the document, indexed by atom id, and the atoms that have any.
+pub(crate) struct AtomHits {
+    pub by_atom: Vec<Vec<Hit>>,
+    /// Atom ids with at least one hit, each once, in no particular order: a document hits a few
+    /// dozen of the rules' thousands of atoms, so per-document work visits only these.
+    pub touched: Vec<usize>,
+}
+
+/// Hits of every atom in the document.
+pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> AtomHits {
+    let mut by_atom = SPARE_HITS.with_borrow_mut(std::mem::take);
+    by_atom.resize_with(atoms.specs.len(), Vec::new);
+    let mut out = AtomHits {
+        by_atom,
+        touched: Vec::new(),
+    };
     // Per regex, the first byte where one of its prefixes occurs (none: it cannot match).
     let mut regex_from = vec![usize::MAX; atoms.regexes.len()];
     if let Some(ac) = &atoms.literal_automaton {
         for m in ac.find_overlapping_iter(doc.text) {
             let p = m.pattern().as_usize();
             match atoms.literal_atoms.get(p) {
-                Some(&atom) => hits[atom].push(doc.hit(m.start(), m.end())),
+                Some(&atom) => out.push(atom, doc.hit(m.start(), m.end())),
                 None => {
                     let from = &mut regex_from[atoms.trigger_regex[p - atoms.literal_atoms.len()]];
                     *from = (*from).min(m.start());
@@ -104,13 +117,16 @@ pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
         if let Some(entries) = atoms.lemmas.get(m.base) {
             for &(atom, negated_only) in entries {
                 if !negated_only || m.negated {
-                    hits[atom].push(Hit {
-                        start: m.start,
-                        end: m.end,
-                        tok: i,
-                        tok_end: i + 1,
-                        sentence: doc.sentence_of(m.start),
-                    });
+                    out.push(
+                        atom,
+                        Hit {
+                            start: m.start,
+                            end: m.end,
+                            tok: i,
+                            tok_end: i + 1,
+                            sentence: doc.sentence_of(m.start),
+                        },
+                    );
                 }
             }
         }
@@ -118,7 +134,7 @@ pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
     for (r, from) in atoms.regexes.iter().zip(regex_from) {
         if !r.triggered {
             for m in r.regex.find_iter(doc.text) {
-                hits[r.atom].push(doc.hit(m.start(), m.end()));
+                out.push(r.atom, doc.hit(m.start(), m.end()));
             }
             continue;
         }
@@ -129,14 +145,40 @@ pub(crate) fn atom_hits(atoms: &Atoms, doc: &Document<'_>) -> Vec<Vec<Hit>> {
             let Some(m) = r.regex.find_at(doc.text, at) else {
                 break;
             };
-            hits[r.atom].push(doc.hit(m.start(), m.end()));
+            out.push(r.atom, doc.hit(m.start(), m.end()));
             at = m.end();
         }
     }
-    for h in &mut hits {
-        h.sort_by_key(|h| (h.start, h.end));
+    for &a in &out.touched {
+        out.by_atom[a].sort_by_key(|h| (h.start, h.end));
     }
-    hits
+    out
+}
+
+thread_local! {
+    /// The per-atom table of the thread's last document, emptied: one table per thread instead
+    /// of thousands of slots allocated and freed per document.
+    static SPARE_HITS: std::cell::RefCell<Vec<Vec<Hit>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Drop for AtomHits {
+    fn drop(&mut self) {
+        for &a in &self.touched {
+            self.by_atom[a].clear();
+        }
+        let table = std::mem::take(&mut self.by_atom);
+        SPARE_HITS.with_borrow_mut(|spare| *spare = table);
+    }
+}
+
+impl AtomHits {
+    fn push(&mut self, atom: usize, hit: Hit) {
+        let hits = &mut self.by_atom[atom];
+        if hits.is_empty() {
+            self.touched.push(atom);
+        }
+        hits.push(hit);
+    }
 }
 
 /// The hits of an item (any of its atoms), in text order.

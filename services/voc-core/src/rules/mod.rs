@@ -223,8 +223,9 @@ complaint_types = [["quality","品質"],["billing","料金"]]
             .map(|r| r.regex.as_str())
             .collect();
         eprintln!(
-            "{} regexes, without prefixes: {untriggered:?}",
-            regexes.len()
+            "{} regexes, without prefixes: {untriggered:?}; {} atoms",
+            regexes.len(),
+            rules.atoms.specs.len()
         );
         assert!(regexes.len() >= 20);
         assert!(untriggered.len() * 5 <= regexes.len(), "{untriggered:?}");
