@@ -151,6 +151,14 @@ fn normalize_pass(text: &str) -> String {
 fn clean(chars: impl Iterator<Item = char>, len: usize) -> String {
     let mut out = String::with_capacity(len);
     for c in chars {
+        // Kana, ideographs, ASCII letters and digits (most of a turn) are kept as they are: none
+        // is whitespace, a control, invisible or a collapsing mark (ー and ・ are left out).
+        if matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9'
+            | '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{4E00}'..='\u{9FFF}')
+        {
+            out.push(c);
+            continue;
+        }
         let c = match c {
             // Line breaks separate sentences; every other whitespace or control is a space.
             '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{0085}' => '\n',
@@ -194,6 +202,10 @@ static SPOKEN: LazyLock<SpokenLexicon> = LazyLock::new(|| {
     toml::from_str(NORMALIZE_LEXICON).expect("config/normalize/ja.toml is a valid word list")
 });
 
+/// The backchannels as a set: every customer turn is checked against them.
+static BACKCHANNELS: LazyLock<foldhash::HashSet<&'static str>> =
+    LazyLock::new(|| SPOKEN.backchannels.iter().map(String::as_str).collect());
+
 /// Spoken fillers, matched only where they stand alone: at the start or after a pause.
 static FILLER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -225,7 +237,7 @@ pub fn is_backchannel(text: &str) -> bool {
         if piece.is_empty() {
             continue;
         }
-        if !SPOKEN.backchannels.iter().any(|b| b == piece) {
+        if !BACKCHANNELS.contains(piece) {
             return false;
         }
         any = true;
@@ -236,6 +248,24 @@ pub fn is_backchannel(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `clean` keeps these characters without looking at them: that is right only if none of
+    /// them is something it would change.
+    #[test]
+    fn the_characters_clean_keeps_unseen_need_no_cleaning() {
+        let kept = ('a'..='z')
+            .chain('A'..='Z')
+            .chain('0'..='9')
+            .chain('\u{3041}'..='\u{3096}')
+            .chain('\u{30A1}'..='\u{30FA}')
+            .chain('\u{4E00}'..='\u{9FFF}');
+        for c in kept {
+            assert!(
+                !(c.is_whitespace() || c.is_control() || is_invisible(c) || collapses(c)),
+                "{c:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_plain_ranges_are_nfkc_stable_alone_and_in_pairs() {
