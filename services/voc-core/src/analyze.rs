@@ -162,7 +162,7 @@ impl Analyzer {
         let rules = &*self.rules;
         let doc = Document::new(text, morphemes);
         let hits = matcher::atom_hits(&rules.atoms, &doc);
-        let firings = matcher::fire_all(rules, &hits.by_atom, &doc);
+        let firings = matcher::fire_all(rules, hits.by_atom(), &doc);
         let senti = sentiment::score(rules, &hits, &doc, &firings);
         let prediction = rules.model.as_ref().map(|gate| gate.model.predict(text));
         let fired = decide::Fired {

@@ -38,7 +38,7 @@ pub(crate) fn score(
     doc: &Document<'_>,
     firings: &[Firing],
 ) -> SentimentScore {
-    let hits = &atom_hits.by_atom;
+    let hits = atom_hits.by_atom();
     let s = &rules.settings;
     let dampened = contrast_dampened(rules, doc);
     let atoms = &rules.atoms;
@@ -47,7 +47,7 @@ pub(crate) fn score(
     // shorter one inside it (不満).
     // Only entries with a hit, visited in file order as before (ties keep their order).
     let mut entries: Vec<usize> = atom_hits
-        .touched
+        .touched()
         .iter()
         .flat_map(|&a| rules.lexicon_by_atom[a].iter().copied())
         .collect();

@@ -43,7 +43,8 @@ pub(crate) enum AtomSpec {
 }
 
 /// Atoms are numbered; every item refers to atom ids, and a document's hits are computed once
-/// per atom (one Aho-Corasick pass for all literals, one hash lookup per token for lemmas).
+/// per atom (one Aho-Corasick pass for all literals and regex prefixes, one hash lookup per token
+/// for lemmas, each regex from the first place one of its prefixes occurs).
 #[derive(Debug)]
 pub(crate) struct Atoms {
     pub specs: Vec<AtomSpec>,

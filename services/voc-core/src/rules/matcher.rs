@@ -85,10 +85,12 @@ impl<'a> Document<'a> {
 
 /// Hits of every atom in the document, indexed by atom id, and the atoms that have any.
 pub(crate) struct AtomHits {
-    pub by_atom: Vec<Vec<Hit>>,
+    by_atom: Vec<Vec<Hit>>,
     /// Atom ids with at least one hit, each once, in no particular order: a document hits a few
-    /// dozen of the rules' thousands of atoms, so per-document work visits only these.
-    pub touched: Vec<usize>,
+    /// dozen of the rules' thousands of atoms, so per-document work visits only these. Hits are
+    /// added only through [`AtomHits::push`], which keeps this list whole: the per-thread table
+    /// is emptied by it.
+    touched: Vec<usize>,
 }
 
 /// Hits of every atom in the document.
@@ -161,17 +163,37 @@ thread_local! {
     static SPARE_HITS: std::cell::RefCell<Vec<Vec<Hit>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Above this many hits, an atom's list is freed rather than kept for the next document, so a
+/// document with thousands of hits of one atom does not leave that memory with the thread.
+const KEPT_HITS: usize = 256;
+
 impl Drop for AtomHits {
     fn drop(&mut self) {
         for &a in &self.touched {
-            self.by_atom[a].clear();
+            let hits = &mut self.by_atom[a];
+            if hits.capacity() > KEPT_HITS {
+                *hits = Vec::new();
+            } else {
+                hits.clear();
+            }
         }
         let table = std::mem::take(&mut self.by_atom);
-        SPARE_HITS.with_borrow_mut(|spare| *spare = table);
+        // While the thread itself ends, its storage may be gone: then the table is just dropped.
+        let _ = SPARE_HITS.try_with(|spare| *spare.borrow_mut() = table);
     }
 }
 
 impl AtomHits {
+    /// Hits per atom id, each list in text order.
+    pub fn by_atom(&self) -> &[Vec<Hit>] {
+        &self.by_atom
+    }
+
+    /// The atoms with at least one hit, in no particular order.
+    pub fn touched(&self) -> &[usize] {
+        &self.touched
+    }
+
     fn push(&mut self, atom: usize, hit: Hit) {
         let hits = &mut self.by_atom[atom];
         if hits.is_empty() {

@@ -3,6 +3,7 @@
 //! - `file`: the file format (serde, with spans for error lines);
 //! - `compile`: item syntax → atoms and rules, with file/line/rule errors;
 //! - `matcher`: finding atom hits in one document and deciding which rules fire;
+//! - `triggers`: the literals a rule regex's matches begin with, so it runs only where they occur;
 //! - `layers`: a file that extends another (`extends = "ja-contact-center"`), merged;
 //! - `diff`: what changed between two rules files.
 
@@ -222,13 +223,52 @@ complaint_types = [["quality","品質"],["billing","料金"]]
             .filter(|r| !r.triggered)
             .map(|r| r.regex.as_str())
             .collect();
-        eprintln!(
-            "{} regexes, without prefixes: {untriggered:?}; {} atoms",
-            regexes.len(),
-            rules.atoms.specs.len()
-        );
         assert!(regexes.len() >= 20);
         assert!(untriggered.len() * 5 <= regexes.len(), "{untriggered:?}");
+    }
+
+    /// Every match of every bundled regex with prefixes, over the customer texts of every
+    /// labeled set, starts where one of its prefixes occurs: the property that lets the matcher
+    /// run a regex only from there (`find_at` then sees the same text and finds the same matches).
+    #[test]
+    fn every_bundled_regex_match_starts_at_one_of_its_prefixes() {
+        let rules = RuleSet::bundled().unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/eval");
+        let mut texts = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let turns = v["turns"].as_array().into_iter().flatten();
+                texts.extend(
+                    std::iter::once(&v["text"])
+                        .chain(turns.map(|t| &t["text"]))
+                        .filter_map(|t| t.as_str().map(str::to_string)),
+                );
+            }
+        }
+        assert!(texts.len() > 1_000, "{} texts", texts.len());
+        let mut matches = 0;
+        for r in rules.atoms.regexes.iter().filter(|r| r.triggered) {
+            let prefixes = triggers::prefixes(r.regex.as_str()).unwrap();
+            for t in &texts {
+                for m in r.regex.find_iter(t) {
+                    matches += 1;
+                    assert!(
+                        prefixes
+                            .iter()
+                            .any(|p| t.as_bytes()[m.start()..].starts_with(p)),
+                        "{}: {:?} in {t:?}",
+                        r.regex.as_str(),
+                        m.as_str()
+                    );
+                }
+            }
+        }
+        assert!(matches > 500, "only {matches} matches to check");
     }
 
     fn with_rule(rule: &str) -> Result<RuleSet, RulesError> {

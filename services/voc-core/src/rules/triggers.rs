@@ -69,8 +69,9 @@ mod tests {
         assert_eq!(strings("a*"), None);
     }
 
-    /// The property the matcher relies on, over the bundled rules' regexes and sample texts:
-    /// every match starts where one of the prefixes occurs.
+    /// The property the matcher relies on, over regexes shaped like the rules' (alternations,
+    /// numeral classes, `(?m)` and `$`, gaps, `(?i)`): every match starts where one of the
+    /// prefixes occurs. `rules::tests` checks it for every bundled regex over the labeled sets.
     #[test]
     fn every_match_starts_at_a_prefix() {
         let patterns = [

@@ -132,6 +132,19 @@ pub async fn run_worker(
             topic: config.kafka.input_topic.clone(),
         },
     ));
+    let (bound, batch) = (
+        config.worker.max_in_flight_messages,
+        config.worker.batch_rows,
+    );
+    if bound < 3 * batch {
+        // One batch inserting, one filling and a queue for the analysis threads: with less,
+        // input pauses while a batch is written (BENCHMARKS.md §2, "Both cores").
+        tracing::warn!(
+            max_in_flight_messages = bound,
+            batch_rows = batch,
+            "worker.max_in_flight_messages is below three batches: the analysis threads will wait for each insert"
+        );
+    }
     let queue = config.worker.max_in_flight_messages.max(16);
     let (job_tx, job_rx) = mpsc::channel(queue * 2);
     let (row_tx, row_rx) = mpsc::channel(queue);
