@@ -313,7 +313,8 @@ async fn tsv_answer(store: &Store, sql: &str) -> Result<TsvAnswer, StoreError> {
 }
 
 /// The same run for another engine, as JSON: the schema as `voc migrate` renders it for a current
-/// server, the fill statements, and every panel query per range.
+/// server, the fill statements, every panel query per range, and the read settings voc's clients
+/// and the dashboards' read-only profile use there.
 fn write_plan(
     path: &std::path::Path,
     args: &ScaleArgs,
@@ -345,8 +346,16 @@ fn write_plan(
             .into_iter()
             .map(|(name, range, sql)| serde_json::json!({"name": name, "range": range, "sql": sql}))
             .collect();
+    let settings: serde_json::Map<String, serde_json::Value> = current
+        .final_per_partition()
+        .then_some(voc_store::client::FINAL_PER_PARTITION)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| ((*k).to_string(), (*v).into()))
+        .collect();
     let plan = serde_json::json!({
         "database": args.database,
+        "settings": settings,
         "interactions": fill.total,
         "rounds": args.rounds.max(1),
         "schema": schema,

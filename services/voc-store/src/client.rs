@@ -167,6 +167,17 @@ impl ServerVersion {
         self.major < 19
     }
 
+    /// `do_not_merge_across_partitions_select_final` (20.10 and later): `FINAL` then collapses
+    /// each partition apart and skips partitions outside a time filter. Without it, current
+    /// servers read every month of `interactions` for a 24-hour panel. The answer is the same
+    /// because an interaction stays in the month of its `occurred_at` (a replay repeats it).
+    pub fn final_per_partition(self) -> bool {
+        self >= Self {
+            major: 21,
+            minor: 0,
+        }
+    }
+
     /// The `clickhouse` crate validates rows with a `DESCRIBE` setting that old servers reject.
     pub fn supports_row_validation(self) -> bool {
         self >= Self {
@@ -175,6 +186,11 @@ impl ServerVersion {
         }
     }
 }
+
+/// Read settings for servers where [`ServerVersion::final_per_partition`] holds; the read-only
+/// profile of `deploy/clickhouse/users.d/voc-users.xml` carries the same for Grafana.
+pub const FINAL_PER_PARTITION: &[(&str, &str)] =
+    &[("do_not_merge_across_partitions_select_final", "1")];
 
 /// Whether `name` is a plain database name (letters, digits and `_`): one voc may put in SQL
 /// unquoted and may drop.
@@ -260,6 +276,9 @@ impl Store {
         let mut settings = Vec::new();
         if version.needs_predicate_pushdown_setting() {
             settings.push(("enable_optimize_predicate_expression", "1"));
+        }
+        if version.final_per_partition() {
+            settings.extend_from_slice(FINAL_PER_PARTITION);
         }
         if cluster.is_some() {
             settings.extend_from_slice(crate::cluster::CLIENT_SETTINGS);
