@@ -20,6 +20,7 @@ Usage: target/release/voc bench scale --interactions 3000000 --plan /tmp/plan.js
        target/pyenv/bin/python scripts/bench_scale_current.py /tmp/plan.json [--closed-only]
 (needs `pip install chdb-core`; scripts/test.sh creates target/pyenv with it)
 """
+import argparse
 import json
 import math
 import sys
@@ -58,20 +59,23 @@ def sizes(s, db):
 
 
 def main() -> int:
-    args = sys.argv[2:]
-    if "--existing" in args:
-        return run(args[args.index("--existing") + 1], existing=True)
-    # The database holds gigabytes at 30 M interactions: removed when the run ends, unless
-    # --keep names where to leave it (for --existing).
-    if "--keep" in args:
-        return run(args[args.index("--keep") + 1], existing=False)
+    parser = argparse.ArgumentParser(description="Runs a `voc bench scale --plan` plan on chdb.")
+    parser.add_argument("plan")
+    parser.add_argument("--closed-only", action="store_true")
+    parser.add_argument("--keep", metavar="DIR", help="leave the database in DIR (for --existing)")
+    parser.add_argument("--existing", metavar="DIR", help="measure the database a --keep run left")
+    args = parser.parse_args()
+    plan = json.load(open(args.plan, encoding="utf-8"))
+    if args.existing:
+        return run(plan, args.existing, existing=True, closed_only=True)
+    if args.keep:
+        return run(plan, args.keep, existing=False, closed_only=args.closed_only)
+    # The database holds gigabytes at 30 M interactions: removed when the run ends.
     with tempfile.TemporaryDirectory(prefix="voc-scale-chdb-") as data:
-        return run(data, existing=False)
+        return run(plan, data, existing=False, closed_only=args.closed_only)
 
 
-def run(data: str, existing: bool) -> int:
-    plan = json.load(open(sys.argv[1], encoding="utf-8"))
-    closed_only = existing or "--closed-only" in sys.argv[2:]
+def run(plan: dict, data: str, existing: bool, closed_only: bool) -> int:
     db = plan["database"]
     s = session.Session(data)
     for name, value in plan.get("settings", {}).items():
@@ -133,11 +137,10 @@ def run(data: str, existing: bool) -> int:
     print(json.dumps({"interactions": n, "server": version, "engine": "chdb", "fill_s": round(fill_s, 1),
                       "close_s": round(close_s, 1), "worst_p95_ms": worst, "answers_compared": not closed_only, "answers_differ": differ,
                       "mb_per_million": per_million}))
+    s.close()
     if differ:
         print(f"{len(differ)} dashboard answers differ between the id sets and the closed counts", file=sys.stderr)
-        s.close()
         return 1
-    s.close()
     return 0
 
 

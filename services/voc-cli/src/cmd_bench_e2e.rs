@@ -118,12 +118,12 @@ impl SinkSample {
             .map(|(_, b)| b)
             .unwrap_or_default();
         let m = |name| voc_demo::loopback::sample(&body, name).unwrap_or(f64::NAN);
+        let inserts = m("voc_sink_batch_duration_seconds_count");
         Self {
             rows: m("voc_sink_rows_written_total"),
-            inserts: m("voc_sink_batch_duration_seconds_count"),
+            inserts,
             seconds: m("voc_sink_batch_duration_seconds_sum"),
-            slow: m("voc_sink_batch_duration_seconds_count")
-                - m("voc_sink_batch_duration_seconds_bucket{le=\"1\"}"),
+            slow: inserts - m("voc_sink_batch_duration_seconds_bucket{le=\"1\"}"),
         }
     }
 

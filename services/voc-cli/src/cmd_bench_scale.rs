@@ -347,11 +347,9 @@ fn write_plan(
             .map(|(name, range, sql)| serde_json::json!({"name": name, "range": range, "sql": sql}))
             .collect();
     let settings: serde_json::Map<String, serde_json::Value> = current
-        .final_per_partition()
-        .then_some(voc_store::client::FINAL_PER_PARTITION)
+        .read_settings()
         .into_iter()
-        .flatten()
-        .map(|(k, v)| ((*k).to_string(), (*v).into()))
+        .map(|(k, v)| (k.to_string(), v.into()))
         .collect();
     let plan = serde_json::json!({
         "database": args.database,

@@ -178,6 +178,20 @@ impl ServerVersion {
         }
     }
 
+    /// The query settings voc's clients set on this server, by version: predicate pushdown on
+    /// 18.x, `FINAL` per partition from 21.1. A read-only user may set none: the read-only
+    /// profile of `deploy/clickhouse/users.d/voc-users.xml` carries those of current servers.
+    pub fn read_settings(self) -> Vec<(&'static str, &'static str)> {
+        let mut settings = Vec::new();
+        if self.needs_predicate_pushdown_setting() {
+            settings.push(("enable_optimize_predicate_expression", "1"));
+        }
+        if self.final_per_partition() {
+            settings.push(("do_not_merge_across_partitions_select_final", "1"));
+        }
+        settings
+    }
+
     /// The `clickhouse` crate validates rows with a `DESCRIBE` setting that old servers reject.
     pub fn supports_row_validation(self) -> bool {
         self >= Self {
@@ -186,11 +200,6 @@ impl ServerVersion {
         }
     }
 }
-
-/// Read settings for servers where [`ServerVersion::final_per_partition`] holds; the read-only
-/// profile of `deploy/clickhouse/users.d/voc-users.xml` carries the same for Grafana.
-pub const FINAL_PER_PARTITION: &[(&str, &str)] =
-    &[("do_not_merge_across_partitions_select_final", "1")];
 
 /// Whether `name` is a plain database name (letters, digits and `_`): one voc may put in SQL
 /// unquoted and may drop.
@@ -273,13 +282,7 @@ impl Store {
         let cluster = detect(&probe, &config.database)
             .await
             .map_err(unreachable)?;
-        let mut settings = Vec::new();
-        if version.needs_predicate_pushdown_setting() {
-            settings.push(("enable_optimize_predicate_expression", "1"));
-        }
-        if version.final_per_partition() {
-            settings.extend_from_slice(FINAL_PER_PARTITION);
-        }
+        let mut settings = version.read_settings();
         if cluster.is_some() {
             settings.extend_from_slice(crate::cluster::CLIENT_SETTINGS);
         }

@@ -132,16 +132,13 @@ pub async fn run_worker(
             topic: config.kafka.input_topic.clone(),
         },
     ));
-    let (bound, batch) = (
-        config.worker.max_in_flight_messages,
-        config.worker.batch_rows,
-    );
-    if bound < 3 * batch {
+    let w = &config.worker;
+    if w.max_in_flight_messages < 3 * w.batch_rows {
         // One batch inserting, one filling and a queue for the analysis threads: with less,
         // input pauses while a batch is written (BENCHMARKS.md §2, "Both cores").
         tracing::warn!(
-            max_in_flight_messages = bound,
-            batch_rows = batch,
+            max_in_flight_messages = w.max_in_flight_messages,
+            batch_rows = w.batch_rows,
             "worker.max_in_flight_messages is below three batches: the analysis threads will wait for each insert"
         );
     }
