@@ -68,6 +68,20 @@ def main() -> int:
             or kw_topic != "(any)\t1\nbilling\t1\nproduct\t1\n":
         print(f"MISMATCH\nview:\n{view}\nfinal:\n{final}\nkeywords:\n{kw}\nby topic:\n{kw_topic}\nexperience:\n{exp}")
         return 1
+    # Experience by topic (0011): CSAT and resolution of 'a', and a repeat contact: the same
+    # customer's second billing complaint a day after the first, each inserted twice.
+    repeat = ("('r1', now() - 86460, now(), 'phone', 'p', '', 'cust', '', ['billing'], 'complaint', 'billing', 'negative', "
+              "-0.5, 2, 0, [], '[]', 'x', 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 'r', 1), "
+              "('r2', now() - 120, now(), 'phone', 'p', '', 'cust', '', ['billing'], 'complaint', 'billing', 'negative', "
+              "-0.5, 2, 0, [], '[]', 'x', 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 'r', 1)")
+    for _ in range(2):
+        s.query(f"INSERT INTO {db}.interactions VALUES {repeat}")
+    experience = s.query(
+        f"SELECT topic, sum(interactions), sum(csat_sum), sum(csat_responses), sum(resolution_known), "
+        f"sum(repeat_contacts) FROM {db}.topic_experience_hourly GROUP BY topic ORDER BY topic", "TSV").data()
+    if experience != "(none)\t1\t0\t0\t0\t0\nbilling\t3\t2\t1\t1\t1\nproduct\t1\t2\t1\t1\t0\n":
+        print(f"MISMATCH\nexperience by topic:\n{experience}")
+        return 1
     print("aggregates exact under a triple insert; every view runs")
 
     # Every dashboard panel and variable, rendered as Grafana would, must run here too, and give

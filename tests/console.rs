@@ -577,6 +577,33 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
             "{d}"
         );
     }
+    // Experience by topic (closed days' sums and open days' interactions): as the collapsed
+    // interactions of the period say.
+    let mut by_topic: Vec<String> = api["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .map(|t| {
+            format!(
+                "{}\t{}\t{}\t{}",
+                t["topic"].as_str().unwrap_or("?"),
+                t["interactions"],
+                t["csat_responses"],
+                t["resolution_known"]
+            )
+        })
+        .collect();
+    by_topic.sort();
+    let direct = p.ch.q(&format!(
+        "SELECT topic, count(), countIf(isNotNull(csat)), countIf(isNotNull(resolved)) \
+         FROM {}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
+         WHERE product = 'mobile-app' AND occurred_at >= toDateTime({}) AND occurred_at < toDateTime({until}) \
+         GROUP BY topic ORDER BY topic",
+        p.db,
+        until - 7 * 86_400
+    ));
+    assert!(!by_topic.is_empty());
+    assert_eq!(by_topic.join("\n"), direct.trim_end());
     let daily = http.get(
         "/product.csv?table=days&product=mobile-app&days=7&to=2026-11-20",
         Some(&lead),

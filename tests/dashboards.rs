@@ -190,6 +190,40 @@ fn panels_scenario(p: Pipeline) {
         assert!(!direct.trim().is_empty(), "{vars:?} selects something");
         assert_eq!(from_views, direct, "{vars:?}");
     }
+    // CSAT and resolution: closed days' sums and open days' interactions, as the interactions say.
+    let csat = overview["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .find(|p| p["title"] == "CSAT and resolution by topic")
+        .expect("the CSAT panel");
+    let sql = render(
+        csat["targets"][0]["rawSql"].as_str().expect("rawSql"),
+        from,
+        end,
+        &all,
+        &p.db,
+    );
+    let from_views = p.ch.q(&format!(
+        "SELECT topic, volume, avg_csat, responses, resolved_share FROM ({sql}) ORDER BY topic"
+    ));
+    let direct = p.ch.q(&format!(
+        "SELECT topic, count() AS volume, \
+         if(countIf(isNotNull(csat)) = 0, NULL, round(avgIf(toFloat64(assumeNotNull(csat)), isNotNull(csat)), 2)), \
+         countIf(isNotNull(csat)), \
+         if(countIf(isNotNull(resolved)) = 0, NULL, round(countIf(ifNull(resolved, 0) = 1) / countIf(isNotNull(resolved)), 3)) \
+         FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
+         WHERE occurred_at >= toDateTime({f}) AND occurred_at < toDateTime({t}) \
+         GROUP BY topic ORDER BY topic",
+        db = p.db,
+        f = from.unix_timestamp(),
+        t = end.unix_timestamp() + 3600,
+    ));
+    assert!(
+        direct.lines().any(|l| !l.contains("\\N")),
+        "the seeded data has CSAT and resolution:\n{direct}"
+    );
+    assert_eq!(from_views, direct, "CSAT by topic");
 
     assert!(keywords_of("account_login", "All").contains("認証コード"));
     assert!(!keywords_of("billing", "All").contains("認証コード"));

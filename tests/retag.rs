@@ -542,34 +542,88 @@ fn closed_days_scenario(p: Pipeline) {
     use time::format_description::well_known::Rfc3339;
     p.migrate();
     let worker = p.spawn_worker("w1");
-    // Mid-November (closed by now), and a copy in the last hours (open).
-    let old = corpus(0);
+    // Mid-November (closed by now), and a copy in the last hours (open) and three days ago
+    // (closed). Six customers contact again and again, so there are repeat contacts within closed
+    // days, within the open days, and in the open days repeating closed ones.
+    let customer = |i: usize, mut m: serde_json::Value| {
+        m["customer_id"] = format!("c{}", i % 6).into();
+        m
+    };
+    let mut old: Vec<_> = corpus(0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| customer(i, m))
+        .collect();
+    // A billing complaint (d001) whose customer contacts nobody else: it becomes a repeat contact
+    // only when a message arrives late for the day before (below).
+    let mut repeated = corpus(0).remove(0);
+    repeated["interaction_id"] = "repeated-1".into();
+    repeated["customer_id"] = "c-late".into();
+    repeated["occurred_at"] = "2026-11-12T12:00:00+09:00".into();
+    old.push(repeated);
     let now = time::OffsetDateTime::now_utc();
+    let at = |m: &mut serde_json::Value, t: time::OffsetDateTime| {
+        m["occurred_at"] = t.format(&Rfc3339).expect("time").into();
+    };
     let recent: Vec<_> = corpus(1)
         .into_iter()
         .take(40)
         .enumerate()
-        .map(|(i, mut m)| {
-            let at = now - time::Duration::minutes(i as i64 * 3);
-            m["occurred_at"] = at.format(&Rfc3339).expect("time").into();
+        .map(|(i, m)| {
+            let mut m = customer(i, m);
+            at(&mut m, now - time::Duration::minutes(i as i64 * 3));
             m
         })
         .collect();
-    ingest(&p, &old.iter().chain(&recent).cloned().collect::<Vec<_>>());
+    let three_days_ago: Vec<_> = corpus(2)
+        .into_iter()
+        .take(20)
+        .enumerate()
+        .map(|(i, m)| {
+            let mut m = customer(i, m);
+            at(
+                &mut m,
+                now - time::Duration::days(3) - time::Duration::minutes(i as i64),
+            );
+            m
+        })
+        .collect();
+    ingest(
+        &p,
+        &old.iter()
+            .chain(&recent)
+            .chain(&three_days_ago)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     p.wait_until_exact(WAIT);
+    // Days before the two open ones (today and yesterday, UTC).
     let old_days: u64 =
         p.ch.q(&format!(
             "SELECT uniqExact(intDiv(toUInt32(occurred_at), 86400)) FROM {}.interactions \
-             WHERE occurred_at < toDateTime('2026-11-20 00:00:00')",
+             WHERE intDiv(toUInt32(occurred_at), 86400) < intDiv(toUInt32(now()), 86400) - 1",
             p.db
         ))
         .trim()
         .parse()
         .expect("a count");
+    let repeats = |closed: bool| -> u64 {
+        p.ch.q(&format!(
+            "SELECT sum(repeat_contacts) FROM {db}.topic_experience_hourly \
+             WHERE intDiv(toUInt32(hour), 86400) {op} IN (SELECT day FROM {db}.aggregate_closures)",
+            db = p.db,
+            op = if closed { "" } else { "NOT" },
+        ))
+        .trim()
+        .parse()
+        .expect("a count")
+    };
 
     let (closed, reclosed) = close(&p);
     assert_eq!((closed, reclosed), (old_days, 0));
     p.assert_aggregates_exact();
+    assert!(repeats(true) > 0, "repeat contacts in the closed days");
+    assert!(repeats(false) > 0, "repeat contacts in the open days");
     settle_closes(&p);
     p.assert_aggregates_exact();
     p.wait_for("the closed days' id sets deleted", WAIT, || {
@@ -614,24 +668,57 @@ fn closed_days_scenario(p: Pipeline) {
     );
     p.assert_aggregates_exact();
 
+    // A late message that makes a contact of the next day a repeat one: its day is closed again,
+    // and so is the next, though nothing arrived for it.
+    let mut late = corpus(3).remove(0);
+    late["interaction_id"] = "late-2".into();
+    late["customer_id"] = "c-late".into();
+    late["occurred_at"] = "2026-11-11T10:30:00+09:00".into();
+    let repeats_before = repeats(true);
+    ingest(&p, &[late]);
+    let (closed, reclosed) = close(&p);
+    assert_eq!(closed, 0);
+    assert!(reclosed >= 2, "{reclosed} re-closed");
+    let in_last_close = p.ch.q(&format!(
+        "SELECT day, version = (SELECT max(version) FROM {db}.aggregate_closures) FROM {db}.aggregate_closures FINAL \
+         WHERE day IN (intDiv(toUInt32(toDateTime('2026-11-11 01:30:00', 'UTC')), 86400), \
+         intDiv(toUInt32(toDateTime('2026-11-12 03:00:00', 'UTC')), 86400)) ORDER BY day",
+        db = p.db
+    ));
+    assert_eq!(
+        in_last_close.lines().filter(|l| l.ends_with("\t1")).count(),
+        2,
+        "the late message's day and the next are in the last close: {in_last_close}"
+    );
+    assert_eq!(
+        repeats(true),
+        repeats_before + 1,
+        "repeated-1 is now a repeat"
+    );
+    p.assert_aggregates_exact();
+
     // A re-tag of closed and open days: re-closed at once, counted once.
     let rules = new_rules(&p.dir, true);
     let rules_arg = rules.to_str().expect("utf-8 path");
     let applied = retag_json(&p, rules_arg, &[]);
     assert!(applied["written"].as_u64().unwrap_or(0) > 0);
     p.assert_aggregates_exact();
-    assert_eq!(stored(&p).len(), old.len() + recent.len() + 1);
+    let ingested = old.len() + recent.len() + three_days_ago.len();
+    assert_eq!(stored(&p).len(), ingested + 2, "and late-1 and late-2");
 
     // Nothing left to close.
     settle_closes(&p);
     assert_eq!(close(&p), (0, 0));
     p.assert_aggregates_exact();
 
-    // An upgrade that adds an aggregate (0010, keywords by topic) to a database with closed days:
-    // the migration marks the closed days, and the next close counts them there too.
+    // An upgrade that adds aggregates (0010, keywords by topic; 0011, experience by topic) to a
+    // database with closed days: the migration marks the closed days, and the next close counts
+    // them there too.
     for t in [
         "keyword_topic_hourly",
         "keyword_topic_hourly_closed",
+        "topic_experience_hourly",
+        "topic_experience_hourly_closed",
         "schema_migrations",
     ] {
         drop_table(&p, t);

@@ -348,6 +348,56 @@ impl Pipeline {
                 "volume_hourly differs from interactions FINAL:\nview:\n{totals_view}\nfinal:\n{totals_final}"
             ));
         }
+        self.experience_exact()
+    }
+
+    /// `topic_experience_hourly` (0011) against `interactions FINAL`; its repeat contacts against
+    /// [`repeat_contacts`], computed here from the complaints.
+    fn experience_exact(&self) -> Result<(), String> {
+        let db = &self.db;
+        let view = self.ch.q(&format!(
+            "SELECT toUInt32(hour) AS h, topic, voice_type, product, channel, sum(interactions), sum(negative), \
+             round(sum(csat_sum), 3), sum(csat_responses), sum(resolved_contacts), sum(resolution_known), \
+             sum(repeat_contacts) FROM {db}.topic_experience_hourly \
+             GROUP BY h, topic, voice_type, product, channel ORDER BY h, topic, voice_type, product, channel"
+        ));
+        let from_final = self.ch.q(&format!(
+            "SELECT toUInt32(toStartOfHour(occurred_at)) AS h, topic, voice_type, product, channel, count(), \
+             countIf(sentiment = 'negative'), round(sum(toFloat64(ifNull(csat, 0))), 3), countIf(isNotNull(csat)), \
+             countIf(ifNull(resolved, 0) = 1), countIf(isNotNull(resolved)) \
+             FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
+             GROUP BY h, topic, voice_type, product, channel ORDER BY h, topic, voice_type, product, channel"
+        ));
+        let complaints = self.ch.q(&format!(
+            "SELECT customer_id, topic, toUInt32(occurred_at), interaction_id, toUInt32(toStartOfHour(occurred_at)), \
+             product, channel FROM {db}.interactions FINAL ARRAY JOIN topics AS topic \
+             WHERE customer_id != '' AND voice_type = 'complaint'"
+        ));
+        let mut repeats = repeat_contacts(&complaints);
+        let mut expected = String::new();
+        for line in from_final.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let n = if f[2] == "complaint" {
+                let key = (
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    f[3].to_string(),
+                    f[4].to_string(),
+                );
+                repeats.remove(&key).unwrap_or(0)
+            } else {
+                0
+            };
+            expected.push_str(&format!("{line}\t{n}\n"));
+        }
+        if !repeats.is_empty() {
+            return Err(format!("repeat contacts outside every group: {repeats:?}"));
+        }
+        if view.trim_end() != expected.trim_end() {
+            return Err(format!(
+                "topic_experience_hourly differs from interactions FINAL:\nview:\n{view}\nexpected:\n{expected}"
+            ));
+        }
         Ok(())
     }
 
@@ -393,4 +443,38 @@ impl Drop for Pipeline {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Repeat contacts per (hour, topic, product, channel), from tab-separated complaints (customer,
+/// topic, time, id, hour, product, channel): a complaint is a repeat when the same customer
+/// complained about the same topic at most 7 days before it (an earlier time, or the same second
+/// and a lower id).
+fn repeat_contacts(
+    complaints: &str,
+) -> std::collections::HashMap<(String, String, String, String), u64> {
+    let rows: Vec<Vec<&str>> = complaints
+        .lines()
+        .map(|l| l.split('\t').collect())
+        .collect();
+    fn time<'a>(r: &[&'a str]) -> (u64, &'a str) {
+        (r[2].parse().expect("time"), r[3])
+    }
+    let mut out = std::collections::HashMap::new();
+    for r in &rows {
+        let (t, id) = time(r);
+        let repeats = rows.iter().any(|o| {
+            let (u, other) = time(o);
+            o[0] == r[0] && o[1] == r[1] && (u, other) < (t, id) && t - u <= 7 * 86_400
+        });
+        if repeats {
+            *out.entry((
+                r[4].to_string(),
+                r[1].to_string(),
+                r[5].to_string(),
+                r[6].to_string(),
+            ))
+            .or_insert(0) += 1;
+        }
+    }
+    out
 }

@@ -194,15 +194,19 @@ pub async fn topic_experience(
     since: u32,
     until: u32,
 ) -> Result<Vec<TopicExperience>, StoreError> {
-    // From the collapsed interactions of the period, not `topic_experience_daily`: a view
-    // computes every day of history before a filter reaches it on older servers.
+    // From `topic_experience_hourly` (closed days' sums, open days' collapsed interactions), not
+    // a year of `interactions FINAL`; `since` is a local midnight, a whole hour.
     store
         .client()
         .query(&format!(
-            "SELECT topic, {EXPERIENCE} \
-             FROM interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
-             WHERE occurred_at >= toDateTime({since}) AND occurred_at < toDateTime({until}) AND (? = '' OR product = ?) \
-             GROUP BY topic ORDER BY interactions DESC, topic"
+            "SELECT topic, sum(interactions) AS interactions, sum(negative) AS negative, \
+             sum(csat_responses) AS csat_responses, \
+             if(csat_responses = 0, NULL, sum(csat_sum) / csat_responses) AS avg_csat, \
+             sum(resolution_known) AS resolution_known, \
+             if(resolution_known = 0, NULL, sum(resolved_contacts) / resolution_known) AS resolution_rate \
+             FROM topic_experience_hourly \
+             WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) \
+             GROUP BY topic HAVING interactions > 0 ORDER BY interactions DESC, topic"
         ))
         .bind(product)
         .bind(product)

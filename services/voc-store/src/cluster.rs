@@ -61,7 +61,8 @@ pub fn placement(table: &str) -> Option<Placement> {
         | "topic_volume_hourly_closed"
         | "keyword_hourly_closed"
         | "keyword_topic_hourly_closed"
-        | "volume_hourly_closed" => Sharded("rand()"),
+        | "volume_hourly_closed"
+        | "topic_experience_hourly_closed" => Sharded("rand()"),
         // Small, and joined to the interactions of any shard (the theme panels).
         "themes" | "aggregate_closures" | "schema_migrations" => Everywhere,
         _ => return None,

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "keyword_topic_hourly",
         sql: include_str!("../../../schemas/clickhouse/0010_keyword_topic_hourly.sql"),
     },
+    Migration {
+        version: 11,
+        name: "topic_experience_hourly",
+        sql: include_str!("../../../schemas/clickhouse/0011_topic_experience_hourly.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
