@@ -103,6 +103,19 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(shards: usize, replicas: usize) -> Self {
+        // Every member's config names every member's ports, so a port taken by another process
+        // before a server bound it (tests start many at once) means a new cluster on new ports.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start(shards, replicas) {
+                Ok(cluster) => return cluster,
+                Err(e) => last = e,
+            }
+        }
+        panic!("{last}")
+    }
+
+    fn try_start(shards: usize, replicas: usize) -> Result<Self, String> {
         let dir = std::env::temp_dir().join(format!(
             "voc-cluster-{}-{}",
             std::process::id(),
@@ -164,14 +177,14 @@ impl Cluster {
             server.set_config(&path);
         }
         for server in &mut servers {
-            server.start().unwrap_or_else(|e| panic!("{e}"));
+            server.start().map_err(|e| e.to_string())?;
         }
-        Self {
+        Ok(Self {
             servers,
             replicas,
             _zk: zk,
             dir,
-        }
+        })
     }
 
     /// The servers of shard `s` (from 0).

@@ -26,6 +26,10 @@ pub enum LocalClickHouseError {
     },
     #[error("clickhouse-server did not answer within {0:?}; see its log in {1}")]
     Timeout(Duration, PathBuf),
+    #[error("clickhouse-server exited at start ({0}); see its log in {1}")]
+    Exited(std::process::ExitStatus, PathBuf),
+    #[error("another server answers on port {0}, taken after it was found free")]
+    PortTaken(u16),
 }
 
 /// A running (or stopped) private server. Dropping it stops the process; the data stays.
@@ -38,6 +42,8 @@ pub struct LocalClickHouse {
     /// A server config of the caller's (a cluster member's), instead of the package's.
     config: Option<PathBuf>,
     child: Option<Child>,
+    /// Started before: a restart keeps its ports, which clients know.
+    started: bool,
 }
 
 impl LocalClickHouse {
@@ -50,6 +56,7 @@ impl LocalClickHouse {
             interserver_port: free_port(),
             config: None,
             child: None,
+            started: false,
         }
     }
 
@@ -74,6 +81,31 @@ impl LocalClickHouse {
 
     /// Starts the server and waits until `SELECT 1` answers.
     pub fn start(&mut self) -> Result<(), LocalClickHouseError> {
+        // A port found free may be taken by another process before the server binds it (tests
+        // start many servers at once). A first start with the package's config, where nothing
+        // else names the ports, tries fresh ones; a caller's config names them, so it fails.
+        let attempts = if self.started || self.config.is_some() {
+            1
+        } else {
+            3
+        };
+        let mut result = self.start_once();
+        for _ in 1..attempts {
+            match result {
+                Err(LocalClickHouseError::Exited(..) | LocalClickHouseError::PortTaken(_)) => {
+                    self.http_port = free_port();
+                    self.tcp_port = free_port();
+                    self.interserver_port = free_port();
+                    result = self.start_once();
+                }
+                _ => break,
+            }
+        }
+        self.started |= result.is_ok();
+        result
+    }
+
+    fn start_once(&mut self) -> Result<(), LocalClickHouseError> {
         if !Path::new(SYSTEM_CONFIG).exists() {
             return Err(LocalClickHouseError::NotInstalled);
         }
@@ -114,12 +146,34 @@ impl LocalClickHouse {
         let timeout = Duration::from_secs(90);
         let started = Instant::now();
         while started.elapsed() < timeout {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                self.child = None;
+                return Err(LocalClickHouseError::Exited(status, self.log_file()));
+            }
             if self.ping() {
-                return Ok(());
+                if self.answers_from_own_data() {
+                    return Ok(());
+                }
+                self.stop();
+                return Err(LocalClickHouseError::PortTaken(self.http_port));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         Err(LocalClickHouseError::Timeout(timeout, self.log_file()))
+    }
+
+    /// Whether the server on the HTTP port keeps its data in this server's directory, and is not
+    /// another one that took the port first. `true` when it cannot tell (a refused query).
+    fn answers_from_own_data(&self) -> bool {
+        let query = "/?query=SELECT%20data_path%20FROM%20system.databases%20WHERE%20name%20%3D%20%27system%27";
+        match crate::loopback::http_get(&format!("127.0.0.1:{}", self.http_port), query) {
+            Some((200, path)) => path.contains(&format!("{}/data/", self.dir.display())),
+            _ => true,
+        }
     }
 
     /// Whether the server answers on its HTTP port (`GET /ping`).
