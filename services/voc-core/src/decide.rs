@@ -169,7 +169,14 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     // complaint-type rule that fired in a voice scoring negative at all decides.
     let failure_stated = senti.score < 0.0
         && fired.weight(|l| matches!(l, Label::Complaint(_))) >= rules.settings.failure_weight;
-    let decisive = if failure_stated {
+    // Sarcasm (praise turned against a failure) is a complaint however mild its words: the
+    // praise is what misleads a reader, and the model, into calling it praise.
+    let sarcastic = senti.score < 0.0
+        && senti
+            .cues
+            .iter()
+            .any(|c| c.source.starts_with(sentiment::IRONY));
+    let decisive = if failure_stated || sarcastic {
         senti.score.min(-threshold)
     } else if other_voice.1 > 0.0 {
         senti.score - generic
@@ -179,6 +186,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     // The model may overrule a complaint the rules found only in the words' polarity or a
     // complaint rule, never an escalation.
     let vetoed = !fired.escalation()
+        && !sarcastic
         && fired.model().is_some_and(|(gate, p)| {
             gate.veto.is_some_and(|veto| {
                 p.prob(HeadLabel::Voice, VoiceType::Complaint.as_str())

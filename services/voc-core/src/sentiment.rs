@@ -13,6 +13,8 @@ use crate::rules::{Label, RuleSet};
 
 /// The source name of the generic negated-verb cue.
 pub(crate) const NEGATED_VERB: &str = "negated_verb";
+/// The prefix of the source of a positive cue turned against the voice as sarcasm.
+pub(crate) const IRONY: &str = "irony:";
 
 /// One contribution to the score, kept for evidence.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,17 +156,37 @@ fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
 }
 
 /// Sarcasm: in a voice that also reports a failure (a negative cue of weight 0.5 or more),
-/// positive words in a sentence marked as ironic (さすが, 👏) count against it.
+/// positive words count against it in a sentence marked as ironic (さすが, 👏), or followed in
+/// their sentence by a mark of recurrence and then a failure (素晴らしい対応ですね、三回目の再配達も
+/// 来ませんでした): praise does not introduce a problem that keeps coming back.
 fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
-    if rules.irony.is_empty() || !cues.iter().any(|c| c.weight <= -0.5) {
+    const FAILURE: f64 = -0.5;
+    if !cues.iter().any(|c| c.weight <= FAILURE) {
         return;
     }
+    let failures: Vec<usize> = cues
+        .iter()
+        .filter(|c| c.weight <= FAILURE)
+        .map(|c| c.span.start)
+        .collect();
     for c in cues.iter_mut().filter(|c| c.weight > 0.0) {
         let range = doc.sentences[doc.sentence_of(c.span.start)].clone();
-        let sentence = &doc.text[range];
-        if rules.irony.iter().any(|m| sentence.contains(m.as_str())) {
+        let sentence = &doc.text[range.clone()];
+        let marked = rules.irony.iter().any(|m| sentence.contains(m.as_str()));
+        let recurring = || {
+            let after = c.span.end.clamp(range.start, range.end);
+            rules.recurrence.iter().any(|m| {
+                doc.text[after..range.end]
+                    .find(m.as_str())
+                    .is_some_and(|i| {
+                        let mark = after + i + m.len();
+                        failures.iter().any(|&f| f >= mark && f < range.end)
+                    })
+            })
+        };
+        if marked || recurring() {
             c.weight = -c.weight;
-            c.source = format!("irony:{}", c.source);
+            c.source = format!("{IRONY}{}", c.source);
         }
     }
 }

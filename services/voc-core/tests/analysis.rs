@@ -306,6 +306,26 @@ fn annoyance_rhetorical_questions_and_sarcasm_are_negative() {
         text("さすがですね、翌日に届きました").tags.sentiment,
         Sentiment::Positive
     );
+    // Praise with no mark of irony, followed by a recurring failure, is sarcasm too; praise that
+    // follows the failure, or a recurrence with nothing failed, is not.
+    for t in [
+        "素晴らしい対応ですね、三回目の再配達も来ませんでした",
+        "ありがとうございます、おかげでまた一時間待たされました",
+    ] {
+        let a = text(t);
+        assert_eq!(
+            (a.tags.voice_type, a.tags.sentiment),
+            (VoiceType::Complaint, Sentiment::Negative),
+            "{t}: {:?}",
+            a.tags
+        );
+    }
+    for t in [
+        "前回は届きませんでしたが、今回は丁寧な対応で素晴らしかったです",
+        "素晴らしい商品です、また買いたいと思います",
+    ] {
+        assert_eq!(text(t).tags.sentiment, Sentiment::Positive, "{t}");
+    }
 }
 
 #[test]

@@ -449,6 +449,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         excess: parsed.sentiment.excess.into_iter().collect(),
         conditional: parsed.sentiment.conditional,
         irony: parsed.sentiment.irony,
+        recurrence: parsed.sentiment.recurrence,
         wish_endings: parsed.sentiment.wish_endings,
         denying_tails: parsed.sentiment.denying_tails,
         negated_verb_exceptions: parsed

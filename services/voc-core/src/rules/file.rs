@@ -220,6 +220,9 @@ pub(crate) struct SentimentSettings {
     /// Marks of irony (さすが, 👏): positive words in a sentence holding one count against the
     /// voice when it also reports a failure.
     pub irony: Vec<String>,
+    /// Marks of a recurring problem (また, 三回目): praise followed in its sentence by one and then
+    /// by a failure is sarcasm (素晴らしい対応ですね、また届いていません).
+    pub recurrence: Vec<String>,
     /// Text right after a positive word that denies it (とは思えない, ほどではない).
     pub denying_tails: Vec<String>,
     /// Endings that make the clause before them a wish (〜てほしい): what is wished for is not

@@ -462,6 +462,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.excess.extend(t.excess);
     s.conditional.extend(t.conditional);
     s.irony.extend(t.irony);
+    s.recurrence.extend(t.recurrence);
     s.wish_endings.extend(t.wish_endings);
     s.denying_tails.extend(t.denying_tails);
     s.negated_verb_exceptions.extend(t.negated_verb_exceptions);

@@ -144,6 +144,7 @@ pub struct RuleSet {
     pub(crate) excess: HashSet<String>,
     pub(crate) conditional: Vec<String>,
     pub(crate) irony: Vec<String>,
+    pub(crate) recurrence: Vec<String>,
     pub(crate) wish_endings: Vec<String>,
     pub(crate) denying_tails: Vec<String>,
     pub(crate) negated_verb_exceptions: HashSet<String>,
