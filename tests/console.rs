@@ -584,26 +584,56 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         .expect("topics")
         .iter()
         .map(|t| {
+            let rounded = |v: &serde_json::Value| {
+                v.as_f64()
+                    .map_or_else(|| "\\N".to_string(), |x| format!("{x:.3}"))
+            };
             format!(
-                "{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}",
                 t["topic"].as_str().unwrap_or("?"),
                 t["interactions"],
                 t["csat_responses"],
-                t["resolution_known"]
+                rounded(&t["avg_csat"]),
+                t["resolution_known"],
+                rounded(&t["resolution_rate"])
             )
         })
         .collect();
     by_topic.sort();
     let direct = p.ch.q(&format!(
-        "SELECT topic, count(), countIf(isNotNull(csat)), countIf(isNotNull(resolved)) \
+        "SELECT topic, count(), countIf(isNotNull(csat)), \
+         avgIf(toFloat64(assumeNotNull(csat)), isNotNull(csat)), countIf(isNotNull(resolved)), \
+         countIf(ifNull(resolved, 0) = 1) / countIf(isNotNull(resolved)) \
          FROM {}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
          WHERE product = 'mobile-app' AND occurred_at >= toDateTime({}) AND occurred_at < toDateTime({until}) \
          GROUP BY topic ORDER BY topic",
         p.db,
         until - 7 * 86_400
     ));
+    // Averages to 3 decimals on both sides; `\N` where nobody answered.
+    let direct: Vec<String> = direct
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let avg = |i: usize| {
+                f[i].parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .map_or_else(|| "\\N".to_string(), |x| format!("{x:.3}"))
+            };
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                f[0],
+                f[1],
+                f[2],
+                avg(3),
+                f[4],
+                avg(5)
+            )
+        })
+        .collect();
     assert!(!by_topic.is_empty());
-    assert_eq!(by_topic.join("\n"), direct.trim_end());
+    assert_eq!(by_topic, direct);
     let daily = http.get(
         "/product.csv?table=days&product=mobile-app&days=7&to=2026-11-20",
         Some(&lead),

@@ -669,7 +669,10 @@ fn closed_days_scenario(p: Pipeline) {
     p.assert_aggregates_exact();
 
     // A late message that makes a contact of the next day a repeat one: its day is closed again,
-    // and so is the next, though nothing arrived for it.
+    // and so is the next, though nothing arrived for it. Nothing else is due first (on a cluster
+    // the last close spared its last minute of id sets).
+    settle_closes(&p);
+    assert_eq!(close(&p), (0, 0));
     let mut late = corpus(3).remove(0);
     late["interaction_id"] = "late-2".into();
     late["customer_id"] = "c-late".into();
@@ -678,7 +681,7 @@ fn closed_days_scenario(p: Pipeline) {
     ingest(&p, &[late]);
     let (closed, reclosed) = close(&p);
     assert_eq!(closed, 0);
-    assert!(reclosed >= 2, "{reclosed} re-closed");
+    assert_eq!(reclosed, 2, "the late message's day and the next");
     let in_last_close = p.ch.q(&format!(
         "SELECT day, version = (SELECT max(version) FROM {db}.aggregate_closures) FROM {db}.aggregate_closures FINAL \
          WHERE day IN (intDiv(toUInt32(toDateTime('2026-11-11 01:30:00', 'UTC')), 86400), \

@@ -176,8 +176,15 @@ impl Cluster {
             std::fs::write(&path, config).expect("config.xml");
             server.set_config(&path);
         }
-        for server in &mut servers {
-            server.start().map_err(|e| e.to_string())?;
+        let started: Result<(), String> = servers
+            .iter_mut()
+            .try_for_each(|s| s.start().map_err(|e| e.to_string()));
+        if let Err(e) = started {
+            // Stopped before their directory goes.
+            drop(servers);
+            drop(zk);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
         }
         Ok(Self {
             servers,

@@ -195,7 +195,9 @@ pub async fn topic_experience(
     until: u32,
 ) -> Result<Vec<TopicExperience>, StoreError> {
     // From `topic_experience_hourly` (closed days' sums, open days' collapsed interactions), not
-    // a year of `interactions FINAL`; `since` is a local midnight, a whole hour.
+    // a year of `interactions FINAL`. By hour, as `topic_days`: `since` is a local midnight, a
+    // whole UTC hour, so the period is exact, except on a server whose zone is :30 off UTC, where
+    // its hours and so the period's edges move by half an hour.
     store
         .client()
         .query(&format!(

@@ -173,15 +173,15 @@ fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
         let range = doc.sentences[doc.sentence_of(c.span.start)].clone();
         let sentence = &doc.text[range.clone()];
         let marked = rules.irony.iter().any(|m| sentence.contains(m.as_str()));
+        // Marks are whole words: また, not the また of たまたま or または.
         let recurring = || {
             let after = c.span.end.clamp(range.start, range.end);
             rules.recurrence.iter().any(|m| {
                 doc.text[after..range.end]
-                    .find(m.as_str())
-                    .is_some_and(|i| {
-                        let mark = after + i + m.len();
-                        failures.iter().any(|&f| f >= mark && f < range.end)
-                    })
+                    .match_indices(m.as_str())
+                    .map(|(i, _)| (after + i, after + i + m.len()))
+                    .filter(|&(s, e)| at_morpheme_bounds(doc, s, e))
+                    .any(|(_, mark)| failures.iter().any(|&f| f >= mark && f < range.end))
             })
         };
         if marked || recurring() {
@@ -189,6 +189,14 @@ fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
             c.source = format!("{IRONY}{}", c.source);
         }
     }
+}
+
+/// Whether `start..end` of the text begins and ends where morphemes do.
+fn at_morpheme_bounds(doc: &Document<'_>, start: usize, end: usize) -> bool {
+    let m = &doc.morphemes;
+    m.binary_search_by_key(&start, |x| x.start).is_ok()
+        && m.get(m.partition_point(|x| x.end < end))
+            .is_some_and(|x| x.end == end)
 }
 
 /// Excess (高すぎる, 優秀すぎる): strengthens the sentiment word it follows; after a word with no

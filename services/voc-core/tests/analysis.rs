@@ -321,6 +321,20 @@ fn annoyance_rhetorical_questions_and_sarcasm_are_negative() {
         );
     }
     for t in [
+        // Not marks of recurrence: a first time, and また inside たまたま.
+        "丁寧な説明ありがとうございます、1回目の引き落としができていませんでした",
+        "親切な店員さんでした、たまたま在庫がなかっただけです",
+    ] {
+        assert!(
+            !text(t)
+                .tags
+                .evidence
+                .iter()
+                .any(|e| e.rule.starts_with("irony:")),
+            "{t}: praise is not turned"
+        );
+    }
+    for t in [
         "前回は届きませんでしたが、今回は丁寧な対応で素晴らしかったです",
         "素晴らしい商品です、また買いたいと思います",
     ] {

@@ -20,7 +20,7 @@
 //! delay is one flagger interval (`flags.interval_s`), and `voc aggregates close` closes at once.
 //!
 //! A day's repeat contacts (migration 0011) look back 7 days, so whatever closes a day again also
-//! closes again the closed days among the 8 after it ([`repeat_followers`]).
+//! closes again the closed days among the 7 after it ([`crate::repeats::followers`]).
 
 use serde::Deserialize;
 
@@ -77,7 +77,8 @@ const CLOSED_TABLES: [ClosedTable; 5] = [
                  count() AS interactions, countIf(sentiment = 'negative') AS negative",
         group_by: "hour, voice_type, complaint_type, channel, product",
     },
-    // Migration 0011. Its repeat contacts come from a statement of their own ([`repeat_contacts`]).
+    // Migration 0011. Its repeat contacts come from a statement of their own
+    // ([`crate::repeats::statement`]).
     ClosedTable {
         table: "topic_experience_hourly_closed",
         select: "toStartOfHour(occurred_at) AS hour, \
@@ -92,69 +93,6 @@ const CLOSED_TABLES: [ClosedTable; 5] = [
         group_by: "hour, topic, voice_type, product, channel",
     },
 ];
-
-/// How far back a complaint looks for an earlier one by the same customer about the same topic
-/// to count as a repeat contact (migration 0011): 7 days, in seconds.
-pub const REPEAT_WINDOW_S: u32 = 7 * 86_400;
-
-/// Days after a day whose repeat contacts can change when it changes: a contact in the day's last
-/// hour (which may end at 00:30 the next UTC day on a server whose zone is :30 off) is looked back
-/// to for [`REPEAT_WINDOW_S`].
-const REPEAT_FOLLOWER_DAYS: u32 = REPEAT_WINDOW_S / 86_400 + 1;
-
-/// Each customer's complaints about a topic in time order, and each one's predecessor's time
-/// (the epoch for the first): the same text in migration 0011's view.
-const REPEAT_CONTACTS: &str = "arraySort(groupArray((occurred_at, interaction_id, \
-     CAST(product AS String), CAST(channel AS String)))) AS contacts, \
-     arrayPushFront(arrayPopBack(arrayMap(x -> tupleElement(x, 1), contacts)), toDateTime(0)) AS previous";
-
-/// The INSERT of the repeat contacts of `days` (one statement's chunk) under `version`. It reads
-/// the complaints of the days and of the 8 days before each.
-fn repeat_contacts(db: &str, days: &[u32], version: u64) -> String {
-    let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else {
-        return String::new();
-    };
-    let mut read: Vec<u32> = days
-        .iter()
-        .flat_map(|d| d.saturating_sub(REPEAT_FOLLOWER_DAYS)..=d + 1)
-        .collect();
-    read.sort_unstable();
-    read.dedup();
-    format!(
-        "INSERT INTO {db}.topic_experience_hourly_closed \
-         (hour, topic, voice_type, product, channel, repeat_contacts, version) \
-         SELECT toStartOfHour(tupleElement(c, 1)) AS hour, topic, 'complaint' AS voice_type, \
-         tupleElement(c, 3) AS product, tupleElement(c, 4) AS channel, count() AS repeat_contacts, \
-         toUInt64({version}) AS version \
-         FROM (SELECT topic, {REPEAT_CONTACTS} FROM {db}.interactions FINAL \
-               ARRAY JOIN arrayDistinct(CAST(topics AS Array(String))) AS topic \
-               WHERE customer_id != '' AND voice_type = 'complaint' \
-               AND occurred_at >= toDateTime({from}) AND occurred_at < toDateTime({to}) \
-               AND intDiv(toUInt32(occurred_at), 86400) IN ({read}) \
-               GROUP BY customer_id, topic HAVING count() >= 2) \
-         ARRAY JOIN contacts AS c, previous AS p \
-         WHERE toUInt32(tupleElement(c, 1)) - toUInt32(p) <= {REPEAT_WINDOW_S} \
-         AND intDiv(toUInt32(toStartOfHour(tupleElement(c, 1))), 86400) IN ({list}) \
-         GROUP BY hour, topic, product, channel",
-        from = u64::from(first.saturating_sub(REPEAT_FOLLOWER_DAYS)) * 86_400,
-        to = (u64::from(*last) + 2) * 86_400,
-        read = sql_list(&read),
-        list = sql_list(days),
-    )
-}
-
-/// The days whose repeat contacts may change when `days` change (the [`REPEAT_FOLLOWER_DAYS`]
-/// after each), without `days` themselves. Those already closed must be closed again with them.
-pub fn repeat_followers(days: &[u32]) -> Vec<u32> {
-    let mut out: Vec<u32> = days
-        .iter()
-        .flat_map(|d| d + 1..=d + REPEAT_FOLLOWER_DAYS)
-        .filter(|d| !days.contains(d))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
 
 /// The id-set tables whose closed days are deleted once closed.
 const STATE_TABLES: [&str; 2] = ["topic_volume_hourly_state", "keyword_hourly_state"];
@@ -220,7 +158,7 @@ pub fn statements(
         }
         out.push((
             "close days in topic_experience_hourly_closed (repeat contacts)".into(),
-            repeat_contacts(&db, chunk, version),
+            crate::repeats::statement(&db, chunk, version),
         ));
     }
     if days.is_empty() {
@@ -350,7 +288,7 @@ pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, Sto
     let now = next_second(store, now).await?;
     let mut days: Vec<u32> = due.iter().map(|d| d.day).collect();
     let mut reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
-    let followers = closed_among(store, &repeat_followers(&days)).await?;
+    let followers = closed_among(store, &crate::repeats::followers(&days)).await?;
     days.extend(&followers);
     days.sort_unstable();
     reclosed.extend(followers);
@@ -365,7 +303,7 @@ pub async fn reclose(store: &Store, days: &[u32]) -> Result<CloseReport, StoreEr
         return Ok(CloseReport::default());
     }
     let mut days = days.to_vec();
-    days.extend(closed_among(store, &repeat_followers(&days)).await?);
+    days.extend(closed_among(store, &crate::repeats::followers(&days)).await?);
     days.sort_unstable();
     let now = store.server_now().await?;
     let now = next_second(store, now).await?;
@@ -522,34 +460,6 @@ mod tests {
         for sql in [m0010, m0011] {
             assert!(sql.contains(&format!("{HOUR_DAY_OF_OCCURRED} NOT IN")));
         }
-    }
-
-    /// The view's open days and the close's closed days find repeat contacts with the same text.
-    #[test]
-    fn repeat_contacts_are_found_alike_for_open_and_closed_days() {
-        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        let m0011 = words(include_str!(
-            "../../../schemas/clickhouse/0011_topic_experience_hourly.sql"
-        ));
-        assert!(m0011.contains(&words(REPEAT_CONTACTS)), "{m0011}");
-        assert!(m0011.contains(&format!("<= {REPEAT_WINDOW_S}")));
-        let q = repeat_contacts("`voc`", &[20_000, 20_005], 7);
-        assert!(q.contains(REPEAT_CONTACTS));
-        assert!(q.contains("IN (20000,20005)"), "the days written: {q}");
-        // Read: the 8 days before each day, the day, and the next (its last hour).
-        assert!(q.contains("IN (19992,19993,19994,19995,19996,19997,19998,19999,20000,20001,"));
-        assert!(q.contains("20005,20006)"), "{q}");
-        assert!(repeat_contacts("`voc`", &[], 7).is_empty());
-    }
-
-    #[test]
-    fn the_days_after_a_changed_day_follow_it_within_the_repeat_window() {
-        assert_eq!(repeat_followers(&[10]), (11..=18).collect::<Vec<u32>>());
-        assert_eq!(
-            repeat_followers(&[10, 12]),
-            [11, 13, 14, 15, 16, 17, 18, 19, 20]
-        );
-        assert!(repeat_followers(&[]).is_empty());
     }
 
     #[test]

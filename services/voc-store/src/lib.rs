@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod history;
 pub mod migrate;
 pub mod refusal;
+pub mod repeats;
 pub mod retag;
 pub mod rows;
 pub mod writer;
