@@ -578,16 +578,18 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         );
     }
     // Experience by topic (closed days' sums and open days' interactions): as the collapsed
-    // interactions of the period say.
+    // interactions of the period say. Averages to 3 decimals on both sides; `\N` where nobody
+    // answered.
+    let three_places = |x: Option<f64>| {
+        x.filter(|x| x.is_finite())
+            .map_or_else(|| "\\N".to_string(), |x| format!("{x:.3}"))
+    };
     let mut by_topic: Vec<String> = api["topics"]
         .as_array()
         .expect("topics")
         .iter()
         .map(|t| {
-            let rounded = |v: &serde_json::Value| {
-                v.as_f64()
-                    .map_or_else(|| "\\N".to_string(), |x| format!("{x:.3}"))
-            };
+            let rounded = |v: &serde_json::Value| three_places(v.as_f64());
             format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 t["topic"].as_str().unwrap_or("?"),
@@ -610,17 +612,11 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         p.db,
         until - 7 * 86_400
     ));
-    // Averages to 3 decimals on both sides; `\N` where nobody answered.
     let direct: Vec<String> = direct
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            let avg = |i: usize| {
-                f[i].parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .map_or_else(|| "\\N".to_string(), |x| format!("{x:.3}"))
-            };
+            let avg = |i: usize| three_places(f[i].parse().ok());
             format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 f[0],

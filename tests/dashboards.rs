@@ -15,6 +15,18 @@ fn dashboards() -> Vec<(&'static str, serde_json::Value)> {
     voc_demo::grafana::dashboards().expect("dashboards are JSON")
 }
 
+/// The SQL of the dashboard's panel titled `title`.
+fn panel_sql(dashboard: &serde_json::Value, title: &str) -> String {
+    dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .find(|p| p["title"] == title)
+        .and_then(|p| p["targets"][0]["rawSql"].as_str())
+        .unwrap_or_else(|| panic!("no panel {title:?} with SQL"))
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_panel_query_runs_and_returns_rows_of_the_expected_shape() {
     panels_scenario(Pipeline::new(2));
@@ -136,13 +148,7 @@ fn panels_scenario(p: Pipeline) {
         .find(|(f, _)| *f == "voc-overview.json")
         .expect("overview")
         .1;
-    let top = overview["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .find(|p| p["title"] == "Top keywords")
-        .expect("the top keywords panel");
-    let raw = top["targets"][0]["rawSql"].as_str().expect("rawSql");
+    let top = panel_sql(&overview, "Top keywords");
     let keywords_of = |topic: &str, voice: &str| {
         let vars = [
             ("product", "All"),
@@ -150,24 +156,13 @@ fn panels_scenario(p: Pipeline) {
             ("topic", topic),
             ("voice_type", voice),
         ];
-        p.ch.q(&render(raw, from, end, &vars, &p.db))
+        p.ch.q(&render(&top, from, end, &vars, &p.db))
     };
     // Panels read the hourly views (closed days' counts, open days' id sets): after a replay,
     // volumes and negative shares are those of the collapsed interactions, whatever the filters.
-    let share = overview["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .find(|p| p["title"] == "Negative share by topic")
-        .expect("the negative share panel");
+    let share = panel_sql(&overview, "Negative share by topic");
     for vars in [&all, &narrow] {
-        let sql = render(
-            share["targets"][0]["rawSql"].as_str().expect("rawSql"),
-            from,
-            end,
-            vars,
-            &p.db,
-        );
+        let sql = render(&share, from, end, vars, &p.db);
         let from_views = p.ch.q(&format!(
             "SELECT topic, negative_share, volume FROM ({sql}) ORDER BY topic"
         ));
@@ -191,19 +186,8 @@ fn panels_scenario(p: Pipeline) {
         assert_eq!(from_views, direct, "{vars:?}");
     }
     // CSAT and resolution: closed days' sums and open days' interactions, as the interactions say.
-    let csat = overview["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .find(|p| p["title"] == "CSAT and resolution by topic")
-        .expect("the CSAT panel");
-    let sql = render(
-        csat["targets"][0]["rawSql"].as_str().expect("rawSql"),
-        from,
-        end,
-        &all,
-        &p.db,
-    );
+    let csat = panel_sql(&overview, "CSAT and resolution by topic");
+    let sql = render(&csat, from, end, &all, &p.db);
     let from_views = p.ch.q(&format!(
         "SELECT topic, volume, avg_csat, responses, resolved_share FROM ({sql}) ORDER BY topic"
     ));

@@ -562,32 +562,23 @@ fn closed_days_scenario(p: Pipeline) {
     repeated["occurred_at"] = "2026-11-12T12:00:00+09:00".into();
     old.push(repeated);
     let now = time::OffsetDateTime::now_utc();
-    let at = |m: &mut serde_json::Value, t: time::OffsetDateTime| {
-        m["occurred_at"] = t.format(&Rfc3339).expect("time").into();
+    // The first `n` of a copy, the i-th at `at(i)`.
+    let copy_at = |copy: usize, n: usize, at: &dyn Fn(i64) -> time::OffsetDateTime| -> Vec<_> {
+        corpus(copy)
+            .into_iter()
+            .take(n)
+            .enumerate()
+            .map(|(i, m)| {
+                let mut m = customer(i, m);
+                m["occurred_at"] = at(i as i64).format(&Rfc3339).expect("time").into();
+                m
+            })
+            .collect()
     };
-    let recent: Vec<_> = corpus(1)
-        .into_iter()
-        .take(40)
-        .enumerate()
-        .map(|(i, m)| {
-            let mut m = customer(i, m);
-            at(&mut m, now - time::Duration::minutes(i as i64 * 3));
-            m
-        })
-        .collect();
-    let three_days_ago: Vec<_> = corpus(2)
-        .into_iter()
-        .take(20)
-        .enumerate()
-        .map(|(i, m)| {
-            let mut m = customer(i, m);
-            at(
-                &mut m,
-                now - time::Duration::days(3) - time::Duration::minutes(i as i64),
-            );
-            m
-        })
-        .collect();
+    let recent = copy_at(1, 40, &|i| now - time::Duration::minutes(i * 3));
+    let three_days_ago = copy_at(2, 20, &|i| {
+        now - time::Duration::days(3) - time::Duration::minutes(i)
+    });
     ingest(
         &p,
         &old.iter()

@@ -161,14 +161,14 @@ fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
 /// 来ませんでした): praise does not introduce a problem that keeps coming back.
 fn apply_irony(rules: &RuleSet, doc: &Document<'_>, cues: &mut [Cue]) {
     const FAILURE: f64 = -0.5;
-    if !cues.iter().any(|c| c.weight <= FAILURE) {
-        return;
-    }
     let failures: Vec<usize> = cues
         .iter()
         .filter(|c| c.weight <= FAILURE)
         .map(|c| c.span.start)
         .collect();
+    if failures.is_empty() {
+        return;
+    }
     for c in cues.iter_mut().filter(|c| c.weight > 0.0) {
         let range = doc.sentences[doc.sentence_of(c.span.start)].clone();
         let sentence = &doc.text[range.clone()];

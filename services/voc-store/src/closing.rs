@@ -286,13 +286,8 @@ pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, Sto
         return Ok(CloseReport::default());
     }
     let now = next_second(store, now).await?;
-    let mut days: Vec<u32> = due.iter().map(|d| d.day).collect();
-    let mut reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
-    let followers = closed_among(store, &crate::repeats::followers(&days)).await?;
-    days.extend(&followers);
-    days.sort_unstable();
-    reclosed.extend(followers);
-    reclosed.sort_unstable();
+    let days: Vec<u32> = due.iter().map(|d| d.day).collect();
+    let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
     close(store, &days, &reclosed, now).await
 }
 
@@ -302,12 +297,9 @@ pub async fn reclose(store: &Store, days: &[u32]) -> Result<CloseReport, StoreEr
     if days.is_empty() {
         return Ok(CloseReport::default());
     }
-    let mut days = days.to_vec();
-    days.extend(closed_among(store, &crate::repeats::followers(&days)).await?);
-    days.sort_unstable();
     let now = store.server_now().await?;
     let now = next_second(store, now).await?;
-    close(store, &days, &days, now).await
+    close(store, days, days, now).await
 }
 
 /// Waits until the deletes of every close so far have run (closes never wait for them: readers
@@ -370,6 +362,15 @@ async fn close(
     if days.is_empty() {
         return Ok(CloseReport::default());
     }
+    // Whatever computes a day again changes the repeat contacts of the closed days after it.
+    let followers = closed_among(store, &crate::repeats::followers(days)).await?;
+    let with_followers = |list: &[u32]| {
+        let mut all: Vec<u32> = list.iter().chain(&followers).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let (days, reclosed) = (with_followers(days), with_followers(reclosed));
     let version = next_version(store, now).await?;
     let bound = now.saturating_sub(stamp_margin_s(store));
     // On a cluster the counts are read from no replica more than `MAX_READ_LAG_S` behind (the
@@ -378,7 +379,7 @@ async fn close(
     if let Some(c) = store.cluster() {
         check_clocks(store, c).await?;
     }
-    for (what, sql) in statements(store.database(), store.cluster(), days, version, bound) {
+    for (what, sql) in statements(store.database(), store.cluster(), &days, version, bound) {
         if sql.starts_with("ALTER") {
             store.execute_delete(&what, &sql).await?;
         } else {
@@ -391,7 +392,7 @@ async fn close(
             .copied()
             .filter(|d| !reclosed.contains(d))
             .collect(),
-        reclosed: reclosed.to_vec(),
+        reclosed,
         version,
     })
 }
