@@ -261,9 +261,12 @@ fn same_problem<'a>(words: impl IntoIterator<Item = &'a str>, terms: &[String]) 
 }
 
 /// One problem, one flag, between spikes, new themes and emerging terms:
-/// - a spike whose rising terms are a new theme's names the same problem: if that spike is already
-///   an active flag (`active_spike`), the theme is left out; otherwise the theme, the more precise
-///   of the two, is kept and the spike is dropped;
+/// - a spike names a new theme's problem when its rising terms are mostly the theme's and at least
+///   half of the theme's members carry the spike's topic (`topic_share(theme id, topic)`, 0–1): a
+///   theme that joins the spike's interactions to another topic's through a shared word (届かない
+///   of parcels and of SMS codes) is a different, broader thing, not the spike made precise. If
+///   that spike is already an active flag (`active_spike`), the theme is left out; otherwise the
+///   theme, the more precise of the two, is kept and the spike is dropped;
 /// - an emerging group whose terms are a kept theme's is part of that theme's flag.
 ///
 /// Returns the kept themes, the keys of the spikes to drop, and the emerging groups that stay.
@@ -272,13 +275,18 @@ pub fn dedupe_themes(
     themes: Vec<Detection>,
     emerging: Vec<Detection>,
     active_spike: impl Fn(&str) -> bool,
+    topic_share: impl Fn(&str, &str) -> f64,
 ) -> (Vec<Detection>, Vec<String>, Vec<Detection>) {
     let mut dropped_spikes = Vec::new();
     let mut kept = Vec::new();
     for t in themes {
         let same: Vec<&Detection> = spikes
             .iter()
-            .filter(|s| same_problem(s.terms.iter().map(String::as_str), &t.terms))
+            .filter(|s| {
+                let topic = s.key.split('/').next().unwrap_or_default();
+                same_problem(s.terms.iter().map(String::as_str), &t.terms)
+                    && topic_share(&t.key, topic) >= 0.5
+            })
             .collect();
         if same.iter().any(|s| active_spike(&s.key)) {
             continue;
@@ -518,11 +526,18 @@ mod tests {
             ..theme.clone()
         };
         let none_active = |_: &str| false;
+        // th-1's members: 80 % carry `product`, 20 % `billing`.
+        let share = |theme: &str, topic: &str| match (theme, topic) {
+            ("th-1", "product") => 0.8,
+            ("th-1", "billing") => 0.2,
+            _ => 0.0,
+        };
         let (kept, _, rest) = dedupe_themes(
             &[],
             vec![theme.clone()],
             vec![emerging("クーポン+適用+使えない"), emerging("ダークモード")],
             none_active,
+            share,
         );
         assert_eq!(kept.len(), 1);
         assert_eq!(rest.len(), 1);
@@ -544,6 +559,7 @@ mod tests {
             vec![theme.clone()],
             vec![],
             none_active,
+            share,
         );
         assert_eq!((kept.len(), dropped), (1, vec![spike.key.clone()]));
         let (kept, dropped, _) = dedupe_themes(
@@ -551,9 +567,25 @@ mod tests {
             vec![theme.clone()],
             vec![],
             |_| true,
+            share,
         );
         assert!(kept.is_empty() && dropped.is_empty());
-        let (kept, dropped, _) = dedupe_themes(&[other], vec![theme.clone()], vec![], none_active);
+        let (kept, dropped, _) =
+            dedupe_themes(&[other], vec![theme.clone()], vec![], none_active, share);
+        assert_eq!((kept.len(), dropped.len()), (1, 0));
+        // The same terms rising in a topic that is a minority of the theme's members: the theme
+        // mixes that spike with another problem, so both stay.
+        let minority = Detection {
+            key: "billing/billing/mobile-app".into(),
+            ..spike.clone()
+        };
+        let (kept, dropped, _) = dedupe_themes(
+            std::slice::from_ref(&minority),
+            vec![theme.clone()],
+            vec![],
+            none_active,
+            share,
+        );
         assert_eq!((kept.len(), dropped.len()), (1, 0));
         let mut rows = vec![("th-1".to_string(), 0, 20)];
         rows.extend((0..=7).map(|d| ("th-2".to_string(), d, 20)));

@@ -235,7 +235,22 @@ pub async fn run_once(
             .iter()
             .any(|f| f.kind == FlagKind::Spike && f.key == key && f.status != FlagStatus::Resolved)
     };
-    let (fresh, dropped, emerging) = detect::dedupe_themes(&spikes, fresh, emerging, active_spike);
+    let topic_share = |theme_id: &str, topic: &str| {
+        themes
+            .iter()
+            .find(|t| t.theme.theme_id == theme_id)
+            .map_or(0.0, |t| {
+                let n = t.theme.size.max(1) as f64;
+                t.theme
+                    .topics
+                    .iter()
+                    .zip(&t.theme.topic_counts)
+                    .find(|(name, _)| name.as_str() == topic)
+                    .map_or(0.0, |(_, &c)| c as f64 / n)
+            })
+    };
+    let (fresh, dropped, emerging) =
+        detect::dedupe_themes(&spikes, fresh, emerging, active_spike, topic_share);
     rest.retain(|d| !(d.kind == FlagKind::Spike && dropped.contains(&d.key)));
     rest.extend(emerging);
     rest.extend(fresh);
