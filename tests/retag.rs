@@ -538,6 +538,46 @@ fn drop_table(p: &Pipeline, table: &str) {
     }
 }
 
+/// The "Top keywords" panel over the last 75 days (October whole, rolled up, and the edges from
+/// the hourly rows), unfiltered and with the filters each roll-up level answers and with a mix no
+/// level answers, equals the keywords of `interactions FINAL`.
+fn top_keywords_exact(p: &Pipeline, now: time::OffsetDateTime) {
+    let panel = voc_demo::grafana::panel_queries()
+        .expect("dashboards")
+        .into_iter()
+        .find(|q| q.title == "Top keywords")
+        .expect("the Top keywords panel");
+    let from = now - time::Duration::days(75);
+    let (topic, product) = ("billing", "hikari-net");
+    for (t, pr) in [
+        ("All", "All"),
+        (topic, "All"),
+        ("All", product),
+        (topic, product),
+    ] {
+        let vars = [
+            ("product", pr),
+            ("channel", "All"),
+            ("topic", t),
+            ("voice_type", "All"),
+        ];
+        let sql = voc_demo::grafana::render(&panel.sql, from, now, &vars, &p.db);
+        let direct = p.ch.q(&format!(
+            "SELECT keyword, count() AS volume, countIf(sentiment = 'negative') AS in_negative \
+             FROM {db}.interactions FINAL ARRAY JOIN keywords AS keyword \
+             WHERE toStartOfHour(occurred_at) >= toDateTime({f}) AND toStartOfHour(occurred_at) <= toDateTime({to}) \
+             AND ('{pr}' = 'All' OR product = '{pr}') \
+             AND ('{t}' = 'All' OR has(if(empty(topics), ['(none)'], CAST(topics AS Array(String))), '{t}')) \
+             GROUP BY keyword ORDER BY volume DESC, keyword LIMIT 30",
+            db = p.db,
+            f = from.unix_timestamp(),
+            to = now.unix_timestamp(),
+        ));
+        assert!(!direct.trim().is_empty(), "{vars:?} selects something");
+        assert_eq!(p.ch.q(&sql), direct, "{vars:?}");
+    }
+}
+
 fn closed_days_scenario(p: Pipeline) {
     use time::format_description::well_known::Rfc3339;
     p.migrate();
@@ -575,6 +615,11 @@ fn closed_days_scenario(p: Pipeline) {
             })
             .collect()
     };
+    // Every day of October 2026 (UTC), twice: a complete month, closed at the first close and
+    // rolled up for the keyword panels (0012); replayed below, so its days are closed again.
+    let october_1 = time::macros::datetime!(2026-10-01 00:00 UTC);
+    let october = copy_at(4, 62, &|i| october_1 + time::Duration::hours(12 * i + 5));
+    old.extend(october);
     let recent = copy_at(1, 40, &|i| now - time::Duration::minutes(i * 3));
     let three_days_ago = copy_at(2, 20, &|i| {
         now - time::Duration::days(3) - time::Duration::minutes(i)
@@ -613,6 +658,13 @@ fn closed_days_scenario(p: Pipeline) {
     let (closed, reclosed) = close(&p);
     assert_eq!((closed, reclosed), (old_days, 0));
     p.assert_aggregates_exact();
+    assert_eq!(
+        p.ch.q(&format!("SELECT first_day FROM {}.keyword_months", p.db))
+            .trim(),
+        (october_1.unix_timestamp() / 86_400).to_string(),
+        "October, complete, is rolled up; November is not"
+    );
+    top_keywords_exact(&p, now);
     assert!(repeats(true) > 0, "repeat contacts in the closed days");
     assert!(repeats(false) > 0, "repeat contacts in the open days");
     settle_closes(&p);
@@ -646,7 +698,10 @@ fn closed_days_scenario(p: Pipeline) {
     );
     let (closed, reclosed) = close(&p);
     assert_eq!(closed, 0);
-    assert!(reclosed >= 1, "the replayed days are closed again");
+    assert!(
+        reclosed >= 31,
+        "the replayed days are closed again, October's too"
+    );
     let late_day_in_the_last_close = p.ch.q(&format!(
         "SELECT version = (SELECT max(version) FROM {db}.aggregate_closures) FROM {db}.aggregate_closures FINAL \
          WHERE day = intDiv(toUInt32(toDateTime('2026-11-11 01:30:00', 'UTC')), 86400)",
@@ -697,6 +752,7 @@ fn closed_days_scenario(p: Pipeline) {
     let applied = retag_json(&p, rules_arg, &[]);
     assert!(applied["written"].as_u64().unwrap_or(0) > 0);
     p.assert_aggregates_exact();
+    top_keywords_exact(&p, now);
     let ingested = old.len() + recent.len() + three_days_ago.len();
     assert_eq!(stored(&p).len(), ingested + 2, "and late-1 and late-2");
 

@@ -348,7 +348,61 @@ impl Pipeline {
                 "volume_hourly differs from interactions FINAL:\nview:\n{totals_view}\nfinal:\n{totals_final}"
             ));
         }
-        self.experience_exact()
+        self.experience_exact()?;
+        self.monthly_exact()
+    }
+
+    /// The current monthly keyword roll-ups (0012) against `interactions FINAL` over their months,
+    /// at both levels. Months with no current roll-up are not compared (readers take their hourly
+    /// rows, compared above).
+    fn monthly_exact(&self) -> Result<(), String> {
+        let db = &self.db;
+        let months: Vec<(u32, u32)> = self
+            .ch
+            .q(&format!(
+                "SELECT first_day, end_day FROM {db}.keyword_months ORDER BY first_day"
+            ))
+            .lines()
+            .filter_map(|l| {
+                let (a, b) = l.split_once('\t')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            })
+            .collect();
+        if months.is_empty() {
+            return Ok(());
+        }
+        let month_of = months
+            .iter()
+            .map(|(a, b)| format!("day >= {a} AND day < {b}, {a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let of_interactions = format!(
+            "SELECT multiIf({month_of}, 0) AS first_day, keyword, topics, voice_type, product, channel, sentiment \
+             FROM (SELECT intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) AS day, * FROM {db}.interactions FINAL) \
+             ARRAY JOIN keywords AS keyword WHERE first_day > 0"
+        );
+        let from_view = self.ch.q(&format!(
+            "SELECT first_day, keyword, topic, voice_type, product, channel, interactions, negative \
+             FROM {db}.keyword_monthly ORDER BY first_day, keyword, topic, voice_type, product, channel"
+        ));
+        let from_final = self.ch.q(&format!(
+            "SELECT * FROM ( \
+             SELECT first_day, keyword, topic, voice_type, '(all)' AS product, '(all)' AS channel, \
+             count() AS interactions, countIf(sentiment = 'negative') AS negative \
+             FROM ({of_interactions}) ARRAY JOIN arrayPushFront(if(empty(topics), ['(none)'], topics), '(any)') AS topic \
+             GROUP BY first_day, keyword, topic, voice_type \
+             UNION ALL \
+             SELECT first_day, keyword, '(any)' AS topic, '(all)' AS voice_type, product, channel, \
+             count() AS interactions, countIf(sentiment = 'negative') AS negative \
+             FROM ({of_interactions}) GROUP BY first_day, keyword, product, channel) \
+             ORDER BY first_day, keyword, topic, voice_type, product, channel"
+        ));
+        if from_view != from_final {
+            return Err(format!(
+                "keyword_monthly differs from interactions FINAL over its months {months:?}"
+            ));
+        }
+        Ok(())
     }
 
     /// `topic_experience_hourly` (0011) against `interactions FINAL`; its repeat contacts against

@@ -21,6 +21,9 @@
 //!
 //! A day's repeat contacts (migration 0011) look back 7 days, so whatever closes a day again also
 //! closes again the closed days among the 7 after it ([`crate::repeats::followers`]).
+//!
+//! Each close then rolls up again the UTC months of the days it closed, and any complete month
+//! without a current roll-up ([`crate::months`], migration 0012).
 
 use serde::Deserialize;
 
@@ -100,7 +103,7 @@ const STATE_TABLES: [&str; 2] = ["topic_volume_hourly_state", "keyword_hourly_st
 /// The day an aggregate row belongs to: the UTC day of its hour. Every reader (the views), every
 /// delete and every close uses this one key, so that a server whose time zone is not a whole number
 /// of hours from UTC (its hours start at :30) puts each hour in the same day everywhere.
-const HOUR_DAY: &str = "intDiv(toUInt32(hour), 86400)";
+pub(crate) const HOUR_DAY: &str = "intDiv(toUInt32(hour), 86400)";
 /// [`HOUR_DAY`] of an interaction, for reading `interactions`.
 const HOUR_DAY_OF_OCCURRED: &str = "intDiv(toUInt32(toStartOfHour(occurred_at)), 86400)";
 
@@ -195,6 +198,13 @@ pub fn statements(
             ),
         ));
     }
+    // The months of the days, rolled up again from their closed days (migration 0012).
+    out.extend(crate::months::statements(
+        database,
+        cluster,
+        &crate::months::months_of(days),
+        version,
+    ));
     out
 }
 
@@ -254,9 +264,13 @@ async fn next_second(store: &Store, after: u32) -> Result<u32, StoreError> {
 /// version, or the views would add both).
 async fn next_version(store: &Store, t: u32) -> Result<u64, StoreError> {
     use std::hash::BuildHasher;
+    // Month roll-ups of their own (`roll_up_missing`) take versions too.
     let highest: u64 = store
         .client()
-        .query("SELECT max(version) FROM aggregate_closures")
+        .query(
+            "SELECT greatest((SELECT max(version) FROM aggregate_closures), \
+             (SELECT max(version) FROM keyword_month_closures))",
+        )
         .fetch_one()
         .await
         .map_err(StoreError::query("read the latest closure version"))?;
@@ -282,13 +296,43 @@ fn stamp_margin_s(store: &Store) -> u32 {
 pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, StoreError> {
     let now = store.server_now().await?;
     let due = due(store, now, open_days).await?;
-    if due.is_empty() {
-        return Ok(CloseReport::default());
+    let report = if due.is_empty() {
+        CloseReport::default()
+    } else {
+        let now = next_second(store, now).await?;
+        let days: Vec<u32> = due.iter().map(|d| d.day).collect();
+        let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
+        close(store, &days, &reclosed, now).await?
+    };
+    roll_up_missing(store).await?;
+    Ok(report)
+}
+
+/// Rolls up the complete months that have no current roll-up ([`crate::months::missing`]).
+async fn roll_up_missing(store: &Store) -> Result<(), StoreError> {
+    let months = crate::months::missing(store).await?;
+    if months.is_empty() {
+        return Ok(());
     }
-    let now = next_second(store, now).await?;
-    let days: Vec<u32> = due.iter().map(|d| d.day).collect();
-    let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
-    close(store, &days, &reclosed, now).await
+    let now = store.server_now().await?;
+    let version = next_version(store, now).await?;
+    let statements = crate::months::statements(store.database(), store.cluster(), &months, version);
+    run(store, statements).await
+}
+
+/// Runs closing statements in order: deletes as mutations, the rest reading no stale replica.
+async fn run(store: &Store, statements: Vec<(String, String)>) -> Result<(), StoreError> {
+    // On a cluster the counts are read from no replica more than `MAX_READ_LAG_S` behind (the
+    // deletes spare the last minute, `stamp_margin_s`).
+    let settings = crate::cluster::fresh_reads(store.cluster());
+    for (what, sql) in statements {
+        if sql.starts_with("ALTER") {
+            store.execute_delete(&what, &sql).await?;
+        } else {
+            store.execute_with(&what, &sql, &settings).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Closes `days` again now (after a re-tag wrote them); they must be closed days
@@ -309,6 +353,7 @@ pub async fn settle(store: &Store) -> Result<(), StoreError> {
         .iter()
         .copied()
         .chain(CLOSED_TABLES.iter().map(|c| c.table))
+        .chain([crate::months::TABLE])
         .collect();
     crate::aggregates::wait_for_mutations(store, &tables, 0).await
 }
@@ -373,19 +418,14 @@ async fn close(
     let (days, reclosed) = (with_followers(days), with_followers(reclosed));
     let version = next_version(store, now).await?;
     let bound = now.saturating_sub(stamp_margin_s(store));
-    // On a cluster the counts are read from no replica more than `MAX_READ_LAG_S` behind (the
-    // deletes spare the last minute, `stamp_margin_s`).
-    let settings = crate::cluster::fresh_reads(store.cluster());
     if let Some(c) = store.cluster() {
         check_clocks(store, c).await?;
     }
-    for (what, sql) in statements(store.database(), store.cluster(), &days, version, bound) {
-        if sql.starts_with("ALTER") {
-            store.execute_delete(&what, &sql).await?;
-        } else {
-            store.execute_with(&what, &sql, &settings).await?;
-        }
-    }
+    run(
+        store,
+        statements(store.database(), store.cluster(), &days, version, bound),
+    )
+    .await?;
     Ok(CloseReport {
         closed: days
             .iter()
@@ -415,7 +455,16 @@ mod tests {
                 .all(|w| w.starts_with("close days in"))
         );
         assert_eq!(closure, CLOSED_TABLES.len() + 1, "with the repeat contacts");
-        assert!(whats[closure + 1..].iter().all(|w| w.starts_with("delete")));
+        // Then the day deletes, and last the months' roll-ups (crate::months).
+        let months =
+            crate::months::statements("voc", None, &crate::months::months_of(&[20_000]), 7);
+        let (deletes_of_days, roll_ups) =
+            whats[closure + 1..].split_at(whats.len() - closure - 1 - months.len());
+        assert!(deletes_of_days.iter().all(|w| w.starts_with("delete")));
+        assert_eq!(
+            roll_ups,
+            months.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>()
+        );
         let deletes = |what: &str| -> Vec<&String> {
             s.iter()
                 .filter(|(w, _)| w.contains(what))
@@ -447,7 +496,7 @@ mod tests {
                 assert!(q.contains(&of_contact), "{q}");
             } else if what.starts_with("close days in") {
                 assert!(q.contains(HOUR_DAY_OF_OCCURRED), "{q}");
-            } else if what.starts_with("delete") {
+            } else if what.starts_with("delete") && !q.contains(crate::months::TABLE) {
                 assert!(q.contains(HOUR_DAY), "{q}");
             }
         }

@@ -62,9 +62,12 @@ pub fn placement(table: &str) -> Option<Placement> {
         | "keyword_hourly_closed"
         | "keyword_topic_hourly_closed"
         | "volume_hourly_closed"
-        | "topic_experience_hourly_closed" => Sharded("rand()"),
+        | "topic_experience_hourly_closed"
+        | "keyword_monthly_closed" => Sharded("rand()"),
         // Small, and joined to the interactions of any shard (the theme panels).
-        "themes" | "aggregate_closures" | "schema_migrations" => Everywhere,
+        "themes" | "aggregate_closures" | "keyword_month_closures" | "schema_migrations" => {
+            Everywhere
+        }
         _ => return None,
     })
 }
@@ -150,8 +153,10 @@ pub fn for_cluster(
         // (`GLOBAL`): shards whose copies lag would otherwise each judge the days differently.
         let ledger = format!(" IN (SELECT day, version FROM {db}aggregate_closures");
         let ledger_days = format!(" IN (SELECT day FROM {db}aggregate_closures");
+        let months = format!(" IN (SELECT first_day, version FROM {db}keyword_months");
         let body = localise_joins(rest, database)
             .replace(&ledger, &format!(" GLOBAL{ledger}"))
+            .replace(&months, &format!(" GLOBAL{months}"))
             .replace(
                 &format!(" NOT{ledger_days}"),
                 &format!(" GLOBAL NOT{ledger_days}"),
@@ -431,8 +436,19 @@ mod tests {
             !out[0].contains("_local"),
             "views read the Distributed tables"
         );
-        // Every read of the closure ledger is computed once and shipped to the shards.
+        // Every read of the closure ledger is computed once and shipped to the shards: directly,
+        // or through `keyword_months`, which only `GLOBAL IN` reads.
         for view in rendered().iter().filter(|s| s.starts_with("CREATE VIEW")) {
+            let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
+            if view.contains("`voc`.keyword_months\n") {
+                continue;
+            }
+            assert_eq!(
+                out.matches("FROM `voc`.keyword_months").count(),
+                out.matches("GLOBAL IN (SELECT first_day, version FROM `voc`.keyword_months")
+                    .count(),
+                "{out}"
+            );
             let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
             let reads = out.matches("FROM `voc`.aggregate_closures").count();
             let global = out.matches("GLOBAL IN (SELECT day").count()

@@ -20,6 +20,7 @@ pub mod closing;
 pub mod cluster;
 pub mod history;
 pub mod migrate;
+pub mod months;
 pub mod refusal;
 pub mod repeats;
 pub mod retag;

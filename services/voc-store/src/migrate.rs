@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "topic_experience_hourly",
         sql: include_str!("../../../schemas/clickhouse/0011_topic_experience_hourly.sql"),
     },
+    Migration {
+        version: 12,
+        name: "keyword_monthly",
+        sql: include_str!("../../../schemas/clickhouse/0012_keyword_monthly.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
@@ -109,6 +114,7 @@ pub fn render(
         .replace("${LC_STRING}", lc)
         .replace("${TTL_OCCURRED_AT}", &ttl("occurred_at"))
         .replace("${TTL_HOUR}", &ttl("hour"))
+        .replace("${TTL_MONTH}", &ttl("month"))
         .replace("${TTL_LAST_SEEN}", &ttl("last_seen"));
     text.split(';')
         .map(str::trim)

@@ -1,0 +1,245 @@
+//! Monthly keyword roll-ups (migration 0012): for each UTC month whose days are all closed, the
+//! keyword counts of its closed days summed at two levels (keyword × topic × voice type, and
+//! keyword × product × channel), so that the keyword panels over quarters and years read a dozen
+//! months of small groups instead of a year of hourly rows.
+//!
+//! A close that closes or re-closes a day of a month rolls that month up again, after recording its
+//! day closures ([`statements`], called by [`crate::closing::statements`]). The month's closure row
+//! is written first, with the fingerprint of the day closures it sees; the counts are then read
+//! from the closed days of the ledger's current closures. If another close records a closure in
+//! between, the counts and the fingerprint disagree with the ledger at once (the fingerprint no
+//! longer matches), so the month is not current and readers take it from the hourly rows: a race
+//! can only make a month slower to read, never wrong. A close also rolls up complete months that
+//! have no current roll-up (after this migration, or after such a race): [`missing`].
+
+use serde::Deserialize;
+use time::{Date, Duration, Month as CalendarMonth};
+
+use crate::client::{Store, StoreError};
+use crate::closing::HOUR_DAY;
+use crate::cluster::mutation_target;
+use crate::history::sql_list;
+
+/// The table of the rolled-up counts.
+pub const TABLE: &str = "keyword_monthly_closed";
+
+/// A UTC month as day numbers (days since 1970-01-01): `first_day` up to, without, `end_day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month {
+    pub first_day: u32,
+    pub end_day: u32,
+}
+
+fn epoch() -> Date {
+    Date::from_calendar_date(1970, CalendarMonth::January, 1).unwrap_or(Date::MIN)
+}
+
+fn day_number(d: Date) -> u32 {
+    u32::try_from((d - epoch()).whole_days()).unwrap_or(0)
+}
+
+impl Month {
+    /// The UTC month of a day number.
+    pub fn of_day(day: u32) -> Month {
+        let date = epoch() + Duration::days(i64::from(day));
+        let first = date.replace_day(1).unwrap_or(date);
+        // A month has at most 31 days: 32 after its first is in the next.
+        let next = first
+            .checked_add(Duration::days(32))
+            .and_then(|d| d.replace_day(1).ok())
+            .unwrap_or(first);
+        Month {
+            first_day: day_number(first),
+            end_day: day_number(next),
+        }
+    }
+
+    pub fn days(&self) -> u32 {
+        self.end_day - self.first_day
+    }
+
+    /// `YYYY-MM-01`, the month's `Date` in the table.
+    fn first_date(&self) -> String {
+        let d = epoch() + Duration::days(i64::from(self.first_day));
+        format!("{:04}-{:02}-01", d.year(), u8::from(d.month()))
+    }
+}
+
+/// The months of `days`, each once, in order.
+pub fn months_of(days: &[u32]) -> Vec<Month> {
+    let mut out: Vec<Month> = days.iter().map(|&d| Month::of_day(d)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The two levels of a roll-up, as (what, columns, filter, group by) over
+/// `keyword_topic_hourly_closed`; the markers `(all)` and `(any)` say which filters a row answers.
+/// No column has an alias: the INSERT is by position, and an alias named like a column of the
+/// table (`'(any)' AS topic`) would replace that column in the filter.
+const LEVELS: [(&str, &str, &str, &str); 2] = [
+    (
+        "keyword × topic × voice type",
+        "keyword, topic, voice_type, '(all)', '(all)'",
+        "",
+        "keyword, topic, voice_type",
+    ),
+    (
+        "keyword × product × channel",
+        "keyword, '(any)', '(all)', product, channel",
+        "AND topic = '(any)' ",
+        "keyword, product, channel",
+    ),
+];
+
+/// The statements that roll up `months` under `version` (a close's), in order, as (what, SQL): per
+/// month its closure row (only when every day of the month is closed), the counts at both levels
+/// (only when that row was written: read where the statement starts, `GLOBAL` on a cluster, so no
+/// shard judges by a copy the row has not reached), then one delete of the months' rows under
+/// older versions.
+/// `db` is the quoted database. Pure, so a plan for another engine runs exactly these.
+pub fn statements(
+    database: &str,
+    cluster: Option<&str>,
+    months: &[Month],
+    version: u64,
+) -> Vec<(String, String)> {
+    let db = format!("`{database}`");
+    // On a cluster each shard reads the ledger where the statement starts, as the views do.
+    let global = if cluster.is_some() { "GLOBAL " } else { "" };
+    let mut out = Vec::new();
+    for m in months {
+        let (first, end) = (m.first_day, m.end_day);
+        out.push((
+            format!("record the roll-up of month {}", m.first_date()),
+            format!(
+                "INSERT INTO {db}.keyword_month_closures (first_day, end_day, version, closures, days) \
+                 SELECT toUInt32({first}), toUInt32({end}), toUInt64({version}), closures, days FROM \
+                 (SELECT sum(cityHash64(day, version)) AS closures, toUInt32(count()) AS days \
+                  FROM {db}.aggregate_closures FINAL WHERE day >= {first} AND day < {end}) \
+                 WHERE days = {n}",
+                n = m.days()
+            ),
+        ));
+        for (what, columns, filter, group_by) in LEVELS {
+            out.push((
+                format!("roll up month {} in {TABLE} ({what})", m.first_date()),
+                format!(
+                    "INSERT INTO {db}.{TABLE} SELECT toDate('{date}'), \
+                     toUInt32({first}), toUInt32({end}), {columns}, \
+                     sum(interactions), sum(negative), toUInt64({version}) \
+                     FROM {db}.keyword_topic_hourly_closed \
+                     WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) {filter}\
+                     AND ({HOUR_DAY}, version) {global}IN (SELECT day, version FROM {db}.aggregate_closures FINAL \
+                     WHERE day >= {first} AND day < {end}) \
+                     AND toUInt32({first}) {global}IN (SELECT first_day FROM {db}.keyword_month_closures \
+                     WHERE first_day = {first} AND version = {version}) \
+                     GROUP BY {group_by}",
+                    date = m.first_date(),
+                    lo = u64::from(first) * 86_400,
+                    hi = u64::from(end) * 86_400,
+                ),
+            ));
+        }
+    }
+    if !months.is_empty() {
+        let firsts: Vec<u32> = months.iter().map(|m| m.first_day).collect();
+        out.push((
+            format!("delete older roll-ups of the months from {TABLE}"),
+            format!(
+                "ALTER TABLE {} DELETE WHERE first_day IN ({}) AND version < {version}",
+                mutation_target(database, TABLE, cluster),
+                sql_list(&firsts)
+            ),
+        ));
+    }
+    out
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct ClosedDay {
+    day: u32,
+}
+
+/// Months whose days are all closed but which have no current roll-up: closed before migration
+/// 0012, or retired by a race between two closes ([`statements`]).
+pub async fn missing(store: &Store) -> Result<Vec<Month>, StoreError> {
+    let rows: Vec<ClosedDay> = store
+        .client()
+        .query(
+            "SELECT day FROM aggregate_closures FINAL WHERE day NOT IN \
+             (SELECT arrayJoin(arrayMap(i -> toUInt32(first_day + i), range(toUInt32(end_day - first_day)))) \
+              FROM keyword_months) ORDER BY day",
+        )
+        .fetch_all()
+        .await
+        .map_err(StoreError::query("find the months to roll up"))?;
+    let days: Vec<u32> = rows.iter().map(|r| r.day).collect();
+    Ok(complete_months(&days))
+}
+
+/// The months all of whose days are among `days` (sorted, distinct).
+fn complete_months(days: &[u32]) -> Vec<Month> {
+    months_of(days)
+        .into_iter()
+        .filter(|m| {
+            let n = days
+                .iter()
+                .filter(|&&d| d >= m.first_day && d < m.end_day)
+                .count();
+            n == m.days() as usize
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: CalendarMonth, d: u8) -> u32 {
+        day_number(Date::from_calendar_date(y, m, d).expect("date"))
+    }
+
+    #[test]
+    fn months_are_utc_calendar_months() {
+        let feb = Month::of_day(day(2024, CalendarMonth::February, 15));
+        assert_eq!(feb.first_day, day(2024, CalendarMonth::February, 1));
+        assert_eq!(feb.days(), 29, "a leap year");
+        let dec = Month::of_day(day(2026, CalendarMonth::December, 31));
+        assert_eq!(dec.end_day, day(2027, CalendarMonth::January, 1));
+        assert_eq!(dec.first_date(), "2026-12-01");
+        assert_eq!(Month::of_day(0).first_date(), "1970-01-01");
+        let days: Vec<u32> =
+            (day(2026, CalendarMonth::January, 30)..day(2026, CalendarMonth::March, 2)).collect();
+        assert_eq!(months_of(&days).len(), 3);
+        assert_eq!(
+            complete_months(&days),
+            vec![Month::of_day(day(2026, CalendarMonth::February, 1))]
+        );
+    }
+
+    #[test]
+    fn the_counts_wait_for_the_month_closure_and_older_roll_ups_go_last() {
+        let m = Month::of_day(20_000);
+        let s = statements("voc", None, &[m], 9);
+        let whats: Vec<&str> = s.iter().map(|(w, _)| w.as_str()).collect();
+        assert!(whats[0].starts_with("record the roll-up"));
+        assert!(whats[1..3].iter().all(|w| w.starts_with("roll up month")));
+        assert!(whats[3].starts_with("delete older"));
+        assert!(s[0].1.contains(&format!("WHERE days = {}", m.days())));
+        assert!(s[1..3].iter().all(|(_, q)| q.contains("version = 9)")));
+        assert!(
+            s[1..3].iter().all(|(_, q)| !q.contains(" AS ")),
+            "no alias hides a column"
+        );
+        assert!(s[3].1.contains("version < 9"));
+        let on_cluster = statements("voc", Some("c1"), &[m], 9);
+        assert!(on_cluster[1].1.contains("GLOBAL IN"));
+        assert!(
+            on_cluster[3]
+                .1
+                .contains("keyword_monthly_closed_local ON CLUSTER `c1`")
+        );
+        assert!(statements("voc", None, &[], 9).is_empty());
+    }
+}
