@@ -23,6 +23,8 @@ use crate::settings::Settings;
 /// Rows per INSERT … SELECT, to bound the server's memory on small machines.
 const CHUNK: u64 = 250_000;
 const VOCABULARY: u32 = 20_000;
+/// Products are this and a number, `0` the most frequent.
+const PRODUCT_PREFIX: &str = "product-";
 
 /// `voc bench scale` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -117,7 +119,7 @@ fn fill_sql(f: &Fill<'_>, lo: u64, n: u64) -> String {
            t0 - {days} * 86400, t0)) AS occurred_at, \
          occurred_at + 5 AS ingested_at, \
          ['phone','phone','phone','chat','chat','email','sns','review','form','other'][1 + {h4} % 10] AS channel, \
-         concat('product-', toString(toUInt32(pow({u5}, 2) * 20))) AS product, \
+         concat('{PRODUCT_PREFIX}', toString(toUInt32(pow({u5}, 2) * 20))) AS product, \
          '' AS queue, concat('c', toString({h6} % {customers})) AS customer_id, if({h7} % 100 < 30, 'agent-1', '') AS agent_id, \
          arrayDistinct(multiIf({h8} % 100 < 10, emptyArrayString(), {h8} % 100 < 80, \
            [[{topic_list}][1 + toUInt32(pow({u9}, 1.5) * {t})]], \
@@ -255,11 +257,21 @@ const ALL: [(&str, &str); 4] = [
 fn grafana_queries(
     database: &str,
     end_at: OffsetDateTime,
+    topic: &str,
 ) -> anyhow::Result<Vec<(String, &'static str, String)>> {
     let db = format!("`{database}`");
-    let render = |sql: &str, days: i64| {
-        voc_demo::grafana::render(sql, end_at - time::Duration::days(days), end_at, &ALL, &db)
+    let render_with = |sql: &str, days: i64, vars: &[(&str, &str)]| {
+        voc_demo::grafana::render(sql, end_at - time::Duration::days(days), end_at, vars, &db)
     };
+    let render = |sql: &str, days: i64| render_with(sql, days, &ALL);
+    // The keyword panel answers from a monthly roll-up per filter level, and from the hourly rows
+    // for a mix of levels: one filter of each kind, and both.
+    let (product, topic) = (format!("{PRODUCT_PREFIX}0"), topic.to_string());
+    let filtered = [
+        ("product chosen", product.as_str(), "All"),
+        ("topic chosen", "All", topic.as_str()),
+        ("product and topic chosen", product.as_str(), topic.as_str()),
+    ];
     let mut out = Vec::new();
     for p in voc_demo::grafana::panel_queries()? {
         let name = format!(
@@ -270,6 +282,24 @@ fn grafana_queries(
         for (range, days) in RANGES {
             out.push((name.clone(), range, render(&p.sql, days)));
         }
+        if !p.sql.contains("keyword_monthly") {
+            continue;
+        }
+        for (what, product, topic) in filtered {
+            let vars = [
+                ("product", product),
+                ("channel", "All"),
+                ("topic", topic),
+                ("voice_type", "All"),
+            ];
+            for (range, days) in RANGES {
+                out.push((
+                    format!("{name} ({what})"),
+                    range,
+                    render_with(&p.sql, days, &vars),
+                ));
+            }
+        }
     }
     // Template variables: Grafana runs them again whenever the time range changes.
     for (dashboard, name, sql) in voc_demo::grafana::variable_queries()? {
@@ -277,6 +307,11 @@ fn grafana_queries(
         out.push((label, "all", render(&sql, 7)));
     }
     Ok(out)
+}
+
+/// The most frequent topic of the fill (its topics are Zipf-like in their order).
+fn first_topic<'a>(fill: &Fill<'a>) -> &'a str {
+    fill.topics.first().map_or("", String::as_str)
 }
 
 /// The fill as statements of at most [`CHUNK`] rows.
@@ -341,11 +376,14 @@ fn write_plan(
             .into_iter()
             .map(|(_, sql)| sql)
             .collect();
-    let queries: Vec<serde_json::Value> =
-        grafana_queries(&args.database, OffsetDateTime::from_unix_timestamp(end)?)?
-            .into_iter()
-            .map(|(name, range, sql)| serde_json::json!({"name": name, "range": range, "sql": sql}))
-            .collect();
+    let queries: Vec<serde_json::Value> = grafana_queries(
+        &args.database,
+        OffsetDateTime::from_unix_timestamp(end)?,
+        first_topic(fill),
+    )?
+    .into_iter()
+    .map(|(name, range, sql)| serde_json::json!({"name": name, "range": range, "sql": sql}))
+    .collect();
     let settings: serde_json::Map<String, serde_json::Value> = current
         .read_settings()
         .into_iter()
@@ -437,7 +475,7 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     voc_flags::theme_store::refresh(&store, end_at, &config).await?;
     let m = Measure {
         store: &store,
-        dashboard_queries: grafana_queries(&args.database, end_at)?,
+        dashboard_queries: grafana_queries(&args.database, end_at, first_topic(&fill))?,
         top_product: voc_console::queries::products(&store)
             .await?
             .into_iter()
