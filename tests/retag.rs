@@ -538,16 +538,30 @@ fn drop_table(p: &Pipeline, table: &str) {
     }
 }
 
-/// The "Top keywords" panel over the last 75 days (October whole, rolled up, and the edges from
-/// the hourly rows), unfiltered and with the filters each roll-up level answers and with a mix no
-/// level answers, equals the keywords of `interactions FINAL`.
-fn top_keywords_exact(p: &Pipeline, now: time::OffsetDateTime) {
+/// The "Top keywords" panel from three days before the complete month `month` (its first day, UTC)
+/// until `now`, unfiltered, with the filters each roll-up level answers and with a mix no level
+/// answers, equals the keywords of `interactions FINAL`; and the month is read from its roll-up.
+fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::OffsetDateTime) {
+    assert_eq!(
+        p.ch.q(&format!("SELECT first_day FROM {}.keyword_months", p.db))
+            .trim(),
+        (month.unix_timestamp() / 86_400).to_string(),
+        "the complete month, and only it, has a current roll-up"
+    );
+    assert_ne!(
+        p.ch.q(&format!(
+            "SELECT sum(interactions) FROM {}.keyword_monthly",
+            p.db
+        ))
+        .trim(),
+        "0"
+    );
     let panel = voc_demo::grafana::panel_queries()
         .expect("dashboards")
         .into_iter()
         .find(|q| q.title == "Top keywords")
         .expect("the Top keywords panel");
-    let from = now - time::Duration::days(75);
+    let from = month - time::Duration::days(3);
     let (topic, product) = ("billing", "hikari-net");
     for (t, pr) in [
         ("All", "All"),
@@ -615,11 +629,15 @@ fn closed_days_scenario(p: Pipeline) {
             })
             .collect()
     };
-    // Every day of October 2026 (UTC), twice: a complete month, closed at the first close and
-    // rolled up for the keyword panels (0012); replayed below, so its days are closed again.
-    let october_1 = time::macros::datetime!(2026-10-01 00:00 UTC);
-    let october = copy_at(4, 62, &|i| october_1 + time::Duration::hours(12 * i + 5));
-    old.extend(october);
+    // Every day of the month two before this one (UTC), twice: a complete month, closed at the
+    // first close and rolled up for the keyword panels (0012); replayed below, so its days are
+    // closed again.
+    let month = {
+        let in_it = (now - time::Duration::days(62)).date();
+        time::OffsetDateTime::new_utc(in_it.replace_day(1).expect("day 1"), time::Time::MIDNIGHT)
+    };
+    let whole_month = copy_at(4, 62, &|i| month + time::Duration::hours(12 * i + 5));
+    old.extend(whole_month);
     let recent = copy_at(1, 40, &|i| now - time::Duration::minutes(i * 3));
     let three_days_ago = copy_at(2, 20, &|i| {
         now - time::Duration::days(3) - time::Duration::minutes(i)
@@ -658,13 +676,7 @@ fn closed_days_scenario(p: Pipeline) {
     let (closed, reclosed) = close(&p);
     assert_eq!((closed, reclosed), (old_days, 0));
     p.assert_aggregates_exact();
-    assert_eq!(
-        p.ch.q(&format!("SELECT first_day FROM {}.keyword_months", p.db))
-            .trim(),
-        (october_1.unix_timestamp() / 86_400).to_string(),
-        "October, complete, is rolled up; November is not"
-    );
-    top_keywords_exact(&p, now);
+    top_keywords_exact(&p, month, now);
     assert!(repeats(true) > 0, "repeat contacts in the closed days");
     assert!(repeats(false) > 0, "repeat contacts in the open days");
     settle_closes(&p);
@@ -699,9 +711,10 @@ fn closed_days_scenario(p: Pipeline) {
     let (closed, reclosed) = close(&p);
     assert_eq!(closed, 0);
     assert!(
-        reclosed >= 31,
-        "the replayed days are closed again, October's too"
+        reclosed >= 28,
+        "the replayed days are closed again, the whole month's too"
     );
+    top_keywords_exact(&p, month, now);
     let late_day_in_the_last_close = p.ch.q(&format!(
         "SELECT version = (SELECT max(version) FROM {db}.aggregate_closures) FROM {db}.aggregate_closures FINAL \
          WHERE day = intDiv(toUInt32(toDateTime('2026-11-11 01:30:00', 'UTC')), 86400)",
@@ -752,7 +765,7 @@ fn closed_days_scenario(p: Pipeline) {
     let applied = retag_json(&p, rules_arg, &[]);
     assert!(applied["written"].as_u64().unwrap_or(0) > 0);
     p.assert_aggregates_exact();
-    top_keywords_exact(&p, now);
+    top_keywords_exact(&p, month, now);
     let ingested = old.len() + recent.len() + three_days_ago.len();
     assert_eq!(stored(&p).len(), ingested + 2, "and late-1 and late-2");
 

@@ -11,11 +11,14 @@
 -- Other combinations read the hourly rows.
 --
 -- A month is rolled up only when every one of its UTC days is closed, from those days' closed
--- counts, by the close that closes (or re-closes) one of its days (closing.rs). Its closure row
+-- counts, by the close that closes (or re-closes) one of its days (months.rs). Its closure row
 -- holds the fingerprint of the day closures it read (the wrapping sum of cityHash64(day, version)
--- over them): the month is current exactly while that fingerprint is the ledger's, so a re-close
--- of any of its days (a late message, a re-tag) retires it until it is rolled up again, and readers
--- take that month from the hourly rows meanwhile. Months are UTC months, as the days are.
+-- over them): the month is current exactly while it is `ready` and that fingerprint is the
+-- ledger's, so a re-close of any of its days (a late message, a re-tag) retires it until it is
+-- rolled up again, and readers take that month from the hourly rows meanwhile. A roll-up writes its
+-- closure row twice: not ready (retiring the month's previous roll-up) before its counts, ready
+-- after them and only if the ledger still has the fingerprint of the first. `revision` orders the
+-- two: version + ready (closes take even versions). Months are UTC months, as the days are.
 
 CREATE TABLE IF NOT EXISTS ${DB}.keyword_month_closures
 (
@@ -23,9 +26,11 @@ CREATE TABLE IF NOT EXISTS ${DB}.keyword_month_closures
     end_day UInt32,
     version UInt64,
     closures UInt64,
-    days UInt32
+    days UInt32,
+    ready UInt8,
+    revision UInt64
 )
-ENGINE = ReplacingMergeTree(version)
+ENGINE = ReplacingMergeTree(revision)
 ORDER BY first_day;
 
 CREATE TABLE IF NOT EXISTS ${DB}.keyword_monthly_closed
@@ -45,7 +50,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.keyword_monthly_closed
 ENGINE = MergeTree()
 PARTITION BY toYear(month)
 ORDER BY (first_day, product, channel, topic, voice_type, keyword)
-${TTL_MONTH};
+${TTL_MONTH_END};
 
 -- The months whose roll-up is current: every day closed, under the closures it was made from.
 CREATE VIEW IF NOT EXISTS ${DB}.keyword_months
@@ -55,6 +60,7 @@ FROM
     SELECT first_day, end_day, version, closures,
         arrayJoin(arrayMap(i -> toUInt32(first_day + i), range(toUInt32(end_day - first_day)))) AS day
     FROM ${DB}.keyword_month_closures FINAL
+    WHERE ready = 1
 ) AS month_days
 ANY LEFT JOIN (SELECT day, version AS day_version FROM ${DB}.aggregate_closures FINAL) AS ledger USING day
 GROUP BY first_day, end_day, version, closures

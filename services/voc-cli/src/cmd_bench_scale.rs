@@ -372,7 +372,7 @@ fn write_plan(
     let days: Vec<u32> =
         (voc_store::closing::utc_day(end_s - (fill.days + 1) * 86_400)..first_open).collect();
     let close: Vec<String> =
-        voc_store::closing::statements(&args.database, None, &days, 1, u32::MAX)
+        voc_store::closing::statements(&args.database, None, &days, 2, u32::MAX)
             .into_iter()
             .map(|(_, sql)| sql)
             .collect();

@@ -437,7 +437,8 @@ mod tests {
             "views read the Distributed tables"
         );
         // Every read of the closure ledger is computed once and shipped to the shards: directly,
-        // or through `keyword_months`, which only `GLOBAL IN` reads.
+        // or through `keyword_months`, which only `GLOBAL IN` reads (its own two tables are kept
+        // on every server, so it reads no Distributed table).
         for view in rendered().iter().filter(|s| s.starts_with("CREATE VIEW")) {
             let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
             if view.contains("`voc`.keyword_months\n") {

@@ -114,7 +114,8 @@ pub fn render(
         .replace("${LC_STRING}", lc)
         .replace("${TTL_OCCURRED_AT}", &ttl("occurred_at"))
         .replace("${TTL_HOUR}", &ttl("hour"))
-        .replace("${TTL_MONTH}", &ttl("month"))
+        // A month's roll-up lives as long as its last day's hourly rows.
+        .replace("${TTL_MONTH_END}", &ttl("month + INTERVAL 1 MONTH"))
         .replace("${TTL_LAST_SEEN}", &ttl("last_seen"));
     text.split(';')
         .map(str::trim)

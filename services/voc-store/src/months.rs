@@ -4,13 +4,13 @@
 //! months of small groups instead of a year of hourly rows.
 //!
 //! A close that closes or re-closes a day of a month rolls that month up again, after recording its
-//! day closures ([`statements`], called by [`crate::closing::statements`]). The month's closure row
-//! is written first, with the fingerprint of the day closures it sees; the counts are then read
-//! from the closed days of the ledger's current closures. If another close records a closure in
-//! between, the counts and the fingerprint disagree with the ledger at once (the fingerprint no
-//! longer matches), so the month is not current and readers take it from the hourly rows: a race
-//! can only make a month slower to read, never wrong. A close also rolls up complete months that
-//! have no current roll-up (after this migration, or after such a race): [`missing`].
+//! day closures ([`statements`], called by [`crate::closing::statements`]): the month is retired,
+//! its counts written, and it is made current again only if no closure of its days was recorded
+//! meanwhile. A race between two closes, or a failure half-way, leaves the month to the hourly rows
+//! until a close rolls it up ([`missing`]: complete months with no current roll-up, after this
+//! migration too). One read of the keyword panel at the very moment a month turns current or not
+//! may count that month twice or not at all, as a view read at the moment a day closes may count
+//! that day twice or not at all (ARCHITECTURE.md).
 
 use serde::Deserialize;
 use time::{Date, Duration, Month as CalendarMonth};
@@ -93,11 +93,19 @@ const LEVELS: [(&str, &str, &str, &str); 2] = [
 ];
 
 /// The statements that roll up `months` under `version` (a close's), in order, as (what, SQL): per
-/// month its closure row (only when every day of the month is closed), the counts at both levels
-/// (only when that row was written: read where the statement starts, `GLOBAL` on a cluster, so no
-/// shard judges by a copy the row has not reached), then one delete of the months' rows under
-/// older versions.
-/// `db` is the quoted database. Pure, so a plan for another engine runs exactly these.
+/// month
+/// 1. its closure row, not ready, with the fingerprint of the ledger's closures of its days (only
+///    when every day is closed): it replaces the month's previous roll-up, which is no longer
+///    current;
+/// 2. the counts at both levels, when that row was written (read where the statement starts,
+///    `GLOBAL` on a cluster, so no shard judges by a copy the row has not reached);
+/// 3. the closure row again, ready, only if the ledger still has that fingerprint: a closure
+///    recorded since step 1 (another close) leaves the month not current, so readers keep taking
+///    it from the hourly rows; a failure before this step leaves it not current too, and
+///    [`missing`] rolls it up at a later close;
+///
+/// then one delete of the months' counts under older versions. Pure, so a plan for another engine
+/// runs exactly these.
 pub fn statements(
     database: &str,
     cluster: Option<&str>,
@@ -110,16 +118,23 @@ pub fn statements(
     let mut out = Vec::new();
     for m in months {
         let (first, end) = (m.first_day, m.end_day);
-        out.push((
-            format!("record the roll-up of month {}", m.first_date()),
+        let ledger = format!(
+            "SELECT sum(cityHash64(day, version)) AS closures, toUInt32(count()) AS days \
+             FROM {db}.aggregate_closures FINAL WHERE day >= {first} AND day < {end}"
+        );
+        let closure_row = |ready: u8, condition: &str| {
             format!(
-                "INSERT INTO {db}.keyword_month_closures (first_day, end_day, version, closures, days) \
-                 SELECT toUInt32({first}), toUInt32({end}), toUInt64({version}), closures, days FROM \
-                 (SELECT sum(cityHash64(day, version)) AS closures, toUInt32(count()) AS days \
-                  FROM {db}.aggregate_closures FINAL WHERE day >= {first} AND day < {end}) \
-                 WHERE days = {n}",
-                n = m.days()
-            ),
+                "INSERT INTO {db}.keyword_month_closures \
+                 (first_day, end_day, version, closures, days, ready, revision) \
+                 SELECT toUInt32({first}), toUInt32({end}), toUInt64({version}), closures, days, \
+                 toUInt8({ready}), toUInt64({revision}) FROM ({ledger}) WHERE days = {n}{condition}",
+                n = m.days(),
+                revision = version + u64::from(ready),
+            )
+        };
+        out.push((
+            format!("retire the roll-up of month {}", m.first_date()),
+            closure_row(0, ""),
         ));
         for (what, columns, filter, group_by) in LEVELS {
             out.push((
@@ -141,6 +156,16 @@ pub fn statements(
                 ),
             ));
         }
+        out.push((
+            format!("record the roll-up of month {}", m.first_date()),
+            closure_row(
+                1,
+                &format!(
+                    " AND closures IN (SELECT closures FROM {db}.keyword_month_closures \
+                     WHERE first_day = {first} AND version = {version} AND ready = 0)"
+                ),
+            ),
+        ));
     }
     if !months.is_empty() {
         let firsts: Vec<u32> = months.iter().map(|m| m.first_day).collect();
@@ -219,24 +244,37 @@ mod tests {
     }
 
     #[test]
-    fn the_counts_wait_for_the_month_closure_and_older_roll_ups_go_last() {
+    fn a_month_is_retired_before_its_counts_and_made_current_after_them() {
         let m = Month::of_day(20_000);
         let s = statements("voc", None, &[m], 9);
         let whats: Vec<&str> = s.iter().map(|(w, _)| w.as_str()).collect();
-        assert!(whats[0].starts_with("record the roll-up"));
+        assert!(whats[0].starts_with("retire the roll-up"));
         assert!(whats[1..3].iter().all(|w| w.starts_with("roll up month")));
-        assert!(whats[3].starts_with("delete older"));
+        assert!(whats[3].starts_with("record the roll-up"));
+        assert!(whats[4].starts_with("delete older"));
         assert!(s[0].1.contains(&format!("WHERE days = {}", m.days())));
+        assert!(
+            s[0].1.contains("toUInt8(0), toUInt64(9)"),
+            "not ready: the version"
+        );
         assert!(s[1..3].iter().all(|(_, q)| q.contains("version = 9)")));
         assert!(
             s[1..3].iter().all(|(_, q)| !q.contains(" AS ")),
             "no alias hides a column"
         );
-        assert!(s[3].1.contains("version < 9"));
+        assert!(
+            s[3].1.contains("toUInt8(1), toUInt64(10)"),
+            "ready: the version + 1"
+        );
+        assert!(
+            s[3].1.contains("AND closures IN (SELECT closures"),
+            "the ledger unchanged"
+        );
+        assert!(s[4].1.contains("version < 9"));
         let on_cluster = statements("voc", Some("c1"), &[m], 9);
         assert!(on_cluster[1].1.contains("GLOBAL IN"));
         assert!(
-            on_cluster[3]
+            on_cluster[4]
                 .1
                 .contains("keyword_monthly_closed_local ON CLUSTER `c1`")
         );
