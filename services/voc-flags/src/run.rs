@@ -239,15 +239,7 @@ pub async fn run_once(
         themes
             .iter()
             .find(|t| t.theme.theme_id == theme_id)
-            .map_or(0.0, |t| {
-                let n = t.theme.size.max(1) as f64;
-                t.theme
-                    .topics
-                    .iter()
-                    .zip(&t.theme.topic_counts)
-                    .find(|(name, _)| name.as_str() == topic)
-                    .map_or(0.0, |(_, &c)| c as f64 / n)
-            })
+            .map_or(0.0, |t| t.theme.topic_share(topic))
     };
     let (fresh, dropped, emerging) =
         detect::dedupe_themes(&spikes, fresh, emerging, active_spike, topic_share);

@@ -312,6 +312,15 @@ where
 }
 
 impl Theme {
+    /// The share of the theme's members that carry `topic` (0–1).
+    pub fn topic_share(&self, topic: &str) -> f64 {
+        self.topics
+            .iter()
+            .zip(&self.topic_counts)
+            .find(|(name, _)| name.as_str() == topic)
+            .map_or(0.0, |(_, &n)| n as f64 / self.size.max(1) as f64)
+    }
+
     /// How the theme relates to the rule topics, for people: `billing` when it is that topic again,
     /// `within billing (38%)` when it is a part of a larger topic, `(no rule topic)` otherwise.
     pub fn coverage(&self) -> String {

@@ -119,7 +119,7 @@ pub fn statements(
     for m in months {
         let (first, end) = (m.first_day, m.end_day);
         let ledger = format!(
-            "SELECT sum(cityHash64(day, version)) AS closures, toUInt32(count()) AS days \
+            "SELECT {FINGERPRINT} AS closures, toUInt32(count()) AS days \
              FROM {db}.aggregate_closures FINAL WHERE day >= {first} AND day < {end}"
         );
         let closure_row = |ready: u8, condition: &str| {
@@ -181,6 +181,15 @@ pub fn statements(
     out
 }
 
+/// The days of a month row (`first_day`, `end_day`), one row each: the same expression in the
+/// `keyword_months` view and in the Top keywords panel (a test keeps them equal).
+const MONTH_DAYS: &str =
+    "arrayJoin(arrayMap(i -> toUInt32(first_day + i), range(toUInt32(end_day - first_day))))";
+
+/// The fingerprint of the ledger's closures, as `keyword_months` computes it from its join (where
+/// the day's version is `day_version`; a test keeps them equal).
+const FINGERPRINT: &str = "sum(cityHash64(day, version))";
+
 #[derive(Debug, Deserialize, clickhouse::Row)]
 struct ClosedDay {
     day: u32,
@@ -191,11 +200,10 @@ struct ClosedDay {
 pub async fn missing(store: &Store) -> Result<Vec<Month>, StoreError> {
     let rows: Vec<ClosedDay> = store
         .client()
-        .query(
+        .query(&format!(
             "SELECT day FROM aggregate_closures FINAL WHERE day NOT IN \
-             (SELECT arrayJoin(arrayMap(i -> toUInt32(first_day + i), range(toUInt32(end_day - first_day)))) \
-              FROM keyword_months) ORDER BY day",
-        )
+             (SELECT {MONTH_DAYS} FROM keyword_months) ORDER BY day"
+        ))
         .fetch_all()
         .await
         .map_err(StoreError::query("find the months to roll up"))?;
@@ -241,6 +249,15 @@ mod tests {
             complete_months(&days),
             vec![Month::of_day(day(2026, CalendarMonth::February, 1))]
         );
+    }
+
+    #[test]
+    fn the_view_and_the_panel_read_months_as_the_closes_write_them() {
+        let migration = include_str!("../../../schemas/clickhouse/0012_keyword_monthly.sql");
+        assert!(migration.contains(&format!("{MONTH_DAYS} AS day")));
+        assert!(migration.contains(&FINGERPRINT.replace("version", "day_version")));
+        let panel = include_str!("../../../dashboards/grafana/dashboards/voc-overview.json");
+        assert!(panel.contains(&format!("GLOBAL IN (SELECT {MONTH_DAYS} FROM")));
     }
 
     #[test]
