@@ -69,7 +69,8 @@ pub(crate) fn score(
                 let last = h.tok_end.saturating_sub(1);
                 let negated = !negation_built_in
                     && (doc.morphemes.get(last).is_some_and(|m| m.negated)
-                        || (entry.weight > 0.0 && denied(rules, doc, h)));
+                        || (entry.weight > 0.0 && denied(rules, doc, h))
+                        || (entry.weight < 0.0 && absent(rules, doc, h)));
                 let w = match (negated, entry.weight > 0.0) {
                     (false, _) => entry.weight,
                     (true, true) => entry.weight * -s.negated_positive_factor.abs(),
@@ -153,6 +154,42 @@ fn denied(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
         .denying_tails
         .iter()
         .any(|t| tail.contains(t.as_str()))
+}
+
+/// Whether the clause after a negative word says it is absent: within its first few characters a
+/// topic particle (は, も, が), then within a few more a predicate of absence, not asked about
+/// (不満な点は特にありませんでした, 待たされることはなかった, 悪いところが見当たりません; not
+/// 不具合はありませんか, nor 不具合があって連絡もありません, where the clause goes on first).
+fn absent(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
+    // Characters allowed before the particle (な点, ところ, やほこり) and between it and the
+    // predicate (特に, 一切, まったく).
+    const BEFORE: usize = 5;
+    const BETWEEN: usize = 4;
+    let rest = doc.rest_of_sentence(h.end, h.sentence);
+    let clause = rest.split(['、', '，', ',']).next().unwrap_or("");
+    let starts: Vec<usize> = clause.char_indices().map(|(i, _)| i).collect();
+    let absence_at = |from: usize| {
+        rules.absence_tails.iter().any(|t| {
+            clause[from..].starts_with(t.as_str()) && !clause[from + t.len()..].starts_with('か')
+        })
+    };
+    starts
+        .iter()
+        .take(BEFORE + 1)
+        // ではない denies what comes before it (期待していたほどの料理ではありませんでした), it does
+        // not say anything is absent.
+        .filter(|&&i| clause[i..].starts_with(['は', 'も', 'が']) && !clause[..i].ends_with('で'))
+        .any(|&p| {
+            // は, も and が are all three bytes long.
+            let after = p + 'は'.len_utf8();
+            starts
+                .iter()
+                .copied()
+                .chain([clause.len()])
+                .filter(|&i| i >= after)
+                .take(BETWEEN + 1)
+                .any(absence_at)
+        })
 }
 
 /// Sarcasm: in a voice that also reports a failure (a negative cue of weight 0.5 or more),

@@ -434,3 +434,25 @@ fn the_model_decides_nothing_on_a_text_without_its_features() {
         );
     }
 }
+
+#[test]
+fn a_negative_said_to_be_absent_is_not_a_complaint() {
+    // sentiment.absence_tails: a topic particle, then a predicate of absence, in the same clause.
+    for t in [
+        "部屋に汚れは一つも見当たりませんでした。",
+        "不便なことは特にありませんでした。",
+        "チェックインで待たされることは一度もありませんでした。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}");
+    }
+    // The clause goes on before the absence, or ではない denies what comes before it.
+    for t in [
+        "本体から異音がして、返事もありません。",
+        "期待していたほどの味ではありませんでした。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
+    }
+}

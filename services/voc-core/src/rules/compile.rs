@@ -452,6 +452,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         recurrence: parsed.sentiment.recurrence,
         wish_endings: parsed.sentiment.wish_endings,
         denying_tails: parsed.sentiment.denying_tails,
+        absence_tails: parsed.sentiment.absence_tails,
         negated_verb_exceptions: parsed
             .sentiment
             .negated_verb_exceptions

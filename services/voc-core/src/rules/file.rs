@@ -225,6 +225,10 @@ pub(crate) struct SentimentSettings {
     pub recurrence: Vec<String>,
     /// Text right after a positive word that denies it (とは思えない, ほどではない).
     pub denying_tails: Vec<String>,
+    /// Predicates of absence (ありませんでした, 見当たらない, 感じなかった): a negative word followed
+    /// in its clause by a topic particle and one of them is said to be absent (不満な点は特に
+    /// ありませんでした, 汚れは一切見当たりません), so it is negated like 不満はない.
+    pub absence_tails: Vec<String>,
     /// Endings that make the clause before them a wish (〜てほしい): what is wished for is not
     /// there yet, so praise words before them are hopes.
     pub wish_endings: Vec<String>,

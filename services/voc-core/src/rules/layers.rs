@@ -465,6 +465,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.recurrence.extend(t.recurrence);
     s.wish_endings.extend(t.wish_endings);
     s.denying_tails.extend(t.denying_tails);
+    s.absence_tails.extend(t.absence_tails);
     s.negated_verb_exceptions.extend(t.negated_verb_exceptions);
     s.negated_verb_not_before.extend(t.negated_verb_not_before);
     s.words.extend(t.words);

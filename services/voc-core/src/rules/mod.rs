@@ -147,6 +147,7 @@ pub struct RuleSet {
     pub(crate) recurrence: Vec<String>,
     pub(crate) wish_endings: Vec<String>,
     pub(crate) denying_tails: Vec<String>,
+    pub(crate) absence_tails: Vec<String>,
     pub(crate) negated_verb_exceptions: HashSet<String>,
     pub(crate) negated_verb_not_before: Vec<String>,
     pub(crate) rules: Vec<Rule>,
