@@ -167,26 +167,23 @@ fn absent(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
     const BETWEEN: usize = 4;
     let rest = doc.rest_of_sentence(h.end, h.sentence);
     let clause = rest.split(['、', '，', ',']).next().unwrap_or("");
-    let starts: Vec<usize> = clause.char_indices().map(|(i, _)| i).collect();
-    let absence_at = |from: usize| {
+    let absence_at = |from: &str| {
         rules.absence_tails.iter().any(|t| {
-            clause[from..].starts_with(t.as_str()) && !clause[from + t.len()..].starts_with('か')
+            from.strip_prefix(t.as_str())
+                .is_some_and(|r| !r.starts_with('か'))
         })
     };
-    starts
-        .iter()
+    clause
+        .char_indices()
         .take(BEFORE + 1)
         // ではない denies what comes before it (期待していたほどの料理ではありませんでした), it does
         // not say anything is absent.
-        .filter(|&&i| clause[i..].starts_with(['は', 'も', 'が']) && !clause[..i].ends_with('で'))
-        .any(|&p| {
-            // は, も and が are all three bytes long.
-            let after = p + 'は'.len_utf8();
-            starts
-                .iter()
-                .copied()
-                .chain([clause.len()])
-                .filter(|&i| i >= after)
+        .filter(|&(i, c)| matches!(c, 'は' | 'も' | 'が') && !clause[..i].ends_with('で'))
+        .any(|(i, c)| {
+            let after = &clause[i + c.len_utf8()..];
+            after
+                .char_indices()
+                .map(|(j, _)| &after[j..])
                 .take(BETWEEN + 1)
                 .any(absence_at)
         })

@@ -450,7 +450,6 @@ mod tests {
                     .count(),
                 "{out}"
             );
-            let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
             let reads = out.matches("FROM `voc`.aggregate_closures").count();
             let global = out.matches("GLOBAL IN (SELECT day").count()
                 + out.matches("GLOBAL NOT IN (SELECT day").count();

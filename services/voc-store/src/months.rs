@@ -118,10 +118,11 @@ pub fn statements(
     let mut out = Vec::new();
     for m in months {
         let (first, end) = (m.first_day, m.end_day);
-        let ledger = format!(
-            "SELECT {FINGERPRINT} AS closures, toUInt32(count()) AS days \
-             FROM {db}.aggregate_closures FINAL WHERE day >= {first} AND day < {end}"
-        );
+        // The ledger's closures of the month's days.
+        let closures =
+            format!("{db}.aggregate_closures FINAL WHERE day >= {first} AND day < {end}");
+        let ledger =
+            format!("SELECT {FINGERPRINT} AS closures, toUInt32(count()) AS days FROM {closures}");
         let closure_row = |ready: u8, condition: &str| {
             format!(
                 "INSERT INTO {db}.keyword_month_closures \
@@ -145,8 +146,7 @@ pub fn statements(
                      sum(interactions), sum(negative), toUInt64({version}) \
                      FROM {db}.keyword_topic_hourly_closed \
                      WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) {filter}\
-                     AND ({HOUR_DAY}, version) {global}IN (SELECT day, version FROM {db}.aggregate_closures FINAL \
-                     WHERE day >= {first} AND day < {end}) \
+                     AND ({HOUR_DAY}, version) {global}IN (SELECT day, version FROM {closures}) \
                      AND toUInt32({first}) {global}IN (SELECT first_day FROM {db}.keyword_month_closures \
                      WHERE first_day = {first} AND version = {version}) \
                      GROUP BY {group_by}",
