@@ -36,6 +36,7 @@ def render(sql: str, db: str) -> list[str]:
                 .replace("${TTL_OCCURRED_AT}", "TTL occurred_at + INTERVAL 30 DAY")
                 .replace("${TTL_HOUR}", "TTL hour + INTERVAL 30 DAY")
                 .replace("${TTL_MONTH_END}", "TTL month + INTERVAL 1 MONTH + INTERVAL 30 DAY")
+                .replace("${TTL_DAY_END}", "TTL date + INTERVAL 1 DAY + INTERVAL 30 DAY")
                 .replace("${TTL_LAST_SEEN}", "TTL last_seen + INTERVAL 30 DAY"))
     assert "${" not in text, text
     return [s.strip() for s in text.split(";") if s.strip()]

@@ -161,29 +161,53 @@ fn panels_scenario(p: Pipeline) {
     // Panels read the hourly views (closed days' counts, open days' id sets): after a replay,
     // volumes and negative shares are those of the collapsed interactions, whatever the filters.
     let share = panel_sql(&overview, "Negative share by topic");
+    // The range (whole hours, as the hourly views count) and the product and channel filters.
+    let var = |vars: &[(&str, &'static str); 4], name: &str| -> &'static str {
+        vars.iter().find(|v| v.0 == name).map_or("All", |v| v.1)
+    };
+    let range_and_filters = |vars: &[(&str, &'static str); 4]| {
+        format!(
+            "occurred_at >= toDateTime({f}) AND occurred_at < toDateTime({t}) \
+             AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}')",
+            f = from.unix_timestamp(),
+            t = end.unix_timestamp() + 3600,
+            pr = var(vars, "product"),
+            ch = var(vars, "channel"),
+        )
+    };
     for vars in [&all, &narrow] {
         let sql = render(&share, from, end, vars, &p.db);
         let from_views = p.ch.q(&format!(
             "SELECT topic, negative_share, volume FROM ({sql}) ORDER BY topic"
         ));
-        let var = |name: &str| vars.iter().find(|v| v.0 == name).map_or("All", |v| v.1);
         let direct = p.ch.q(&format!(
             "SELECT topic, round(countIf(sentiment = 'negative') / count(), 3) AS negative_share, count() AS volume \
              FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
-             WHERE occurred_at >= toDateTime({f}) AND occurred_at < toDateTime({t}) \
-             AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}') \
-             AND ('{tp}' = 'All' OR topic = '{tp}') AND ('{vt}' = 'All' OR voice_type = '{vt}') \
+             WHERE {range} AND ('{tp}' = 'All' OR topic = '{tp}') AND ('{vt}' = 'All' OR voice_type = '{vt}') \
              GROUP BY topic ORDER BY topic",
             db = p.db,
-            f = from.unix_timestamp(),
-            t = end.unix_timestamp() + 3600,
-            pr = var("product"),
-            ch = var("channel"),
-            tp = var("topic"),
-            vt = var("voice_type"),
+            range = range_and_filters(vars),
+            tp = var(vars, "topic"),
+            vt = var(vars, "voice_type"),
         ));
         assert!(!direct.trim().is_empty(), "{vars:?} selects something");
         assert_eq!(from_views, direct, "{vars:?}");
+    }
+    // Complaint types: from the hourly volumes (with a topic, those of the topic), as the
+    // interactions say.
+    let types = panel_sql(&overview, "Complaint types");
+    for vars in [&all, &narrow] {
+        let sql = render(&types, from, end, vars, &p.db);
+        let direct = p.ch.q(&format!(
+            "SELECT ifNull(complaint_type, '') AS ct, count() AS interactions FROM {db}.interactions FINAL \
+             WHERE {range} AND voice_type = 'complaint' AND ('{tp}' = 'All' OR has(topics, '{tp}')) \
+             GROUP BY ct ORDER BY interactions DESC, ct",
+            db = p.db,
+            range = range_and_filters(vars),
+            tp = var(vars, "topic"),
+        ));
+        assert!(!direct.trim().is_empty(), "{vars:?} selects something");
+        assert_eq!(p.ch.q(&sql), direct, "{vars:?}");
     }
     // CSAT and resolution: closed days' sums and open days' interactions, as the interactions say.
     let csat = panel_sql(&overview, "CSAT and resolution by topic");

@@ -540,7 +540,8 @@ fn drop_table(p: &Pipeline, table: &str) {
 
 /// The "Top keywords" panel from three days before the complete month `month` (its first day, UTC)
 /// until `now`, unfiltered, with the filters each roll-up level answers and with a mix no level
-/// answers, equals the keywords of `interactions FINAL`; and the month is read from its roll-up.
+/// answers, equals the keywords of `interactions FINAL`; the month is read from its roll-up and the
+/// closed days outside it from theirs.
 fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::OffsetDateTime) {
     assert_eq!(
         p.ch.q(&format!("SELECT first_day FROM {}.keyword_months", p.db))
@@ -556,22 +557,41 @@ fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::Offs
         .trim(),
         "0"
     );
+    let month_end = (month + time::Duration::days(40))
+        .replace_day(1)
+        .expect("day 1");
+    assert_ne!(
+        p.ch.q(&format!(
+            "SELECT sum(interactions) FROM {}.keyword_daily WHERE day >= {} AND day * 86400 < {}",
+            p.db,
+            month_end.unix_timestamp() / 86_400,
+            now.unix_timestamp()
+        ))
+        .trim(),
+        "0",
+        "closed days after the month have current roll-ups"
+    );
     let panel = voc_demo::grafana::panel_queries()
         .expect("dashboards")
         .into_iter()
         .find(|q| q.title == "Top keywords")
         .expect("the Top keywords panel");
     let from = month - time::Duration::days(3);
-    let (topic, product) = ("billing", "hikari-net");
-    for (t, pr) in [
-        ("All", "All"),
-        (topic, "All"),
-        ("All", product),
-        (topic, product),
+    let (topic, product, channel) = ("billing", "hikari-net", "phone");
+    // (topic, product, channel): none, the first level's, the second's (twice), the third's, and
+    // two no level answers.
+    for (t, pr, ch) in [
+        ("All", "All", "All"),
+        (topic, "All", "All"),
+        ("All", product, "All"),
+        ("All", "All", channel),
+        (topic, product, "All"),
+        (topic, "All", channel),
+        (topic, product, channel),
     ] {
         let vars = [
             ("product", pr),
-            ("channel", "All"),
+            ("channel", ch),
             ("topic", t),
             ("voice_type", "All"),
         ];
@@ -580,7 +600,7 @@ fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::Offs
             "SELECT keyword, count() AS volume, countIf(sentiment = 'negative') AS in_negative \
              FROM {db}.interactions FINAL ARRAY JOIN keywords AS keyword \
              WHERE toStartOfHour(occurred_at) >= toDateTime({f}) AND toStartOfHour(occurred_at) <= toDateTime({to}) \
-             AND ('{pr}' = 'All' OR product = '{pr}') \
+             AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}') \
              AND ('{t}' = 'All' OR has(if(empty(topics), ['(none)'], CAST(topics AS Array(String))), '{t}')) \
              GROUP BY keyword ORDER BY volume DESC, keyword LIMIT 30",
             db = p.db,
@@ -792,5 +812,47 @@ fn closed_days_scenario(p: Pipeline) {
     assert_eq!(closed, 0);
     assert!(reclosed >= old_days, "{reclosed} of {old_days} re-closed");
     p.assert_aggregates_exact();
+
+    // An upgrade to the daily keyword roll-ups (0013) of a database with closed days and a
+    // rolled-up month: the migration retires the month, and the next close, with nothing due,
+    // rolls up every closed day from its closed hourly rows and the month again.
+    settle_closes(&p);
+    for t in [
+        "keyword_daily",
+        "keyword_days",
+        "keyword_daily_closed",
+        "keyword_day_closures",
+    ] {
+        drop_table(&p, t);
+    }
+    let on_cluster = p.ch.cluster.as_ref().map_or(String::new(), |_| {
+        format!(" ON CLUSTER {}", voc_tests::cluster::NAME)
+    });
+    p.ch.q(&format!(
+        "ALTER TABLE {}.schema_migrations{on_cluster} DELETE WHERE version = 13",
+        p.db
+    ));
+    p.wait_for("migration 13 forgotten", WAIT, || {
+        p.ch.q(&format!(
+            "SELECT count() FROM {}.schema_migrations WHERE version = 13",
+            p.db
+        ))
+        .trim()
+            == "0"
+    });
+    p.migrate();
+    assert_eq!(
+        p.ch.q(&format!("SELECT count() FROM {}.keyword_months", p.db))
+            .trim(),
+        "0",
+        "the month retired"
+    );
+    assert!(
+        p.aggregates_exact().is_err(),
+        "closed days without a roll-up"
+    );
+    assert_eq!(close(&p), (0, 0), "nothing due");
+    p.assert_aggregates_exact();
+    top_keywords_exact(&p, month, now);
     worker.terminate();
 }

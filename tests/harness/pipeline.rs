@@ -349,11 +349,12 @@ impl Pipeline {
             ));
         }
         self.experience_exact()?;
-        self.monthly_exact()
+        self.monthly_exact()?;
+        self.daily_exact()
     }
 
     /// The current monthly keyword roll-ups (0012) against `interactions FINAL` over their months,
-    /// at both levels. Months with no current roll-up are not compared (readers take their hourly
+    /// at every level. Months with no current roll-up are not compared (readers take their hourly
     /// rows, compared above).
     fn monthly_exact(&self) -> Result<(), String> {
         let db = &self.db;
@@ -376,33 +377,86 @@ impl Pipeline {
             .map(|(a, b)| format!("day >= {a} AND day < {b}, {a}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let of_interactions = format!(
-            "SELECT multiIf({month_of}, 0) AS first_day, keyword, topics, voice_type, product, channel, sentiment \
-             FROM (SELECT intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) AS day, * FROM {db}.interactions FINAL) \
-             ARRAY JOIN keywords AS keyword WHERE first_day > 0"
-        );
         let from_view = self.ch.q(&format!(
             "SELECT first_day, keyword, topic, voice_type, product, channel, interactions, negative \
              FROM {db}.keyword_monthly ORDER BY first_day, keyword, topic, voice_type, product, channel"
         ));
-        let from_final = self.ch.q(&format!(
-            "SELECT * FROM ( \
-             SELECT first_day, keyword, topic, voice_type, '(all)' AS product, '(all)' AS channel, \
-             count() AS interactions, countIf(sentiment = 'negative') AS negative \
-             FROM ({of_interactions}) ARRAY JOIN arrayPushFront(if(empty(topics), ['(none)'], topics), '(any)') AS topic \
-             GROUP BY first_day, keyword, topic, voice_type \
-             UNION ALL \
-             SELECT first_day, keyword, '(any)' AS topic, '(all)' AS voice_type, product, channel, \
-             count() AS interactions, countIf(sentiment = 'negative') AS negative \
-             FROM ({of_interactions}) GROUP BY first_day, keyword, product, channel) \
-             ORDER BY first_day, keyword, topic, voice_type, product, channel"
-        ));
+        let from_final = self
+            .ch
+            .q(&self.levels_of_final(&format!("multiIf({month_of}, 0)")));
         if from_view != from_final {
             return Err(format!(
                 "keyword_monthly differs from interactions FINAL over its months {months:?}"
             ));
         }
         Ok(())
+    }
+
+    /// The current daily keyword roll-ups (0013) against `interactions FINAL` over their days, at
+    /// every level; every closed day must have one after a close.
+    fn daily_exact(&self) -> Result<(), String> {
+        let db = &self.db;
+        let without = self.ch.q(&format!(
+            "SELECT day FROM {db}.aggregate_closures FINAL \
+             WHERE day NOT IN (SELECT day FROM {db}.keyword_days) ORDER BY day"
+        ));
+        if !without.trim().is_empty() {
+            return Err(format!(
+                "closed days without a current keyword roll-up: {without}"
+            ));
+        }
+        let days = self
+            .ch
+            .q(&format!("SELECT day FROM {db}.keyword_days ORDER BY day"));
+        let days: Vec<&str> = days.lines().collect();
+        if days.is_empty() {
+            return Ok(());
+        }
+        let from_view = self.ch.q(&format!(
+            "SELECT day, keyword, topic, voice_type, product, channel, interactions, negative \
+             FROM {db}.keyword_daily ORDER BY day, keyword, topic, voice_type, product, channel"
+        ));
+        let from_final = self
+            .ch
+            .q(&self.levels_of_final(&format!("if(day IN ({}), day, 0)", days.join(", "))));
+        if from_view != from_final {
+            return Err(format!(
+                "keyword_daily differs from interactions FINAL over its days {days:?}:\nview:\n{from_view}\nfinal:\n{from_final}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The keyword counts of `interactions FINAL` at the three roll-up levels (voc_store::levels,
+    /// written here independently: a topic or `(any)` with a voice type or `(all)`; a product and a
+    /// channel, or either with `(all)`; a product with a topic), grouped by `key`, an expression of the UTC `day` of an
+    /// interaction's hour that is 0 outside the rolled-up periods; sorted as the views are read.
+    fn levels_of_final(&self, key: &str) -> String {
+        let db = &self.db;
+        let of_interactions = format!(
+            "SELECT {key} AS k, keyword, topics, voice_type, product, channel, sentiment \
+             FROM (SELECT intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) AS day, * FROM {db}.interactions FINAL) \
+             ARRAY JOIN keywords AS keyword WHERE k > 0"
+        );
+        let counts = "count() AS interactions, countIf(sentiment = 'negative') AS negative";
+        format!(
+            "SELECT * FROM ( \
+             SELECT k, keyword, topic, voice, '(all)' AS product, '(all)' AS channel, {counts} \
+             FROM (SELECT k, keyword, topic, voice_type, sentiment FROM ({of_interactions}) \
+             ARRAY JOIN arrayPushFront(if(empty(topics), ['(none)'], topics), '(any)') AS topic) \
+             ARRAY JOIN [CAST(voice_type AS String), '(all)'] AS voice \
+             GROUP BY k, keyword, topic, voice \
+             UNION ALL \
+             SELECT k, keyword, '(any)' AS topic, '(all)' AS voice, p, c, {counts} \
+             FROM ({of_interactions}) ARRAY JOIN [CAST(product AS String), CAST(product AS String), '(all)'] AS p, \
+             [CAST(channel AS String), '(all)', CAST(channel AS String)] AS c \
+             GROUP BY k, keyword, p, c \
+             UNION ALL \
+             SELECT k, keyword, topic, '(all)' AS voice, product, '(all)' AS channel, {counts} \
+             FROM ({of_interactions}) ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
+             GROUP BY k, keyword, topic, product) \
+             ORDER BY k, keyword, topic, voice, product, channel"
+        )
     }
 
     /// `topic_experience_hourly` (0011) against `interactions FINAL`; its repeat contacts against

@@ -22,7 +22,8 @@
 //! A day's repeat contacts (migration 0011) look back 7 days, so whatever closes a day again also
 //! closes again the closed days among the 7 after it ([`crate::repeats::followers`]).
 //!
-//! Each close then rolls up again the UTC months of the days it closed, and any complete month
+//! With its counts, a close rolls up each day's keywords ([`crate::days`], migration 0013). Each
+//! close then rolls up again the UTC months of the days it closed, and any complete month
 //! without a current roll-up ([`crate::months`], migration 0012).
 
 use serde::Deserialize;
@@ -163,6 +164,8 @@ pub fn statements(
             "close days in topic_experience_hourly_closed (repeat contacts)".into(),
             crate::repeats::statement(&db, chunk, version),
         ));
+        // The days' keyword roll-ups from the counts just written (migration 0013).
+        out.extend(crate::days::statements(database, chunk, version));
     }
     if days.is_empty() {
         return out;
@@ -198,6 +201,16 @@ pub fn statements(
             ),
         ));
     }
+    out.push((
+        format!(
+            "delete older versions of the days from {}",
+            crate::days::TABLE
+        ),
+        format!(
+            "ALTER TABLE {} DELETE WHERE day IN ({list}) AND version < {version}",
+            mutation_target(database, crate::days::TABLE, cluster)
+        ),
+    ));
     // The months of the days, rolled up again from their closed days (migration 0012).
     out.extend(crate::months::statements(
         database,
@@ -306,12 +319,28 @@ pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, Sto
         let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
         close(store, &days, &reclosed, now).await?
     };
-    // The days are closed whatever happens here: a month left without a roll-up reads from the
-    // hourly rows, and the next close tries again.
+    // The days are closed whatever happens here: a day or month left without a roll-up reads
+    // from the hourly rows, and the next close tries again.
+    if let Err(e) = roll_up_missing_days(store).await {
+        tracing::warn!(error = %e, "daily keyword roll-up failed; retried at the next close");
+    }
     if let Err(e) = roll_up_missing(store).await {
         tracing::warn!(error = %e, "monthly keyword roll-up failed; retried at the next close");
     }
     Ok(report)
+}
+
+/// Rolls up the closed days whose current version has no roll-up ([`crate::days::missing`]), from
+/// their closed hourly rows under that version.
+async fn roll_up_missing_days(store: &Store) -> Result<(), StoreError> {
+    for (version, days) in crate::days::missing(store, DAYS_PER_STATEMENT).await? {
+        run(
+            store,
+            crate::days::statements(store.database(), &days, version),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Rolls up the complete months that have no current roll-up ([`crate::months::missing`]).
@@ -359,7 +388,7 @@ pub async fn settle(store: &Store) -> Result<(), StoreError> {
         .iter()
         .copied()
         .chain(CLOSED_TABLES.iter().map(|c| c.table))
-        .chain([crate::months::TABLE])
+        .chain([crate::months::TABLE, crate::days::TABLE])
         .collect();
     crate::aggregates::wait_for_mutations(store, &tables, 0).await
 }
@@ -455,12 +484,19 @@ mod tests {
             .iter()
             .position(|w| *w == "record the closures")
             .expect("closure row");
+        // The counts, then the days' keyword roll-ups from them (crate::days).
+        let days = crate::days::statements("voc", &[20_000, 20_001], 7);
+        let counts = CLOSED_TABLES.len() + 1;
+        assert_eq!(closure, counts + days.len(), "with the repeat contacts");
         assert!(
-            whats[..closure]
+            whats[..counts]
                 .iter()
                 .all(|w| w.starts_with("close days in"))
         );
-        assert_eq!(closure, CLOSED_TABLES.len() + 1, "with the repeat contacts");
+        assert_eq!(
+            whats[counts..closure],
+            days.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>()
+        );
         // Then the day deletes, and last the months' roll-ups (crate::months).
         let months =
             crate::months::statements("voc", None, &crate::months::months_of(&[20_000]), 7);
@@ -478,7 +514,11 @@ mod tests {
                 .collect()
         };
         let older = deletes("older versions");
-        assert_eq!(older.len(), CLOSED_TABLES.len());
+        assert_eq!(
+            older.len(),
+            CLOSED_TABLES.len() + 1,
+            "and the days' roll-ups"
+        );
         assert!(
             older
                 .iter()
@@ -502,7 +542,10 @@ mod tests {
                 assert!(q.contains(&of_contact), "{q}");
             } else if what.starts_with("close days in") {
                 assert!(q.contains(HOUR_DAY_OF_OCCURRED), "{q}");
-            } else if what.starts_with("delete") && !q.contains(crate::months::TABLE) {
+            } else if what.starts_with("delete")
+                && !q.contains(crate::months::TABLE)
+                && !q.contains(crate::days::TABLE)
+            {
                 assert!(q.contains(HOUR_DAY), "{q}");
             }
         }

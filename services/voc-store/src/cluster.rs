@@ -63,11 +63,14 @@ pub fn placement(table: &str) -> Option<Placement> {
         | "keyword_topic_hourly_closed"
         | "volume_hourly_closed"
         | "topic_experience_hourly_closed"
-        | "keyword_monthly_closed" => Sharded("rand()"),
+        | "keyword_monthly_closed"
+        | "keyword_daily_closed" => Sharded("rand()"),
         // Small, and joined to the interactions of any shard (the theme panels).
-        "themes" | "aggregate_closures" | "keyword_month_closures" | "schema_migrations" => {
-            Everywhere
-        }
+        "themes"
+        | "aggregate_closures"
+        | "keyword_month_closures"
+        | "keyword_day_closures"
+        | "schema_migrations" => Everywhere,
         _ => return None,
     })
 }
@@ -154,9 +157,11 @@ pub fn for_cluster(
         let ledger = format!(" IN (SELECT day, version FROM {db}aggregate_closures");
         let ledger_days = format!(" IN (SELECT day FROM {db}aggregate_closures");
         let months = format!(" IN (SELECT first_day, version FROM {db}keyword_months");
+        let days = format!(" IN (SELECT day, version FROM {db}keyword_days");
         let body = localise_joins(rest, database)
             .replace(&ledger, &format!(" GLOBAL{ledger}"))
             .replace(&months, &format!(" GLOBAL{months}"))
+            .replace(&days, &format!(" GLOBAL{days}"))
             .replace(
                 &format!(" NOT{ledger_days}"),
                 &format!(" GLOBAL NOT{ledger_days}"),
@@ -445,6 +450,12 @@ mod tests {
                 continue;
             }
             assert_eq!(
+                out.matches("FROM `voc`.keyword_days").count(),
+                out.matches("GLOBAL IN (SELECT day, version FROM `voc`.keyword_days")
+                    .count(),
+                "{out}"
+            );
+            assert_eq!(
                 out.matches("FROM `voc`.keyword_months").count(),
                 out.matches("GLOBAL IN (SELECT first_day, version FROM `voc`.keyword_months")
                     .count(),
@@ -452,7 +463,10 @@ mod tests {
             );
             let reads = out.matches("FROM `voc`.aggregate_closures").count();
             let global = out.matches("GLOBAL IN (SELECT day").count()
-                + out.matches("GLOBAL NOT IN (SELECT day").count();
+                + out.matches("GLOBAL NOT IN (SELECT day").count()
+                - out
+                    .matches("GLOBAL IN (SELECT day, version FROM `voc`.keyword_days")
+                    .count();
             let scalar = out
                 .matches("(SELECT max(day) FROM `voc`.aggregate_closures)")
                 .count();

@@ -11,6 +11,8 @@
 //! - [`aggregates`]: rebuilding aggregate hours from `interactions FINAL` after a re-tag;
 //! - [`closing`]: exact counts for the days no longer open to late messages, so the aggregates
 //!   grow with their groups, not with the interactions;
+//! - [`levels`], [`days`], [`months`]: keyword counts of closed days rolled up by day and by
+//!   complete month, for the keyword panels over long ranges;
 //! - [`cluster`]: the same schema on a cluster of shards and replicas (`voc migrate --cluster`);
 //! - [`retag`]: the re-tag engine (chunks of hours, checkpoint, pace, write, rebuild).
 
@@ -18,7 +20,9 @@ pub mod aggregates;
 pub mod client;
 pub mod closing;
 pub mod cluster;
+pub mod days;
 pub mod history;
+pub mod levels;
 pub mod migrate;
 pub mod months;
 pub mod refusal;

@@ -80,6 +80,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "keyword_monthly",
         sql: include_str!("../../../schemas/clickhouse/0012_keyword_monthly.sql"),
     },
+    Migration {
+        version: 13,
+        name: "keyword_daily",
+        sql: include_str!("../../../schemas/clickhouse/0013_keyword_daily.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
@@ -116,6 +121,8 @@ pub fn render(
         .replace("${TTL_HOUR}", &ttl("hour"))
         // A month's roll-up lives as long as its last day's hourly rows.
         .replace("${TTL_MONTH_END}", &ttl("month + INTERVAL 1 MONTH"))
+        // And a day's as long as its hourly rows.
+        .replace("${TTL_DAY_END}", &ttl("date + INTERVAL 1 DAY"))
         .replace("${TTL_LAST_SEEN}", &ttl("last_seen"));
     text.split(';')
         .map(str::trim)

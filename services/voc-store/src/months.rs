@@ -1,6 +1,6 @@
 //! Monthly keyword roll-ups (migration 0012): for each UTC month whose days are all closed, the
-//! keyword counts of its closed days summed at two levels (keyword × topic × voice type, and
-//! keyword × product × channel), so that the keyword panels over quarters and years read a dozen
+//! keyword counts of its closed days summed at the [`crate::levels`] (three since migration 0013),
+//! so that the keyword panels over quarters and years read a dozen
 //! months of small groups instead of a year of hourly rows.
 //!
 //! A close that closes or re-closes a day of a month rolls that month up again, after recording its
@@ -19,6 +19,7 @@ use crate::client::{Store, StoreError};
 use crate::closing::HOUR_DAY;
 use crate::cluster::mutation_target;
 use crate::history::sql_list;
+use crate::levels::LEVELS;
 
 /// The table of the rolled-up counts.
 pub const TABLE: &str = "keyword_monthly_closed";
@@ -73,25 +74,6 @@ pub fn months_of(days: &[u32]) -> Vec<Month> {
     out
 }
 
-/// The two levels of a roll-up, as (what, columns, filter, group by) over
-/// `keyword_topic_hourly_closed`; the markers `(all)` and `(any)` say which filters a row answers.
-/// No column has an alias: the INSERT is by position, and an alias named like a column of the
-/// table (`'(any)' AS topic`) would replace that column in the filter.
-const LEVELS: [(&str, &str, &str, &str); 2] = [
-    (
-        "keyword × topic × voice type",
-        "keyword, topic, voice_type, '(all)', '(all)'",
-        "",
-        "keyword, topic, voice_type",
-    ),
-    (
-        "keyword × product × channel",
-        "keyword, '(any)', '(all)', product, channel",
-        "AND topic = '(any)' ",
-        "keyword, product, channel",
-    ),
-];
-
 /// The statements that roll up `months` under `version` (a close's), in order, as (what, SQL): per
 /// month
 /// 1. its closure row, not ready, with the fingerprint of the ledger's closures of its days (only
@@ -137,20 +119,23 @@ pub fn statements(
             format!("retire the roll-up of month {}", m.first_date()),
             closure_row(0, ""),
         ));
-        for (what, columns, filter, group_by) in LEVELS {
+        for l in LEVELS {
             out.push((
-                format!("roll up month {} in {TABLE} ({what})", m.first_date()),
+                format!("roll up month {} in {TABLE} ({})", m.first_date(), l.what),
                 format!(
                     "INSERT INTO {db}.{TABLE} SELECT toDate('{date}'), \
                      toUInt32({first}), toUInt32({end}), {columns}, \
                      sum(interactions), sum(negative), toUInt64({version}) \
                      FROM {db}.keyword_topic_hourly_closed \
-                     WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) {filter}\
+                     WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) {filter} \
                      AND ({HOUR_DAY}, version) {global}IN (SELECT day, version FROM {closures}) \
                      AND toUInt32({first}) {global}IN (SELECT first_day FROM {db}.keyword_month_closures \
                      WHERE first_day = {first} AND version = {version}) \
                      GROUP BY {group_by}",
                     date = m.first_date(),
+                    columns = l.columns,
+                    filter = l.filter,
+                    group_by = l.group_by,
                     lo = u64::from(first) * 86_400,
                     hi = u64::from(end) * 86_400,
                 ),
@@ -266,32 +251,35 @@ mod tests {
         let s = statements("voc", None, &[m], 9);
         let whats: Vec<&str> = s.iter().map(|(w, _)| w.as_str()).collect();
         assert!(whats[0].starts_with("retire the roll-up"));
-        assert!(whats[1..3].iter().all(|w| w.starts_with("roll up month")));
-        assert!(whats[3].starts_with("record the roll-up"));
-        assert!(whats[4].starts_with("delete older"));
+        let n = LEVELS.len();
+        assert!(whats[1..=n].iter().all(|w| w.starts_with("roll up month")));
+        assert!(whats[n + 1].starts_with("record the roll-up"));
+        assert!(whats[n + 2].starts_with("delete older"));
         assert!(s[0].1.contains(&format!("WHERE days = {}", m.days())));
         assert!(
             s[0].1.contains("toUInt8(0), toUInt64(9)"),
             "not ready: the version"
         );
-        assert!(s[1..3].iter().all(|(_, q)| q.contains("version = 9)")));
+        assert!(s[1..=n].iter().all(|(_, q)| q.contains("version = 9)")));
         assert!(
-            s[1..3].iter().all(|(_, q)| !q.contains(" AS ")),
+            s[1..=n]
+                .iter()
+                .all(|(_, q)| !crate::levels::alias_hides_a_column(q)),
             "no alias hides a column"
         );
         assert!(
-            s[3].1.contains("toUInt8(1), toUInt64(10)"),
+            s[n + 1].1.contains("toUInt8(1), toUInt64(10)"),
             "ready: the version + 1"
         );
         assert!(
-            s[3].1.contains("AND closures IN (SELECT closures"),
+            s[n + 1].1.contains("AND closures IN (SELECT closures"),
             "the ledger unchanged"
         );
-        assert!(s[4].1.contains("version < 9"));
+        assert!(s[n + 2].1.contains("version < 9"));
         let on_cluster = statements("voc", Some("c1"), &[m], 9);
         assert!(on_cluster[1].1.contains("GLOBAL IN"));
         assert!(
-            on_cluster[4]
+            on_cluster[n + 2]
                 .1
                 .contains("keyword_monthly_closed_local ON CLUSTER `c1`")
         );

@@ -1,0 +1,144 @@
+//! Daily keyword roll-ups (migration 0013): each closed day's keyword counts at the three
+//! [`crate::levels`], so that the keyword panels read the days outside complete months (the month
+//! in progress above all) as a few small groups per day instead of their hourly rows.
+//!
+//! A close writes a day's roll-up from the counts it has just written to
+//! `keyword_topic_hourly_closed`, under its own version, then the day's row in
+//! `keyword_day_closures`, both before it records the closure ([`statements`], called by
+//! [`crate::closing::statements`]). A day's counts are final at its close, so no fingerprint is
+//! needed (unlike a month's): the roll-up is current exactly while its version is the day's in the
+//! ledger (the `keyword_days` view). A re-close writes the day again under a new version; a close
+//! that stopped half-way leaves the day to the hourly rows. Days closed without a roll-up (before
+//! the migration, or by an older binary) are rolled up at a later close from their closed hourly
+//! rows under the ledger's version ([`missing`]).
+
+use serde::Deserialize;
+
+use crate::client::{Store, StoreError};
+use crate::closing::HOUR_DAY;
+use crate::history::sql_list;
+use crate::levels::LEVELS;
+
+/// The table of the rolled-up counts.
+pub const TABLE: &str = "keyword_daily_closed";
+
+/// The statements that roll up `days` (UTC day numbers) under `version`, in order, as (what, SQL):
+/// the counts at every level, from `keyword_topic_hourly_closed` rows of that version, then one
+/// row per day in `keyword_day_closures` (also for a day without keywords, so it is not taken for
+/// missing). Pure, so a plan for another engine runs exactly these.
+pub fn statements(database: &str, days: &[u32], version: u64) -> Vec<(String, String)> {
+    if days.is_empty() {
+        return Vec::new();
+    }
+    let db = format!("`{database}`");
+    let list = sql_list(days);
+    // The days' hours as a range of the sorting key too, which servers without key analysis of
+    // `intDiv(…) IN` (18.x) need so as not to read the whole table.
+    let lo = u64::from(days.iter().min().copied().unwrap_or(0)) * 86_400;
+    let hi = (u64::from(days.iter().max().copied().unwrap_or(0)) + 1) * 86_400;
+    let mut out: Vec<(String, String)> = LEVELS
+        .iter()
+        .map(|l| {
+            (
+                format!("roll up days in {TABLE} ({})", l.what),
+                format!(
+                    "INSERT INTO {db}.{TABLE} SELECT toDate(toUInt16(day)), day, {columns}, \
+                     sum(interactions), sum(negative), toUInt64({version}) \
+                     FROM (SELECT {HOUR_DAY} AS day, * FROM {db}.keyword_topic_hourly_closed \
+                     WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) \
+                     AND {HOUR_DAY} IN ({list}) AND version = {version} {filter}) \
+                     GROUP BY day, {group_by}",
+                    columns = l.columns,
+                    filter = l.filter,
+                    group_by = l.group_by,
+                ),
+            )
+        })
+        .collect();
+    let rows: Vec<String> = days.iter().map(|d| format!("({d}, {version})")).collect();
+    out.push((
+        "record the days' roll-ups".into(),
+        format!(
+            "INSERT INTO {db}.keyword_day_closures (day, version) VALUES {}",
+            rows.join(", ")
+        ),
+    ));
+    out
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct ClosedDay {
+    day: u32,
+    version: u64,
+}
+
+/// Closed days whose current version has no roll-up, as (version, its days), each list at most
+/// `per_statement` long: closed before migration 0013, or by a binary without it.
+pub async fn missing(
+    store: &Store,
+    per_statement: usize,
+) -> Result<Vec<(u64, Vec<u32>)>, StoreError> {
+    let rows: Vec<ClosedDay> = store
+        .client()
+        .query(
+            "SELECT day, version FROM aggregate_closures FINAL \
+             WHERE (day, version) NOT IN (SELECT day, version FROM keyword_day_closures FINAL) \
+             ORDER BY version, day",
+        )
+        .fetch_all()
+        .await
+        .map_err(StoreError::query("find the days to roll up"))?;
+    Ok(by_version(&rows, per_statement.max(1)))
+}
+
+/// Rows sorted by version, grouped by it, in lists of at most `n` days.
+fn by_version(rows: &[ClosedDay], n: usize) -> Vec<(u64, Vec<u32>)> {
+    let mut out: Vec<(u64, Vec<u32>)> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some((v, days)) if *v == r.version && days.len() < n => days.push(r.day),
+            _ => out.push((r.version, vec![r.day])),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_rolled_up_from_its_own_versions_counts_before_it_is_recorded() {
+        let s = statements("voc", &[20_000, 20_001], 8);
+        assert_eq!(s.len(), LEVELS.len() + 1);
+        for (level, (what, sql)) in LEVELS.iter().zip(&s) {
+            assert!(what.contains(level.what));
+            assert!(
+                sql.contains("IN (20000,20001) AND version = 8 "),
+                "the counts this close wrote: {sql}"
+            );
+            assert!(sql.ends_with(&format!("GROUP BY day, {}", level.group_by)));
+            assert!(
+                sql.contains("hour >= toDateTime(1728000000) AND hour < toDateTime(1728172800)"),
+                "the days' hours as a key range: {sql}"
+            );
+            assert!(
+                !crate::levels::alias_hides_a_column(sql),
+                "no alias hides a column"
+            );
+        }
+        assert!(s[LEVELS.len()].0.starts_with("record"));
+        assert!(s[LEVELS.len()].1.ends_with("VALUES (20000, 8), (20001, 8)"));
+        assert!(statements("voc", &[], 8).is_empty());
+    }
+
+    #[test]
+    fn missing_days_are_grouped_by_their_version() {
+        let rows =
+            [(1, 2), (2, 2), (3, 2), (9, 4)].map(|(day, version)| ClosedDay { day, version });
+        assert_eq!(
+            by_version(&rows, 2),
+            vec![(2, vec![1, 2]), (2, vec![3]), (4, vec![9])]
+        );
+    }
+}
