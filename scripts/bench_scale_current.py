@@ -13,6 +13,11 @@ server) apply to every statement.
 With --existing DIR, the database a --closed-only run left in DIR (filled and closed) is measured
 again, as it is: after a change of settings or queries, without filling 30 M rows again.
 
+With --existing DIR --upgrade, that database, made before migration 0013, is first brought up to
+date as `voc migrate` and the next close would (the plan's `upgrade_from_12`: the migration, the
+days' keyword roll-ups, the months rolled up again), timed; the plan must have the same end
+(`voc bench scale --end`).
+
 With --closed-only, only the closed days are measured (at 30 M the id sets for every day take
 minutes per query, and they are the design the closed days replaced); no answers are compared.
 
@@ -64,10 +69,11 @@ def main() -> int:
     parser.add_argument("--closed-only", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="leave the database in DIR (for --existing)")
     parser.add_argument("--existing", metavar="DIR", help="measure the database a --keep run left")
+    parser.add_argument("--upgrade", action="store_true", help="with --existing: apply the plan's upgrade_from_12 first")
     args = parser.parse_args()
     plan = json.load(open(args.plan, encoding="utf-8"))
     if args.existing:
-        return run(plan, args.existing, existing=True, closed_only=True)
+        return run(plan, args.existing, existing=True, closed_only=True, upgrade=args.upgrade)
     if args.keep:
         return run(plan, args.keep, existing=False, closed_only=args.closed_only)
     # The database holds gigabytes at 30 M interactions: removed when the run ends.
@@ -75,7 +81,7 @@ def main() -> int:
         return run(plan, data, existing=False, closed_only=args.closed_only)
 
 
-def run(plan: dict, data: str, existing: bool, closed_only: bool) -> int:
+def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: bool = False) -> int:
     db = plan["database"]
     s = session.Session(data)
     for name, value in plan.get("settings", {}).items():
@@ -94,10 +100,10 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool) -> int:
     before = {} if closed_only else measure(s, plan)
     sizes_before = sizes(s, db)
     started = time.monotonic()
-    for stmt in [] if existing else plan["close"]:
+    for stmt in plan["upgrade_from_12"] if upgrade else [] if existing else plan["close"]:
         s.query(stmt)
     close_s = time.monotonic() - started
-    print(f"closed in {close_s:.0f} s", file=sys.stderr, flush=True)
+    print(f"{'upgraded' if upgrade else 'closed'} in {close_s:.0f} s", file=sys.stderr, flush=True)
     after = measure(s, plan)
     if closed_only:
         before = after
@@ -105,7 +111,7 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool) -> int:
     n = plan["interactions"]
     print(f"voc bench scale (plan) : {n} interactions over 365 days on ClickHouse {version} (chdb), "
           f"filled in {fill_s:.0f} s; {plan['rounds']} round(s); closed in {close_s:.1f} s"
-          f"{' (an existing database)' if existing else ''}; settings {plan.get('settings', {})}\n")
+          f"{' (an existing database)' if existing else ''}{', upgraded from migration 12' if upgrade else ''}; settings {plan.get('settings', {})}\n")
     print(f"{'query':<92} {'range':>6} {'ids p50':>9} {'ids p95':>9} {'cls p50':>9} {'cls p95':>9} {'rows':>8} {'same':>5}")
     order = ["24h", "7d", "90d", "365d", "all"]
     worst = {"id_sets": {}, "closed": {}}

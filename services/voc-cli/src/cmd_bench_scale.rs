@@ -46,6 +46,11 @@ pub struct ScaleArgs {
     /// (`scripts/bench_scale_current.py` runs it on chdb).
     #[arg(long)]
     pub plan: Option<PathBuf>,
+    /// The end of the year, seconds since the epoch (rounded down to the hour; default: now). A
+    /// plan with the end of an earlier one measures the database that plan left with new queries
+    /// (`bench_scale_current.py --existing`).
+    #[arg(long)]
+    pub end: Option<i64>,
 }
 
 /// One timed query: what it is, its range, its durations over the rounds, and its answer.
@@ -376,6 +381,26 @@ fn write_plan(
             .into_iter()
             .map(|(_, sql)| sql)
             .collect();
+    // The same database closed before the keyword roll-ups by day (migration 0013), brought up to
+    // date as a close after the upgrade would: the migration, the days' roll-ups under the
+    // version they were closed with, and the months rolled up again at every level.
+    let upgrade: Vec<String> = voc_store::migrate::MIGRATIONS
+        .iter()
+        .filter(|m| m.version >= 13)
+        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
+        .chain(
+            days.chunks(31)
+                .flat_map(|chunk| voc_store::days::statements(&args.database, chunk, 2))
+                .chain(voc_store::months::statements(
+                    &args.database,
+                    None,
+                    &voc_store::months::months_of(&days),
+                    // Above the retired roll-ups' revision (version 2 + ready + 1).
+                    6,
+                ))
+                .map(|(_, sql)| sql),
+        )
+        .collect();
     let queries: Vec<serde_json::Value> = grafana_queries(
         &args.database,
         OffsetDateTime::from_unix_timestamp(end)?,
@@ -397,6 +422,7 @@ fn write_plan(
         "schema": schema,
         "fill": fills,
         "close": close,
+        "upgrade_from_12": upgrade,
         "queries": queries,
     });
     std::fs::write(path, plan.to_string())
@@ -428,7 +454,9 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     let topics: Vec<String> = rules.topics.iter().map(|t| t.0.clone()).collect();
     let complaint_types: Vec<String> = rules.complaint_types.iter().map(|t| t.0.clone()).collect();
     let offset_s = i64::from(settings.console.utc_offset_hours) * 3600;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = args
+        .end
+        .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
     let end = now - now.rem_euclid(3600);
     let fill = Fill {
         database: &args.database,
