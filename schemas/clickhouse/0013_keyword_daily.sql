@@ -14,18 +14,22 @@
 --
 -- A close writes a day's rows from the counts it has just written to `keyword_topic_hourly_closed`,
 -- under the same version, then the day's row in `keyword_day_closures`, before it records the
--- closure (days.rs). So a day's roll-up is current exactly while its version is the ledger's and
--- that of its latest `keyword_day_closures` row: a re-close replaces both, a close that stopped
--- half-way leaves the day to the hourly rows. Days closed before this migration, or closed by a
--- binary that predates it, are rolled up from their closed hourly rows at the next close.
+-- closure (days.rs). Days closed before this migration, or by a binary that predates it, are
+-- rolled up at a later close from their closed hourly rows under the ledger's version. Every
+-- roll-up of a day has its own `rollup` id (a close's: its version; a later one's: an id of its
+-- own) and its `keyword_day_closures` row is written after all its counts. So a day's roll-up is
+-- current exactly while its version is the ledger's, and then the current roll-up is the highest
+-- `rollup` recorded for that version: a close or a roll-up that stopped half-way recorded nothing,
+-- and two that ran at once each recorded a complete one, of which one is read.
 
 CREATE TABLE IF NOT EXISTS ${DB}.keyword_day_closures
 (
     day UInt32,
-    version UInt64
+    version UInt64,
+    rollup UInt64
 )
-ENGINE = ReplacingMergeTree(version)
-ORDER BY day;
+ENGINE = MergeTree()
+ORDER BY (day, version, rollup);
 
 CREATE TABLE IF NOT EXISTS ${DB}.keyword_daily_closed
 (
@@ -38,28 +42,42 @@ CREATE TABLE IF NOT EXISTS ${DB}.keyword_daily_closed
     channel String,
     interactions UInt64,
     negative UInt64,
-    version UInt64
+    version UInt64,
+    rollup UInt64
 )
 ENGINE = MergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (day, product, channel, topic, voice_type, keyword)
 ${TTL_DAY_END};
 
--- The days whose roll-up is current.
+-- The days whose roll-up is current, and which one.
 CREATE VIEW IF NOT EXISTS ${DB}.keyword_days
-AS SELECT day, version
-FROM ${DB}.keyword_day_closures FINAL
-WHERE (day, version) IN (SELECT day, version FROM ${DB}.aggregate_closures FINAL);
+AS SELECT day, version, max(rollup) AS rollup
+FROM ${DB}.keyword_day_closures
+WHERE (day, version) IN (SELECT day, version FROM ${DB}.aggregate_closures FINAL)
+GROUP BY day, version;
 
 CREATE VIEW IF NOT EXISTS ${DB}.keyword_daily
 AS SELECT date, day, keyword, topic, voice_type, product, channel, interactions, negative
 FROM ${DB}.keyword_daily_closed
-WHERE (day, version) IN (SELECT day, version FROM ${DB}.keyword_days);
+WHERE (day, version, rollup) IN (SELECT day, version, rollup FROM ${DB}.keyword_days);
 
--- The months rolled up before this migration are at the old levels: each is retired (a closure row
--- not ready, above the ready one), so readers take it from the days and hours until the next close
--- rolls it up again at the new ones (months.rs, `missing`).
-INSERT INTO ${DB}.keyword_month_closures (first_day, end_day, version, closures, days, ready, revision)
-SELECT first_day, end_day, version, closures, days, toUInt8(0), revision + 1
-FROM ${DB}.keyword_month_closures FINAL
-WHERE ready = 1
+-- Months are rolled up at the new levels from now on, and their closure rows carry the ledger's
+-- fingerprint plus 13 (months.rs, `FINGERPRINT`): a month rolled up at the old levels (before this
+-- migration, or by a binary that predates it) is not current here, whatever its fingerprint, and
+-- the next close rolls it up again (`missing`), so the panel never reads a month at levels it does
+-- not filter for.
+DROP TABLE IF EXISTS ${DB}.keyword_months;
+
+CREATE VIEW IF NOT EXISTS ${DB}.keyword_months
+AS SELECT first_day, end_day, version
+FROM
+(
+    SELECT first_day, end_day, version, closures,
+        arrayJoin(arrayMap(i -> toUInt32(first_day + i), range(toUInt32(end_day - first_day)))) AS day
+    FROM ${DB}.keyword_month_closures FINAL
+    WHERE ready = 1
+) AS month_days
+ANY LEFT JOIN (SELECT day, version AS day_version FROM ${DB}.aggregate_closures FINAL) AS ledger USING day
+GROUP BY first_day, end_day, version, closures
+HAVING countIf(day_version > 0) = end_day - first_day AND sum(cityHash64(day, day_version)) + 13 = closures

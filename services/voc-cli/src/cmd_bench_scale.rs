@@ -390,7 +390,7 @@ fn write_plan(
         .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
         .chain(
             days.chunks(31)
-                .flat_map(|chunk| voc_store::days::statements(&args.database, chunk, 2))
+                .flat_map(|chunk| voc_store::days::statements(&args.database, chunk, 2, 3))
                 .chain(voc_store::months::statements(
                     &args.database,
                     None,

@@ -165,7 +165,7 @@ pub fn statements(
             crate::repeats::statement(&db, chunk, version),
         ));
         // The days' keyword roll-ups from the counts just written (migration 0013).
-        out.extend(crate::days::statements(database, chunk, version));
+        out.extend(crate::days::statements(database, chunk, version, version));
     }
     if days.is_empty() {
         return out;
@@ -333,10 +333,17 @@ pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, Sto
 /// Rolls up the closed days whose current version has no roll-up ([`crate::days::missing`]), from
 /// their closed hourly rows under that version.
 async fn roll_up_missing_days(store: &Store) -> Result<(), StoreError> {
-    for (version, days) in crate::days::missing(store, DAYS_PER_STATEMENT).await? {
+    let missing = crate::days::missing(store, DAYS_PER_STATEMENT).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // An id of this attempt's own, as unique as a close's version (see there).
+    let now = store.server_now().await?;
+    let rollup = next_version(store, now).await?;
+    for (version, days) in missing {
         run(
             store,
-            crate::days::statements(store.database(), &days, version),
+            crate::days::statements(store.database(), &days, version, rollup),
         )
         .await?;
     }
@@ -485,7 +492,7 @@ mod tests {
             .position(|w| *w == "record the closures")
             .expect("closure row");
         // The counts, then the days' keyword roll-ups from them (crate::days).
-        let days = crate::days::statements("voc", &[20_000, 20_001], 7);
+        let days = crate::days::statements("voc", &[20_000, 20_001], 7, 7);
         let counts = CLOSED_TABLES.len() + 1;
         assert_eq!(closure, counts + days.len(), "with the repeat contacts");
         assert!(

@@ -157,7 +157,7 @@ pub fn for_cluster(
         let ledger = format!(" IN (SELECT day, version FROM {db}aggregate_closures");
         let ledger_days = format!(" IN (SELECT day FROM {db}aggregate_closures");
         let months = format!(" IN (SELECT first_day, version FROM {db}keyword_months");
-        let days = format!(" IN (SELECT day, version FROM {db}keyword_days");
+        let days = format!(" IN (SELECT day, version, rollup FROM {db}keyword_days");
         let body = localise_joins(rest, database)
             .replace(&ledger, &format!(" GLOBAL{ledger}"))
             .replace(&months, &format!(" GLOBAL{months}"))
@@ -451,7 +451,7 @@ mod tests {
             }
             assert_eq!(
                 out.matches("FROM `voc`.keyword_days").count(),
-                out.matches("GLOBAL IN (SELECT day, version FROM `voc`.keyword_days")
+                out.matches("GLOBAL IN (SELECT day, version, rollup FROM `voc`.keyword_days")
                     .count(),
                 "{out}"
             );
@@ -465,7 +465,7 @@ mod tests {
             let global = out.matches("GLOBAL IN (SELECT day").count()
                 + out.matches("GLOBAL NOT IN (SELECT day").count()
                 - out
-                    .matches("GLOBAL IN (SELECT day, version FROM `voc`.keyword_days")
+                    .matches("GLOBAL IN (SELECT day, version, rollup FROM `voc`.keyword_days")
                     .count();
             let scalar = out
                 .matches("(SELECT max(day) FROM `voc`.aggregate_closures)")

@@ -7,10 +7,11 @@
 //! `keyword_day_closures`, both before it records the closure ([`statements`], called by
 //! [`crate::closing::statements`]). A day's counts are final at its close, so no fingerprint is
 //! needed (unlike a month's): the roll-up is current exactly while its version is the day's in the
-//! ledger (the `keyword_days` view). A re-close writes the day again under a new version; a close
-//! that stopped half-way leaves the day to the hourly rows. Days closed without a roll-up (before
-//! the migration, or by an older binary) are rolled up at a later close from their closed hourly
-//! rows under the ledger's version ([`missing`]).
+//! ledger (the `keyword_days` view). A re-close writes the day again under a new version. Days
+//! closed without a roll-up (before the migration, or by an older binary) are rolled up at a later
+//! close from their closed hourly rows under the ledger's version ([`missing`]). Each attempt has
+//! its own `rollup` id, recorded after all its counts, and readers take the highest recorded one:
+//! an attempt that stopped half-way is never read, and two at once are not added together.
 
 use serde::Deserialize;
 
@@ -22,11 +23,18 @@ use crate::levels::LEVELS;
 /// The table of the rolled-up counts.
 pub const TABLE: &str = "keyword_daily_closed";
 
-/// The statements that roll up `days` (UTC day numbers) under `version`, in order, as (what, SQL):
-/// the counts at every level, from `keyword_topic_hourly_closed` rows of that version, then one
-/// row per day in `keyword_day_closures` (also for a day without keywords, so it is not taken for
-/// missing). Pure, so a plan for another engine runs exactly these.
-pub fn statements(database: &str, days: &[u32], version: u64) -> Vec<(String, String)> {
+/// The statements that roll up `days` (UTC day numbers) under `version` as roll-up `rollup`, in
+/// order, as (what, SQL): the counts at every level, from `keyword_topic_hourly_closed` rows of
+/// that version, then one row per day in `keyword_day_closures` (also for a day without keywords,
+/// so it is not taken for missing). `rollup` must be this attempt's own (a close's version, or a
+/// fresh id): rows of an attempt that stopped half-way, or of another at the same time, are then
+/// never read with these. Pure, so a plan for another engine runs exactly these.
+pub fn statements(
+    database: &str,
+    days: &[u32],
+    version: u64,
+    rollup: u64,
+) -> Vec<(String, String)> {
     if days.is_empty() {
         return Vec::new();
     }
@@ -43,7 +51,7 @@ pub fn statements(database: &str, days: &[u32], version: u64) -> Vec<(String, St
                 format!("roll up days in {TABLE} ({})", l.what),
                 format!(
                     "INSERT INTO {db}.{TABLE} SELECT toDate(toUInt16(day)), day, {columns}, \
-                     sum(interactions), sum(negative), toUInt64({version}) \
+                     sum(interactions), sum(negative), toUInt64({version}), toUInt64({rollup}) \
                      FROM (SELECT {HOUR_DAY} AS day, * FROM {db}.keyword_topic_hourly_closed \
                      WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) \
                      AND {HOUR_DAY} IN ({list}) AND version = {version} {filter}) \
@@ -55,11 +63,14 @@ pub fn statements(database: &str, days: &[u32], version: u64) -> Vec<(String, St
             )
         })
         .collect();
-    let rows: Vec<String> = days.iter().map(|d| format!("({d}, {version})")).collect();
+    let rows: Vec<String> = days
+        .iter()
+        .map(|d| format!("({d}, {version}, {rollup})"))
+        .collect();
     out.push((
         "record the days' roll-ups".into(),
         format!(
-            "INSERT INTO {db}.keyword_day_closures (day, version) VALUES {}",
+            "INSERT INTO {db}.keyword_day_closures (day, version, rollup) VALUES {}",
             rows.join(", ")
         ),
     ));
@@ -82,7 +93,7 @@ pub async fn missing(
         .client()
         .query(
             "SELECT day, version FROM aggregate_closures FINAL \
-             WHERE (day, version) NOT IN (SELECT day, version FROM keyword_day_closures FINAL) \
+             WHERE (day, version) NOT IN (SELECT day, version FROM keyword_day_closures) \
              ORDER BY version, day",
         )
         .fetch_all()
@@ -109,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_day_is_rolled_up_from_its_own_versions_counts_before_it_is_recorded() {
-        let s = statements("voc", &[20_000, 20_001], 8);
+        let s = statements("voc", &[20_000, 20_001], 8, 11);
         assert_eq!(s.len(), LEVELS.len() + 1);
         for (level, (what, sql)) in LEVELS.iter().zip(&s) {
             assert!(what.contains(level.what));
@@ -128,8 +139,17 @@ mod tests {
             );
         }
         assert!(s[LEVELS.len()].0.starts_with("record"));
-        assert!(s[LEVELS.len()].1.ends_with("VALUES (20000, 8), (20001, 8)"));
-        assert!(statements("voc", &[], 8).is_empty());
+        assert!(
+            s[LEVELS.len()]
+                .1
+                .ends_with("VALUES (20000, 8, 11), (20001, 8, 11)")
+        );
+        assert!(
+            s[..LEVELS.len()]
+                .iter()
+                .all(|(_, q)| q.contains("toUInt64(8), toUInt64(11)"))
+        );
+        assert!(statements("voc", &[], 8, 11).is_empty());
     }
 
     #[test]
