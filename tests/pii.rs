@@ -120,12 +120,24 @@ async fn no_personal_data_in_any_table_or_log() {
         "SELECT name FROM system.tables WHERE database = '{}'",
         p.db
     ));
+    // Every column but numbers and times: a version in milliseconds can hold "8765" by chance,
+    // and personal data is text.
     let mut dump = String::new();
     for table in tables.lines() {
-        dump.push_str(
-            &p.ch
-                .q(&format!("SELECT * FROM {}.`{table}` FORMAT TSV", p.db)),
-        );
+        let columns = p.ch.q(&format!(
+            "SELECT name FROM system.columns WHERE database = '{}' AND table = '{table}' \
+             AND NOT match(type, '^(Nullable[(])?(U?Int|Float|Decimal|Date|DateTime|Enum|AggregateFunction)')",
+            p.db
+        ));
+        let columns: Vec<String> = columns.lines().map(|c| format!("`{c}`")).collect();
+        if columns.is_empty() {
+            continue;
+        }
+        dump.push_str(&p.ch.q(&format!(
+            "SELECT {} FROM {}.`{table}` FORMAT TSV",
+            columns.join(", "),
+            p.db
+        )));
     }
     assert!(
         dump.contains("<TEL>") && dump.contains("<EMAIL>") && dump.contains("<CARD>"),
