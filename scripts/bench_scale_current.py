@@ -100,7 +100,13 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: bool 
     before = {} if closed_only else measure(s, plan)
     sizes_before = sizes(s, db)
     started = time.monotonic()
-    for stmt in plan["upgrade_from_12"] if upgrade else [] if existing else plan["close"]:
+    if upgrade:
+        statements = plan["upgrade_from_12"]
+    elif existing:
+        statements = []
+    else:
+        statements = plan["close"]
+    for stmt in statements:
         s.query(stmt)
     close_s = time.monotonic() - started
     print(f"{'upgraded' if upgrade else 'closed'} in {close_s:.0f} s", file=sys.stderr, flush=True)

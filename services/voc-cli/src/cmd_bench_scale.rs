@@ -389,13 +389,14 @@ fn write_plan(
         .filter(|m| m.version >= 13)
         .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
         .chain(
-            days.chunks(31)
+            days.chunks(voc_store::closing::DAYS_PER_STATEMENT)
                 .flat_map(|chunk| voc_store::days::statements(&args.database, chunk, 2, 3))
                 .chain(voc_store::months::statements(
                     &args.database,
                     None,
                     &voc_store::months::months_of(&days),
-                    // Above the retired roll-ups' revision (version 2 + ready + 1).
+                    // Any version above the close's roll-ups (version 2, made current as
+                    // revision 3).
                     6,
                 ))
                 .map(|(_, sql)| sql),

@@ -34,7 +34,7 @@ use crate::history::sql_list;
 
 /// Days per closing statement: `interactions FINAL` over a month at a time bounds the server's
 /// memory on small machines.
-const DAYS_PER_STATEMENT: usize = 31;
+pub const DAYS_PER_STATEMENT: usize = 31;
 
 /// A count table for closed days, and the SELECT that fills it from `interactions FINAL`: the same
 /// groups as the materialised view of its id sets, with `count()` where the view keeps the set.

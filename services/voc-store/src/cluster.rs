@@ -462,10 +462,11 @@ mod tests {
                 "{out}"
             );
             let reads = out.matches("FROM `voc`.aggregate_closures").count();
-            let global = out.matches("GLOBAL IN (SELECT day").count()
-                + out.matches("GLOBAL NOT IN (SELECT day").count()
-                - out
-                    .matches("GLOBAL IN (SELECT day, version, rollup FROM `voc`.keyword_days")
+            let global = out
+                .matches("GLOBAL IN (SELECT day, version FROM `voc`.aggregate_closures")
+                .count()
+                + out
+                    .matches("GLOBAL NOT IN (SELECT day FROM `voc`.aggregate_closures")
                     .count();
             let scalar = out
                 .matches("(SELECT max(day) FROM `voc`.aggregate_closures)")

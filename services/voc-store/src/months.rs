@@ -1,7 +1,7 @@
 //! Monthly keyword roll-ups (migration 0012): for each UTC month whose days are all closed, the
 //! keyword counts of its closed days summed at the [`crate::levels`] (three since migration 0013),
-//! so that the keyword panels over quarters and years read a dozen
-//! months of small groups instead of a year of hourly rows.
+//! so that the keyword panels over quarters and years read a dozen months of small groups instead
+//! of a year of hourly rows.
 //!
 //! A close that closes or re-closes a day of a month rolls that month up again, after recording its
 //! day closures ([`statements`], called by [`crate::closing::statements`]): the month is retired,
