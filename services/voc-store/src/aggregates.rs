@@ -111,17 +111,17 @@ pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreErro
     );
     let settings = crate::cluster::fresh_reads(store.cluster());
     for a in &aggregations {
-        store
-            .execute_with(
-                &format!("rebuild re-tagged hours of {}", a.table),
-                &format!(
-                    "INSERT INTO {} {}",
-                    a.table,
-                    a.select.replace(SOURCE_MARK, &only_these_hours)
-                ),
-                &settings,
-            )
-            .await?;
+        let what = format!("rebuild re-tagged hours of {}", a.table);
+        let sql = format!(
+            "INSERT INTO {} {}",
+            a.table,
+            a.select.replace(SOURCE_MARK, &only_these_hours)
+        );
+        // Id sets merge: a try stopped half-way adds nobody twice when run again.
+        crate::cluster::waiting_for_fresh_replicas(&what, crate::cluster::stale_backoff(), || {
+            store.execute_with(&what, &sql, &settings)
+        })
+        .await?;
     }
     Ok(())
 }

@@ -87,6 +87,12 @@ impl StoreError {
             source,
         }
     }
+
+    /// Whether this is a cluster read that found every replica of a shard too far behind
+    /// ([`crate::refusal::replicas_stale`]).
+    pub fn replicas_stale(&self) -> bool {
+        matches!(self, StoreError::Query { source, .. } if crate::refusal::replicas_stale(source))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -29,7 +29,7 @@
 use serde::Deserialize;
 
 use crate::client::{Store, StoreError};
-use crate::cluster::mutation_target;
+use crate::cluster::{mutation_target, stale_backoff, waiting_for_fresh_replicas};
 use crate::history::sql_list;
 
 /// Days per closing statement: `interactions FINAL` over a month at a time bounds the server's
@@ -314,10 +314,13 @@ pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, Sto
     let report = if due.is_empty() {
         CloseReport::default()
     } else {
-        let now = next_second(store, now).await?;
         let days: Vec<u32> = due.iter().map(|d| d.day).collect();
         let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
-        close(store, &days, &reclosed, now).await?
+        waiting_for_fresh_replicas("close days", stale_backoff(), || async {
+            let now = next_second(store, now).await?;
+            close(store, &days, &reclosed, now).await
+        })
+        .await?
     };
     // The days are closed whatever happens here: a day or month left without a roll-up reads
     // from the hourly rows, and the next close tries again.
@@ -383,9 +386,13 @@ pub async fn reclose(store: &Store, days: &[u32]) -> Result<CloseReport, StoreEr
     if days.is_empty() {
         return Ok(CloseReport::default());
     }
-    let now = store.server_now().await?;
-    let now = next_second(store, now).await?;
-    close(store, days, days, now).await
+    // Each try is a close of its own, under a new version: one stopped half-way is never read.
+    waiting_for_fresh_replicas("re-close days", stale_backoff(), || async {
+        let now = store.server_now().await?;
+        let now = next_second(store, now).await?;
+        close(store, days, days, now).await
+    })
+    .await
 }
 
 /// Waits until the deletes of every close so far have run (closes never wait for them: readers

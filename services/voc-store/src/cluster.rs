@@ -239,6 +239,46 @@ pub fn fresh_reads(cluster: Option<&str>) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// How long a close or a rebuild waits, in all, for a shard to have a replica fresh enough for
+/// [`fresh_reads`], in seconds. A replica that was stopped needs to fetch what it missed, and the
+/// one that stayed up may first fetch parts only the stopped one held: both can lag
+/// [`MAX_READ_LAG_S`] for a minute or two after a restart.
+pub const STALE_WAIT_S: u64 = 300;
+
+/// The pauses between attempts while replicas are stale: from 1 s, doubling up to 15 s, at most
+/// [`STALE_WAIT_S`] in all.
+pub fn stale_backoff() -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_secs(1))
+        .with_max_delay(std::time::Duration::from_secs(15))
+        .with_total_delay(Some(std::time::Duration::from_secs(STALE_WAIT_S)))
+        .without_max_times()
+}
+
+/// Runs `attempt` until it does not fail on stale replicas (ClickHouse code 369), pausing as
+/// `backoff` says, and returns its last result: an outage of a replica makes a close or rebuild
+/// wait, not fail. Each attempt must be safe to run again after a half-way failure (a close takes
+/// a new version; id sets merge without counting anyone twice).
+pub async fn waiting_for_fresh_replicas<T, F, Fut>(
+    what: &str,
+    backoff: backon::ExponentialBuilder,
+    attempt: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    use backon::Retryable;
+    attempt
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(StoreError::replicas_stale)
+        .notify(|e, pause| {
+            tracing::warn!(what, error = %e, next_try_ms = pause.as_millis() as u64, "replicas behind; waiting");
+        })
+        .await
+}
+
 /// A `system` table read from one replica of every shard of the store's cluster, as a table
 /// expression (`cluster('name', system, table)`, with the credentials of `remote_servers`, so no
 /// password goes into a query).
@@ -366,6 +406,52 @@ mod tests {
     use super::*;
     use crate::ServerVersion;
     use crate::migrate::{MIGRATIONS, render};
+
+    fn failure(message: &str) -> StoreError {
+        StoreError::Query {
+            what: "rebuild".into(),
+            source: clickhouse::error::Error::BadResponse(message.into()),
+        }
+    }
+
+    const STALE: &str = "Code: 369, e.displayText() = DB::Exception: Could not find enough connections to up-to-date replicas. Got: 0, needed: 1";
+
+    fn quick() -> backon::ExponentialBuilder {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(1))
+            .with_max_delay(std::time::Duration::from_millis(2))
+            .with_total_delay(Some(std::time::Duration::from_millis(50)))
+            .without_max_times()
+    }
+
+    #[tokio::test]
+    async fn stale_replicas_are_waited_for_and_other_errors_are_not() {
+        let tries = std::cell::Cell::new(0);
+        let twice_stale = || async {
+            tries.set(tries.get() + 1);
+            if tries.get() <= 2 {
+                Err(failure(STALE))
+            } else {
+                Ok(tries.get())
+            }
+        };
+        let out = waiting_for_fresh_replicas("rebuild", quick(), twice_stale).await;
+        assert_eq!(out.ok(), Some(3));
+        tries.set(0);
+        let missing_table = || async {
+            tries.set(tries.get() + 1);
+            Err::<(), _>(failure(
+                "Code: 60. DB::Exception: Table voc.x does not exist",
+            ))
+        };
+        let out = waiting_for_fresh_replicas("rebuild", quick(), missing_table).await;
+        assert!(out.is_err());
+        assert_eq!(tries.get(), 1, "a refusal is not retried");
+        // Stale for ever: gives up after the total wait, with the error.
+        let always_stale = || async { Err::<(), _>(failure(STALE)) };
+        let out = waiting_for_fresh_replicas("rebuild", quick(), always_stale).await;
+        assert!(out.is_err_and(|e| e.replicas_stale()));
+    }
 
     fn rendered() -> Vec<String> {
         let v = ServerVersion {

@@ -66,6 +66,14 @@ pub fn ddl_queued(e: &clickhouse::error::Error) -> bool {
     matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(159) && m.contains("distributed_ddl_task_timeout"))
 }
 
+/// Whether `e` is a read of a Distributed table that found no replica of some shard recent
+/// enough for `max_replica_delay_for_distributed_queries` (369 ALL_REPLICAS_ARE_STALE): a
+/// replica that has just come back, and the one that stayed up while it still fetches the parts
+/// only the other held, both lag for a while. Waiting fixes it.
+pub fn replicas_stale(e: &clickhouse::error::Error) -> bool {
+    matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(369))
+}
+
 fn error_code(message: &str) -> Option<u32> {
     let rest = &message[message.find("Code: ")? + 6..];
     let digits = rest
@@ -101,5 +109,19 @@ mod tests {
             None
         );
         assert_eq!(Refusal::of(&E::TimedOut), None);
+    }
+
+    #[test]
+    fn stale_replicas_are_an_outage_told_apart_by_their_code() {
+        use clickhouse::error::Error as E;
+        // 18.16's form, as a rebuild met it in CI.
+        let stale = E::BadResponse(
+            "Code: 369, e.displayText() = DB::Exception: Could not find enough connections to up-to-date replicas. Got: 0, needed: 1".into(),
+        );
+        assert!(replicas_stale(&stale) && Refusal::of(&stale).is_none());
+        assert!(!replicas_stale(&E::BadResponse(
+            "Code: 60. DB::Exception: Table voc.x does not exist".into()
+        )));
+        assert!(!replicas_stale(&E::TimedOut));
     }
 }
