@@ -837,21 +837,7 @@ fn closed_days_scenario(p: Pipeline) {
     ] {
         drop_table(&p, t);
     }
-    let on_cluster = p.ch.cluster.as_ref().map_or(String::new(), |_| {
-        format!(" ON CLUSTER {}", voc_tests::cluster::NAME)
-    });
-    p.ch.q(&format!(
-        "ALTER TABLE {}.schema_migrations{on_cluster} DELETE WHERE version = 13",
-        p.db
-    ));
-    p.wait_for("migration 13 forgotten", WAIT, || {
-        p.ch.q(&format!(
-            "SELECT count() FROM {}.schema_migrations WHERE version = 13",
-            p.db
-        ))
-        .trim()
-            == "0"
-    });
+    forget_migration(&p, 13);
     p.migrate();
     assert_eq!(
         p.ch.q(&format!("SELECT count() FROM {}.keyword_months", p.db))
@@ -874,5 +860,53 @@ fn closed_days_scenario(p: Pipeline) {
     assert_eq!(close(&p), (0, 0), "nothing due");
     p.assert_aggregates_exact();
     top_keywords_exact(&p, month, now);
+
+    // The closes delete their days' rows from the open days' copy sorted by hour (0014).
+    let of_closed_days = format!(
+        "SELECT count() FROM {db}.interactions_open \
+         WHERE intDiv(toUInt32(hour), 86400) IN (SELECT day FROM {db}.aggregate_closures)",
+        db = p.db
+    );
+    p.wait_for("no closed day's rows in interactions_open", WAIT, || {
+        p.ch.q(&of_closed_days).trim() == "0"
+    });
+    // An upgrade to it: the migration copies the days still open, and the keyword panels read
+    // the open days from the copy.
+    for t in [
+        "interactions_open_view",
+        "keyword_topic_hourly",
+        "interactions_open",
+    ] {
+        drop_table(&p, t);
+    }
+    forget_migration(&p, 14);
+    p.migrate();
+    let copied: u64 =
+        p.ch.q(&format!("SELECT count() FROM {}.interactions_open", p.db))
+            .trim()
+            .parse()
+            .expect("count");
+    assert!(copied > 0, "the open days are copied");
+    p.assert_aggregates_exact();
+    top_keywords_exact(&p, month, now);
     worker.terminate();
+}
+
+/// Makes the database forget that migration `version` ran, as before an upgrade to it.
+fn forget_migration(p: &Pipeline, version: u32) {
+    let on_cluster = p.ch.cluster.as_ref().map_or(String::new(), |_| {
+        format!(" ON CLUSTER {}", voc_tests::cluster::NAME)
+    });
+    p.ch.q(&format!(
+        "ALTER TABLE {}.schema_migrations{on_cluster} DELETE WHERE version = {version}",
+        p.db
+    ));
+    p.wait_for(&format!("migration {version} forgotten"), WAIT, || {
+        p.ch.q(&format!(
+            "SELECT count() FROM {}.schema_migrations WHERE version = {version}",
+            p.db
+        ))
+        .trim()
+            == "0"
+    });
 }

@@ -5,7 +5,8 @@
 //! 1. each `*_closed` table gets the days' counts from `interactions FINAL` under a new version;
 //! 2. `aggregate_closures` records (day, version, `T`): from then on readers take those counts;
 //! 3. the days' id sets written before `T` are deleted (every interaction they hold was in the
-//!    table when step 1 read it), and the days' counts under older versions too.
+//!    table when step 1 read it), and the days' counts under older versions too, and the days'
+//!    rows of `interactions_open` (migration 0014), which only the open days need.
 //!
 //! Versions are ordered by `T` (the later close wins, and it read the table after everything an
 //! earlier close deleted). On servers from 19.x the deletes stop a minute before `T`: a view's rows
@@ -101,6 +102,9 @@ const CLOSED_TABLES: [ClosedTable; 5] = [
 /// The id-set tables whose closed days are deleted once closed.
 const STATE_TABLES: [&str; 2] = ["topic_volume_hourly_state", "keyword_hourly_state"];
 
+/// The open days' interactions sorted by hour (migration 0014), read by `keyword_topic_hourly`.
+pub(crate) const OPEN_TABLE: &str = "interactions_open";
+
 /// The day an aggregate row belongs to: the UTC day of its hour. Every reader (the views), every
 /// delete and every close uses this one key, so that a server whose time zone is not a whole number
 /// of hours from UTC (its hours start at :30) puts each hour in the same day everywhere.
@@ -132,8 +136,9 @@ pub struct CloseReport {
 
 /// The statements that close `days` (UTC day numbers) under `version`, in order, as (what, SQL):
 /// the counts, the closure rows, then the deletes of the days' id sets stamped before `bound`
-/// (server time, seconds since the epoch: see [`close_due`]) and of the days' counts under older
-/// versions (a re-close's, or a closer's that stopped half-way). On a cluster the deletes go to
+/// (server time, seconds since the epoch: see [`close_due`]), of the days' rows of
+/// [`OPEN_TABLE`], and of the days' counts under older versions (a re-close's, or a closer's that
+/// stopped half-way). On a cluster the deletes go to
 /// every shard's local tables ([`crate::cluster::mutation_target`]). Pure, so a plan for another
 /// engine runs exactly these.
 pub fn statements(
@@ -192,6 +197,14 @@ pub fn statements(
             ),
         ));
     }
+    // Rows of closed days are never read there; one a late message adds goes at its re-close.
+    out.push((
+        format!("delete the closed days' interactions from {OPEN_TABLE}"),
+        format!(
+            "ALTER TABLE {} DELETE WHERE {HOUR_DAY} IN ({list})",
+            mutation_target(database, OPEN_TABLE, cluster)
+        ),
+    ));
     for c in CLOSED_TABLES {
         out.push((
             format!("delete older versions of the days from {}", c.table),
@@ -402,7 +415,7 @@ pub async fn settle(store: &Store) -> Result<(), StoreError> {
         .iter()
         .copied()
         .chain(CLOSED_TABLES.iter().map(|c| c.table))
-        .chain([crate::months::TABLE, crate::days::TABLE])
+        .chain([crate::months::TABLE, crate::days::TABLE, OPEN_TABLE])
         .collect();
     crate::aggregates::wait_for_mutations(store, &tables, 0).await
 }
@@ -579,9 +592,12 @@ mod tests {
     fn every_id_set_table_has_counts_over_the_same_groups() {
         let v = crate::ServerVersion::parse("18.16.1").expect("version");
         let views = crate::aggregates::views(crate::migrate::MIGRATIONS, "voc", v).expect("views");
-        assert_eq!(views.len(), STATE_TABLES.len());
+        assert_eq!(views.len(), STATE_TABLES.len() + 1, "and {OPEN_TABLE}");
         for crate::aggregates::Aggregation { table, select } in views {
             let state = table.trim_start_matches("`voc`.");
+            if state == OPEN_TABLE {
+                continue;
+            }
             assert!(STATE_TABLES.contains(&state), "{state}");
             let groups = select
                 .rsplit_once("GROUP BY")

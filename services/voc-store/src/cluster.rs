@@ -54,7 +54,10 @@ pub enum Placement {
 pub fn placement(table: &str) -> Option<Placement> {
     use Placement::{Everywhere, Sharded};
     Some(match table {
-        "interactions" | "theme_members" => Sharded("cityHash64(interaction_id)"),
+        // The open copy lies beside its interactions: one shard collapses both.
+        "interactions" | "interactions_open" | "theme_members" => {
+            Sharded("cityHash64(interaction_id)")
+        }
         "flags" | "flag_events" => Sharded("cityHash64(flag_id)"),
         "topic_volume_hourly_state"
         | "keyword_hourly_state"

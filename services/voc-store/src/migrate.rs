@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "keyword_daily",
         sql: include_str!("../../../schemas/clickhouse/0013_keyword_daily.sql"),
     },
+    Migration {
+        version: 14,
+        name: "interactions_open",
+        sql: include_str!("../../../schemas/clickhouse/0014_interactions_open.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
