@@ -14,9 +14,10 @@ With --existing DIR, the database a --closed-only run left in DIR (filled and cl
 again, as it is: after a change of settings or queries, without filling 30 M rows again.
 
 With --existing DIR --upgrade, that database, made before migration 0013, is first brought up to
-date as `voc migrate` and the next close would (the plan's `upgrade_from_12`: the migration, the
+date as `voc migrate` and the next close would (the plan's `upgrade_from_12`: the migrations, the
 days' keyword roll-ups, the months rolled up again), timed; the plan must have the same end
-(`voc bench scale --end`).
+(`voc bench scale --end`). With --upgrade 13, a database made before migration 0014 is brought up
+to date (`upgrade_from_13`: the migration, which copies the open days).
 
 With --closed-only, only the closed days are measured (at 30 M the id sets for every day take
 minutes per query, and they are the design the closed days replaced); no answers are compared.
@@ -69,7 +70,8 @@ def main() -> int:
     parser.add_argument("--closed-only", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="leave the database in DIR (for --existing)")
     parser.add_argument("--existing", metavar="DIR", help="measure the database a --keep run left")
-    parser.add_argument("--upgrade", action="store_true", help="with --existing: apply the plan's upgrade_from_12 first")
+    parser.add_argument("--upgrade", nargs="?", type=int, const=12, choices=[12, 13],
+                        help="with --existing: apply the plan's upgrade_from_12 (or upgrade_from_13) first")
     args = parser.parse_args()
     plan = json.load(open(args.plan, encoding="utf-8"))
     if args.existing:
@@ -81,7 +83,7 @@ def main() -> int:
         return run(plan, data, existing=False, closed_only=args.closed_only)
 
 
-def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: bool = False) -> int:
+def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: int | None = None) -> int:
     db = plan["database"]
     s = session.Session(data)
     for name, value in plan.get("settings", {}).items():
@@ -101,7 +103,7 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: bool 
     sizes_before = sizes(s, db)
     started = time.monotonic()
     if upgrade:
-        statements = plan["upgrade_from_12"]
+        statements = plan[f"upgrade_from_{upgrade}"]
     elif existing:
         statements = []
     else:
@@ -117,7 +119,7 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: bool 
     n = plan["interactions"]
     print(f"voc bench scale (plan) : {n} interactions over 365 days on ClickHouse {version} (chdb), "
           f"filled in {fill_s:.0f} s; {plan['rounds']} round(s); closed in {close_s:.1f} s"
-          f"{' (an existing database)' if existing else ''}{', upgraded from migration 12' if upgrade else ''}; settings {plan.get('settings', {})}\n")
+          f"{' (an existing database)' if existing else ''}{f', upgraded from migration {upgrade}' if upgrade else ''}; settings {plan.get('settings', {})}\n")
     print(f"{'query':<92} {'range':>6} {'ids p50':>9} {'ids p95':>9} {'cls p50':>9} {'cls p95':>9} {'rows':>8} {'same':>5}")
     order = ["24h", "7d", "90d", "365d", "all"]
     worst = {"id_sets": {}, "closed": {}}

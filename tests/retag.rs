@@ -874,7 +874,9 @@ fn closed_days_scenario(p: Pipeline) {
     // the open days from the copy.
     for t in [
         "interactions_open_view",
+        "keyword_topic_rows",
         "keyword_topic_hourly",
+        "keyword_topic_open",
         "interactions_open",
     ] {
         drop_table(&p, t);

@@ -52,7 +52,25 @@ SELECT
 FROM ${DB}.interactions FINAL
 WHERE intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures);
 
--- The same view as 0010, its open side read from the table above (the bound on `hour` now prunes
+-- The open days' rows to be summed: one per interaction × keyword × topic (`(any)` first, `(none)`
+-- for no topic), `interactions` 1. Grouping them by all six columns costs more than reading them
+-- (BENCHMARKS.md §4): a panel that sums by keyword reads `keyword_topic_rows`, which has the
+-- closed days' counts and these rows, and groups once.
+CREATE VIEW IF NOT EXISTS ${DB}.keyword_topic_open
+AS SELECT
+    hour,
+    arrayJoin(arrayDistinct(keywords)) AS keyword,
+    arrayJoin(arrayPushFront(arrayDistinct(if(empty(topics), ['(none)'], topics)), '(any)')) AS topic,
+    voice_type,
+    product,
+    channel,
+    toUInt64(1) AS interactions,
+    toUInt64(sentiment = 'negative') AS negative
+FROM ${DB}.interactions_open FINAL
+WHERE hour >= toDateTime((SELECT max(day) FROM ${DB}.aggregate_closures) * 86400 + 82800)
+  AND intDiv(toUInt32(hour), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures);
+
+-- The same view as 0010, its open side summed from the rows above (the bound on `hour` now prunes
 -- by the sorting key, not only by month).
 DROP TABLE IF EXISTS ${DB}.keyword_topic_hourly;
 
@@ -63,20 +81,16 @@ WHERE (intDiv(toUInt32(hour), 86400), version) IN (SELECT day, version FROM ${DB
 UNION ALL
 SELECT
     hour, keyword, topic, voice_type, product, channel,
-    count() AS interactions,
-    countIf(sentiment = 'negative') AS negative
-FROM
-(
-    SELECT
-        hour,
-        arrayJoin(arrayDistinct(keywords)) AS keyword,
-        arrayJoin(arrayPushFront(arrayDistinct(if(empty(topics), ['(none)'], topics)), '(any)')) AS topic,
-        voice_type,
-        product,
-        channel,
-        sentiment
-    FROM ${DB}.interactions_open FINAL
-    WHERE hour >= toDateTime((SELECT max(day) FROM ${DB}.aggregate_closures) * 86400 + 82800)
-      AND intDiv(toUInt32(hour), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures)
-)
-GROUP BY hour, keyword, topic, voice_type, product, channel
+    sum(interactions) AS interactions,
+    sum(negative) AS negative
+FROM ${DB}.keyword_topic_open
+GROUP BY hour, keyword, topic, voice_type, product, channel;
+
+-- `keyword_topic_hourly` without the open side's grouping: several rows per group, to be summed.
+CREATE VIEW IF NOT EXISTS ${DB}.keyword_topic_rows
+AS SELECT hour, keyword, topic, voice_type, product, channel, interactions, negative
+FROM ${DB}.keyword_topic_hourly_closed
+WHERE (intDiv(toUInt32(hour), 86400), version) IN (SELECT day, version FROM ${DB}.aggregate_closures FINAL)
+UNION ALL
+SELECT hour, keyword, topic, voice_type, product, channel, interactions, negative
+FROM ${DB}.keyword_topic_open

@@ -334,6 +334,15 @@ impl Pipeline {
         if kt_view != kt_final {
             return Err("keyword_topic_hourly differs from interactions FINAL".into());
         }
+        // The same counts as rows to be summed (the keyword panels read these).
+        let kt_rows = self.ch.q(&format!(
+            "SELECT hour, keyword, topic, voice_type, product, channel, sum(interactions), sum(negative) \
+             FROM {db}.keyword_topic_rows GROUP BY hour, keyword, topic, voice_type, product, channel \
+             ORDER BY hour, keyword, topic, voice_type, product, channel"
+        ));
+        if kt_rows != kt_final {
+            return Err("keyword_topic_rows, summed, differs from interactions FINAL".into());
+        }
         let totals_view = self.ch.q(&format!(
             "SELECT hour, voice_type, complaint_type, channel, product, interactions, negative FROM {db}.volume_hourly \
              ORDER BY hour, voice_type, complaint_type, channel, product"

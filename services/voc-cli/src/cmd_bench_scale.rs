@@ -381,7 +381,8 @@ fn write_plan(
             .into_iter()
             .map(|(_, sql)| sql)
             .collect();
-    // The same database closed before the keyword roll-ups by day (migration 0013), brought up to
+    // The same database closed before the keyword roll-ups by day (migration 0013; the plan runs
+    // every later migration too), brought up to
     // date as a close after the upgrade would: the migration, the days' roll-ups under the
     // version they were closed with, and the months rolled up again at every level.
     let upgrade: Vec<String> = voc_store::migrate::MIGRATIONS
@@ -401,6 +402,13 @@ fn write_plan(
                 ))
                 .map(|(_, sql)| sql),
         )
+        .collect();
+    // A database made before the open days' copy (migration 0014): the migration alone, which
+    // copies the open days.
+    let upgrade_from_13: Vec<String> = voc_store::migrate::MIGRATIONS
+        .iter()
+        .filter(|m| m.version >= 14)
+        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
         .collect();
     let queries: Vec<serde_json::Value> = grafana_queries(
         &args.database,
@@ -424,6 +432,7 @@ fn write_plan(
         "fill": fills,
         "close": close,
         "upgrade_from_12": upgrade,
+        "upgrade_from_13": upgrade_from_13,
         "queries": queries,
     });
     std::fs::write(path, plan.to_string())
