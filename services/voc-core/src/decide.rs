@@ -217,7 +217,9 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         };
         return (VoiceType::Complaint, Sentiment::Negative, by_model);
     }
-    if sentiment == Sentiment::Negative {
+    // Not a complaint; a voice that only evaluates (迷惑です, 今後が不安), with no question, request
+    // or procedure, stays negative where its words' own score says so.
+    if sentiment == Sentiment::Negative && (other_voice.1 > 0.0 || senti.score > -threshold) {
         sentiment = Sentiment::Neutral;
     }
     // Past here a rules' complaint was overruled: whatever the voice becomes is the model's.
