@@ -3,7 +3,9 @@
 -- read of two days decoded the keywords of the whole month (BENCHMARKS.md §4, "The open days
 -- sorted by hour"). Only what the view groups by is kept. One row per (hour, interaction_id): a
 -- replay or re-tag collapses in FINAL as in `interactions` (the id sets of 0009 key an
--- interaction by its hour in the same way). A close deletes its days' rows (closing.rs); rows of
+-- interaction by its hour in the same way: a re-send that moves an interaction to another hour of
+-- an open day counts it in both hours until that day closes, which reads `interactions FINAL`). A
+-- close deletes its days' rows (closing.rs); rows of
 -- closed days are never read here, so one left by a late message only waits for the re-close.
 
 CREATE TABLE IF NOT EXISTS ${DB}.interactions_open
@@ -37,7 +39,10 @@ AS SELECT
     version
 FROM ${DB}.interactions;
 
--- The days still open when this migration runs (all of them on a database never closed).
+-- The days still open when this migration runs (all of them on a database never closed), from the
+-- day after the last closed one, as the view reads them (partitions before it are skipped). An
+-- insert already running when the view was created does not reach it: stop the workers for this
+-- migration, or run it again (a row copied twice collapses in FINAL).
 INSERT INTO ${DB}.interactions_open
 SELECT
     toStartOfHour(occurred_at) AS hour,
@@ -50,7 +55,8 @@ SELECT
     CAST(sentiment AS String) AS sentiment,
     version
 FROM ${DB}.interactions FINAL
-WHERE intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures);
+WHERE occurred_at >= toDateTime((SELECT max(day) FROM ${DB}.aggregate_closures) * 86400 + 82800)
+  AND intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) NOT IN (SELECT day FROM ${DB}.aggregate_closures);
 
 -- The open days' rows to be summed: one per interaction × keyword × topic (`(any)` first, `(none)`
 -- for no topic), `interactions` 1. Grouping them by all six columns costs more than reading them

@@ -528,7 +528,9 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
     let before = m.run().await?;
     let sizes_before = table_sizes(&store).await?;
     let closing = Instant::now();
-    let report = voc_store::closing::close_due(&store, open_days()).await?;
+    let report =
+        voc_store::closing::close_due(&store, open_days(), voc_store::cluster::stale_backoff())
+            .await?;
     voc_store::closing::settle(&store).await?;
     let close_s = closing.elapsed().as_secs_f64();
     eprintln!(

@@ -93,10 +93,15 @@ pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyh
     loop {
         let at = now_or(now)?;
         let started = std::time::Instant::now();
-        // Closing first, so detection reads the day's counts; a failed close is retried at the
-        // next run and does not hold detection back (open id sets are exact meanwhile).
-        if let Err(e) =
-            crate::cmd_aggregates::close_due(&store, settings.clickhouse.aggregate_open_days).await
+        // Closing first, so detection reads the day's counts; a failed close (stale replicas
+        // too: it does not wait for them) is retried at the next run and does not hold
+        // detection back (open id sets are exact meanwhile).
+        if let Err(e) = crate::cmd_aggregates::close_due(
+            &store,
+            settings.clickhouse.aggregate_open_days,
+            voc_store::cluster::no_stale_wait(),
+        )
+        .await
         {
             tracing::warn!(error = %e, "closing aggregate days failed; retrying at the next run");
         }

@@ -321,7 +321,14 @@ fn stamp_margin_s(store: &Store) -> u32 {
 /// Closes every due day (see the module docs): the days older than the last `open_days` UTC days
 /// (today counts as one), and closed days with late or replayed messages. Idempotent; safe next to
 /// live workers and to another closer (the higher version wins, each complete).
-pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, StoreError> {
+///
+/// On a cluster, while every replica of a shard is too far behind, it waits as `stale` says
+/// ([`crate::cluster::stale_backoff`]; the flagger waits for nobody: its next run tries again).
+pub async fn close_due(
+    store: &Store,
+    open_days: u32,
+    stale: crate::cluster::StaleWait,
+) -> Result<CloseReport, StoreError> {
     let now = store.server_now().await?;
     let due = due(store, now, open_days).await?;
     let report = if due.is_empty() {
@@ -329,7 +336,7 @@ pub async fn close_due(store: &Store, open_days: u32) -> Result<CloseReport, Sto
     } else {
         let days: Vec<u32> = due.iter().map(|d| d.day).collect();
         let reclosed: Vec<u32> = due.iter().filter(|d| d.closed).map(|d| d.day).collect();
-        waiting_for_fresh_replicas("close days", stale_backoff(), || async {
+        waiting_for_fresh_replicas("close days", stale, || async {
             let now = next_second(store, now).await?;
             close(store, &days, &reclosed, now).await
         })
@@ -586,6 +593,14 @@ mod tests {
         for sql in [m0010, m0011] {
             assert!(sql.contains(&format!("{HOUR_DAY_OF_OCCURRED} NOT IN")));
         }
+        // 0014 redefines 0010's view over the open days' copy, and adds the rows to sum.
+        let m0014 = include_str!("../../../schemas/clickhouse/0014_interactions_open.sql");
+        assert_eq!(
+            m0014.matches(&format!("WHERE ({HOUR_DAY}, version) IN")).count(),
+            2
+        );
+        assert!(m0014.contains(&format!("AND {HOUR_DAY} NOT IN")));
+        assert!(m0014.contains(&format!("{HOUR_DAY_OF_OCCURRED} NOT IN")));
     }
 
     #[test]

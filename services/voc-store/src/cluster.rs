@@ -242,20 +242,28 @@ pub fn fresh_reads(cluster: Option<&str>) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// How long a close or a rebuild waits, in all, for a shard to have a replica fresh enough for
-/// [`fresh_reads`], in seconds. A replica that was stopped needs to fetch what it missed, and the
+/// How long a close or a rebuild pauses, in all, for a shard to have a replica fresh enough for
+/// [`fresh_reads`], in seconds (the attempts' own time comes on top). A replica that was stopped needs to fetch what it missed, and the
 /// one that stayed up may first fetch parts only the stopped one held: both can lag
 /// [`MAX_READ_LAG_S`] for a minute or two after a restart.
 pub const STALE_WAIT_S: u64 = 300;
 
 /// The pauses between attempts while replicas are stale: from 1 s, doubling up to 15 s, at most
-/// [`STALE_WAIT_S`] in all.
+/// [`STALE_WAIT_S`] of pauses in all.
 pub fn stale_backoff() -> backon::ExponentialBuilder {
     backon::ExponentialBuilder::default()
         .with_min_delay(std::time::Duration::from_secs(1))
         .with_max_delay(std::time::Duration::from_secs(15))
         .with_total_delay(Some(std::time::Duration::from_secs(STALE_WAIT_S)))
         .without_max_times()
+}
+
+/// How a close or rebuild waits for stale replicas: [`stale_backoff`] or [`no_stale_wait`].
+pub type StaleWait = backon::ExponentialBuilder;
+
+/// No wait: a stale replica fails the attempt at once (for a caller that runs again anyway).
+pub fn no_stale_wait() -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default().with_max_times(0)
 }
 
 /// Runs `attempt` until it does not fail on stale replicas (ClickHouse code 369), pausing as
@@ -454,6 +462,11 @@ mod tests {
         let always_stale = || async { Err::<(), _>(failure(STALE)) };
         let out = waiting_for_fresh_replicas("rebuild", quick(), always_stale).await;
         assert!(out.is_err_and(|e| e.replicas_stale()));
+        // The flagger's close: one try.
+        tries.set(0);
+        let out = waiting_for_fresh_replicas("close", no_stale_wait(), twice_stale).await;
+        assert!(out.is_err());
+        assert_eq!(tries.get(), 1);
     }
 
     fn rendered() -> Vec<String> {
