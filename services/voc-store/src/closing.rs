@@ -596,7 +596,9 @@ mod tests {
         // 0014 redefines 0010's view over the open days' copy, and adds the rows to sum.
         let m0014 = include_str!("../../../schemas/clickhouse/0014_interactions_open.sql");
         assert_eq!(
-            m0014.matches(&format!("WHERE ({HOUR_DAY}, version) IN")).count(),
+            m0014
+                .matches(&format!("WHERE ({HOUR_DAY}, version) IN"))
+                .count(),
             2
         );
         assert!(m0014.contains(&format!("AND {HOUR_DAY} NOT IN")));
