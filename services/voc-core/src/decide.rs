@@ -185,8 +185,11 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     };
     // The model may overrule a complaint the rules found only in the words' polarity or a
     // complaint rule, never an escalation.
+    // Nor a voice whose complaint rules are decisive on their own (weight 2 and more: 迷惑です,
+    // a nuisance stated), which one word can carry and a character model misreads.
     let vetoed = !fired.escalation()
         && !sarcastic
+        && fired.voice_weight(VoiceType::Complaint) < 2.0
         && fired.model().is_some_and(|(gate, p)| {
             gate.veto.is_some_and(|veto| {
                 p.prob(HeadLabel::Voice, VoiceType::Complaint.as_str())
@@ -217,9 +220,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         };
         return (VoiceType::Complaint, Sentiment::Negative, by_model);
     }
-    // Not a complaint; a voice that only evaluates (迷惑です, 今後が不安), with no question, request
-    // or procedure, stays negative where its words' own score says so.
-    if sentiment == Sentiment::Negative && (other_voice.1 > 0.0 || senti.score > -threshold) {
+    if sentiment == Sentiment::Negative {
         sentiment = Sentiment::Neutral;
     }
     // Past here a rules' complaint was overruled: whatever the voice becomes is the model's.
