@@ -863,16 +863,16 @@ fn closed_days_scenario(p: Pipeline) {
          FROM {db}.keyword_month_closures FINAL WHERE ready = 1",
         db = p.db
     ));
-    for t in [
-        "keyword_daily",
-        "keyword_days",
-        "keyword_daily_closed",
-        "keyword_day_closures",
-    ] {
-        drop_table(&p, t);
-    }
-    forget_migration(&p, 13);
-    p.migrate();
+    migrate_again(
+        &p,
+        13,
+        &[
+            "keyword_daily",
+            "keyword_days",
+            "keyword_daily_closed",
+            "keyword_day_closures",
+        ],
+    );
     assert_eq!(
         p.ch.q(&format!("SELECT count() FROM {}.keyword_months", p.db))
             .trim(),
@@ -906,17 +906,17 @@ fn closed_days_scenario(p: Pipeline) {
     });
     // An upgrade to it: the migration copies the days still open, and the keyword panels read
     // the open days from the copy.
-    for t in [
-        "interactions_open_view",
-        "keyword_topic_rows",
-        "keyword_topic_hourly",
-        "keyword_topic_open",
-        "interactions_open",
-    ] {
-        drop_table(&p, t);
-    }
-    forget_migration(&p, 14);
-    p.migrate();
+    migrate_again(
+        &p,
+        14,
+        &[
+            "interactions_open_view",
+            "keyword_topic_rows",
+            "keyword_topic_hourly",
+            "keyword_topic_open",
+            "interactions_open",
+        ],
+    );
     let copied: u64 =
         p.ch.q(&format!("SELECT count() FROM {}.interactions_open", p.db))
             .trim()
@@ -926,6 +926,16 @@ fn closed_days_scenario(p: Pipeline) {
     p.assert_aggregates_exact();
     top_keywords_exact(&p, month, now);
     worker.terminate();
+}
+
+/// An upgrade to migration `version` of a database that had everything before it: drops what the
+/// migration creates (`tables`, in order), makes the database forget that it ran, and migrates.
+fn migrate_again(p: &Pipeline, version: u32, tables: &[&str]) {
+    for t in tables {
+        drop_table(p, t);
+    }
+    forget_migration(p, version);
+    p.migrate();
 }
 
 /// Makes the database forget that migration `version` ran, as before an upgrade to it.

@@ -198,7 +198,7 @@ mod tests {
                 assert!(a.select.starts_with("SELECT"), "{}", a.select);
                 assert_eq!(a.select.matches(SOURCE_MARK).count(), 1);
                 assert!(!a.select.contains("interactions\n"), "{}", a.select);
-                if a.table.ends_with("interactions_open") {
+                if a.table.ends_with(crate::closing::OPEN_TABLE) {
                     // A copy by hour, collapsed by FINAL: rebuilt hours hold the latest rows.
                     assert!(a.select.contains("toStartOfHour(occurred_at) AS hour"));
                     continue;

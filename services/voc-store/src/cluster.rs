@@ -243,14 +243,17 @@ pub fn fresh_reads(cluster: Option<&str>) -> Vec<(&'static str, String)> {
 }
 
 /// How long a close or a rebuild pauses, in all, for a shard to have a replica fresh enough for
-/// [`fresh_reads`], in seconds (the attempts' own time comes on top). A replica that was stopped needs to fetch what it missed, and the
-/// one that stayed up may first fetch parts only the stopped one held: both can lag
-/// [`MAX_READ_LAG_S`] for a minute or two after a restart.
+/// [`fresh_reads`], in seconds (the attempts' own time comes on top). A replica that was stopped
+/// needs to fetch what it missed, and the one that stayed up may first fetch parts only the
+/// stopped one held: both can lag [`MAX_READ_LAG_S`] for a minute or two after a restart.
 pub const STALE_WAIT_S: u64 = 300;
+
+/// How a close or rebuild waits for stale replicas: [`stale_backoff`] or [`no_stale_wait`].
+pub type StaleWait = backon::ExponentialBuilder;
 
 /// The pauses between attempts while replicas are stale: from 1 s, doubling up to 15 s, at most
 /// [`STALE_WAIT_S`] of pauses in all.
-pub fn stale_backoff() -> backon::ExponentialBuilder {
+pub fn stale_backoff() -> StaleWait {
     backon::ExponentialBuilder::default()
         .with_min_delay(std::time::Duration::from_secs(1))
         .with_max_delay(std::time::Duration::from_secs(15))
@@ -258,11 +261,8 @@ pub fn stale_backoff() -> backon::ExponentialBuilder {
         .without_max_times()
 }
 
-/// How a close or rebuild waits for stale replicas: [`stale_backoff`] or [`no_stale_wait`].
-pub type StaleWait = backon::ExponentialBuilder;
-
 /// No wait: a stale replica fails the attempt at once (for a caller that runs again anyway).
-pub fn no_stale_wait() -> backon::ExponentialBuilder {
+pub fn no_stale_wait() -> StaleWait {
     backon::ExponentialBuilder::default().with_max_times(0)
 }
 
@@ -272,7 +272,7 @@ pub fn no_stale_wait() -> backon::ExponentialBuilder {
 /// a new version; id sets merge without counting anyone twice).
 pub async fn waiting_for_fresh_replicas<T, F, Fut>(
     what: &str,
-    backoff: backon::ExponentialBuilder,
+    backoff: StaleWait,
     attempt: F,
 ) -> Result<T, StoreError>
 where
@@ -427,7 +427,7 @@ mod tests {
 
     const STALE: &str = "Code: 369, e.displayText() = DB::Exception: Could not find enough connections to up-to-date replicas. Got: 0, needed: 1";
 
-    fn quick() -> backon::ExponentialBuilder {
+    fn quick() -> StaleWait {
         backon::ExponentialBuilder::default()
             .with_min_delay(std::time::Duration::from_millis(1))
             .with_max_delay(std::time::Duration::from_millis(2))
