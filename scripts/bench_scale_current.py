@@ -17,7 +17,13 @@ With --existing DIR --upgrade, that database, made before migration 0013, is fir
 date as `voc migrate` and the next close would (the plan's `upgrade_from_12`: the migrations, the
 days' keyword roll-ups, the months rolled up again), timed; the plan must have the same end
 (`voc bench scale --end`). With --upgrade 13, a database made before migration 0014 is brought up
-to date (`upgrade_from_13`: the migration, which copies the open days).
+to date (`upgrade_from_13`: the migration, which copies the open days); with --upgrade 14, one made
+before migration 0015 (`upgrade_from_14`: the experience views split).
+
+With --existing DIR --compact, that database is measured as it is, then with its past months of
+`interactions` merged into one part each (the plan's `compact`, as `voc aggregates close` does
+once they are quiet), side by side: the columns `ids` are before the merge, `cls` after, and `same`
+compares the answers. With --upgrade as well, the upgrade is applied first.
 
 With --closed-only, only the closed days are measured (at 30 M the id sets for every day take
 minutes per query, and they are the design the closed days replaced); no answers are compared.
@@ -70,11 +76,16 @@ def main() -> int:
     parser.add_argument("--closed-only", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="leave the database in DIR (for --existing)")
     parser.add_argument("--existing", metavar="DIR", help="measure the database a --keep run left")
-    parser.add_argument("--upgrade", nargs="?", type=int, const=12, choices=[12, 13],
-                        help="with --existing: apply the plan's upgrade_from_12 (or upgrade_from_13) first")
+    parser.add_argument("--upgrade", nargs="?", type=int, const=12, choices=[12, 13, 14],
+                        help="with --existing: apply the plan's upgrade_from_12 (or _13, _14) first")
+    parser.add_argument("--compact", action="store_true",
+                        help="with --existing: measure before and after merging the past months")
     args = parser.parse_args()
     plan = json.load(open(args.plan, encoding="utf-8"))
     if args.existing:
+        if args.compact:
+            return run(plan, args.existing, existing=True, closed_only=False, upgrade=args.upgrade,
+                       compact=True)
         return run(plan, args.existing, existing=True, closed_only=True, upgrade=args.upgrade)
     if args.keep:
         return run(plan, args.keep, existing=False, closed_only=args.closed_only)
@@ -83,7 +94,8 @@ def main() -> int:
         return run(plan, data, existing=False, closed_only=args.closed_only)
 
 
-def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: int | None = None) -> int:
+def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: int | None = None,
+        compact: bool = False) -> int:
     db = plan["database"]
     s = session.Session(data)
     for name, value in plan.get("settings", {}).items():
@@ -99,10 +111,15 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: int |
             s.query(stmt)
     fill_s = time.monotonic() - started
     print(f"filled in {fill_s:.0f} s", file=sys.stderr, flush=True)
+    if compact and upgrade:
+        for stmt in plan[f"upgrade_from_{upgrade}"]:
+            s.query(stmt)
     before = {} if closed_only else measure(s, plan)
     sizes_before = sizes(s, db)
     started = time.monotonic()
-    if upgrade:
+    if compact:
+        statements = plan["compact"]
+    elif upgrade:
         statements = plan[f"upgrade_from_{upgrade}"]
     elif existing:
         statements = []
@@ -111,14 +128,15 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: int |
     for stmt in statements:
         s.query(stmt)
     close_s = time.monotonic() - started
-    print(f"{'upgraded' if upgrade else 'closed'} in {close_s:.0f} s", file=sys.stderr, flush=True)
+    done = "merged" if compact else "upgraded" if upgrade else "closed"
+    print(f"{done} in {close_s:.0f} s", file=sys.stderr, flush=True)
     after = measure(s, plan)
     if closed_only:
         before = after
     sizes_after = sizes(s, db)
     n = plan["interactions"]
     print(f"voc bench scale (plan) : {n} interactions over 365 days on ClickHouse {version} (chdb), "
-          f"filled in {fill_s:.0f} s; {plan['rounds']} round(s); closed in {close_s:.1f} s"
+          f"filled in {fill_s:.0f} s; {plan['rounds']} round(s); {'past months merged' if compact else 'closed'} in {close_s:.1f} s"
           f"{' (an existing database)' if existing else ''}{f', upgraded from migration {upgrade}' if upgrade else ''}; settings {plan.get('settings', {})}\n")
     print(f"{'query':<92} {'range':>6} {'ids p50':>9} {'ids p95':>9} {'cls p50':>9} {'cls p95':>9} {'rows':>8} {'same':>5}")
     order = ["24h", "7d", "90d", "365d", "all"]

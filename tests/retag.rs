@@ -465,9 +465,14 @@ async fn an_interrupted_retag_resumes_and_ends_exact_while_a_worker_ingests() {
     worker.terminate();
 }
 
-/// `voc aggregates close`'s summary: (days closed, days re-closed).
+/// `voc aggregates close`'s summary: (days closed, days re-closed); no merge of a past month may
+/// fail. The past months of `interactions` are merged at once (`compact_quiet_s = 0`), not an
+/// hour after their last write.
 fn close(p: &Pipeline) -> (u64, u64) {
-    let out = p.run(&["aggregates", "close"], b"");
+    let config = p.dir.join("close.toml");
+    std::fs::write(&config, "[clickhouse]\ncompact_quiet_s = 0\n").expect("config");
+    let config = config.to_string_lossy().to_string();
+    let out = p.run(&["aggregates", "close", "--config", &config], b"");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -481,7 +486,47 @@ fn close(p: &Pipeline) -> (u64, u64) {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no count before {after:?} in {text:?}"))
     };
+    assert_eq!(
+        number(" failed"),
+        0,
+        "no merge of a past month failed: {text}"
+    );
     (number(" day(s)"), number(" (version"))
+}
+
+/// Every past month of `interactions` (it ended a day before the first of the two open UTC days)
+/// is one merged part on every shard, so `FINAL` reads it without collapsing
+/// (voc_store::compaction); a replica fetches the merge shortly after. Returns how many past
+/// months there are.
+fn past_months_in_one_part(p: &Pipeline) -> u64 {
+    // One replica of each shard (the servers share a host name, so they are told apart by count).
+    let (parts, table, shards) = match &p.ch.cluster {
+        Some(c) => (
+            format!("cluster('{}', system, parts)", voc_tests::cluster::NAME),
+            "interactions_local",
+            (c.servers.len() / c.replicas) as u64,
+        ),
+        None => ("system.parts".to_string(), "interactions", 1),
+    };
+    let months = format!(
+        "SELECT partition, count() AS parts, min(level) AS level FROM {parts} \
+         WHERE database = '{}' AND table = '{table}' AND active \
+         AND toUInt32(partition) < toYYYYMM(now() - 2 * 86400, 'UTC') \
+         GROUP BY partition ORDER BY partition",
+        p.db
+    );
+    let mut last = String::new();
+    p.wait_for("the past months merged into one part each", WAIT, || {
+        last = p.ch.q(&months);
+        last.lines().all(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            cols.get(1)
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n <= shards)
+                && cols.get(2).is_some_and(|level| *level != "0")
+        })
+    });
+    last.lines().count() as u64
 }
 
 /// Id-set rows left in closed days, once the deletes have run.
@@ -731,8 +776,14 @@ fn closed_days_scenario(p: Pipeline) {
         .expect("a count")
     };
 
+    // Before it, the month two before this one is parts as the worker inserted them (never
+    // merged into one alone: without the close's merge this check fails, as tried by hand).
     let (closed, reclosed) = close(&p);
     assert_eq!((closed, reclosed), (old_days, 0));
+    assert!(
+        past_months_in_one_part(&p) >= 1,
+        "the month two before this one is past"
+    );
     p.assert_aggregates_exact();
     top_keywords_exact(&p, month, now);
     assert!(repeats(true) > 0, "repeat contacts in the closed days");
@@ -772,6 +823,9 @@ fn closed_days_scenario(p: Pipeline) {
         reclosed >= 28,
         "the replayed days are closed again, the whole month's too"
     );
+    // The replay wrote new parts into the past month; they are one part again (the close's merge,
+    // or the server's own once it has merged them).
+    past_months_in_one_part(&p);
     top_keywords_exact(&p, month, now);
     let late_day_in_the_last_close = p.ch.q(&format!(
         "SELECT version = (SELECT max(version) FROM {db}.aggregate_closures) FROM {db}.aggregate_closures FINAL \

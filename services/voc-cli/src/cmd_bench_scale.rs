@@ -376,10 +376,16 @@ fn write_plan(
     let first_open = voc_store::closing::first_open_day(end_s, open_days());
     let days: Vec<u32> =
         (voc_store::closing::utc_day(end_s - (fill.days + 1) * 86_400)..first_open).collect();
+    // Then the past months merged, as the close of `voc aggregates close` does once they are quiet.
+    let compact: Vec<String> = voc_store::compaction::past_months(&days, first_open)
+        .into_iter()
+        .map(|m| voc_store::compaction::statement(&args.database, None, m, current))
+        .collect();
     let close: Vec<String> =
         voc_store::closing::statements(&args.database, None, &days, 2, u32::MAX)
             .into_iter()
             .map(|(_, sql)| sql)
+            .chain(compact.iter().cloned())
             .collect();
     // The same database closed before the keyword roll-ups by day (migration 0013; the plan runs
     // every later migration too), brought up to
@@ -410,6 +416,12 @@ fn write_plan(
         .filter(|m| m.version >= 14)
         .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
         .collect();
+    // A database made before the experience views were split (migration 0015).
+    let upgrade_from_14: Vec<String> = voc_store::migrate::MIGRATIONS
+        .iter()
+        .filter(|m| m.version >= 15)
+        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
+        .collect();
     let queries: Vec<serde_json::Value> = grafana_queries(
         &args.database,
         OffsetDateTime::from_unix_timestamp(end)?,
@@ -431,8 +443,10 @@ fn write_plan(
         "schema": schema,
         "fill": fills,
         "close": close,
+        "compact": compact,
         "upgrade_from_12": upgrade,
         "upgrade_from_13": upgrade_from_13,
+        "upgrade_from_14": upgrade_from_14,
         "queries": queries,
     });
     std::fs::write(path, plan.to_string())
@@ -532,10 +546,14 @@ pub async fn scale(settings: &Settings, args: ScaleArgs) -> anyhow::Result<()> {
         voc_store::closing::close_due(&store, open_days(), voc_store::cluster::stale_backoff())
             .await?;
     voc_store::closing::settle(&store).await?;
+    // Nothing is written meanwhile, so the months need not be quiet.
+    let compacted =
+        voc_store::compaction::compact_past_months(&store, open_days(), 0, usize::MAX).await?;
     let close_s = closing.elapsed().as_secs_f64();
     eprintln!(
-        "closed {} days in {close_s:.1} s; after closing: counts for closed days",
-        report.closed.len()
+        "closed {} days and merged {} past months in {close_s:.1} s; after closing: counts for closed days",
+        report.closed.len(),
+        compacted.months.len()
     );
     let after = m.run().await?;
     let sizes_after = table_sizes(&store).await?;

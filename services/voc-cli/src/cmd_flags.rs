@@ -100,6 +100,8 @@ pub async fn flagger(settings: &Settings, once: bool, now: Option<&str>) -> anyh
             &store,
             settings.clickhouse.aggregate_open_days,
             voc_store::cluster::no_stale_wait(),
+            // One past month per run, so detection never waits for a backlog of merges.
+            1,
         )
         .await
         {

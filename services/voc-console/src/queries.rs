@@ -194,7 +194,7 @@ pub async fn topic_experience(
     since: u32,
     until: u32,
 ) -> Result<Vec<TopicExperience>, StoreError> {
-    // From `topic_experience_hourly` (closed days' sums, open days' collapsed interactions), not
+    // From `topic_csat_hourly` (closed days' sums, open days' collapsed interactions), not
     // a year of `interactions FINAL`. By hour, as `topic_days`: `since` is a local midnight, a
     // whole UTC hour, so the period is exact, except on a server whose zone is :30 off UTC, where
     // its hours and so the period's edges move by half an hour.
@@ -206,7 +206,7 @@ pub async fn topic_experience(
              if(csat_responses = 0, NULL, sum(csat_sum) / csat_responses) AS avg_csat, \
              sum(resolution_known) AS resolution_known, \
              if(resolution_known = 0, NULL, sum(resolved_contacts) / resolution_known) AS resolution_rate \
-             FROM topic_experience_hourly \
+             FROM topic_csat_hourly \
              WHERE hour >= toDateTime({since}) AND hour < toDateTime({until}) AND (? = '' OR product = ?) \
              GROUP BY topic HAVING interactions > 0 ORDER BY interactions DESC, topic"
         ))

@@ -24,6 +24,9 @@ pub struct StoreConfig {
     /// The last UTC days (today counts as one) whose aggregates stay open as id sets for late and
     /// replayed messages; older days are closed into exact counts ([`crate::closing`]). At least 1.
     pub aggregate_open_days: u32,
+    /// A past month of `interactions` is merged into one part ([`crate::compaction`]) once none of
+    /// its parts is newer than this many seconds: a replay still writing into it is waited for.
+    pub compact_quiet_s: u32,
 }
 
 impl Default for StoreConfig {
@@ -36,6 +39,7 @@ impl Default for StoreConfig {
             password_file: None,
             retention_days: None,
             aggregate_open_days: 2,
+            compact_quiet_s: 3600,
         }
     }
 }
@@ -74,6 +78,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("password_file", &self.password_file)
             .field("retention_days", &self.retention_days)
             .field("aggregate_open_days", &self.aggregate_open_days)
+            .field("compact_quiet_s", &self.compact_quiet_s)
             .finish_non_exhaustive()
     }
 }

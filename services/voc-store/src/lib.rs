@@ -13,6 +13,8 @@
 //!   grow with their groups, not with the interactions;
 //! - [`levels`], [`days`], [`months`]: keyword counts of closed days rolled up by day and by
 //!   complete month, for the keyword panels over long ranges;
+//! - [`compaction`]: past months of `interactions` merged into one part each, so `FINAL` reads
+//!   them without collapsing;
 //! - [`cluster`]: the same schema on a cluster of shards and replicas (`voc migrate --cluster`);
 //! - [`retag`]: the re-tag engine (chunks of hours, checkpoint, pace, write, rebuild).
 
@@ -20,6 +22,7 @@ pub mod aggregates;
 pub mod client;
 pub mod closing;
 pub mod cluster;
+pub mod compaction;
 pub mod days;
 pub mod history;
 pub mod levels;

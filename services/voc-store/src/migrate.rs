@@ -90,6 +90,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "interactions_open",
         sql: include_str!("../../../schemas/clickhouse/0014_interactions_open.sql"),
     },
+    Migration {
+        version: 15,
+        name: "topic_experience_split",
+        sql: include_str!("../../../schemas/clickhouse/0015_topic_experience_split.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.

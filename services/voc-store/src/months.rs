@@ -55,6 +55,20 @@ impl Month {
         }
     }
 
+    /// The UTC month `YYYYMM` (a `toYYYYMM` partition); `None` for a value that is not a month.
+    pub fn of_yyyymm(yyyymm: u32) -> Option<Month> {
+        let year = i32::try_from(yyyymm / 100).ok()?;
+        let month = CalendarMonth::try_from(u8::try_from(yyyymm % 100).ok()?).ok()?;
+        let first = Date::from_calendar_date(year, month, 1).ok()?;
+        (first >= epoch()).then(|| Month::of_day(day_number(first)))
+    }
+
+    /// `YYYYMM` of the month.
+    pub fn yyyymm(&self) -> u32 {
+        let d = epoch() + Duration::days(i64::from(self.first_day));
+        u32::try_from(d.year()).unwrap_or(0) * 100 + u32::from(u8::from(d.month()))
+    }
+
     pub fn days(&self) -> u32 {
         self.end_day - self.first_day
     }

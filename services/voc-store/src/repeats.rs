@@ -84,11 +84,15 @@ mod tests {
     #[test]
     fn repeat_contacts_are_found_alike_for_open_and_closed_days() {
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        let m0011 = words(include_str!(
-            "../../../schemas/clickhouse/0011_topic_experience_hourly.sql"
-        ));
-        assert!(m0011.contains(&words(CONTACTS)), "{m0011}");
-        assert!(m0011.contains(&format!("<= {WINDOW_S}")));
+        // 0015 holds the view read since; 0011 the one before.
+        for migration in [
+            include_str!("../../../schemas/clickhouse/0011_topic_experience_hourly.sql"),
+            include_str!("../../../schemas/clickhouse/0015_topic_experience_split.sql"),
+        ] {
+            let m = words(migration);
+            assert!(m.contains(&words(CONTACTS)), "{m}");
+            assert!(m.contains(&format!("<= {WINDOW_S}")));
+        }
         let q = statement("`voc`", &[20_000, 20_005], 7);
         assert!(q.contains(CONTACTS));
         assert!(q.contains("IN (20000,20005)"), "the days written: {q}");
