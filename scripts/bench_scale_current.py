@@ -18,7 +18,8 @@ date as `voc migrate` and the next close would (the plan's `upgrade_from_12`: th
 days' keyword roll-ups, the months rolled up again), timed; the plan must have the same end
 (`voc bench scale --end`). With --upgrade 13, a database made before migration 0014 is brought up
 to date (`upgrade_from_13`: the migration, which copies the open days); with --upgrade 14, one made
-before migration 0015 (`upgrade_from_14`: the experience views split).
+before migration 0015 (`upgrade_from_14`: the experience views split); with --upgrade 15, one made
+before migration 0016 (`upgrade_from_15`: the migration and the closed days' CSAT roll-ups).
 
 With --existing DIR --compact, that database is measured as it is, then with its past months of
 `interactions` merged into one part each (the plan's `compact`, as `voc aggregates close` does
@@ -76,8 +77,8 @@ def main() -> int:
     parser.add_argument("--closed-only", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="leave the database in DIR (for --existing)")
     parser.add_argument("--existing", metavar="DIR", help="measure the database a --keep run left")
-    parser.add_argument("--upgrade", nargs="?", type=int, const=12, choices=[12, 13, 14],
-                        help="with --existing: apply the plan's upgrade_from_12 (or _13, _14) first")
+    parser.add_argument("--upgrade", nargs="?", type=int, const=12, choices=[12, 13, 14, 15],
+                        help="with --existing: apply the plan's upgrade_from_12 (or _13, _14, _15) first")
     parser.add_argument("--compact", action="store_true",
                         help="with --existing: measure before and after merging the past months")
     args = parser.parse_args()

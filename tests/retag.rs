@@ -586,7 +586,7 @@ fn drop_table(p: &Pipeline, table: &str) {
 /// The "Top keywords" panel from three days before the complete month `month` (its first day, UTC)
 /// until `now`, unfiltered, with the filters each roll-up level answers and with a mix no level
 /// answers, equals the keywords of `interactions FINAL`; the month is read from its roll-up and the
-/// closed days outside it from theirs.
+/// closed days outside it from theirs. The CSAT panel too ([`csat_by_topic_exact`]).
 fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::OffsetDateTime) {
     assert_eq!(
         p.ch.q(&format!("SELECT first_day FROM {}.keyword_months", p.db))
@@ -621,17 +621,7 @@ fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::Offs
         .into_iter()
         .find(|q| q.title == "Top keywords")
         .expect("the Top keywords panel");
-    // Ranges that start before the month, at its first day (every whole day covered), mid-day
-    // inside it (a first partial day of closed hours, then days), and in the last days (open
-    // hours only); one ends at midnight (its last day is never whole).
-    let midnight = now.replace_time(time::Time::MIDNIGHT);
-    for (from, to) in [
-        (month - time::Duration::days(3), now),
-        (month, now),
-        (month + time::Duration::hours(11 * 24 + 7), now),
-        (now - time::Duration::hours(30), now),
-        (month + time::Duration::hours(5), midnight),
-    ] {
+    for (from, to) in ranges(month, now) {
         panel_matches_interactions(
             p,
             &panel.sql,
@@ -639,6 +629,93 @@ fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::Offs
             to,
             from == month - time::Duration::days(3),
         );
+    }
+    csat_by_topic_exact(p, month, now, true);
+}
+
+/// Ranges that start before the month, at its first day (every whole day covered), mid-day
+/// inside it (a first partial day of closed hours, then days), and in the last days (open hours
+/// only); one ends at midnight (its last day is never whole).
+fn ranges(
+    month: time::OffsetDateTime,
+    now: time::OffsetDateTime,
+) -> [(time::OffsetDateTime, time::OffsetDateTime); 5] {
+    let midnight = now.replace_time(time::Time::MIDNIGHT);
+    [
+        (month - time::Duration::days(3), now),
+        (month, now),
+        (month + time::Duration::hours(11 * 24 + 7), now),
+        (now - time::Duration::hours(30), now),
+        (month + time::Duration::hours(5), midnight),
+    ]
+}
+
+/// The "CSAT and resolution by topic" panel over [`ranges`], unfiltered and filtered, equals the
+/// experience of `interactions FINAL`; whole closed days are read from their daily roll-ups.
+fn csat_by_topic_exact(
+    p: &Pipeline,
+    month: time::OffsetDateTime,
+    now: time::OffsetDateTime,
+    rolled_up: bool,
+) {
+    let rolled = p.ch.q(&format!(
+        "SELECT count() FROM {}.topic_csat_daily WHERE day >= {} AND day * 86400 < {}",
+        p.db,
+        month.unix_timestamp() / 86_400,
+        now.unix_timestamp()
+    ));
+    assert_eq!(
+        rolled.trim() != "0",
+        rolled_up,
+        "closed days have current CSAT roll-ups: {rolled_up}"
+    );
+    let panel = voc_demo::grafana::panel_queries()
+        .expect("dashboards")
+        .into_iter()
+        .find(|q| q.title == "CSAT and resolution by topic")
+        .expect("the CSAT panel");
+    for (from, to) in ranges(month, now) {
+        for (t, pr, ch, v) in [
+            ("All", "All", "All", "All"),
+            ("billing", "hikari-net", "phone", "complaint"),
+            ("All", "hikari-net", "All", "complaint"),
+        ] {
+            let vars = [
+                ("product", pr),
+                ("channel", ch),
+                ("topic", t),
+                ("voice_type", v),
+            ];
+            let sql = voc_demo::grafana::render(&panel.sql, from, to, &vars, &p.db);
+            let direct = p.ch.q(&format!(
+                "SELECT topic, count() AS volume, round(countIf(sentiment = 'negative') / volume, 3), \
+                 if(countIf(isNotNull(csat)) = 0, NULL, round(sumIf(toFloat64(assumeNotNull(csat)), isNotNull(csat)) / countIf(isNotNull(csat)), 2)), \
+                 countIf(isNotNull(csat)), \
+                 if(countIf(isNotNull(resolved)) = 0, NULL, round(countIf(ifNull(resolved, 0) = 1) / countIf(isNotNull(resolved)), 3)) \
+                 FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
+                 WHERE toStartOfHour(occurred_at) >= toDateTime({f}) AND toStartOfHour(occurred_at) <= toDateTime({to}) \
+                 AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}') \
+                 AND ('{v}' = 'All' OR voice_type = '{v}') AND ('{t}' = 'All' OR topic = '{t}') \
+                 GROUP BY topic ORDER BY volume DESC, topic",
+                db = p.db,
+                f = from.unix_timestamp(),
+                to = to.unix_timestamp(),
+            ));
+            if (t, from) == ("All", month) {
+                assert!(!direct.trim().is_empty(), "{vars:?} selects something");
+            }
+            // The panel orders by volume only: compare as sets of rows.
+            let sorted = |s: String| {
+                let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+                l.sort();
+                l
+            };
+            assert_eq!(
+                sorted(p.ch.q(&sql)),
+                sorted(direct),
+                "CSAT by topic, {vars:?} from {from} to {to}"
+            );
+        }
     }
 }
 
@@ -979,6 +1056,38 @@ fn closed_days_scenario(p: Pipeline) {
     assert!(copied > 0, "the open days are copied");
     p.assert_aggregates_exact();
     top_keywords_exact(&p, month, now);
+
+    // An upgrade to the daily CSAT roll-ups (0016) of a database with closed days: the next
+    // close, with nothing due, rolls up every closed day from its closed hourly rows; meanwhile the
+    // panel reads their hours. Rows of a roll-up that never recorded itself are never
+    // read.
+    migrate_again(
+        &p,
+        16,
+        &[
+            "topic_csat_daily",
+            "csat_days",
+            "topic_csat_daily_closed",
+            "csat_day_closures",
+        ],
+    );
+    let before = p
+        .aggregates_exact()
+        .expect_err("closed days without a CSAT roll-up");
+    assert!(
+        before.starts_with("closed days without a current CSAT roll-up"),
+        "{before}"
+    );
+    csat_by_topic_exact(&p, month, now, false);
+    p.ch.q(&format!(
+        "INSERT INTO {db}.topic_csat_daily_closed SELECT toDate(toUInt16(day)), day, 'half-way', \
+         'complaint', 'hikari-net', 'phone', 1000, 0, 0, 0, 0, 0, version, 1 \
+         FROM {db}.aggregate_closures FINAL LIMIT 1",
+        db = p.db
+    ));
+    assert_eq!(close(&p), (0, 0), "nothing due");
+    p.assert_aggregates_exact();
+    csat_by_topic_exact(&p, month, now, true);
     worker.terminate();
 }
 

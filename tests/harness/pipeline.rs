@@ -359,7 +359,8 @@ impl Pipeline {
         }
         self.experience_exact()?;
         self.monthly_exact()?;
-        self.daily_exact()
+        self.daily_exact()?;
+        self.csat_daily_exact()
     }
 
     /// The current monthly keyword roll-ups (0012) against `interactions FINAL` over their months,
@@ -431,6 +432,40 @@ impl Pipeline {
         if from_view != from_final {
             return Err(format!(
                 "keyword_daily differs from interactions FINAL over its days {days:?}:\nview:\n{from_view}\nfinal:\n{from_final}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The current daily CSAT roll-ups (0016) against `interactions FINAL` over their days; every
+    /// closed day must have one after a close.
+    fn csat_daily_exact(&self) -> Result<(), String> {
+        let db = &self.db;
+        let without = self.ch.q(&format!(
+            "SELECT day FROM {db}.aggregate_closures FINAL \
+             WHERE day NOT IN (SELECT day FROM {db}.csat_days) ORDER BY day"
+        ));
+        if !without.trim().is_empty() {
+            return Err(format!(
+                "closed days without a current CSAT roll-up: {without}"
+            ));
+        }
+        let from_view = self.ch.q(&format!(
+            "SELECT day, topic, voice_type, product, channel, interactions, negative, \
+             round(csat_sum, 3), csat_responses, resolved_contacts, resolution_known \
+             FROM {db}.topic_csat_daily ORDER BY day, topic, voice_type, product, channel"
+        ));
+        let from_final = self.ch.q(&format!(
+            "SELECT intDiv(toUInt32(toStartOfHour(occurred_at)), 86400) AS day, topic, voice_type, product, channel, \
+             count(), countIf(sentiment = 'negative'), round(sum(toFloat64(ifNull(csat, 0))), 3), \
+             countIf(isNotNull(csat)), countIf(ifNull(resolved, 0) = 1), countIf(isNotNull(resolved)) \
+             FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], topics) AS topic \
+             WHERE day IN (SELECT day FROM {db}.csat_days) \
+             GROUP BY day, topic, voice_type, product, channel ORDER BY day, topic, voice_type, product, channel"
+        ));
+        if from_view != from_final {
+            return Err(format!(
+                "topic_csat_daily differs from interactions FINAL over its days:\nview:\n{from_view}\nfinal:\n{from_final}"
             ));
         }
         Ok(())

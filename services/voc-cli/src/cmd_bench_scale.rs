@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use time::OffsetDateTime;
 use voc_flags::FlagConfig;
+use voc_store::days::DailyRollup;
 use voc_store::{Store, StoreConfig, StoreError};
 
 use crate::settings::Settings;
@@ -387,17 +388,31 @@ fn write_plan(
             .map(|(_, sql)| sql)
             .chain(compact.iter().cloned())
             .collect();
+    let from = |version: u32| -> Vec<String> {
+        voc_store::migrate::MIGRATIONS
+            .iter()
+            .filter(|m| m.version >= version)
+            .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
+            .collect()
+    };
+    // Every closed day rolled up by day under the close's version 2, as roll-up 3.
+    let days_rolled_up = |kinds: &[DailyRollup]| -> Vec<(String, String)> {
+        days.chunks(voc_store::closing::DAYS_PER_STATEMENT)
+            .flat_map(|chunk| {
+                kinds
+                    .iter()
+                    .flat_map(|k| voc_store::days::statements(*k, &args.database, chunk, 2, 3))
+            })
+            .collect()
+    };
     // The same database closed before the keyword roll-ups by day (migration 0013; the plan runs
-    // every later migration too), brought up to
-    // date as a close after the upgrade would: the migration, the days' roll-ups under the
-    // version they were closed with, and the months rolled up again at every level.
-    let upgrade: Vec<String> = voc_store::migrate::MIGRATIONS
-        .iter()
-        .filter(|m| m.version >= 13)
-        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
+    // every later migration too), brought up to date as a close after the upgrade would: the migrations, the days' roll-ups
+    // under the version they were closed with, and the months rolled up again at every level.
+    let upgrade: Vec<String> = from(13)
+        .into_iter()
         .chain(
-            days.chunks(voc_store::closing::DAYS_PER_STATEMENT)
-                .flat_map(|chunk| voc_store::days::statements(&args.database, chunk, 2, 3))
+            days_rolled_up(&DailyRollup::ALL)
+                .into_iter()
                 .chain(voc_store::months::statements(
                     &args.database,
                     None,
@@ -411,16 +426,18 @@ fn write_plan(
         .collect();
     // A database made before the open days' copy (migration 0014): the migration alone, which
     // copies the open days.
-    let upgrade_from_13: Vec<String> = voc_store::migrate::MIGRATIONS
-        .iter()
-        .filter(|m| m.version >= 14)
-        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
-        .collect();
+    let upgrade_from_13 = from(14);
     // A database made before the experience views were split (migration 0015).
-    let upgrade_from_14: Vec<String> = voc_store::migrate::MIGRATIONS
-        .iter()
-        .filter(|m| m.version >= 15)
-        .flat_map(|m| voc_store::migrate::render(m.sql, &args.database, current, None))
+    let upgrade_from_14 = from(15);
+    // A database made before the daily CSAT roll-ups (migration 0016): the migration, and the
+    // closed days rolled up as the next close would.
+    let upgrade_from_15: Vec<String> = from(16)
+        .into_iter()
+        .chain(
+            days_rolled_up(&[DailyRollup::Csat])
+                .into_iter()
+                .map(|(_, sql)| sql),
+        )
         .collect();
     let queries: Vec<serde_json::Value> = grafana_queries(
         &args.database,
@@ -447,6 +464,7 @@ fn write_plan(
         "upgrade_from_12": upgrade,
         "upgrade_from_13": upgrade_from_13,
         "upgrade_from_14": upgrade_from_14,
+        "upgrade_from_15": upgrade_from_15,
         "queries": queries,
     });
     std::fs::write(path, plan.to_string())

@@ -169,8 +169,12 @@ pub fn statements(
             "close days in topic_experience_hourly_closed (repeat contacts)".into(),
             crate::repeats::statement(&db, chunk, version),
         ));
-        // The days' keyword roll-ups from the counts just written (migration 0013).
-        out.extend(crate::days::statements(database, chunk, version, version));
+        // The days' keyword and CSAT roll-ups from the counts just written (0013, 0016).
+        for kind in crate::days::DailyRollup::ALL {
+            out.extend(crate::days::statements(
+                kind, database, chunk, version, version,
+            ));
+        }
     }
     if days.is_empty() {
         return out;
@@ -214,16 +218,15 @@ pub fn statements(
             ),
         ));
     }
-    out.push((
-        format!(
-            "delete older versions of the days from {}",
-            crate::days::TABLE
-        ),
-        format!(
-            "ALTER TABLE {} DELETE WHERE day IN ({list}) AND version < {version}",
-            mutation_target(database, crate::days::TABLE, cluster)
-        ),
-    ));
+    for kind in crate::days::DailyRollup::ALL {
+        out.push((
+            format!("delete older versions of the days from {}", kind.table()),
+            format!(
+                "ALTER TABLE {} DELETE WHERE day IN ({list}) AND version < {version}",
+                mutation_target(database, kind.table(), cluster)
+            ),
+        ));
+    }
     // The months of the days, rolled up again from their closed days (migration 0012).
     out.extend(crate::months::statements(
         database,
@@ -344,8 +347,10 @@ pub async fn close_due(
     };
     // The days are closed whatever happens here: a day or month left without a roll-up reads
     // from the hourly rows, and the next close tries again.
-    if let Err(e) = roll_up_missing_days(store).await {
-        tracing::warn!(error = %e, "daily keyword roll-up failed; retried at the next close");
+    for kind in crate::days::DailyRollup::ALL {
+        if let Err(e) = roll_up_missing_days(store, kind).await {
+            tracing::warn!(error = %e, rollup = kind.what(), "daily roll-up failed; retried at the next close");
+        }
     }
     if let Err(e) = roll_up_missing(store).await {
         tracing::warn!(error = %e, "monthly keyword roll-up failed; retried at the next close");
@@ -353,10 +358,13 @@ pub async fn close_due(
     Ok(report)
 }
 
-/// Rolls up the closed days whose current version has no roll-up ([`crate::days::missing`]), from
-/// their closed hourly rows under that version.
-async fn roll_up_missing_days(store: &Store) -> Result<(), StoreError> {
-    let missing = crate::days::missing(store, DAYS_PER_STATEMENT).await?;
+/// Rolls up the closed days whose current version has no `kind` roll-up
+/// ([`crate::days::missing`]), from their closed hourly rows under that version.
+async fn roll_up_missing_days(
+    store: &Store,
+    kind: crate::days::DailyRollup,
+) -> Result<(), StoreError> {
+    let missing = crate::days::missing(store, kind, DAYS_PER_STATEMENT).await?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -366,7 +374,7 @@ async fn roll_up_missing_days(store: &Store) -> Result<(), StoreError> {
     for (version, days) in missing {
         run(
             store,
-            crate::days::statements(store.database(), &days, version, rollup),
+            crate::days::statements(kind, store.database(), &days, version, rollup),
         )
         .await?;
     }
@@ -422,7 +430,8 @@ pub async fn settle(store: &Store) -> Result<(), StoreError> {
         .iter()
         .copied()
         .chain(CLOSED_TABLES.iter().map(|c| c.table))
-        .chain([crate::months::TABLE, crate::days::TABLE, OPEN_TABLE])
+        .chain(crate::days::DailyRollup::ALL.map(|k| k.table()))
+        .chain([crate::months::TABLE, OPEN_TABLE])
         .collect();
     crate::aggregates::wait_for_mutations(store, &tables, 0).await
 }
@@ -518,8 +527,11 @@ mod tests {
             .iter()
             .position(|w| *w == "record the closures")
             .expect("closure row");
-        // The counts, then the days' keyword roll-ups from them (crate::days).
-        let days = crate::days::statements("voc", &[20_000, 20_001], 7, 7);
+        // The counts, then the days' keyword and CSAT roll-ups from them (crate::days).
+        let days: Vec<(String, String)> = crate::days::DailyRollup::ALL
+            .into_iter()
+            .flat_map(|k| crate::days::statements(k, "voc", &[20_000, 20_001], 7, 7))
+            .collect();
         let counts = CLOSED_TABLES.len() + 1;
         assert_eq!(closure, counts + days.len(), "with the repeat contacts");
         assert!(
@@ -550,7 +562,7 @@ mod tests {
         let older = deletes("older versions");
         assert_eq!(
             older.len(),
-            CLOSED_TABLES.len() + 1,
+            CLOSED_TABLES.len() + crate::days::DailyRollup::ALL.len(),
             "and the days' roll-ups"
         );
         assert!(
@@ -578,7 +590,9 @@ mod tests {
                 assert!(q.contains(HOUR_DAY_OF_OCCURRED), "{q}");
             } else if what.starts_with("delete")
                 && !q.contains(crate::months::TABLE)
-                && !q.contains(crate::days::TABLE)
+                && !crate::days::DailyRollup::ALL
+                    .iter()
+                    .any(|k| q.contains(k.table()))
             {
                 assert!(q.contains(HOUR_DAY), "{q}");
             }

@@ -67,12 +67,14 @@ pub fn placement(table: &str) -> Option<Placement> {
         | "volume_hourly_closed"
         | "topic_experience_hourly_closed"
         | "keyword_monthly_closed"
-        | "keyword_daily_closed" => Sharded("rand()"),
+        | "keyword_daily_closed"
+        | "topic_csat_daily_closed" => Sharded("rand()"),
         // Small, and joined to the interactions of any shard (the theme panels).
         "themes"
         | "aggregate_closures"
         | "keyword_month_closures"
         | "keyword_day_closures"
+        | "csat_day_closures"
         | "schema_migrations" => Everywhere,
         _ => return None,
     })

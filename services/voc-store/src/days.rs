@@ -1,17 +1,18 @@
-//! Daily keyword roll-ups (migration 0013): each closed day's keyword counts at the three
-//! [`crate::levels`], so that the keyword panels read the days outside complete months (the month
-//! in progress above all) as a few small groups per day instead of their hourly rows.
+//! Daily roll-ups of closed days ([`DailyRollup`]): each closed day's keyword counts at the three
+//! [`crate::levels`] (migration 0013), and its experience sums by topic (migration 0016), so that
+//! the keyword and CSAT panels read the days outside complete months as a few small groups per day
+//! instead of their hourly rows.
 //!
-//! A close writes a day's roll-up from the counts it has just written to
-//! `keyword_topic_hourly_closed`, under its own version, then the day's row in
-//! `keyword_day_closures`, both before it records the closure ([`statements`], called by
-//! [`crate::closing::statements`]). A day's counts are final at its close, so no fingerprint is
-//! needed (unlike a month's): the roll-up is current exactly while its version is the day's in the
-//! ledger (the `keyword_days` view). A re-close writes the day again under a new version. Days
-//! closed without a roll-up (before the migration, or by an older binary) are rolled up at a later
-//! close from their closed hourly rows under the ledger's version ([`missing`]). Each attempt has
-//! its own `rollup` id, recorded after all its counts, and readers take the highest recorded one:
-//! an attempt that stopped half-way is never read, and two at once are not added together.
+//! A close writes a day's roll-ups from the counts it has just written to the closed hourly
+//! tables, under its own version, then the day's row in each roll-up's closures table, all before
+//! it records the closure ([`statements`], called by [`crate::closing::statements`]). A day's counts
+//! are final at its close, so no fingerprint is needed (unlike a month's): a roll-up is current
+//! exactly while its version is the day's in the ledger (the `keyword_days` and `csat_days` views).
+//! A re-close writes the day again under a new version. Days closed without a roll-up (before its
+//! migration, or by an older binary) are rolled up at a later close from their closed hourly rows
+//! under the ledger's version ([`missing`]). Each attempt has its own `rollup` id, recorded after
+//! all its counts, and readers take the highest recorded one: an attempt that stopped half-way is
+//! never read, and two at once are not added together.
 
 use serde::Deserialize;
 
@@ -20,16 +21,93 @@ use crate::closing::HOUR_DAY;
 use crate::history::sql_list;
 use crate::levels::LEVELS;
 
-/// The table of the rolled-up counts.
-pub const TABLE: &str = "keyword_daily_closed";
+/// A roll-up of closed days, by day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DailyRollup {
+    /// Keyword counts at the three levels, from `keyword_topic_hourly_closed` (0013).
+    Keywords,
+    /// Experience sums (volume, negative, CSAT, resolution) by topic × voice type × product ×
+    /// channel, from the experience rows of `topic_experience_hourly_closed` (0016).
+    Csat,
+}
+
+impl DailyRollup {
+    /// Every daily roll-up, in the order a close writes them.
+    pub const ALL: [DailyRollup; 2] = [DailyRollup::Keywords, DailyRollup::Csat];
+
+    /// The table of the rolled-up counts.
+    pub fn table(self) -> &'static str {
+        match self {
+            DailyRollup::Keywords => "keyword_daily_closed",
+            DailyRollup::Csat => "topic_csat_daily_closed",
+        }
+    }
+
+    /// The table that records each complete roll-up of a day.
+    pub fn closures(self) -> &'static str {
+        match self {
+            DailyRollup::Keywords => "keyword_day_closures",
+            DailyRollup::Csat => "csat_day_closures",
+        }
+    }
+
+    /// What it is, for logs and errors.
+    pub fn what(self) -> &'static str {
+        match self {
+            DailyRollup::Keywords => "daily keyword",
+            DailyRollup::Csat => "daily CSAT",
+        }
+    }
+
+    /// The INSERTs of the counts, as (what, SQL), from the closed hourly rows that `rows` (a
+    /// filter on them, starting with `WHERE`) selects.
+    fn counts(self, db: &str, rows: &str, version: u64, rollup: u64) -> Vec<(String, String)> {
+        let table = self.table();
+        let stamp = format!("toUInt64({version}), toUInt64({rollup})");
+        match self {
+            DailyRollup::Keywords => LEVELS
+                .iter()
+                .map(|l| {
+                    (
+                        format!("roll up days in {table} ({})", l.what),
+                        format!(
+                            "INSERT INTO {db}.{table} SELECT toDate(toUInt16(day)), day, {columns}, \
+                             sum(interactions), sum(negative), {stamp} \
+                             FROM (SELECT {HOUR_DAY} AS day, * FROM {db}.keyword_topic_hourly_closed \
+                             {rows} {filter}) \
+                             GROUP BY day, {group_by}",
+                            columns = l.columns,
+                            filter = l.filter,
+                            group_by = l.group_by,
+                        ),
+                    )
+                })
+                .collect(),
+            // A closed hour's row holds experience sums or repeat contacts, never both (0011).
+            DailyRollup::Csat => vec![(
+                format!("roll up days in {table}"),
+                format!(
+                    "INSERT INTO {db}.{table} SELECT toDate(toUInt16(day)), day, \
+                     topic, voice_type, product, channel, sum(interactions), sum(negative), \
+                     sum(csat_sum), sum(csat_responses), sum(resolved_contacts), \
+                     sum(resolution_known), {stamp} \
+                     FROM (SELECT {HOUR_DAY} AS day, * FROM {db}.topic_experience_hourly_closed \
+                     {rows} AND repeat_contacts = 0) \
+                     GROUP BY day, topic, voice_type, product, channel"
+                ),
+            )],
+        }
+    }
+}
 
 /// The statements that roll up `days` (UTC day numbers) under `version` as roll-up `rollup`, in
-/// order, as (what, SQL): the counts at every level, from `keyword_topic_hourly_closed` rows of
-/// that version, then one row per day in `keyword_day_closures` (also for a day without keywords,
-/// so it is not taken for missing). `rollup` must be this attempt's own (a close's version, or a
-/// fresh id): rows of an attempt that stopped half-way, or of another at the same time, are then
-/// never read with these. Pure, so a plan for another engine runs exactly these.
+/// order, as (what, SQL): the counts, from the closed hourly rows of that version, then one row
+/// per day in the roll-up's closures table (also for a day without counts, so it is not taken for
+/// missing). `rollup` must be this attempt's own (a close's version, or a fresh id): rows of an
+/// attempt that stopped half-way, or of another at the same time, are then never read with these.
+/// Pure, so a plan for another engine runs exactly these.
 pub fn statements(
+    kind: DailyRollup,
     database: &str,
     days: &[u32],
     version: u64,
@@ -44,34 +122,21 @@ pub fn statements(
     // `intDiv(…) IN` (18.x) need so as not to read the whole table.
     let lo = u64::from(days.iter().min().copied().unwrap_or(0)) * 86_400;
     let hi = (u64::from(days.iter().max().copied().unwrap_or(0)) + 1) * 86_400;
-    let mut out: Vec<(String, String)> = LEVELS
-        .iter()
-        .map(|l| {
-            (
-                format!("roll up days in {TABLE} ({})", l.what),
-                format!(
-                    "INSERT INTO {db}.{TABLE} SELECT toDate(toUInt16(day)), day, {columns}, \
-                     sum(interactions), sum(negative), toUInt64({version}), toUInt64({rollup}) \
-                     FROM (SELECT {HOUR_DAY} AS day, * FROM {db}.keyword_topic_hourly_closed \
-                     WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) \
-                     AND {HOUR_DAY} IN ({list}) AND version = {version} {filter}) \
-                     GROUP BY day, {group_by}",
-                    columns = l.columns,
-                    filter = l.filter,
-                    group_by = l.group_by,
-                ),
-            )
-        })
-        .collect();
-    let rows: Vec<String> = days
+    let rows = format!(
+        "WHERE hour >= toDateTime({lo}) AND hour < toDateTime({hi}) \
+         AND {HOUR_DAY} IN ({list}) AND version = {version}"
+    );
+    let mut out = kind.counts(&db, &rows, version, rollup);
+    let recorded: Vec<String> = days
         .iter()
         .map(|d| format!("({d}, {version}, {rollup})"))
         .collect();
     out.push((
-        "record the days' roll-ups".into(),
+        format!("record the days' {} roll-ups", kind.what()),
         format!(
-            "INSERT INTO {db}.keyword_day_closures (day, version, rollup) VALUES {}",
-            rows.join(", ")
+            "INSERT INTO {db}.{} (day, version, rollup) VALUES {}",
+            kind.closures(),
+            recorded.join(", ")
         ),
     ));
     out
@@ -83,19 +148,21 @@ struct ClosedDay {
     version: u64,
 }
 
-/// Closed days whose current version has no roll-up, as (version, its days), each list at most
-/// `per_statement` long: closed before migration 0013, or by a binary without it.
+/// Closed days whose current version has no `kind` roll-up, as (version, its days), each list at
+/// most `per_statement` long: closed before its migration, or by a binary without it.
 pub async fn missing(
     store: &Store,
+    kind: DailyRollup,
     per_statement: usize,
 ) -> Result<Vec<(u64, Vec<u32>)>, StoreError> {
     let rows: Vec<ClosedDay> = store
         .client()
-        .query(
+        .query(&format!(
             "SELECT day, version FROM aggregate_closures FINAL \
-             WHERE (day, version) NOT IN (SELECT day, version FROM keyword_day_closures) \
+             WHERE (day, version) NOT IN (SELECT day, version FROM {}) \
              ORDER BY version, day",
-        )
+            kind.closures()
+        ))
         .fetch_all()
         .await
         .map_err(StoreError::query("find the days to roll up"))?;
@@ -120,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_day_is_rolled_up_from_its_own_versions_counts_before_it_is_recorded() {
-        let s = statements("voc", &[20_000, 20_001], 8, 11);
+        let s = statements(DailyRollup::Keywords, "voc", &[20_000, 20_001], 8, 11);
         assert_eq!(s.len(), LEVELS.len() + 1);
         for (level, (what, sql)) in LEVELS.iter().zip(&s) {
             assert!(what.contains(level.what));
@@ -149,7 +216,24 @@ mod tests {
                 .iter()
                 .all(|(_, q)| q.contains("toUInt64(8), toUInt64(11)"))
         );
-        assert!(statements("voc", &[], 8, 11).is_empty());
+        assert!(statements(DailyRollup::Keywords, "voc", &[], 8, 11).is_empty());
+    }
+
+    #[test]
+    fn a_days_csat_is_rolled_up_from_its_experience_rows_only() {
+        let s = statements(DailyRollup::Csat, "voc", &[20_000, 20_001], 8, 11);
+        assert_eq!(s.len(), 2);
+        let (_, counts) = &s[0];
+        assert!(counts.starts_with("INSERT INTO `voc`.topic_csat_daily_closed "));
+        assert!(
+            counts.contains("IN (20000,20001) AND version = 8 AND repeat_contacts = 0)"),
+            "the experience rows this close wrote, not the repeat contacts: {counts}"
+        );
+        assert!(counts.ends_with("GROUP BY day, topic, voice_type, product, channel"));
+        assert!(!crate::levels::alias_hides_a_column(counts));
+        assert!(s[1].1.starts_with("INSERT INTO `voc`.csat_day_closures "));
+        assert!(s[1].1.ends_with("VALUES (20000, 8, 11), (20001, 8, 11)"));
+        assert!(statements(DailyRollup::Csat, "voc", &[], 8, 11).is_empty());
     }
 
     #[test]

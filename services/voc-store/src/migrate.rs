@@ -95,6 +95,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "topic_experience_split",
         sql: include_str!("../../../schemas/clickhouse/0015_topic_experience_split.sql"),
     },
+    Migration {
+        version: 16,
+        name: "topic_csat_daily",
+        sql: include_str!("../../../schemas/clickhouse/0016_topic_csat_daily.sql"),
+    },
 ];
 
 /// What `migrate` did with each migration.
