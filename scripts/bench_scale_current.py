@@ -110,6 +110,8 @@ def run(plan: dict, data: str, existing: bool, closed_only: bool, upgrade: int |
             s.query(stmt)
         for stmt in plan["fill"]:
             s.query(stmt)
+    # The flagger's queries name tables as its client does, in the database it connects to.
+    s.query(f"USE `{db}`")
     fill_s = time.monotonic() - started
     print(f"filled in {fill_s:.0f} s", file=sys.stderr, flush=True)
     if compact and upgrade:

@@ -41,6 +41,15 @@ pub async fn close_due(
             CompactReport::default()
         }
     };
+    if !compacted.months.is_empty() || compacted.left > 0 {
+        // `left` says how far behind a flagger that merges one month per run is.
+        tracing::info!(
+            merged = ?compacted.months,
+            failed = ?compacted.failed,
+            still_due = compacted.left,
+            "merged past months of interactions into one part"
+        );
+    }
     Ok((report, compacted))
 }
 

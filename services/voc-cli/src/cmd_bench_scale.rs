@@ -445,6 +445,13 @@ fn write_plan(
         first_topic(fill),
     )?
     .into_iter()
+    // The flagger's detection queries, one run at the end under the default `[flags]` (its
+    // samples for the first topic); theme refresh is not SQL alone and is timed by the run here.
+    .chain(
+        voc_flags::queries::all(end_s, &FlagConfig::default(), first_topic(fill))
+            .into_iter()
+            .map(|(what, sql)| (format!("flagger: {what}"), "all", sql)),
+    )
     .map(|(name, range, sql)| serde_json::json!({"name": name, "range": range, "sql": sql}))
     .collect();
     let settings: serde_json::Map<String, serde_json::Value> = current

@@ -8,6 +8,7 @@
 //! - [`faq_store`]: the questions per theme from ClickHouse, for FAQ candidates;
 //! - [`themes`]: discovered themes, pure: keyword co-occurrence communities, stable ids;
 //! - [`theme_store`]: the themes' window in, `themes` and `theme_members` out;
+//! - [`queries`]: the SQL of the detection queries, pure (also timed by `voc bench scale`);
 //! - [`store`]: the counts they need from ClickHouse, and the `flags` table;
 //! - [`metrics`]: the flagger's runs, failures and flags raised, and its health;
 //! - [`run`]: one flagger run with an injectable clock, and notifications of new flags.
@@ -19,6 +20,7 @@ pub mod faq;
 pub mod faq_store;
 pub mod filter;
 pub mod metrics;
+pub mod queries;
 pub mod run;
 pub mod store;
 pub mod theme_store;

@@ -8,6 +8,7 @@ use voc_store::{Store, StoreError};
 
 use crate::config::FlagConfig;
 use crate::detect::{self, Detection, FlagKind, KeywordWindow};
+use crate::queries;
 
 voc_core::closed_set! {
     /// Where a flag is in its life: raised, taken by someone, done with.
@@ -105,29 +106,27 @@ pub async fn detect_all(
     let start = secs(now - c.window());
     let w = end - start;
     let client = store.client();
+    let days = c.baseline_days;
 
     // Spikes: per topic, then per topic × complaint type × product where the topic is quiet.
-    let series_sql = |key_expr: &str, filter: &str| {
-        format!(
-            "SELECT {key_expr} AS key, toUInt32(intDiv({end} - 1 - toUInt32(hour), 86400)) AS day, sum(interactions) AS count \
-             FROM topic_volume_hourly \
-             WHERE hour >= toDateTime({end} - 86400 * {days} - {w}) AND hour < toDateTime({end}) \
-               AND (({end} - 1 - toUInt32(hour)) % 86400) < {w} AND topic != '(none)' {filter} \
-             GROUP BY key, day",
-            days = c.baseline_days
-        )
-    };
     let topic_rows: Vec<KeyDayCount> = client
-        .query(&series_sql("topic", ""))
+        .query(&queries::spike_series(
+            end,
+            start,
+            days,
+            queries::SPIKE_KEYS[0],
+        ))
         .fetch_all()
         .await
         .map_err(StoreError::query("spike series by topic"))?;
     let mut spikes = detect::spikes(&as_rows(&topic_rows, c.baseline_days), &c.thresholds());
     let flagged: BTreeSet<String> = spikes.iter().map(|d| d.key.clone()).collect();
     let detail_rows: Vec<KeyDayCount> = client
-        .query(&series_sql(
-            "concat(topic, '/', complaint_type, '/', product)",
-            "AND complaint_type != ''",
+        .query(&queries::spike_series(
+            end,
+            start,
+            days,
+            queries::SPIKE_KEYS[1],
         ))
         .fetch_all()
         .await
@@ -142,10 +141,7 @@ pub async fn detect_all(
     for s in &mut spikes {
         let topic = s.key.split('/').next().unwrap_or("").to_string();
         s.sample_ids = client
-            .query(&format!(
-                "SELECT interaction_id FROM interactions FINAL WHERE has(topics, ?) AND occurred_at >= toDateTime({start}) \
-                 AND occurred_at < toDateTime({end}) ORDER BY severity DESC, occurred_at DESC LIMIT 5"
-            ))
+            .query(&queries::spike_samples(end, start))
             .bind(&topic)
             .fetch_all::<String>()
             .await
@@ -154,19 +150,12 @@ pub async fn detect_all(
 
     // Emerging terms among complaints: window document sets against the baseline rate.
     let recent: Vec<IdKeywords> = client
-        .query(&format!(
-            "SELECT interaction_id, CAST(topics AS Array(String)) AS topics, keywords FROM interactions FINAL WHERE voice_type = 'complaint' \
-             AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})"
-        ))
+        .query(&queries::recent_complaints(end, start))
         .fetch_all()
         .await
         .map_err(StoreError::query("recent complaint keywords"))?;
     let baseline: Vec<KeywordTotal> = client
-        .query(&format!(
-            "SELECT keyword, sum(negative) AS total FROM keyword_hourly \
-             WHERE hour >= toDateTime({start} - 86400 * {days}) AND hour < toDateTime({start}) GROUP BY keyword",
-            days = c.baseline_days
-        ))
+        .query(&queries::keyword_baseline(start, days))
         .fetch_all()
         .await
         .map_err(StoreError::query("keyword baseline"))?;
@@ -199,28 +188,23 @@ pub async fn detect_all(
     let emerging = detect::fold_into_spikes(&mut spikes, groups, &topics_of, 0.6);
 
     // Recurring problems: per topic, then per topic × product where the topic is not recurring.
-    let daily_sql = |key_expr: &str, filter: &str| {
-        format!(
-            "SELECT {key_expr} AS key, toUInt32(intDiv({end} - 1 - toUInt32(occurred_at), 86400)) AS day, \
-             count() AS complaints, countIf(sentiment = 'negative') AS negative, sum(severity) AS severity_sum \
-             FROM interactions FINAL ARRAY JOIN CAST(topics AS Array(String)) AS topic \
-             WHERE voice_type = 'complaint' AND occurred_at >= toDateTime({end} - 86400 * {days}) \
-               AND occurred_at < toDateTime({end}) {filter} GROUP BY key, day",
-            days = c.recurring_of_days
-        )
-    };
     let recurrence = c.recurrence();
     let topic_days: Vec<Daily> = client
-        .query(&daily_sql("topic", ""))
+        .query(&queries::daily_complaints(
+            end,
+            c.recurring_of_days,
+            queries::RECURRING_KEYS[0],
+        ))
         .fetch_all()
         .await
         .map_err(StoreError::query("daily complaints by topic"))?;
     let mut recurring = detect::recurring(&as_daily(topic_days), &recurrence);
     let chronic: BTreeSet<String> = recurring.iter().map(|d| d.key.clone()).collect();
     let product_days: Vec<Daily> = client
-        .query(&daily_sql(
-            "concat(topic, '/', CAST(product AS String))",
-            "AND product != ''",
+        .query(&queries::daily_complaints(
+            end,
+            c.recurring_of_days,
+            queries::RECURRING_KEYS[1],
         ))
         .fetch_all()
         .await
@@ -235,11 +219,7 @@ pub async fn detect_all(
     for r in &mut recurring {
         let (topic, product) = r.key.split_once('/').unwrap_or((&r.key, ""));
         r.sample_ids = client
-            .query(&format!(
-                "SELECT interaction_id FROM interactions FINAL WHERE has(topics, ?) AND voice_type = 'complaint' \
-                 AND (? = '' OR product = ?) AND occurred_at >= toDateTime({end} - 86400) AND occurred_at < toDateTime({end}) \
-                 ORDER BY severity DESC, occurred_at DESC LIMIT 5"
-            ))
+            .query(&queries::recurring_samples(end))
             .bind(topic)
             .bind(product)
             .bind(product)
@@ -250,24 +230,14 @@ pub async fn detect_all(
 
     // Repeat contacts: a customer complaining about the same topic again within days.
     let repeats: Vec<Repeat> = client
-        .query(&format!(
-            "SELECT concat(customer_id, '/', topic) AS key, count() AS n, groupArray(interaction_id) AS ids \
-             FROM interactions FINAL ARRAY JOIN topics AS topic \
-             WHERE customer_id != '' AND voice_type = 'complaint' \
-               AND occurred_at >= toDateTime({end} - 86400 * {days}) AND occurred_at < toDateTime({end}) \
-             GROUP BY key HAVING n >= 2 AND max(occurred_at) >= toDateTime({start})",
-            days = c.repeat_days
-        ))
+        .query(&queries::repeats(end, start, c.repeat_days))
         .fetch_all()
         .await
         .map_err(StoreError::query("repeat contacts"))?;
 
     // Escalations: every severity-3 interaction in the window, at once.
     let escalations: Vec<String> = client
-        .query(&format!(
-            "SELECT interaction_id FROM interactions FINAL WHERE severity = 3 \
-             AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})"
-        ))
+        .query(&queries::escalations(end, start))
         .fetch_all()
         .await
         .map_err(StoreError::query("escalations"))?;
