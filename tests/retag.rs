@@ -633,13 +633,23 @@ fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::Offs
     csat_by_topic_exact(p, month, now, true);
 }
 
+/// The "CSAT and resolution by topic" panel's query.
+fn csat_panel() -> voc_demo::grafana::PanelQuery {
+    voc_demo::grafana::panel_queries()
+        .expect("dashboards")
+        .into_iter()
+        .find(|q| q.title == "CSAT and resolution by topic")
+        .expect("the CSAT panel")
+}
+
 /// Ranges that start before the month, at its first day (every whole day covered), mid-day
 /// inside it (a first partial day of closed hours, then days), and in the last days (open hours
-/// only); one ends at midnight (its last day is never whole).
+/// only); two end at midnight: today's (its last day is open), and the one after the last closed
+/// day (a closed day that ends exactly at the range's end, then the open hour at midnight).
 fn ranges(
     month: time::OffsetDateTime,
     now: time::OffsetDateTime,
-) -> [(time::OffsetDateTime, time::OffsetDateTime); 5] {
+) -> [(time::OffsetDateTime, time::OffsetDateTime); 6] {
     let midnight = now.replace_time(time::Time::MIDNIGHT);
     [
         (month - time::Duration::days(3), now),
@@ -647,6 +657,7 @@ fn ranges(
         (month + time::Duration::hours(11 * 24 + 7), now),
         (now - time::Duration::hours(30), now),
         (month + time::Duration::hours(5), midnight),
+        (month, midnight - time::Duration::days(1)),
     ]
 }
 
@@ -669,11 +680,7 @@ fn csat_by_topic_exact(
         rolled_up,
         "closed days have current CSAT roll-ups: {rolled_up}"
     );
-    let panel = voc_demo::grafana::panel_queries()
-        .expect("dashboards")
-        .into_iter()
-        .find(|q| q.title == "CSAT and resolution by topic")
-        .expect("the CSAT panel");
+    let panel = csat_panel();
     for (from, to) in ranges(month, now) {
         for (t, pr, ch, v) in [
             ("All", "All", "All", "All"),
@@ -1088,6 +1095,30 @@ fn closed_days_scenario(p: Pipeline) {
     assert_eq!(close(&p), (0, 0), "nothing due");
     p.assert_aggregates_exact();
     csat_by_topic_exact(&p, month, now, true);
+
+    // The panel reads whole closed days from the roll-ups: a row added to a current one shows.
+    // (Last: the aggregates are no longer exact after it.)
+    p.ch.q(&format!(
+        "INSERT INTO {db}.topic_csat_daily_closed SELECT toDate(toUInt16(day)), day, 'probe', \
+         'complaint', 'hikari-net', 'phone', 7, 0, 0, 0, 0, 0, version, rollup \
+         FROM {db}.csat_days WHERE day >= {first} ORDER BY day LIMIT 1",
+        db = p.db,
+        first = month.unix_timestamp() / 86_400,
+    ));
+    let panel = csat_panel();
+    let vars = [
+        ("product", "All"),
+        ("channel", "All"),
+        ("topic", "All"),
+        ("voice_type", "All"),
+    ];
+    let out = p.ch.q(&voc_demo::grafana::render(
+        &panel.sql, month, now, &vars, &p.db,
+    ));
+    assert!(
+        out.lines().any(|l| l.starts_with("probe\t7\t")),
+        "the probe row is read:\n{out}"
+    );
     worker.terminate();
 }
 

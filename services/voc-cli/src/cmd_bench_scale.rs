@@ -426,19 +426,22 @@ fn write_plan(
         .collect();
     // A database made before the open days' copy (migration 0014): the migration alone, which
     // copies the open days.
-    let upgrade_from_13 = from(14);
-    // A database made before the experience views were split (migration 0015).
-    let upgrade_from_14 = from(15);
-    // A database made before the daily CSAT roll-ups (migration 0016): the migration, and the
-    // closed days rolled up as the next close would.
-    let upgrade_from_15: Vec<String> = from(16)
-        .into_iter()
-        .chain(
-            days_rolled_up(&[DailyRollup::Csat])
-                .into_iter()
-                .map(|(_, sql)| sql),
-        )
-        .collect();
+    // Later upgrades run every later migration too, then roll up the closed days' CSAT as the
+    // next close would (migration 0016): from before the open days' copy (0014), before the
+    // experience views were split (0015), and before the daily CSAT roll-ups (0016).
+    let with_csat_days = |version: u32| -> Vec<String> {
+        from(version)
+            .into_iter()
+            .chain(
+                days_rolled_up(&[DailyRollup::Csat])
+                    .into_iter()
+                    .map(|(_, sql)| sql),
+            )
+            .collect()
+    };
+    let upgrade_from_13 = with_csat_days(14);
+    let upgrade_from_14 = with_csat_days(15);
+    let upgrade_from_15 = with_csat_days(16);
     let queries: Vec<serde_json::Value> = grafana_queries(
         &args.database,
         OffsetDateTime::from_unix_timestamp(end)?,

@@ -23,9 +23,9 @@
 //! A day's repeat contacts (migration 0011) look back 7 days, so whatever closes a day again also
 //! closes again the closed days among the 7 after it ([`crate::repeats::followers`]).
 //!
-//! With its counts, a close rolls up each day's keywords ([`crate::days`], migration 0013). Each
-//! close then rolls up again the UTC months of the days it closed, and any complete month
-//! without a current roll-up ([`crate::months`], migration 0012).
+//! With its counts, a close rolls up each day's keywords and CSAT ([`crate::days`], migrations
+//! 0013 and 0016). Each close then rolls up again the UTC months of the days it closed, and any
+//! complete month without a current roll-up ([`crate::months`], migration 0012).
 
 use serde::Deserialize;
 

@@ -162,15 +162,20 @@ pub fn for_cluster(
         let ledger = format!(" IN (SELECT day, version FROM {db}aggregate_closures");
         let ledger_days = format!(" IN (SELECT day FROM {db}aggregate_closures");
         let months = format!(" IN (SELECT first_day, version FROM {db}keyword_months");
-        let days = format!(" IN (SELECT day, version, rollup FROM {db}keyword_days");
-        let body = localise_joins(rest, database)
+        let mut body = localise_joins(rest, database)
             .replace(&ledger, &format!(" GLOBAL{ledger}"))
-            .replace(&months, &format!(" GLOBAL{months}"))
-            .replace(&days, &format!(" GLOBAL{days}"))
-            .replace(
-                &format!(" NOT{ledger_days}"),
-                &format!(" GLOBAL NOT{ledger_days}"),
+            .replace(&months, &format!(" GLOBAL{months}"));
+        for kind in crate::days::DailyRollup::ALL {
+            let days = format!(
+                " IN (SELECT day, version, rollup FROM {db}{}",
+                kind.days_view()
             );
+            body = body.replace(&days, &format!(" GLOBAL{days}"));
+        }
+        let body = body.replace(
+            &format!(" NOT{ledger_days}"),
+            &format!(" GLOBAL NOT{ledger_days}"),
+        );
         return Ok(vec![format!(
             "CREATE VIEW IF NOT EXISTS {db}{view}{on}{body}"
         )]);
@@ -546,19 +551,24 @@ mod tests {
             "views read the Distributed tables"
         );
         // Every read of the closure ledger is computed once and shipped to the shards: directly,
-        // or through `keyword_months`, which only `GLOBAL IN` reads (its own two tables are kept
-        // on every server, so it reads no Distributed table).
+        // or through `keyword_months` and the daily roll-ups' `*_days`, which only `GLOBAL IN`
+        // reads (their own tables are kept on every server, so they read no Distributed table).
         for view in rendered().iter().filter(|s| s.starts_with("CREATE VIEW")) {
             let out = for_cluster(view, "voc", "c1").expect("renders").join("\n");
             if view.contains("`voc`.keyword_months\n") {
                 continue;
             }
-            assert_eq!(
-                out.matches("FROM `voc`.keyword_days").count(),
-                out.matches("GLOBAL IN (SELECT day, version, rollup FROM `voc`.keyword_days")
+            for kind in crate::days::DailyRollup::ALL {
+                let view = format!("`voc`.{}", kind.days_view());
+                assert_eq!(
+                    out.matches(&format!("FROM {view}")).count(),
+                    out.matches(&format!(
+                        "GLOBAL IN (SELECT day, version, rollup FROM {view}"
+                    ))
                     .count(),
-                "{out}"
-            );
+                    "{out}"
+                );
+            }
             assert_eq!(
                 out.matches("FROM `voc`.keyword_months").count(),
                 out.matches("GLOBAL IN (SELECT first_day, version FROM `voc`.keyword_months")

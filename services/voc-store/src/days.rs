@@ -51,6 +51,15 @@ impl DailyRollup {
         }
     }
 
+    /// The view of the days whose roll-up is current (day, version, rollup), which readers
+    /// take their rows by.
+    pub fn days_view(self) -> &'static str {
+        match self {
+            DailyRollup::Keywords => "keyword_days",
+            DailyRollup::Csat => "csat_days",
+        }
+    }
+
     /// What it is, for logs and errors.
     pub fn what(self) -> &'static str {
         match self {
