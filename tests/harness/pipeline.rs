@@ -402,19 +402,28 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Whether every closed day has a current roll-up in `days_view` (a daily roll-up's current
+    /// days); the days without one otherwise.
+    fn every_closed_day_in(&self, days_view: &str, what: &str) -> Result<(), String> {
+        let db = &self.db;
+        let without = self.ch.q(&format!(
+            "SELECT day FROM {db}.aggregate_closures FINAL \
+             WHERE day NOT IN (SELECT day FROM {db}.{days_view}) ORDER BY day"
+        ));
+        if without.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "closed days without a current {what} roll-up: {without}"
+            ))
+        }
+    }
+
     /// The current daily keyword roll-ups (0013) against `interactions FINAL` over their days, at
     /// every level; every closed day must have one after a close.
     fn daily_exact(&self) -> Result<(), String> {
         let db = &self.db;
-        let without = self.ch.q(&format!(
-            "SELECT day FROM {db}.aggregate_closures FINAL \
-             WHERE day NOT IN (SELECT day FROM {db}.keyword_days) ORDER BY day"
-        ));
-        if !without.trim().is_empty() {
-            return Err(format!(
-                "closed days without a current keyword roll-up: {without}"
-            ));
-        }
+        self.every_closed_day_in("keyword_days", "keyword")?;
         let days = self
             .ch
             .q(&format!("SELECT day FROM {db}.keyword_days ORDER BY day"));
@@ -441,15 +450,7 @@ impl Pipeline {
     /// closed day must have one after a close.
     fn csat_daily_exact(&self) -> Result<(), String> {
         let db = &self.db;
-        let without = self.ch.q(&format!(
-            "SELECT day FROM {db}.aggregate_closures FINAL \
-             WHERE day NOT IN (SELECT day FROM {db}.csat_days) ORDER BY day"
-        ));
-        if !without.trim().is_empty() {
-            return Err(format!(
-                "closed days without a current CSAT roll-up: {without}"
-            ));
-        }
+        self.every_closed_day_in("csat_days", "CSAT")?;
         let from_view = self.ch.q(&format!(
             "SELECT day, topic, voice_type, product, channel, interactions, negative, \
              round(csat_sum, 3), csat_responses, resolved_contacts, resolution_known \

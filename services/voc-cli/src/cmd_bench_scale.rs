@@ -406,8 +406,9 @@ fn write_plan(
             .collect()
     };
     // The same database closed before the keyword roll-ups by day (migration 0013; the plan runs
-    // every later migration too), brought up to date as a close after the upgrade would: the migrations, the days' roll-ups
-    // under the version they were closed with, and the months rolled up again at every level.
+    // every later migration too), brought up to date as a close after the upgrade would: the
+    // migrations, the days' roll-ups under the version they were closed with, and the months
+    // rolled up again at every level.
     let upgrade: Vec<String> = from(13)
         .into_iter()
         .chain(
@@ -424,8 +425,6 @@ fn write_plan(
                 .map(|(_, sql)| sql),
         )
         .collect();
-    // A database made before the open days' copy (migration 0014): the migration alone, which
-    // copies the open days.
     // Later upgrades run every later migration too, then roll up the closed days' CSAT as the
     // next close would (migration 0016): from before the open days' copy (0014), before the
     // experience views were split (0015), and before the daily CSAT roll-ups (0016).

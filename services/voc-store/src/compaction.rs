@@ -220,15 +220,6 @@ mod tests {
     }
 
     #[test]
-    fn months_map_to_their_days() {
-        let feb = Month::of_yyyymm(202602).expect("a month");
-        assert_eq!(feb.days(), 28);
-        assert_eq!(feb.first_day, 20_485); // 2026-02-01
-        assert_eq!(Month::of_yyyymm(202613), None);
-        assert_eq!(Month::of_yyyymm(12), None);
-    }
-
-    #[test]
     fn past_months_of_days_round_trip() {
         let feb = Month::of_yyyymm(202602).expect("a month");
         let mar = Month::of_yyyymm(202603).expect("a month");

@@ -229,6 +229,16 @@ fn complete_months(days: &[u32]) -> Vec<Month> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn partitions_map_to_their_months_and_back() {
+        let feb = Month::of_yyyymm(202602).expect("a month");
+        assert_eq!(feb.days(), 28);
+        assert_eq!(feb.first_day, 20_485); // 2026-02-01
+        assert_eq!(feb.yyyymm(), 202602);
+        assert_eq!(Month::of_yyyymm(202613), None);
+        assert_eq!(Month::of_yyyymm(12), None);
+    }
+
     fn day(y: i32, m: CalendarMonth, d: u8) -> u32 {
         day_number(Date::from_calendar_date(y, m, d).expect("date"))
     }
