@@ -586,7 +586,7 @@ fn drop_table(p: &Pipeline, table: &str) {
 /// The "Top keywords" panel from three days before the complete month `month` (its first day, UTC)
 /// until `now`, unfiltered, with the filters each roll-up level answers and with a mix no level
 /// answers, equals the keywords of `interactions FINAL`; the month is read from its roll-up and the
-/// closed days outside it from theirs. The CSAT panel too ([`csat_by_topic_exact`]).
+/// closed days outside it from theirs. The panels by topic too ([`topic_panels_exact`]).
 fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::OffsetDateTime) {
     assert_eq!(
         p.ch.q(&format!("SELECT first_day FROM {}.keyword_months", p.db))
@@ -630,16 +630,16 @@ fn top_keywords_exact(p: &Pipeline, month: time::OffsetDateTime, now: time::Offs
             from == month - time::Duration::days(3),
         );
     }
-    csat_by_topic_exact(p, month, now, true);
+    topic_panels_exact(p, month, now, true);
 }
 
-/// The "CSAT and resolution by topic" panel's query.
-fn csat_panel() -> voc_demo::grafana::PanelQuery {
+/// The overview panel titled `title`.
+fn panel(title: &str) -> voc_demo::grafana::PanelQuery {
     voc_demo::grafana::panel_queries()
         .expect("dashboards")
         .into_iter()
-        .find(|q| q.title == "CSAT and resolution by topic")
-        .expect("the CSAT panel")
+        .find(|q| q.title == title)
+        .unwrap_or_else(|| panic!("the panel {title}"))
 }
 
 /// Ranges that start before the month, at its first day (every whole day covered), mid-day
@@ -661,9 +661,11 @@ fn ranges(
     ]
 }
 
-/// The "CSAT and resolution by topic" panel over [`ranges`], unfiltered and filtered, equals the
-/// experience of `interactions FINAL`; whole closed days are read from their daily roll-ups.
-fn csat_by_topic_exact(
+/// The panels by topic over [`ranges`], unfiltered and filtered, equal `interactions FINAL`: CSAT
+/// and resolution, and negative share (whole closed days read from their daily roll-ups), and
+/// the volume and sentiment trends in hourly, daily and two-day buckets (from a day on, whole
+/// closed days from the roll-ups).
+fn topic_panels_exact(
     p: &Pipeline,
     month: time::OffsetDateTime,
     now: time::OffsetDateTime,
@@ -680,7 +682,28 @@ fn csat_by_topic_exact(
         rolled_up,
         "closed days have current CSAT roll-ups: {rolled_up}"
     );
-    let panel = csat_panel();
+    // The panels order by volume or time only: compare as sets of rows.
+    let sorted = |s: String| {
+        let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+        l.sort();
+        l
+    };
+    let topics = "FROM {db}.interactions FINAL \
+         ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
+         WHERE toStartOfHour(occurred_at) >= toDateTime({f}) AND toStartOfHour(occurred_at) <= toDateTime({to}) \
+         AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}') \
+         AND ('{v}' = 'All' OR voice_type = '{v}') AND ('{t}' = 'All' OR topic = '{t}')";
+    let (csat, share) = (
+        panel("CSAT and resolution by topic"),
+        panel("Negative share by topic"),
+    );
+    let trends = [
+        (panel("Volume by topic"), "count()"),
+        (
+            panel("Sentiment trend by topic (negative share)"),
+            "countIf(sentiment = 'negative') / count()",
+        ),
+    ];
     for (from, to) in ranges(month, now) {
         for (t, pr, ch, v) in [
             ("All", "All", "All", "All"),
@@ -693,35 +716,53 @@ fn csat_by_topic_exact(
                 ("topic", t),
                 ("voice_type", v),
             ];
-            let sql = voc_demo::grafana::render(&panel.sql, from, to, &vars, &p.db);
+            let rows = topics
+                .replace("{db}", &p.db)
+                .replace("{f}", &from.unix_timestamp().to_string())
+                .replace("{to}", &to.unix_timestamp().to_string())
+                .replace("{pr}", pr)
+                .replace("{ch}", ch)
+                .replace("{v}", v)
+                .replace("{t}", t);
             let direct = p.ch.q(&format!(
                 "SELECT topic, count() AS volume, round(countIf(sentiment = 'negative') / volume, 3), \
                  if(countIf(isNotNull(csat)) = 0, NULL, round(sumIf(toFloat64(assumeNotNull(csat)), isNotNull(csat)) / countIf(isNotNull(csat)), 2)), \
                  countIf(isNotNull(csat)), \
                  if(countIf(isNotNull(resolved)) = 0, NULL, round(countIf(ifNull(resolved, 0) = 1) / countIf(isNotNull(resolved)), 3)) \
-                 FROM {db}.interactions FINAL ARRAY JOIN if(empty(topics), ['(none)'], CAST(topics AS Array(String))) AS topic \
-                 WHERE toStartOfHour(occurred_at) >= toDateTime({f}) AND toStartOfHour(occurred_at) <= toDateTime({to}) \
-                 AND ('{pr}' = 'All' OR product = '{pr}') AND ('{ch}' = 'All' OR channel = '{ch}') \
-                 AND ('{v}' = 'All' OR voice_type = '{v}') AND ('{t}' = 'All' OR topic = '{t}') \
-                 GROUP BY topic ORDER BY volume DESC, topic",
-                db = p.db,
-                f = from.unix_timestamp(),
-                to = to.unix_timestamp(),
+                 {rows} GROUP BY topic ORDER BY volume DESC, topic"
             ));
             if (t, from) == ("All", month) {
                 assert!(!direct.trim().is_empty(), "{vars:?} selects something");
             }
-            // The panel orders by volume only: compare as sets of rows.
-            let sorted = |s: String| {
-                let mut l: Vec<String> = s.lines().map(str::to_string).collect();
-                l.sort();
-                l
-            };
             assert_eq!(
-                sorted(p.ch.q(&sql)),
+                sorted(p.ch.q(&csat.render(from, to, &vars, &p.db))),
                 sorted(direct),
                 "CSAT by topic, {vars:?} from {from} to {to}"
             );
+            let direct = p.ch.q(&format!(
+                "SELECT topic, round(countIf(sentiment = 'negative') / count(), 3), count() {rows} GROUP BY topic"
+            ));
+            assert_eq!(
+                sorted(p.ch.q(&share.render(from, to, &vars, &p.db))),
+                sorted(direct),
+                "negative share by topic, {vars:?} from {from} to {to}"
+            );
+            for (trend, value) in &trends {
+                for interval in [3600, 86_400, 2 * 86_400] {
+                    let sql =
+                        voc_demo::grafana::render_at(&trend.sql, from, to, interval, &vars, &p.db);
+                    let direct = p.ch.q(&format!(
+                        "SELECT toDateTime(intDiv(toUInt32(toStartOfHour(occurred_at)), {interval}) * {interval}) AS time, \
+                         topic, {value} {rows} GROUP BY time, topic"
+                    ));
+                    assert_eq!(
+                        sorted(p.ch.q(&sql)),
+                        sorted(direct),
+                        "{}, {interval} s buckets, {vars:?} from {from} to {to}",
+                        trend.title
+                    );
+                }
+            }
         }
     }
 }
@@ -1085,7 +1126,7 @@ fn closed_days_scenario(p: Pipeline) {
         before.starts_with("closed days without a current CSAT roll-up"),
         "{before}"
     );
-    csat_by_topic_exact(&p, month, now, false);
+    topic_panels_exact(&p, month, now, false);
     p.ch.q(&format!(
         "INSERT INTO {db}.topic_csat_daily_closed SELECT toDate(toUInt16(day)), day, 'half-way', \
          'complaint', 'hikari-net', 'phone', 1000, 0, 0, 0, 0, 0, version, 1 \
@@ -1094,29 +1135,38 @@ fn closed_days_scenario(p: Pipeline) {
     ));
     assert_eq!(close(&p), (0, 0), "nothing due");
     p.assert_aggregates_exact();
-    csat_by_topic_exact(&p, month, now, true);
+    topic_panels_exact(&p, month, now, true);
 
-    // The panel reads whole closed days from the roll-ups: a row added to a current one shows.
-    // (Last: the aggregates are no longer exact after it.)
+    // The panels read whole closed days from the roll-ups: a row added to a current one shows
+    // (in the trends, with buckets of a day). (Last: the aggregates are no longer exact after it.)
     p.ch.q(&format!(
         "INSERT INTO {db}.topic_csat_daily_closed SELECT toDate(toUInt16(day)), day, 'probe', \
-         'complaint', 'hikari-net', 'phone', 7, 0, 0, 0, 0, 0, version, rollup \
+         'complaint', 'hikari-net', 'phone', 7, 7, 0, 0, 0, 0, version, rollup \
          FROM {db}.csat_days WHERE day >= {first} ORDER BY day LIMIT 1",
         db = p.db,
         first = month.unix_timestamp() / 86_400,
     ));
-    let panel = csat_panel();
     let vars = [
         ("product", "All"),
         ("channel", "All"),
         ("topic", "All"),
         ("voice_type", "All"),
     ];
-    let sql = voc_demo::grafana::render(&panel.sql, month, now, &vars, &p.db);
-    // On a cluster the insert reaches its shard asynchronously (a Distributed table).
-    p.wait_for("the probe row read by the panel", WAIT, || {
-        p.ch.q(&sql).lines().any(|l| l.starts_with("probe\t7\t"))
-    });
+    let render = |title: &str| {
+        voc_demo::grafana::render_at(&panel(title).sql, month, now, 86_400, &vars, &p.db)
+    };
+    for (title, probe) in [
+        ("CSAT and resolution by topic", "probe\t7\t1\t"),
+        ("Negative share by topic", "probe\t1\t7"),
+        ("Volume by topic", "\tprobe\t7"),
+        ("Sentiment trend by topic (negative share)", "\tprobe\t1"),
+    ] {
+        let sql = render(title);
+        // On a cluster the insert reaches its shard asynchronously (a Distributed table).
+        p.wait_for(&format!("the probe row read by {title}"), WAIT, || {
+            p.ch.q(&sql).lines().any(|l| l.contains(probe))
+        });
+    }
     worker.terminate();
 }
 

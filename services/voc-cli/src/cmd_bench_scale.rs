@@ -266,10 +266,9 @@ fn grafana_queries(
     topic: &str,
 ) -> anyhow::Result<Vec<(String, &'static str, String)>> {
     let db = format!("`{database}`");
-    let render_with = |sql: &str, days: i64, vars: &[(&str, &str)]| {
-        voc_demo::grafana::render(sql, end_at - time::Duration::days(days), end_at, vars, &db)
+    let render_with = |p: &voc_demo::grafana::PanelQuery, days: i64, vars: &[(&str, &str)]| {
+        p.render(end_at - time::Duration::days(days), end_at, vars, &db)
     };
-    let render = |sql: &str, days: i64| render_with(sql, days, &ALL);
     // The keyword panel answers from a monthly roll-up per filter level, and from the hourly rows
     // for a mix of levels: one filter of each kind, and both.
     let (product, topic) = (format!("{PRODUCT_PREFIX}0"), topic.to_string());
@@ -286,7 +285,7 @@ fn grafana_queries(
             p.title
         );
         for (range, days) in RANGES {
-            out.push((name.clone(), range, render(&p.sql, days)));
+            out.push((name.clone(), range, render_with(&p, days, &ALL)));
         }
         if !p.sql.contains("keyword_monthly") {
             continue;
@@ -302,7 +301,7 @@ fn grafana_queries(
                 out.push((
                     format!("{name} ({what})"),
                     range,
-                    render_with(&p.sql, days, &vars),
+                    render_with(&p, days, &vars),
                 ));
             }
         }
@@ -310,7 +309,12 @@ fn grafana_queries(
     // Template variables: Grafana runs them again whenever the time range changes.
     for (dashboard, name, sql) in voc_demo::grafana::variable_queries()? {
         let label = format!("variable: {} / {name}", dashboard.trim_end_matches(".json"));
-        out.push((label, "all", render(&sql, 7)));
+        let week = end_at - time::Duration::days(7);
+        out.push((
+            label,
+            "all",
+            voc_demo::grafana::render(&sql, week, end_at, &ALL, &db),
+        ));
     }
     Ok(out)
 }

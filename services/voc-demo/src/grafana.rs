@@ -26,6 +26,42 @@ pub struct PanelQuery {
     pub panel_type: String,
     pub datasource_uid: String,
     pub sql: String,
+    /// The panel's `maxDataPoints` ([`DEFAULT_MAX_DATA_POINTS`] when unset).
+    pub max_data_points: i64,
+    /// The panel's minimum interval (`interval`, e.g. `"1h"`) in seconds; an hour when unset,
+    /// because the aggregates are hourly.
+    pub min_interval_s: i64,
+}
+
+/// The data points of a panel without `maxDataPoints`: about a full-width panel's pixels.
+pub const DEFAULT_MAX_DATA_POINTS: i64 = 1000;
+
+impl PanelQuery {
+    /// The panel's SQL as Grafana sends it for [`from`, `to`]: [`render_at`] with the panel's
+    /// [`interval_s`].
+    pub fn render(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        vars: &[(&str, &str)],
+        db: &str,
+    ) -> String {
+        let interval = interval_s(from, to, self.max_data_points, self.min_interval_s);
+        render_at(&self.sql, from, to, interval, vars, db)
+    }
+}
+
+/// A Grafana duration (`"30s"`, `"1h"`, `"1d"`) in seconds; `None` when it is not one.
+fn duration_s(text: &str) -> Option<i64> {
+    let unit = match text.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    text[..text.len() - 1].parse::<i64>().ok().map(|n| n * unit)
 }
 
 /// The dashboards parsed; a dashboard that is not valid JSON is a build-time bug, reported here.
@@ -51,6 +87,13 @@ pub fn panel_queries() -> Result<Vec<PanelQuery>, serde_json::Error> {
                         .unwrap_or("")
                         .to_string(),
                     sql: target["rawSql"].as_str().unwrap_or("").to_string(),
+                    max_data_points: panel["maxDataPoints"]
+                        .as_i64()
+                        .unwrap_or(DEFAULT_MAX_DATA_POINTS),
+                    min_interval_s: panel["interval"]
+                        .as_str()
+                        .and_then(duration_s)
+                        .unwrap_or(3600),
                 });
             }
         }
@@ -75,20 +118,83 @@ pub fn variable_queries() -> Result<Vec<(&'static str, String, String)>, serde_j
     Ok(out)
 }
 
-/// Grafana's `$__interval` for a range: the range over the panel's data points (about 1,000 for a
-/// full-width panel), in whole hours because the aggregates are hourly.
-pub fn interval_s(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
-    let range = (to - from).whole_seconds().max(0);
-    let hours = (range / 1000 + 3599) / 3600;
-    hours.max(1) * 3600
+/// Grafana's `$__interval` for a range, in seconds: the range over the panel's data points, rounded
+/// to one of Grafana's steps (`roundInterval` in `@grafana/data`'s rangeutil: …, 1 h, 2 h, 3 h,
+/// 6 h, 12 h, 1 d, 1 w, 30 d, 1 y), and at least the panel's minimum interval.
+pub fn interval_s(
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    max_data_points: i64,
+    min_interval_s: i64,
+) -> i64 {
+    let range_ms = (to - from).whole_milliseconds().max(0) as i64;
+    (round_interval_ms(range_ms / max_data_points.max(1)) / 1000)
+        .max(1)
+        .max(min_interval_s)
+}
+
+/// Grafana's `roundInterval` (milliseconds in, milliseconds out): each bound below is the step
+/// above's midpoint to the next, as Grafana has it.
+fn round_interval_ms(ms: i64) -> i64 {
+    const STEPS: [(i64, i64); 28] = [
+        (15, 10),
+        (35, 20),
+        (75, 50),
+        (150, 100),
+        (350, 200),
+        (750, 500),
+        (1_500, 1_000),
+        (3_500, 2_000),
+        (7_500, 5_000),
+        (12_500, 10_000),
+        (17_500, 15_000),
+        (25_000, 20_000),
+        (45_000, 30_000),
+        (90_000, 60_000),
+        (210_000, 120_000),
+        (450_000, 300_000),
+        (750_000, 600_000),
+        (1_050_000, 900_000),
+        (1_500_000, 1_200_000),
+        (2_700_000, 1_800_000),
+        (5_400_000, 3_600_000),
+        (9_000_000, 7_200_000),
+        (16_200_000, 10_800_000),
+        (32_400_000, 21_600_000),
+        (86_400_000, 43_200_000),
+        (604_800_000, 86_400_000),
+        (1_814_400_000, 604_800_000),
+        (3_628_800_000, 2_592_000_000),
+    ];
+    if ms < 10 {
+        return 1;
+    }
+    STEPS
+        .iter()
+        .find(|(below, _)| ms < *below)
+        .map_or(31_536_000_000, |(_, step)| *step)
 }
 
 /// Expands the plugin's macros for the range [`from`, `to`] and the `${name}`/`$name` variables
-/// (`database` from `db`), as Grafana would send the query.
+/// (`database` from `db`), as Grafana would send the query of a panel without its own data points
+/// or minimum interval (a template variable's, say); a panel's: [`PanelQuery::render`].
 pub fn render(
     sql: &str,
     from: OffsetDateTime,
     to: OffsetDateTime,
+    vars: &[(&str, &str)],
+    db: &str,
+) -> String {
+    let interval = interval_s(from, to, DEFAULT_MAX_DATA_POINTS, 3600);
+    render_at(sql, from, to, interval, vars, db)
+}
+
+/// [`render`] with `$__interval_s` = `interval_s` (seconds), for a bucket size of the caller's.
+pub fn render_at(
+    sql: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    interval_s: i64,
     vars: &[(&str, &str)],
     db: &str,
 ) -> String {
@@ -117,7 +223,7 @@ pub fn render(
     s = s
         .replace("$__fromTime", &format!("toDateTime({f})"))
         .replace("$__toTime", &format!("toDateTime({t})"))
-        .replace("$__interval_s", &interval_s(from, to).to_string());
+        .replace("$__interval_s", &interval_s.to_string());
     // The dashboards' `database` variable first, so a variable named like its prefix cannot eat it.
     s = s.replace("${database}", db);
     for (name, value) in vars {
@@ -151,9 +257,32 @@ mod tests {
                 t = to.unix_timestamp()
             )
         );
-        assert_eq!(interval_s(from, to), 3600, "a week: hourly");
-        assert_eq!(interval_s(to - time::Duration::days(365), to), 9 * 3600);
+        let year = to - time::Duration::days(365);
+        assert_eq!(interval_s(from, to, 1000, 3600), 3600, "a week: hourly");
+        assert_eq!(interval_s(year, to, 1000, 3600), 6 * 3600, "9 h, rounded");
+        assert_eq!(
+            interval_s(year, to, 200, 3600),
+            86_400,
+            "a year in 200 points"
+        );
+        assert_eq!(
+            interval_s(to - time::Duration::days(90), to, 200, 3600),
+            43_200
+        );
+        assert_eq!(
+            interval_s(from, to, 1000, 60),
+            600,
+            "10 min without a minimum"
+        );
+        assert_eq!(interval_s(from, to, 2, 3600), 86_400, "3.5 days: a day");
+        assert_eq!(interval_s(from, to, 1, 3600), 7 * 86_400, "a week");
         let panels = panel_queries().expect("dashboards parse");
         assert!(panels.len() >= 17 && panels.iter().all(|p| !p.sql.is_empty()));
+        let volume = panels.iter().find(|p| p.title == "Volume by topic");
+        let volume = volume.expect("the volume panel");
+        assert_eq!((volume.max_data_points, volume.min_interval_s), (200, 3600));
+        assert!(volume.render(year, to, &[], "d").contains("86400) * 86400"));
+        assert_eq!(duration_s("1d"), Some(86_400));
+        assert_eq!(duration_s("$auto"), None);
     }
 }
