@@ -645,11 +645,13 @@ fn panel(title: &str) -> voc_demo::grafana::PanelQuery {
 /// Ranges that start before the month, at its first day (every whole day covered), mid-day
 /// inside it (a first partial day of closed hours, then days), and in the last days (open hours
 /// only); two end at midnight: today's (its last day is open), and the one after the last closed
-/// day (a closed day that ends exactly at the range's end, then the open hour at midnight).
+/// day (a closed day that ends exactly at the range's end, then the open hour at midnight); two end
+/// in the closed month: at a midnight (the next closed day's first hour in range) and at 05:00
+/// (a closed day partly in range, its last hour holding interactions).
 fn ranges(
     month: time::OffsetDateTime,
     now: time::OffsetDateTime,
-) -> [(time::OffsetDateTime, time::OffsetDateTime); 6] {
+) -> [(time::OffsetDateTime, time::OffsetDateTime); 8] {
     let midnight = now.replace_time(time::Time::MIDNIGHT);
     [
         (month - time::Duration::days(3), now),
@@ -658,6 +660,11 @@ fn ranges(
         (now - time::Duration::hours(30), now),
         (month + time::Duration::hours(5), midnight),
         (month, midnight - time::Duration::days(1)),
+        (month, month + time::Duration::days(10)),
+        (
+            month + time::Duration::hours(5),
+            month + time::Duration::hours(10 * 24 + 5),
+        ),
     ]
 }
 

@@ -260,15 +260,19 @@ mod tests {
         let year = to - time::Duration::days(365);
         assert_eq!(interval_s(from, to, 1000, 3600), 3600, "a week: hourly");
         assert_eq!(interval_s(year, to, 1000, 3600), 6 * 3600, "9 h, rounded");
+        let days = |n: i64| to - time::Duration::days(n);
+        assert_eq!(interval_s(year, to, 180, 3600), 86_400, "a year: a day");
         assert_eq!(
-            interval_s(year, to, 200, 3600),
+            interval_s(days(180), to, 180, 3600),
             86_400,
-            "a year in 200 points"
+            "six months: a day"
         );
         assert_eq!(
-            interval_s(to - time::Duration::days(90), to, 200, 3600),
-            43_200
+            interval_s(days(179), to, 180, 3600),
+            43_200,
+            "just under: 12 h"
         );
+        assert_eq!(interval_s(days(90), to, 180, 3600), 43_200);
         assert_eq!(
             interval_s(from, to, 1000, 60),
             600,
@@ -278,10 +282,17 @@ mod tests {
         assert_eq!(interval_s(from, to, 1, 3600), 7 * 86_400, "a week");
         let panels = panel_queries().expect("dashboards parse");
         assert!(panels.len() >= 17 && panels.iter().all(|p| !p.sql.is_empty()));
-        let volume = panels.iter().find(|p| p.title == "Volume by topic");
-        let volume = volume.expect("the volume panel");
-        assert_eq!((volume.max_data_points, volume.min_interval_s), (200, 3600));
-        assert!(volume.render(year, to, &[], "d").contains("86400) * 86400"));
+        // The trends over the hourly aggregates: buckets of a day from six months on, never
+        // under an hour.
+        for title in [
+            "Volume by topic",
+            "Sentiment trend by topic (negative share)",
+            "Complaints, questions and requests",
+        ] {
+            let panel = panels.iter().find(|p| p.title == title).expect(title);
+            assert_eq!((panel.max_data_points, panel.min_interval_s), (180, 3600));
+            assert!(panel.render(year, to, &[], "d").contains("86400) * 86400"));
+        }
         assert_eq!(duration_s("1d"), Some(86_400));
         assert_eq!(duration_s("$auto"), None);
     }
