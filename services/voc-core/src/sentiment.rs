@@ -134,6 +134,11 @@ pub(crate) fn score(
             });
         }
     }
+    for c in cues.iter_mut().filter(|c| c.weight < 0.0) {
+        if asked_hypothetically(rules, doc, &c.span) {
+            c.weight *= s.hypothetical_negative_factor;
+        }
+    }
     apply_irony(rules, doc, &mut cues);
     cues.sort_by_key(|c| c.span.start);
     SentimentScore {
@@ -335,6 +340,45 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     } else {
         1.0
     }
+}
+
+/// Words that ask why: a why-question protests what it supposes (なぜ本人が来られない場合も
+/// 委任状がいるのですか), so its negative words still count.
+const WHY: [&str; 4] = ["なぜ", "どうして", "何で", "なんで"];
+
+/// Whether a negative cue is a case the customer asks about rather than one that happened: in a
+/// question, within a few words before a marker of a supposed case (壊れた場合、修理は無料ですか),
+/// or after one at the question's very end (解約したら作品は見られなくなりますか), unless it asks
+/// why. Markers are
+/// whole words (時 is not 時間, たら not たらい回し); one followed by が or も says how often it
+/// happens (つながらない時がある), which is a report.
+fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>) -> bool {
+    let sentence = doc.sentence_of(span.start);
+    let Some(range) = doc.sentences.get(sentence).cloned() else {
+        return false;
+    };
+    let text = &doc.text[range.clone()];
+    if !is_question(text) || WHY.iter().any(|w| text.contains(w)) {
+        return false;
+    }
+    let marker =
+        |m: &crate::tokenize::Morpheme<'_>| rules.hypothetical.iter().any(|x| x == m.surface);
+    let words = &doc.morphemes;
+    let first = words.partition_point(|m| m.end <= range.start);
+    let at = words.partition_point(|m| m.end <= span.end);
+    let last = words.partition_point(|m| m.start < range.end);
+    let inside = (at..last.min(at + 4)).any(|i| {
+        marker(&words[i])
+            && !words
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.surface, "が" | "も"))
+    });
+    let rest = doc.rest_of_sentence(span.end, sentence);
+    let at_the_end = !rest.contains(['、', ',']) && rest.chars().count() <= 12;
+    let before = words[first..words.partition_point(|m| m.end <= span.start)]
+        .iter()
+        .any(marker);
+    inside || (at_the_end && before)
 }
 
 /// A sentence that asks rather than states.

@@ -456,3 +456,63 @@ fn a_negative_said_to_be_absent_is_not_a_complaint() {
         assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
     }
 }
+
+#[test]
+fn a_failure_asked_about_as_a_supposed_case_is_a_question() {
+    // sentiment.hypothetical: the case is asked about, it has not happened.
+    for t in [
+        "修理に出した場合、データは消えてしまいますか？",
+        "プランを変えたら今のメールアドレスは使えなくなりますか",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Question, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}");
+    }
+    // How often it happens (時がある), a repeat (何度かけても) and a why-question are reports.
+    for t in [
+        "アプリが使えない時があるんですが、どうしてですか",
+        "何度かけても繋がらないんですか？",
+        "なぜ本人が来られない場合は委任状が必要なんですか",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+}
+
+#[test]
+fn leaving_said_in_passing_is_a_complaint_with_churn_risk() {
+    for t in [
+        "次からは別のホテルにします。",
+        "もうこの店で買うことはないと思います。",
+        "正直、もっと安いツールに移るか検討中です",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert!(a.tags.churn_risk, "{t}");
+    }
+    // A case asked about is a question.
+    let a = text("他の会社に乗り換える場合、手数料はかかりますか");
+    assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+}
+
+#[test]
+fn noise_figures_that_do_not_add_up_and_failure_messages_are_negative() {
+    for t in [
+        "上の階の足音が夜遅くまで響いていました。",
+        "お釣りの金額が合いませんでした。",
+        "決済に失敗しましたと表示されます。",
+        "前の宿泊者の忘れ物が残っていました。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}");
+    }
+    // The same sounds not heard; くらい after an adjective is not いくら (how much).
+    for t in [
+        "隣室のテレビの音は全く聞こえませんでした。",
+        "ふかふかのベッドで、家に帰っても恋しいくらいです。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Praise, "{t}: {:?}", a.tags);
+    }
+}

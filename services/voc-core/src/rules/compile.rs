@@ -448,6 +448,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         contrast: parsed.sentiment.contrast.into_iter().collect(),
         excess: parsed.sentiment.excess.into_iter().collect(),
         conditional: parsed.sentiment.conditional,
+        hypothetical: parsed.sentiment.hypothetical,
         irony: parsed.sentiment.irony,
         recurrence: parsed.sentiment.recurrence,
         wish_endings: parsed.sentiment.wish_endings,

@@ -154,6 +154,9 @@ pub(crate) struct Settings {
     pub question_positive_factor: f64,
     /// Factor for a positive word in a wish (もっと丁寧に書いてほしい): it says what is lacking.
     pub wish_positive_factor: f64,
+    /// Factor for a negative cue the customer only supposes in a question (壊れた場合、修理は
+    /// 無料ですか; 解約したら見られなくなりますか): a case asked about has not happened.
+    pub hypothetical_negative_factor: f64,
     /// Summed complaint-type weight at which a voice that scores negative at all is a complaint,
     /// whatever request or question follows (a stated failure wins, docs/TAXONOMY.md).
     pub failure_weight: f64,
@@ -175,6 +178,7 @@ impl Default for Settings {
             negated_verb_weight: -0.8,
             question_positive_factor: 0.3,
             wish_positive_factor: -0.5,
+            hypothetical_negative_factor: 0.2,
             failure_weight: 2.0,
         }
     }
@@ -212,6 +216,10 @@ pub(crate) struct SentimentSettings {
     /// Markers of a conditional wish anywhere in a sentence (〜てくれると, 〜があれば): positive
     /// words there are hopes, not praise.
     pub conditional: Vec<String>,
+    /// Markers of a supposed case (場合, たら, とき): in a question, a negative word just before
+    /// one, or after one at the question's very end, is asked about, not reported
+    /// (`settings.hypothetical_negative_factor`).
+    pub hypothetical: Vec<String>,
     /// Verbs whose negation is not a failure report (わからない is a question, 問題ない is fine).
     pub negated_verb_exceptions: Vec<String>,
     /// Text right after a negated verb that makes it a condition, invitation or instruction

@@ -461,6 +461,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.contrast.extend(t.contrast);
     s.excess.extend(t.excess);
     s.conditional.extend(t.conditional);
+    s.hypothetical.extend(t.hypothetical);
     s.irony.extend(t.irony);
     s.recurrence.extend(t.recurrence);
     s.wish_endings.extend(t.wish_endings);

@@ -143,6 +143,7 @@ pub struct RuleSet {
     pub(crate) contrast: HashSet<String>,
     pub(crate) excess: HashSet<String>,
     pub(crate) conditional: Vec<String>,
+    pub(crate) hypothetical: Vec<String>,
     pub(crate) irony: Vec<String>,
     pub(crate) recurrence: Vec<String>,
     pub(crate) wish_endings: Vec<String>,
