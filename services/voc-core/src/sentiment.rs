@@ -342,43 +342,64 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     }
 }
 
-/// Words that ask why: a why-question protests what it supposes (なぜ本人が来られない場合も
-/// 委任状がいるのですか), so its negative words still count.
-const WHY: [&str; 4] = ["なぜ", "どうして", "何で", "なんで"];
+/// Words that ask why or say it keeps happening: a why-question protests what it supposes (なぜ
+/// 本人が来られない場合は委任状が必要なんですか), and 何度 or 〜ても report a case that happened.
+const REPORTED: [&str; 6] = ["なぜ", "どうして", "何で", "なんで", "何度", "何回"];
 
 /// Whether a negative cue is a case the customer asks about rather than one that happened: in a
 /// question, within a few words before a marker of a supposed case (壊れた場合、修理は無料ですか),
-/// or after one at the question's very end (解約したら作品は見られなくなりますか), unless it asks
-/// why. Markers are
-/// whole words (時 is not 時間, たら not たらい回し); one followed by が or も says how often it
-/// happens (つながらない時がある), which is a report.
+/// or a few words after one at the question's very end (解約したら作品は見られなくなりますか).
+/// Markers are whole words (時 is not 時間, たら not たらい回し); not one that says since when or
+/// how often (着いた時から, 時がある, 時も), nor 時 as a clock time or a time pointed at (9時,
+/// その時). A why-question, a repeat (何度…ても, 毎回: `recurrence`) and a question that only ends
+/// a statement (〜んですけど？) report.
 fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>) -> bool {
     let sentence = doc.sentence_of(span.start);
     let Some(range) = doc.sentences.get(sentence).cloned() else {
         return false;
     };
-    let text = &doc.text[range.clone()];
-    if !is_question(text) || WHY.iter().any(|w| text.contains(w)) {
+    if span.end > range.end {
         return false;
     }
-    let marker =
-        |m: &crate::tokenize::Morpheme<'_>| rules.hypothetical.iter().any(|x| x == m.surface);
+    let text = &doc.text[range.clone()];
+    let ending = text.trim_end_matches(['。', '\n', ' ', '?', '？', '!', '！']);
+    if !is_question(text)
+        || ["けど", "けれど", "が", "のに"]
+            .iter()
+            .any(|e| ending.ends_with(e))
+        || REPORTED.iter().any(|w| text.contains(w))
+        || concessive(text)
+        || rules.recurrence.iter().any(|w| text.contains(w.as_str()))
+    {
+        return false;
+    }
     let words = &doc.morphemes;
+    let marker = |i: usize| {
+        let m = &words[i];
+        let after = words.get(i + 1).map_or("", |n| n.surface);
+        let before = i.checked_sub(1).map(|j| &words[j]);
+        rules.hypothetical.iter().any(|x| x == m.surface)
+            && !matches!(after, "が" | "も" | "から" | "まで")
+            && !(matches!(m.surface, "時" | "とき")
+                && before.is_some_and(|b| {
+                    b.pos1 == "数" || matches!(b.surface, "その" | "あの" | "この" | "どの" | "何")
+                }))
+    };
     let first = words.partition_point(|m| m.end <= range.start);
-    let at = words.partition_point(|m| m.end <= span.end);
+    let cue_first = words.partition_point(|m| m.end <= span.start);
+    let cue_end = words.partition_point(|m| m.end <= span.end);
     let last = words.partition_point(|m| m.start < range.end);
-    let inside = (at..last.min(at + 4)).any(|i| {
-        marker(&words[i])
-            && !words
-                .get(i + 1)
-                .is_some_and(|n| matches!(n.surface, "が" | "も"))
-    });
+    let inside = (cue_end..last.min(cue_end + 4)).any(marker);
     let rest = doc.rest_of_sentence(span.end, sentence);
     let at_the_end = !rest.contains(['、', ',']) && rest.chars().count() <= 12;
-    let before = words[first..words.partition_point(|m| m.end <= span.start)]
-        .iter()
-        .any(marker);
+    let before = (first.max(cue_first.saturating_sub(8))..cue_first).any(marker);
     inside || (at_the_end && before)
+}
+
+/// A concessive 〜ても (電話しても繋がらない), not 〜てもらう or 〜てもいい.
+fn concessive(text: &str) -> bool {
+    text.match_indices("ても")
+        .any(|(i, m)| !matches!(text[i + m.len()..].chars().next(), Some('ら' | 'い')))
 }
 
 /// A sentence that asks rather than states.

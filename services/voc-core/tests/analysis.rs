@@ -468,11 +468,14 @@ fn a_failure_asked_about_as_a_supposed_case_is_a_question() {
         assert_eq!(a.tags.voice_type, VoiceType::Question, "{t}: {:?}", a.tags);
         assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}");
     }
-    // How often it happens (時がある), a repeat (何度かけても) and a why-question are reports.
+    // Since when or how often (時から, 時がある), a clock time (9時), a repeat (何度かけても), a
+    // statement ending in a question mark and a why-question are reports.
     for t in [
         "アプリが使えない時があるんですが、どうしてですか",
         "何度かけても繋がらないんですか？",
         "なぜ本人が来られない場合は委任状が必要なんですか",
+        "ホテルに着いた時から部屋がタバコ臭いんですけど？",
+        "配達が遅れて9時になるんですか？",
     ] {
         let a = text(t);
         assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
@@ -490,9 +493,17 @@ fn leaving_said_in_passing_is_a_complaint_with_churn_risk() {
         assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
         assert!(a.tags.churn_risk, "{t}");
     }
-    // A case asked about is a question.
+    // A case asked about is a question; moving data or a plan is not leaving.
     let a = text("他の会社に乗り換える場合、手数料はかかりますか");
     assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+    for t in [
+        "データを別のスマホに移行する方法を教えてください",
+        "もっと安いプランに移行できますか？",
+    ] {
+        let a = text(t);
+        assert!(!a.tags.churn_risk, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}");
+    }
 }
 
 #[test]
@@ -501,11 +512,20 @@ fn noise_figures_that_do_not_add_up_and_failure_messages_are_negative() {
         "上の階の足音が夜遅くまで響いていました。",
         "お釣りの金額が合いませんでした。",
         "決済に失敗しましたと表示されます。",
-        "前の宿泊者の忘れ物が残っていました。",
+        "前の宿泊者の髪の毛が残っていました。",
+        "通話中、相手の話し声が聞こえないことがあります。",
     ] {
         let a = text(t);
         assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
         assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}");
+    }
+    // Pleasant sounds, and a thing left behind to be returned, are no complaint.
+    for t in [
+        "子どもたちの笑い声が響いて、温かい雰囲気のお店でした。",
+        "前の方の忘れ物を届けたいのですが。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
     }
     // The same sounds not heard; くらい after an adjective is not いくら (how much).
     for t in [

@@ -178,7 +178,7 @@ impl Default for Settings {
             negated_verb_weight: -0.8,
             question_positive_factor: 0.3,
             wish_positive_factor: -0.5,
-            hypothetical_negative_factor: 0.2,
+            hypothetical_negative_factor: 0.0,
             failure_weight: 2.0,
         }
     }
