@@ -165,10 +165,12 @@ impl Analyzer {
         let firings = matcher::fire_all(rules, hits.by_atom(), &doc);
         let senti = sentiment::score(rules, &hits, &doc, &firings);
         let prediction = rules.model.as_ref().map(|gate| gate.model.predict(text));
+        let own = crate::own_mishap::find(rules, &doc);
         let fired = decide::Fired {
             rules,
             firings: &firings,
             sentiment: &senti,
+            own: &own,
             prediction: prediction.as_ref(),
         };
         let (mut topics, model_topics) = decide::topics(&fired, channel);

@@ -6,6 +6,7 @@ use crate::analyze::Evidence;
 use crate::labels::{Sentiment, VoiceType};
 use crate::message::Channel;
 use crate::model::{HeadLabel, Prediction};
+use crate::own_mishap::OwnMishaps;
 use crate::rules::matcher::{self, Firing};
 use crate::rules::{Label, RuleSet};
 use crate::sentiment::{self, SentimentScore};
@@ -16,6 +17,8 @@ pub(crate) struct Fired<'a> {
     pub rules: &'a RuleSet,
     pub firings: &'a [Firing],
     pub sentiment: &'a SentimentScore,
+    /// Sentences where the customer owns a mishap.
+    pub own: &'a OwnMishaps,
     pub prediction: Option<&'a Prediction<'a>>,
 }
 
@@ -26,9 +29,14 @@ impl Fired<'_> {
 
     /// Summed weight of the fired rules whose label matches.
     fn weight(&self, pred: impl Fn(&Label) -> bool) -> f64 {
+        self.weight_where(|f| pred(self.label(f)))
+    }
+
+    /// Summed weight of the firings that `pred` keeps.
+    fn weight_where(&self, pred: impl Fn(&Firing) -> bool) -> f64 {
         self.firings
             .iter()
-            .filter(|f| pred(self.label(f)))
+            .filter(|f| pred(f))
             .map(|f| self.rules.rules[f.rule].weight)
             .sum()
     }
@@ -156,19 +164,42 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         (None, 0.0),
         |acc, (v, s)| if s > acc.1 { (v, s) } else { acc },
     );
+    let asks = other_voice.1 > 0.0;
+    // In a voice that asks, requests or applies, a mishap the customer owns (パスワードを間違えて
+    // ロックされました、自分のミスです) is the customer's own situation, not a failure of the
+    // company, and so is worry (不安です) when nothing else is negative: they count for the
+    // sentiment, not for a complaint. Worry beside a failure (アプリが重く、消えないか心配) is
+    // about that failure.
+    let owned = |c: &sentiment::Cue| asks && c.weight < 0.0 && fired.own.contains(&c.span);
+    let worry = |c: &sentiment::Cue| c.weight < 0.0 && sentiment::is_worry(rules, c);
+    let only_worry = senti
+        .cues
+        .iter()
+        .filter(|c| c.weight < 0.0 && !owned(c))
+        .all(worry);
+    let own_situation = |c: &sentiment::Cue| owned(c) || (asks && only_worry && worry(c));
+    let sum = |pred: &dyn Fn(&sentiment::Cue) -> bool| -> f64 {
+        senti
+            .cues
+            .iter()
+            .filter(|c| pred(c))
+            .map(|c| c.weight)
+            .sum()
+    };
+    let mine = sum(&own_situation);
+    let worried = sum(&worry);
+    let company = senti.score - mine;
     // A request or question that gives its reason (〜してほしい、間に合わなくて) is not a
     // complaint on the strength of a generic negated verb alone: that is often the customer's
     // own situation, not the company's failure.
-    let generic: f64 = senti
-        .cues
-        .iter()
-        .filter(|c| c.source == sentiment::NEGATED_VERB)
-        .map(|c| c.weight)
-        .sum();
+    let generic = sum(&|c| c.source == sentiment::NEGATED_VERB && !own_situation(c));
     // A stated failure wins over the request or question that follows it (docs/TAXONOMY.md): a
-    // complaint-type rule that fired in a voice scoring negative at all decides.
-    let failure_stated = senti.score < 0.0
-        && fired.weight(|l| matches!(l, Label::Complaint(_))) >= rules.settings.failure_weight;
+    // complaint-type rule that fired in a voice scoring negative at all decides; not one that
+    // fired on the customer's own mishap. Worry still counts here: 態度が怖かった is the staff's.
+    let failure_stated = senti.score - sum(&owned) < 0.0
+        && fired.weight_where(|f| {
+            matches!(fired.label(f), Label::Complaint(_)) && !(asks && fired.own.contains(&f.span))
+        }) >= rules.settings.failure_weight;
     // Sarcasm (praise turned against a failure) is a complaint however mild its words: the
     // praise is what misleads a reader, and the model, into calling it praise.
     let sarcastic = senti.score < 0.0
@@ -178,8 +209,8 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
             .any(|c| c.source.starts_with(sentiment::IRONY));
     let decisive = if failure_stated || sarcastic {
         senti.score.min(-threshold)
-    } else if other_voice.1 > 0.0 {
-        senti.score - generic
+    } else if asks {
+        company - generic
     } else {
         senti.score
     };
@@ -207,9 +238,16 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         );
     }
     // Not against the words' own praise (さすがですね、翌日に届きました), nor where the customer
-    // denies a problem (画質は悪くない, 不満はない).
+    // denies a problem (画質は悪くない, 不満はない), nor where every negative word is the
+    // customer's own situation in a voice that asks (the model reads worry as a complaint).
     if senti.score < threshold
         && !senti.cues.iter().any(|c| c.denied_negative)
+        && !(mine < 0.0
+            && senti
+                .cues
+                .iter()
+                .filter(|c| c.weight < 0.0)
+                .all(own_situation))
         && fired.model_says(HeadLabel::Voice, VoiceType::Complaint.as_str(), |g| {
             g.complaint
         })
@@ -220,7 +258,8 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         };
         return (VoiceType::Complaint, Sentiment::Negative, by_model);
     }
-    if sentiment == Sentiment::Negative {
+    // Not a complaint, so not negative; but a worried question is (docs/TAXONOMY.md).
+    if sentiment == Sentiment::Negative && !(asks && worried <= -threshold) {
         sentiment = Sentiment::Neutral;
     }
     // Past here a rules' complaint was overruled: whatever the voice becomes is the model's.

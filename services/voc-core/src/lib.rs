@@ -35,6 +35,7 @@ pub mod mask;
 pub mod message;
 pub mod model;
 pub mod normalize;
+mod own_mishap;
 pub mod pii_eval;
 pub mod retag;
 pub mod rules;

@@ -346,9 +346,20 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
 /// 本人が来られない場合は委任状が必要なんですか), and 何度 or 〜ても report a case that happened.
 const REPORTED: [&str; 6] = ["なぜ", "どうして", "何で", "なんで", "何度", "何回"];
 
+/// A question's copula right after a word: 故障でしょうか asks whether it is one.
+const ASKED_COPULA: [&str; 6] = [
+    "でしょうか",
+    "ですか",
+    "なのでしょうか",
+    "なんでしょうか",
+    "なのか",
+    "なんですか",
+];
+
 /// Whether a negative cue is a case the customer asks about rather than one that happened: in a
 /// question, within a few words before a marker of a supposed case (壊れた場合、修理は無料ですか),
-/// or a few words after one at the question's very end (解約したら作品は見られなくなりますか).
+/// or a few words after one at the question's very end (解約したら作品は見られなくなりますか), or
+/// a word of failure itself asked about (`asked_failures`: 故障でしょうか, 不良品ですか).
 /// Markers are whole words (時 is not 時間, たら not たらい回し); not one that says since when or
 /// how often (着いた時から, 時がある, 時も), nor 時 as a clock time or a time pointed at (9時,
 /// その時). A why-question, a repeat (何度…ても, 毎回: `recurrence`) and a question that only ends
@@ -373,6 +384,18 @@ fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>
     {
         return false;
     }
+    // 故障でしょうか: whether it is a failure is what is asked (or is it normal?). Only a word of
+    // failure: 放置ですか？ accuses.
+    let rest = doc.rest_of_sentence(span.end, sentence);
+    let word = &doc.text[span.clone()];
+    if ASKED_COPULA.iter().any(|a| rest.starts_with(a))
+        && rules
+            .asked_failures
+            .iter()
+            .any(|f| word.ends_with(f.as_str()))
+    {
+        return true;
+    }
     let words = &doc.morphemes;
     let marker = |i: usize| {
         let m = &words[i];
@@ -390,10 +413,16 @@ fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>
     let cue_end = words.partition_point(|m| m.end <= span.end);
     let last = words.partition_point(|m| m.start < range.end);
     let inside = (cue_end..last.min(cue_end + 4)).any(marker);
-    let rest = doc.rest_of_sentence(span.end, sentence);
     let at_the_end = !rest.contains(['、', ',']) && rest.chars().count() <= 12;
     let before = (first.max(cue_first.saturating_sub(8))..cue_first).any(marker);
     inside || (at_the_end && before)
+}
+
+/// Whether a cue is a lexicon entry of worry (`sentiment.worry`: 不安, 心配).
+pub(crate) fn is_worry(rules: &RuleSet, cue: &Cue) -> bool {
+    cue.source
+        .strip_prefix("lexicon:")
+        .is_some_and(|name| rules.worry.iter().any(|w| w == name))
 }
 
 /// A concessive 〜ても (電話しても繋がらない), not 〜てもらう or 〜てもいい.

@@ -536,3 +536,70 @@ fn noise_figures_that_do_not_add_up_and_failure_messages_are_negative() {
         assert_eq!(a.tags.voice_type, VoiceType::Praise, "{t}: {:?}", a.tags);
     }
 }
+
+#[test]
+fn a_worried_question_is_a_negative_question_not_a_complaint() {
+    // sentiment.worry: the customer's state of mind in a voice that asks.
+    for t in [
+        "銀行を名乗るメールが届きました。本物かどうか分からずとても不安です。御行からの連絡でしょうか。",
+        "子どもが誤ってアプリ内で課金していないか心配です。履歴はどこで確認できますか。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}");
+    }
+    // Mild worry is a remark, not a negative voice.
+    let a = text(
+        "旅行中に紛失した場合の手続きが、ちょっと心配になりました。事前に何か登録できますか。",
+    );
+    assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{:?}", a.tags);
+    // Worry about a failure that is stated, and fear of staff, are still complaints.
+    for t in [
+        "ブレーキを踏んでも止まらないことがあり、不安です。点検してもらえますか。",
+        "配達員の態度が怖かったです。次回から別の方にしてもらえますか。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+}
+
+#[test]
+fn a_mishap_the_customer_owns_asking_for_help_is_not_a_complaint() {
+    // sentiment.own_mishap and own_mishap_verbs: the failure is the customer's doing.
+    for t in [
+        "暗証番号を何度か間違えてカードが使えなくなりました。私のミスです。再開の方法を教えてください。",
+        "うっかり写真を全部消してしまいました。復元する方法はありますか？",
+        "保存していたデータを削除しちゃったんですが、元に戻せますか",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}");
+    }
+    // Someone else's mishap (業者が, 店員は), a guess (〜てしまったようで), a failure that happened
+    // to the customer (されてしまった) or an admission denied is the company's.
+    for t in [
+        "引越し業者が冷蔵庫を落としてしまい、扉がへこんでいました。補償してもらえますか。",
+        "店員は注文を忘れてしまったようで、40分も待たされました。どうなっているんですか。",
+        "勝手にアカウントを停止されてしまいました。理由を教えてください。",
+        "契約と違う金額が請求されています。こちらのミスではありません。訂正してもらえますか。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+}
+
+#[test]
+fn a_failure_asked_about_by_name_is_a_question() {
+    // 故障でしょうか: whether it is a failure is what is asked.
+    let a = text("洗濯機から時々カタカタと音がしますが、これは故障でしょうか。");
+    assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+    // A why-question about it is not, nor a word that accuses (放置ですか).
+    for t in [
+        "買って一週間なのに、なぜもう故障するんですか",
+        "三日も返信がないのは放置ですか？",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+}

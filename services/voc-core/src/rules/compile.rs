@@ -406,6 +406,37 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         });
     }
 
+    let s = &parsed.sentiment;
+    for (name, list) in [
+        ("sentiment.worry", &s.worry),
+        ("sentiment.own_mishap", &s.own_mishap),
+        ("sentiment.own_mishap_verbs", &s.own_mishap_verbs),
+        ("sentiment.own_mishap_subjects", &s.own_mishap_subjects),
+        ("sentiment.asked_failures", &s.asked_failures),
+    ] {
+        // An empty entry would match every sentence.
+        if list.iter().any(|w| w.trim().is_empty()) {
+            return Err(ctx.err(0..0, Some(name), "an entry is empty"));
+        }
+    }
+    let own_mishap = if s.own_mishap.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&s.own_mishap)
+                .map_err(|e| ctx.err(0..0, Some("sentiment.own_mishap"), e.to_string()))?,
+        )
+    };
+    if let Some(w) = (s.worry.iter()).find(|w| !lexicon.iter().any(|e| &e.name == *w)) {
+        return Err(ctx.err(
+            0..0,
+            Some("sentiment.worry"),
+            format!("`{w}` is not an entry of sentiment.words"),
+        ));
+    }
+
     let atoms = build_atoms(&ctx)?;
     let mut lexicon_by_atom = vec![Vec::new(); atoms.specs.len()];
     for (i, entry) in lexicon.iter().enumerate() {
@@ -449,6 +480,11 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         excess: parsed.sentiment.excess.into_iter().collect(),
         conditional: parsed.sentiment.conditional,
         hypothetical: parsed.sentiment.hypothetical,
+        worry: parsed.sentiment.worry,
+        own_mishap,
+        own_mishap_verbs: parsed.sentiment.own_mishap_verbs,
+        own_mishap_subjects: parsed.sentiment.own_mishap_subjects,
+        asked_failures: parsed.sentiment.asked_failures,
         irony: parsed.sentiment.irony,
         recurrence: parsed.sentiment.recurrence,
         wish_endings: parsed.sentiment.wish_endings,

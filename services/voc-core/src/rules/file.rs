@@ -220,6 +220,22 @@ pub(crate) struct SentimentSettings {
     /// one, or after one at the question's very end, is asked about, not reported
     /// (`settings.hypothetical_negative_factor`).
     pub hypothetical: Vec<String>,
+    /// Lexicon entries (their names) of worry (不安, 心配): in a voice that asks, requests or
+    /// applies for something, the customer's state of mind, not a failure of the company.
+    pub worry: Vec<String>,
+    /// Admissions of a mishap (自分のミス): negative words in their clause, and in the sentence
+    /// before one that opens its sentence, are the customer's doing, not the company's, in a
+    /// voice that asks for help (`own_mishap.rs`).
+    pub own_mishap: Vec<String>,
+    /// Verbs the customer does, as written before て (押し, 消し, 間違え): one followed by しまう or
+    /// ちゃう (押してしまった, 消しちゃった) states an own mishap like `own_mishap`.
+    pub own_mishap_verbs: Vec<String>,
+    /// Who may be named as the subject (〜が) of an own mishap: the customer and family (私が,
+    /// 母が). Another subject (配送業者が落としてしまい) is someone else's mishap.
+    pub own_mishap_subjects: Vec<String>,
+    /// Words of a failure that a question may ask about by name (故障, 不具合): one right before a
+    /// question's copula (故障でしょうか) is supposed, not reported.
+    pub asked_failures: Vec<String>,
     /// Verbs whose negation is not a failure report (わからない is a question, 問題ない is fine).
     pub negated_verb_exceptions: Vec<String>,
     /// Text right after a negated verb that makes it a condition, invitation or instruction

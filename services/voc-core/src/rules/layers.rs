@@ -462,6 +462,11 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.excess.extend(t.excess);
     s.conditional.extend(t.conditional);
     s.hypothetical.extend(t.hypothetical);
+    s.worry.extend(t.worry);
+    s.own_mishap.extend(t.own_mishap);
+    s.own_mishap_verbs.extend(t.own_mishap_verbs);
+    s.own_mishap_subjects.extend(t.own_mishap_subjects);
+    s.asked_failures.extend(t.asked_failures);
     s.irony.extend(t.irony);
     s.recurrence.extend(t.recurrence);
     s.wish_endings.extend(t.wish_endings);

@@ -144,6 +144,12 @@ pub struct RuleSet {
     pub(crate) excess: HashSet<String>,
     pub(crate) conditional: Vec<String>,
     pub(crate) hypothetical: Vec<String>,
+    pub(crate) worry: Vec<String>,
+    /// The admissions of `own_mishap`, searched in one pass over a text (None when there are none).
+    pub(crate) own_mishap: Option<aho_corasick::AhoCorasick>,
+    pub(crate) own_mishap_verbs: Vec<String>,
+    pub(crate) own_mishap_subjects: Vec<String>,
+    pub(crate) asked_failures: Vec<String>,
     pub(crate) irony: Vec<String>,
     pub(crate) recurrence: Vec<String>,
     pub(crate) wish_endings: Vec<String>,
@@ -309,6 +315,20 @@ complaint_types = [["quality","品質"],["billing","料金"]]
             .unwrap_err();
         assert!(err.message.contains("anyy"), "{err}");
         assert_eq!(err.line, 11);
+    }
+
+    #[test]
+    fn worry_must_name_a_lexicon_entry_and_no_list_holds_an_empty_entry() {
+        let ok = "[sentiment]\nworry = [\"不安\"]\n[sentiment.words]\n\"不安\" = -1.0\n";
+        assert!(with_rule(ok).is_ok());
+        let typo = "[sentiment]\nworry = [\"不案\"]\n[sentiment.words]\n\"不安\" = -1.0\n";
+        let err = with_rule(typo).unwrap_err();
+        assert_eq!(err.rule.as_deref(), Some("sentiment.worry"), "{err}");
+        assert!(err.message.contains("`不案`"), "{err}");
+        // An empty entry would make every sentence an own mishap.
+        let empty = "[sentiment]\nown_mishap = [\"\"]\n";
+        let err = with_rule(empty).unwrap_err();
+        assert_eq!(err.rule.as_deref(), Some("sentiment.own_mishap"), "{err}");
     }
 
     #[test]
