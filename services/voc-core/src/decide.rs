@@ -237,17 +237,21 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
             ModelDecided::default(),
         );
     }
+    // News passed on (来月から値上げとのこと: a `voice:other` rule) is an announcement, not the
+    // customer's complaint, though the model reads 値上げ as one.
+    let reported = fired.voice_weight(VoiceType::Other) >= 1.0;
     // Not against the words' own praise (さすがですね、翌日に届きました), nor where the customer
     // denies a problem (画質は悪くない, 不満はない), nor where every negative word is the
     // customer's own situation in a voice that asks (the model reads worry as a complaint).
+    let denied = senti.cues.iter().any(|c| c.denied_negative);
+    let all_own = mine < 0.0
+        && senti
+            .cues
+            .iter()
+            .filter(|c| c.weight < 0.0)
+            .all(own_situation);
     if senti.score < threshold
-        && !senti.cues.iter().any(|c| c.denied_negative)
-        && !(mine < 0.0
-            && senti
-                .cues
-                .iter()
-                .filter(|c| c.weight < 0.0)
-                .all(own_situation))
+        && !(reported || denied || all_own)
         && fired.model_says(HeadLabel::Voice, VoiceType::Complaint.as_str(), |g| {
             g.complaint
         })
@@ -282,6 +286,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
             by_model.voice |= by_model.sentiment;
             VoiceType::Praise
         }
+        _ if reported => VoiceType::Other,
         _ => match model_voice(fired) {
             Some(v) => {
                 by_model.voice = true;

@@ -328,7 +328,7 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     let range = doc.sentences[h.sentence].clone();
     let sentence = &doc.text[range.clone()];
     let rest = doc.rest_of_sentence(h.end, h.sentence);
-    if rules.wish_endings.iter().any(|m| rest.contains(m.as_str())) {
+    if rules.wish_endings.iter().any(|m| wished(rest, m)) {
         s.wish_positive_factor
     } else if is_question(sentence)
         || rules
@@ -340,6 +340,13 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     } else {
         1.0
     }
+}
+
+/// Whether `rest` holds the wish ending `ending` as a wish: one the honorific まし follows
+/// (親身に相談に乗ってくださいました, くださいます) says what was done, not what is wanted.
+fn wished(rest: &str, ending: &str) -> bool {
+    rest.match_indices(ending)
+        .any(|(i, _)| !rest[i + ending.len()..].starts_with("まし"))
 }
 
 /// Words that ask why or say it keeps happening: a why-question protests what it supposes (なぜ

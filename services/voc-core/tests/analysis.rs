@@ -603,3 +603,95 @@ fn a_failure_asked_about_by_name_is_a_question() {
         assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
     }
 }
+
+#[test]
+fn what_staff_did_for_the_customer_is_not_a_request() {
+    // 〜てくださいました, 〜てもらえて: done for the customer, so praise, not a procedure asked for.
+    for t in [
+        "足を痛めていた母のために、駅員さんが親身に車椅子を手配してくださいました。",
+        "カードをなくした日に電話したら、すぐ利用を止めてもらえて本当に助かりました。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Praise, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Positive, "{t}");
+    }
+    // Asked for, it is still one.
+    let a = text("来月で解約したいので、手続きを進めてください。");
+    assert_eq!(a.tags.voice_type, VoiceType::Procedure, "{:?}", a.tags);
+}
+
+#[test]
+fn a_polite_ask_is_a_request_and_passed_on_news_is_other() {
+    // voice.request_wish: 〜ていただけないでしょうか asks for something, it asks no question.
+    // Praise before it does not make the voice praise.
+    for t in [
+        "いつも楽しく使っています。アプリに家計簿の機能を付けていただけないでしょうか。",
+        "毎朝おいしくいただいています。パンの種類をもう少し増やしてもらえませんか。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Request, "{t}: {:?}", a.tags);
+    }
+    // 〜ればいいですか asks what to do: a question, not a wish (voice.request_feature).
+    let a = text("レシートの写真はどの画面から送ればいいですか。");
+    assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+    // voice.reported_news: an announcement passed on is not the customer's complaint.
+    for t in [
+        "来月から定期預金の金利が0.3%に引き上げられるとのこと",
+        "年明けから窓口の受付時間が17時までに短縮されるらしい",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Other, "{t}: {:?}", a.tags);
+    }
+    // A failure the customer reports stays a complaint, whatever news follows it.
+    for t in [
+        "買ったばかりのエアコンが全く冷えません。修理は来週になるとのこと。",
+        "何度電話してもつながりません。窓口は来週から再開とのこと。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+}
+
+/// Asserts whether the voice `t` gets `topic`.
+fn assert_topic(t: &str, topic: &str, expected: bool) {
+    let topics = text(t).tags.topics;
+    assert_eq!(
+        topics.iter().any(|x| x == topic),
+        expected,
+        "{topic} in {t}: {topics:?}"
+    );
+}
+
+#[test]
+fn how_to_asked_and_support_that_answered_have_their_topics() {
+    // how_to.asked: how to do something.
+    assert_topic(
+        "家族のポイントを一枚にまとめるのってどうやるの？",
+        "how_to",
+        true,
+    );
+    assert_topic("録画した番組をDVDに残すのってどうやるの？", "how_to", true);
+    // Not how to get a procedure done, nor a rhetorical one.
+    assert_topic(
+        "サイズが合わなかったので、返品ってどうすればいいですか。",
+        "how_to",
+        false,
+    );
+    assert_topic(
+        "平日しか窓口が開いていないなんて、働いている人はどうすればいいんですか。",
+        "how_to",
+        false,
+    );
+    // agent_response.answered: what came back from the counter the customer turned to.
+    assert_topic(
+        "請求額がおかしいので窓口に問い合わせたら、マニュアル通りの回答しか返ってきませんでした。",
+        "agent_response",
+        true,
+    );
+    // contract_plan: suspending a membership.
+    assert_topic(
+        "転勤になるので、ジムの休会は何か月までできますか。",
+        "contract_plan",
+        true,
+    );
+}
