@@ -237,9 +237,11 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
             ModelDecided::default(),
         );
     }
-    // News passed on (来月から値上げとのこと: a `voice:other` rule) is an announcement, not the
-    // customer's complaint, though the model reads 値上げ as one.
-    let reported = fired.voice_weight(VoiceType::Other) >= 1.0;
+    // News passed on without a negative word (金利が引き上げられるとのこと: a `voice:other`
+    // rule) is an announcement, not the customer's complaint, though the model reads 引き上げ as
+    // one; with one (部品がないので直せないとのこと) the model may still judge it.
+    let reported =
+        fired.voice_weight(VoiceType::Other) >= 1.0 && senti.cues.iter().all(|c| c.weight >= 0.0);
     // Not against the words' own praise (さすがですね、翌日に届きました), nor where the customer
     // denies a problem (画質は悪くない, 不満はない), nor where every negative word is the
     // customer's own situation in a voice that asks (the model reads worry as a complaint).

@@ -343,10 +343,13 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
 }
 
 /// Whether `rest` holds the wish ending `ending` as a wish: one the honorific まし follows
-/// (親身に相談に乗ってくださいました, くださいます) says what was done, not what is wanted.
+/// (親身に相談に乗ってくださいました) says what was done, not what is wanted, unless a
+/// condition follows (説明してくださいましたら幸いです).
 fn wished(rest: &str, ending: &str) -> bool {
-    rest.match_indices(ending)
-        .any(|(i, _)| !rest[i + ending.len()..].starts_with("まし"))
+    rest.match_indices(ending).any(|(i, _)| {
+        let after = &rest[i + ending.len()..];
+        !after.starts_with("まし") || after.starts_with("ましたら")
+    })
 }
 
 /// Words that ask why or say it keeps happening: a why-question protests what it supposes (なぜ

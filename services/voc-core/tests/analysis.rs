@@ -631,9 +631,15 @@ fn a_polite_ask_is_a_request_and_passed_on_news_is_other() {
         let a = text(t);
         assert_eq!(a.tags.voice_type, VoiceType::Request, "{t}: {:?}", a.tags);
     }
-    // 〜ればいいですか asks what to do: a question, not a wish (voice.request_feature).
+    // Asking to be told is a question.
+    let a = text("教えていただけないでしょうか。");
+    assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+    // 〜ればいいですか asks what to do: a question, not a wish (voice.request_feature); a wish
+    // hedged (あったらいいかもしれません) is still one.
     let a = text("レシートの写真はどの画面から送ればいいですか。");
     assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+    let a = text("ダークモードがあったらいいかもしれません。");
+    assert_eq!(a.tags.voice_type, VoiceType::Request, "{:?}", a.tags);
     // voice.reported_news: an announcement passed on is not the customer's complaint.
     for t in [
         "来月から定期預金の金利が0.3%に引き上げられるとのこと",
@@ -642,8 +648,10 @@ fn a_polite_ask_is_a_request_and_passed_on_news_is_other() {
         let a = text(t);
         assert_eq!(a.tags.voice_type, VoiceType::Other, "{t}: {:?}", a.tags);
     }
-    // A failure the customer reports stays a complaint, whatever news follows it.
+    // A failure the customer reports stays a complaint, whatever news follows it, and らしい
+    // as an adjective (わざとらしい) is no hearsay.
     for t in [
+        "店員の謝罪がわざとらしい。",
         "買ったばかりのエアコンが全く冷えません。修理は来週になるとのこと。",
         "何度電話してもつながりません。窓口は来週から再開とのこと。",
     ] {
