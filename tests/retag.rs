@@ -40,7 +40,17 @@ fn corpus(copy: usize) -> Vec<serde_json::Value> {
 /// The bundled rules with a rule removed, one added and the version bumped: what a support lead
 /// would do to split a topic differently.
 fn new_rules(dir: &std::path::Path, bump: bool) -> std::path::PathBuf {
-    let copy = dir.join(if bump { "new" } else { "unbumped" });
+    let (name, version) = if bump {
+        ("new", Some(NEW_VERSION))
+    } else {
+        ("unbumped", None)
+    };
+    changed_rules(dir, name, version)
+}
+
+/// [`new_rules`] in `dir/name`, under `version` when given.
+fn changed_rules(dir: &std::path::Path, name: &str, version: Option<&str>) -> std::path::PathBuf {
+    let copy = dir.join(name);
     let main = voc_tests::copy_bundled_rules(&copy);
     let part = copy.join("ja-contact-center/rules.toml");
     let rules = std::fs::read_to_string(&part).expect("rules part");
@@ -59,14 +69,14 @@ fn new_rules(dir: &std::path::Path, bump: bool) -> std::path::PathBuf {
          any = [\"ですか\", \"ますか\"]\n",
     );
     std::fs::write(&part, text).expect("write rules");
-    if bump {
+    if let Some(version) = version {
         let text = std::fs::read_to_string(&main).expect("main rules file");
         let old = text
             .lines()
             .find(|l| l.starts_with("version = "))
             .expect("version line")
             .to_string();
-        let text = text.replacen(&old, &format!("version = \"{NEW_VERSION}\""), 1);
+        let text = text.replacen(&old, &format!("version = \"{version}\""), 1);
         std::fs::write(&main, text).expect("write rules");
     }
     main
@@ -1016,6 +1026,16 @@ fn closed_days_scenario(p: Pipeline) {
     // Nothing left to close.
     settle_closes(&p);
     assert_eq!(close(&p), (0, 0));
+    p.assert_aggregates_exact();
+
+    // A re-tag that changes no figure (the same rules under another version) still writes every
+    // row again, which stamps the closed days' id sets after their closure: it re-closes those
+    // days itself, leaving none due.
+    let again = changed_rules(&p.dir, "again", Some("ja-contact-center@retag-test-again"));
+    let applied = retag_json(&p, again.to_str().expect("utf-8 path"), &[]);
+    assert!(applied["written"].as_u64().unwrap_or(0) > 0);
+    settle_closes(&p);
+    assert_eq!(close(&p), (0, 0), "no closed day left due by the re-tag");
     p.assert_aggregates_exact();
 
     // An upgrade that adds aggregates (0010, keywords by topic; 0011, experience by topic) to a

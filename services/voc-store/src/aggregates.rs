@@ -72,12 +72,28 @@ pub(crate) fn views(
 /// Recomputes the aggregates of `hours` (hour starts, seconds) from `interactions FINAL`: the
 /// id sets of open days, and the counts of closed days (re-closed, see [`crate::closing`]).
 pub async fn rebuild_hours(store: &Store, hours: &[u32]) -> Result<(), StoreError> {
-    let mut days: Vec<u32> = hours.iter().map(|h| closing::utc_day(*h)).collect();
+    rebuild_written_hours(store, hours, hours).await
+}
+
+/// [`rebuild_hours`] of the `changed` hours after rows were written to the `written` ones (a
+/// superset): every closed day written to is re-closed too, figures changed or not, since a row
+/// written there stamps its id sets after the closure and so leaves the day due for closing
+/// ([`crate::closing::close_due`]). Open hours whose figures did not change need nothing.
+pub async fn rebuild_written_hours(
+    store: &Store,
+    changed: &[u32],
+    written: &[u32],
+) -> Result<(), StoreError> {
+    let mut days: Vec<u32> = changed
+        .iter()
+        .chain(written)
+        .map(|h| closing::utc_day(*h))
+        .collect();
     days.sort_unstable();
     days.dedup();
     let closed = closing::closed_among(store, &days).await?;
     closing::reclose(store, &closed).await?;
-    let hours: Vec<u32> = hours
+    let hours: Vec<u32> = changed
         .iter()
         .copied()
         .filter(|h| !closed.contains(&closing::utc_day(*h)))

@@ -193,11 +193,12 @@ pub struct RetagOutcome {
     pub rebuilt_hours: usize,
 }
 
-/// What a chunk will write: the re-tagged rows, the hours whose aggregates they change, and the
-/// time they are tagged at.
+/// What a chunk will write: the re-tagged rows, the hours whose aggregates they change, the hours
+/// they are written to, and the time they are tagged at.
 struct ToWrite {
     rows: Vec<InteractionRow>,
     hours: BTreeSet<u32>,
+    written: BTreeSet<u32>,
     at: OffsetDateTime,
 }
 
@@ -229,10 +230,11 @@ fn retag_rows(
             continue;
         };
         // The server's hour start (its time zone may not be whole hours from UTC).
-        if aggregates_differ(&old, &analysis.tags)
-            && let Some(h) = chunk.iter().rev().find(|h| h.hour <= row.occurred_at)
-        {
-            w.hours.insert(h.hour);
+        if let Some(h) = chunk.iter().rev().find(|h| h.hour <= row.occurred_at) {
+            w.written.insert(h.hour);
+            if aggregates_differ(&old, &analysis.tags) {
+                w.hours.insert(h.hour);
+            }
         }
         w.rows.push(row.retagged(&analysis, w.at));
     }
@@ -329,6 +331,7 @@ pub async fn run(
         let mut to_write = (!plan.dry_run).then(|| ToWrite {
             rows: Vec::with_capacity(rows.len()),
             hours: BTreeSet::new(),
+            written: BTreeSet::new(),
             at: OffsetDateTime::now_utc(),
         });
         for part in rows.chunks(100) {
@@ -346,7 +349,8 @@ pub async fn run(
             }
             written += w.rows.len() as u64;
             let hours: Vec<u32> = w.hours.into_iter().collect();
-            aggregates::rebuild_hours(store, &hours).await?;
+            let written_hours: Vec<u32> = w.written.into_iter().collect();
+            aggregates::rebuild_written_hours(store, &hours, &written_hours).await?;
             rebuilt_hours += hours.len();
             checkpoint.done_through = Some(last.hour);
             checkpoint.pending.clear();
