@@ -151,7 +151,6 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     let rules = fired.rules;
     let senti = fired.sentiment;
     let threshold = rules.settings.sentiment_threshold;
-    let mut sentiment = polarity(senti.score, threshold);
     // Priority on ties: a procedure asked for, then a question, then a request.
     let other_voice = [
         VoiceType::Procedure,
@@ -165,6 +164,21 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
         |acc, (v, s)| if s > acc.1 { (v, s) } else { acc },
     );
     let asks = other_voice.1 > 0.0;
+    // In a voice that asks, requests or applies, routine courtesy (ありがとうございます,
+    // 助かりました) is politeness around the ask, not praise: it does not make the voice positive.
+    let courteous: f64 = if asks {
+        (senti.cues.iter())
+            .filter(|c| c.weight > 0.0 && sentiment::is_courtesy(rules, c))
+            .map(|c| c.weight)
+            .sum()
+    } else {
+        0.0
+    };
+    let mut sentiment = if senti.score > 0.0 {
+        polarity((senti.score - courteous).max(0.0), threshold)
+    } else {
+        polarity(senti.score, threshold)
+    };
     // In a voice that asks, requests or applies, a mishap the customer owns (パスワードを間違えて
     // ロックされました、自分のミスです) is the customer's own situation, not a failure of the
     // company, and so is worry (不安です) when nothing else is negative: they count for the

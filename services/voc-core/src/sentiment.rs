@@ -66,6 +66,9 @@ pub(crate) fn score(
                 }
             );
             for h in &hits[atom] {
+                if negation_built_in && invited(doc.rest_of_sentence(h.end, h.sentence)) {
+                    continue;
+                }
                 let last = h.tok_end.saturating_sub(1);
                 let negated = !negation_built_in
                     && (doc.morphemes.get(last).is_some_and(|m| m.negated)
@@ -140,11 +143,44 @@ pub(crate) fn score(
         }
     }
     apply_irony(rules, doc, &mut cues);
+    keep_courtesy_once(rules, &mut cues);
     cues.sort_by_key(|c| c.span.start);
     SentimentScore {
         score: cues.iter().map(|c| c.weight).sum(),
         cues,
     }
+}
+
+/// Routine courtesy (`sentiment.courtesy`: ありがとう, 助かる) counts once per voice, by its
+/// strongest positive cue: thanks after every answer of a chat add up to no more than one thanks.
+/// Courtesy turned against the voice as irony is not routine and stays.
+fn keep_courtesy_once(rules: &RuleSet, cues: &mut Vec<Cue>) {
+    if rules.courtesy.is_empty() {
+        return;
+    }
+    let courtesy = |c: &Cue| c.weight > 0.0 && is_courtesy(rules, c);
+    let Some(best) = (cues.iter().enumerate())
+        .filter(|(_, c)| courtesy(c))
+        .max_by(|a, b| a.1.weight.total_cmp(&b.1.weight).then(b.0.cmp(&a.0)))
+        .map(|(i, _)| i)
+    else {
+        return;
+    };
+    let mut i = 0;
+    cues.retain(|c| {
+        let keep = i == best || !courtesy(c);
+        i += 1;
+        keep
+    });
+}
+
+/// Polite asks built on a negation (予約できませんか, お願いできないでしょうか): they invite, they
+/// report no failure.
+const INVITATIONS: [&str; 3] = ["ませんか", "ませんでしょうか", "ないでしょうか"];
+
+/// Whether the text right after a negated word makes it a polite ask.
+fn invited(rest: &str) -> bool {
+    INVITATIONS.iter().any(|i| rest.starts_with(i))
 }
 
 /// The first `n` characters of `s`, borrowed (no allocation per cue on the hot path).
@@ -328,7 +364,9 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     let range = doc.sentences[h.sentence].clone();
     let sentence = &doc.text[range.clone()];
     let rest = doc.rest_of_sentence(h.end, h.sentence);
-    if rules.wish_endings.iter().any(|m| wished(rest, m)) {
+    if rules.wish_endings.iter().any(|m| looked_for(rest, m)) {
+        s.question_positive_factor
+    } else if rules.wish_endings.iter().any(|m| wished(rest, m)) {
         s.wish_positive_factor
     } else if is_question(sentence)
         || rules
@@ -342,6 +380,11 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     }
 }
 
+/// Verbs of asking for information or a pointer (教えて, 紹介して): a positive word as their object
+/// (いいところを教えてください, おすすめを紹介してほしい) is what is looked for, not a quality wished
+/// for; as their manner (丁寧に教えてほしい) it still is one.
+const INFORMATION_VERBS: [&str; 5] = ["教え", "紹介し", "探し", "調べ", "案内し"];
+
 /// Whether `rest` holds the wish ending `ending` as a wish: one the honorific まし follows
 /// (親身に相談に乗ってくださいました) says what was done, not what is wanted, unless a
 /// condition follows (説明してくださいましたら幸いです).
@@ -349,6 +392,15 @@ fn wished(rest: &str, ending: &str) -> bool {
     rest.match_indices(ending).any(|(i, _)| {
         let after = &rest[i + ending.len()..];
         !after.starts_with("まし") || after.starts_with("ましたら")
+    })
+}
+
+/// Whether `rest` asks, with the wish ending `ending`, for information whose object the positive
+/// word is (いいところを教えてください, おすすめを1件紹介してほしい).
+fn looked_for(rest: &str, ending: &str) -> bool {
+    rest.match_indices(ending).any(|(i, _)| {
+        let before = &rest[..i];
+        before.contains('を') && INFORMATION_VERBS.iter().any(|v| before.ends_with(v))
     })
 }
 
@@ -426,6 +478,13 @@ fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>
     let at_the_end = !rest.contains(['、', ',']) && rest.chars().count() <= 12;
     let before = (first.max(cue_first.saturating_sub(8))..cue_first).any(marker);
     inside || (at_the_end && before)
+}
+
+/// Whether a cue is a lexicon entry of routine courtesy (`sentiment.courtesy`: ありがとう, 助かる).
+pub(crate) fn is_courtesy(rules: &RuleSet, cue: &Cue) -> bool {
+    cue.source
+        .strip_prefix("lexicon:")
+        .is_some_and(|name| rules.courtesy.iter().any(|w| w == name))
 }
 
 /// Whether a cue is a lexicon entry of worry (`sentiment.worry`: 不安, 心配).

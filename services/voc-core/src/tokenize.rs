@@ -51,10 +51,14 @@ impl Morpheme<'_> {
         self.pos == "形容詞"
     }
     /// Content words open a new clause for negation scope: nouns, independent verbs and adjectives,
-    /// adverbs. Suffix-like and dependent forms (て-いる, ない as 形容詞) continue the chain.
+    /// adverbs. Suffix-like and dependent forms (て-いる, ない as 形容詞) continue the chain, but
+    /// not a place (ところ): in 買い物できるところはありませんか the negation is the place's.
     fn is_content(&self) -> bool {
         match self.pos {
-            "名詞" => !matches!(self.pos1, "非自立" | "接尾"),
+            "名詞" => {
+                !matches!(self.pos1, "非自立" | "接尾")
+                    || matches!(self.base, "ところ" | "とこ" | "所")
+            }
             "動詞" | "形容詞" => {
                 self.pos1 == "自立" && !is_negator(self) && !is_light_verb(self)
             }
@@ -91,8 +95,20 @@ fn is_scope_break(m: &Morpheme<'_>) -> bool {
     m.pos == "記号" || (m.pos == "助詞" && matches!(m.pos1, "終助詞" | "並立助詞"))
 }
 
+/// A negator followed by て and も (使えなくても, 駐車場はなくても): a concession, "even if not",
+/// which states no absence (キャッシュレスは使えなくてもいいです).
+fn conceded(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
+    let particle = |k: usize, s: &str| {
+        morphemes
+            .get(k)
+            .is_some_and(|m| m.pos == "助詞" && m.surface == s)
+    };
+    particle(negator + 1, "て") && particle(negator + 2, "も")
+}
+
 /// Marks each content word whose clause chain (the function words after it, up to the next
-/// content word) contains a negator: 届か|ない, 届き|ませ|ん, 届い|て|い|ない, 不満|は|あり|ませ|ん.
+/// content word) contains a negator: 届か|ない, 届き|ませ|ん, 届い|て|い|ない, 不満|は|あり|ませ|ん;
+/// not a conceded one (使え|なく|て|も).
 pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
     let mut i = 0;
     while i < morphemes.len() {
@@ -103,7 +119,7 @@ pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
         let mut j = i + 1;
         let mut negated = false;
         while j < morphemes.len() && !morphemes[j].is_content() && !is_scope_break(&morphemes[j]) {
-            if is_negator(&morphemes[j]) {
+            if is_negator(&morphemes[j]) && !conceded(morphemes, j) {
                 negated = !negated;
             }
             j += 1;
@@ -279,6 +295,46 @@ pub(crate) mod tests {
             m("あり", "動詞", "自立", "ある"),
             m("ませ", "助動詞", "*", "ます"),
             m("ん", "助動詞", "*", "ん"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated);
+    }
+
+    #[test]
+    fn a_place_that_is_not_there_does_not_negate_what_is_done_there() {
+        // 買い物 できる ところ は あり ませ ん か: the place is absent, buying is not negated.
+        let mut v = vec![
+            m("買い物", "名詞", "サ変接続", "買い物"),
+            m("できる", "動詞", "自立", "できる"),
+            m("ところ", "名詞", "非自立", "ところ"),
+            m("は", "助詞", "係助詞", "は"),
+            m("あり", "動詞", "自立", "ある"),
+            m("ませ", "助動詞", "*", "ます"),
+            m("ん", "助動詞", "*", "ん"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[1].negated);
+        assert!(v[2].negated);
+    }
+
+    #[test]
+    fn a_conceded_negation_negates_nothing() {
+        // 使え なく て も いい: "even if it cannot be used", no failure stated.
+        let mut v = vec![
+            m("使え", "動詞", "自立", "使える"),
+            m("なく", "助動詞", "*", "ない"),
+            m("て", "助詞", "接続助詞", "て"),
+            m("も", "助詞", "係助詞", "も"),
+            m("いい", "形容詞", "自立", "いい"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        // 使え なく て 困る: a cause, still negated.
+        let mut v = vec![
+            m("使え", "動詞", "自立", "使える"),
+            m("なく", "助動詞", "*", "ない"),
+            m("て", "助詞", "接続助詞", "て"),
+            m("困る", "動詞", "自立", "困る"),
         ];
         mark_negation(&mut v);
         assert!(v[0].negated);

@@ -276,6 +276,95 @@ fn staff_and_waiting_of_any_industry_get_their_generic_topics() {
 }
 
 #[test]
+fn opening_hours_are_waiting_only_for_a_support_line() {
+    // wait_time.reach: the hours of a line or counter the customer reaches support through.
+    for t in [
+        "コールセンターの営業時間をもう少し長くしてもらえませんか。",
+        "土日もチャットで問い合わせできるようにしてほしいです。",
+    ] {
+        let a = text(t);
+        assert!(
+            a.tags.topics.iter().any(|x| x == "wait_time"),
+            "{t}: {:?}",
+            a.tags
+        );
+    }
+    // A venue's or a machine's hours are not waiting to reach anyone.
+    for t in [
+        "図書館の営業時間を教えてください。",
+        "駐輪場の精算機を土日も使えるようにしてほしいです。",
+    ] {
+        let a = text(t);
+        assert!(
+            !a.tags.topics.iter().any(|x| x == "wait_time"),
+            "{t}: {:?}",
+            a.tags
+        );
+    }
+}
+
+#[test]
+fn thanks_after_every_answer_of_a_chat_count_once() {
+    // sentiment.courtesy: routine thanks are counted once per voice.
+    let a = turns(&[
+        ("customer", "来週の旅行で使えるレンタカーを探しています。"),
+        ("agent", "空港店に三台ございます。"),
+        (
+            "customer",
+            "ありがとうございます。チャイルドシートは付けられますか？",
+        ),
+        ("agent", "はい、無料でお付けできます。"),
+        ("customer", "ありがとうございます。返却は何時までですか？"),
+        ("agent", "夜八時までです。"),
+        ("customer", "わかりました。ありがとうございました。"),
+    ]);
+    assert_eq!(a.tags.voice_type, VoiceType::Question, "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{:?}", a.tags);
+    // Relief and 助かります around a procedure are politeness too.
+    let a = turns(&[
+        ("customer", "明日の便の日付を変更したいです。"),
+        ("agent", "変更いたしました。手数料はかかりません。"),
+        (
+            "customer",
+            "あ、よかった。助かります。ありがとうございます。",
+        ),
+    ]);
+    assert_eq!(a.tags.voice_type, VoiceType::Procedure, "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{:?}", a.tags);
+    // Thanks for years of service are warm, not routine.
+    let a = text("転居のため今月末でジムを退会したいです。今まで本当にありがとうございました。");
+    assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
+    // Thanks beside real praise still make a positive voice.
+    let a = text("説明がとても丁寧で分かりやすかったです。ありがとうございました。");
+    assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
+}
+
+#[test]
+fn preferences_concessions_and_searches_of_a_chat_are_neither_praise_nor_failure() {
+    // A preference, an accepted alternative and advice praise nothing; a negation conceded
+    // (使えなくてもいい) or belonging to a place that is looked for reports no failure; a good
+    // thing asked for by name is not a wish that something were better.
+    for t in [
+        "温泉が近くにあるところがいいです。",
+        "朝食はなくてもいいです。",
+        "日程は平日でいいです。",
+        "早めに予約した方がいいですか？",
+        "カード払いは使えなくてもいいので、安いタクシー会社を教えてください。",
+        "夜遅くまで食事できるところはありませんか？",
+        "このあたりでおすすめの居酒屋を教えてください。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{t}: {:?}", a.tags);
+    }
+    // A manner wished for still says it is lacking, and a failure stated still reports.
+    let a = text("もっと分かりやすく教えてほしいです。");
+    assert_ne!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
+    let a = text("何度やってもカードが使えなくて困っています。");
+    assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+}
+
+#[test]
 fn annoyance_rhetorical_questions_and_sarcasm_are_negative() {
     for t in [
         "隣の部屋がうるさい",
@@ -702,4 +791,34 @@ fn how_to_asked_and_support_that_answered_have_their_topics() {
         "contract_plan",
         true,
     );
+}
+
+#[test]
+fn money_that_is_not_a_charge_is_not_billing() {
+    // @not_a_charge: a credit limit, a budget for a choice, a coupon's value; @free_amenity:
+    // Wi-Fi or parking that costs nothing, as a wish. No rule gives billing (the model, which
+    // reads characters, may still guess it where no rule gives a topic).
+    let by_rules = |t: &str| {
+        text(t)
+            .tags
+            .evidence
+            .iter()
+            .any(|e| e.label == "topic:billing" && !e.rule.starts_with("model:"))
+    };
+    for t in [
+        "海外旅行の間だけ、カードの限度額を80万円に上げてもらえますか。",
+        "予算は一泊二万円くらいで、温泉のある宿を探しています。",
+        "メールで届いた300円クーポンはどこで入力しますか。",
+        "駐車場が無料で使えるレストランを教えてください。",
+        "住宅ローンの固定金利と変動金利の違いを知りたいです。",
+    ] {
+        assert!(!by_rules(t), "billing by a rule in {t}");
+    }
+    // A charge beside them still is.
+    for t in [
+        "駐車場が無料と聞いていたのに、駐車料金を請求されました。",
+        "今月の電気代が二万円を超えていて高すぎます。",
+    ] {
+        assert_topic(t, "billing", true);
+    }
 }

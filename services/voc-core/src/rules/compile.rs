@@ -409,6 +409,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
     let s = &parsed.sentiment;
     for (name, list) in [
         ("sentiment.worry", &s.worry),
+        ("sentiment.courtesy", &s.courtesy),
         ("sentiment.own_mishap", &s.own_mishap),
         ("sentiment.own_mishap_verbs", &s.own_mishap_verbs),
         ("sentiment.own_mishap_subjects", &s.own_mishap_subjects),
@@ -429,12 +430,17 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
                 .map_err(|e| ctx.err(0..0, Some("sentiment.own_mishap"), e.to_string()))?,
         )
     };
-    if let Some(w) = (s.worry.iter()).find(|w| !lexicon.iter().any(|e| &e.name == *w)) {
-        return Err(ctx.err(
-            0..0,
-            Some("sentiment.worry"),
-            format!("`{w}` is not an entry of sentiment.words"),
-        ));
+    for (name, list) in [
+        ("sentiment.worry", &s.worry),
+        ("sentiment.courtesy", &s.courtesy),
+    ] {
+        if let Some(w) = list.iter().find(|w| !lexicon.iter().any(|e| &e.name == *w)) {
+            return Err(ctx.err(
+                0..0,
+                Some(name),
+                format!("`{w}` is not an entry of sentiment.words"),
+            ));
+        }
     }
 
     let atoms = build_atoms(&ctx)?;
@@ -481,6 +487,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         conditional: parsed.sentiment.conditional,
         hypothetical: parsed.sentiment.hypothetical,
         worry: parsed.sentiment.worry,
+        courtesy: parsed.sentiment.courtesy,
         own_mishap,
         own_mishap_verbs: parsed.sentiment.own_mishap_verbs,
         own_mishap_subjects: parsed.sentiment.own_mishap_subjects,

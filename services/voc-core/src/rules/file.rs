@@ -223,6 +223,10 @@ pub(crate) struct SentimentSettings {
     /// Lexicon entries (their names) of worry (不安, 心配): in a voice that asks, requests or
     /// applies for something, the customer's state of mind, not a failure of the company.
     pub worry: Vec<String>,
+    /// Lexicon entries (their names) of routine courtesy (ありがとう): counted once per voice, by
+    /// its strongest hit, since a customer who thanks the agent after every answer of a chat is
+    /// no more pleased than one who thanks once.
+    pub courtesy: Vec<String>,
     /// Admissions of a mishap (自分のミス): negative words in their clause, and in the sentence
     /// before one that opens its sentence, are the customer's doing, not the company's, in a
     /// voice that asks for help (`own_mishap.rs`).

@@ -463,6 +463,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
     s.conditional.extend(t.conditional);
     s.hypothetical.extend(t.hypothetical);
     s.worry.extend(t.worry);
+    s.courtesy.extend(t.courtesy);
     s.own_mishap.extend(t.own_mishap);
     s.own_mishap_verbs.extend(t.own_mishap_verbs);
     s.own_mishap_subjects.extend(t.own_mishap_subjects);

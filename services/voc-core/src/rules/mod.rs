@@ -145,6 +145,7 @@ pub struct RuleSet {
     pub(crate) conditional: Vec<String>,
     pub(crate) hypothetical: Vec<String>,
     pub(crate) worry: Vec<String>,
+    pub(crate) courtesy: Vec<String>,
     /// The admissions of `own_mishap`, searched in one pass over a text (None when there are none).
     pub(crate) own_mishap: Option<aho_corasick::AhoCorasick>,
     pub(crate) own_mishap_verbs: Vec<String>,
@@ -318,13 +319,17 @@ complaint_types = [["quality","品質"],["billing","料金"]]
     }
 
     #[test]
-    fn worry_must_name_a_lexicon_entry_and_no_list_holds_an_empty_entry() {
+    fn worry_and_courtesy_must_name_a_lexicon_entry_and_no_list_holds_an_empty_entry() {
         let ok = "[sentiment]\nworry = [\"不安\"]\n[sentiment.words]\n\"不安\" = -1.0\n";
         assert!(with_rule(ok).is_ok());
         let typo = "[sentiment]\nworry = [\"不案\"]\n[sentiment.words]\n\"不安\" = -1.0\n";
         let err = with_rule(typo).unwrap_err();
         assert_eq!(err.rule.as_deref(), Some("sentiment.worry"), "{err}");
         assert!(err.message.contains("`不案`"), "{err}");
+        let typo =
+            "[sentiment]\ncourtesy = [\"有難う\"]\n[sentiment.words]\n\"ありがとう\" = 0.5\n";
+        let err = with_rule(typo).unwrap_err();
+        assert_eq!(err.rule.as_deref(), Some("sentiment.courtesy"), "{err}");
         // An empty entry would make every sentence an own mishap.
         let empty = "[sentiment]\nown_mishap = [\"\"]\n";
         let err = with_rule(empty).unwrap_err();
