@@ -25,6 +25,9 @@ pub(crate) struct Cue {
     pub source: String,
     /// A negative word the customer negated (悪くない, 不満はない): a problem denied.
     pub denied_negative: bool,
+    /// Routine courtesy (`sentiment.courtesy`, not intensified unless hoped for:
+    /// ありがとうございます, 〜していただけると大変助かります; not 本当に助かりました).
+    pub routine: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +69,10 @@ pub(crate) fn score(
                 }
             );
             for h in &hits[atom] {
-                if negation_built_in && invited(doc.rest_of_sentence(h.end, h.sentence)) {
+                // A polite ask (予約できませんか) reports nothing; kept as a problem denied, so the
+                // model does not read a complaint into its negation either.
+                if negation_built_in && entry.weight < 0.0 && invited(doc, h) {
+                    candidates.push((*h, 0.0, entry.name.as_str(), true));
                     continue;
                 }
                 let last = h.tok_end.saturating_sub(1);
@@ -99,13 +105,22 @@ pub(crate) fn score(
             cue_of_token[t] = Some(cues.len());
         }
         let mut w = w;
-        if intensified(rules, doc, h.tok) {
+        let intensified = intensified(rules, doc, h.tok);
+        if intensified {
             w *= s.intensifier_factor;
         }
-        if w > 0.0 {
-            w *= hope_factor(rules, doc, &h);
-        }
+        let hope = if w > 0.0 {
+            hope_factor(rules, doc, &h)
+        } else {
+            1.0
+        };
+        w *= hope;
         cues.push(Cue {
+            // Intensified and stated (本当に助かりました) it is gratitude; hoped for (〜していただける
+            // と大変助かります) it is still the politeness of a request.
+            routine: w > 0.0
+                && (!intensified || hope < 1.0)
+                && rules.courtesy.iter().any(|c| c == name),
             span: h.start..h.end,
             weight: w,
             source: format!("lexicon:{name}"),
@@ -134,6 +149,7 @@ pub(crate) fn score(
                 weight: w,
                 source: rule.id.clone(),
                 denied_negative: false,
+                routine: false,
             });
         }
     }
@@ -143,7 +159,7 @@ pub(crate) fn score(
         }
     }
     apply_irony(rules, doc, &mut cues);
-    keep_courtesy_once(rules, &mut cues);
+    keep_courtesy_once(&mut cues);
     cues.sort_by_key(|c| c.span.start);
     SentimentScore {
         score: cues.iter().map(|c| c.weight).sum(),
@@ -153,12 +169,10 @@ pub(crate) fn score(
 
 /// Routine courtesy (`sentiment.courtesy`: ありがとう, 助かる) counts once per voice, by its
 /// strongest positive cue: thanks after every answer of a chat add up to no more than one thanks.
-/// Courtesy turned against the voice as irony is not routine and stays.
-fn keep_courtesy_once(rules: &RuleSet, cues: &mut Vec<Cue>) {
-    if rules.courtesy.is_empty() {
-        return;
-    }
-    let courtesy = |c: &Cue| c.weight > 0.0 && is_courtesy(rules, c);
+/// Courtesy intensified (本当に助かりました) or turned against the voice as irony is not routine
+/// and stays.
+fn keep_courtesy_once(cues: &mut Vec<Cue>) {
+    let courtesy = |c: &Cue| c.weight > 0.0 && c.routine;
     let Some(best) = (cues.iter().enumerate())
         .filter(|(_, c)| courtesy(c))
         .max_by(|a, b| a.1.weight.total_cmp(&b.1.weight).then(b.0.cmp(&a.0)))
@@ -178,9 +192,19 @@ fn keep_courtesy_once(rules: &RuleSet, cues: &mut Vec<Cue>) {
 /// report no failure.
 const INVITATIONS: [&str; 3] = ["ませんか", "ませんでしょうか", "ないでしょうか"];
 
-/// Whether the text right after a negated word makes it a polite ask.
-fn invited(rest: &str) -> bool {
-    INVITATIONS.iter().any(|i| rest.starts_with(i))
+/// Verbs of being able or being done a favour, the ones a polite ask negates (できる, もらえる).
+const INVITING_VERBS: [&str; 5] = ["できる", "もらえる", "いただける", "くれる", "くださる"];
+
+/// Whether a negated word is a polite ask: a verb of ability or favour followed right away by an
+/// invitation, in a sentence that does not ask why (どうしてログインできないでしょうか reports).
+fn invited(doc: &Document<'_>, h: &Hit) -> bool {
+    let rest = doc.rest_of_sentence(h.end, h.sentence);
+    let sentence = &doc.text[doc.sentences[h.sentence].clone()];
+    doc.morphemes
+        .get(h.tok)
+        .is_some_and(|m| INVITING_VERBS.contains(&m.base))
+        && INVITATIONS.iter().any(|i| rest.starts_with(i))
+        && !REPORTED.iter().any(|w| sentence.contains(w))
 }
 
 /// The first `n` characters of `s`, borrowed (no allocation per cue on the hot path).
@@ -303,6 +327,7 @@ fn apply_excess(
                     weight: s.excess_weight,
                     source: "excess".into(),
                     denied_negative: false,
+                    routine: false,
                 });
             }
         }
@@ -352,6 +377,7 @@ fn apply_negated_verbs(
             weight: rules.settings.negated_verb_weight,
             source: NEGATED_VERB.into(),
             denied_negative: false,
+            routine: false,
         });
     }
 }
@@ -364,7 +390,7 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
     let range = doc.sentences[h.sentence].clone();
     let sentence = &doc.text[range.clone()];
     let rest = doc.rest_of_sentence(h.end, h.sentence);
-    if rules.wish_endings.iter().any(|m| looked_for(rest, m)) {
+    if looked_for(&doc.text[h.start..h.end], rest, &rules.wish_endings) {
         s.question_positive_factor
     } else if rules.wish_endings.iter().any(|m| wished(rest, m)) {
         s.wish_positive_factor
@@ -395,13 +421,18 @@ fn wished(rest: &str, ending: &str) -> bool {
     })
 }
 
-/// Whether `rest` asks, with the wish ending `ending`, for information whose object the positive
-/// word is (いいところを教えてください, おすすめを1件紹介してほしい).
-fn looked_for(rest: &str, ending: &str) -> bool {
-    rest.match_indices(ending).any(|(i, _)| {
-        let before = &rest[..i];
-        before.contains('を') && INFORMATION_VERBS.iter().any(|v| before.ends_with(v))
-    })
+/// Whether the positive word `word`, followed by `rest`, is the object of an information verb at
+/// the nearest wish ending (いいところを教えてください, おすすめを1件紹介してほしい); not a manner
+/// (分かりやすく手順を教えてほしい, 丁寧に教えてほしい).
+fn looked_for(word: &str, rest: &str, endings: &[String]) -> bool {
+    let Some(i) = (endings.iter()).filter_map(|e| rest.find(e.as_str())).min() else {
+        return false;
+    };
+    let before = &rest[..i];
+    !word.ends_with(['く', 'に'])
+        && !rest.starts_with('に')
+        && before.contains('を')
+        && INFORMATION_VERBS.iter().any(|v| before.ends_with(v))
 }
 
 /// Words that ask why or say it keeps happening: a why-question protests what it supposes (なぜ
@@ -480,11 +511,9 @@ fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>
     inside || (at_the_end && before)
 }
 
-/// Whether a cue is a lexicon entry of routine courtesy (`sentiment.courtesy`: ありがとう, 助かる).
-pub(crate) fn is_courtesy(rules: &RuleSet, cue: &Cue) -> bool {
-    cue.source
-        .strip_prefix("lexicon:")
-        .is_some_and(|name| rules.courtesy.iter().any(|w| w == name))
+/// Whether a cue is routine courtesy (`sentiment.courtesy`: ありがとう, 助かる, not intensified).
+pub(crate) fn is_courtesy(cue: &Cue) -> bool {
+    cue.routine
 }
 
 /// Whether a cue is a lexicon entry of worry (`sentiment.worry`: 不安, 心配).

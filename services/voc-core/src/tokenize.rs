@@ -51,14 +51,10 @@ impl Morpheme<'_> {
         self.pos == "形容詞"
     }
     /// Content words open a new clause for negation scope: nouns, independent verbs and adjectives,
-    /// adverbs. Suffix-like and dependent forms (て-いる, ない as 形容詞) continue the chain, but
-    /// not a place (ところ): in 買い物できるところはありませんか the negation is the place's.
+    /// adverbs. Suffix-like and dependent forms (て-いる, ない as 形容詞) continue the chain.
     fn is_content(&self) -> bool {
         match self.pos {
-            "名詞" => {
-                !matches!(self.pos1, "非自立" | "接尾")
-                    || matches!(self.base, "ところ" | "とこ" | "所")
-            }
+            "名詞" => !matches!(self.pos1, "非自立" | "接尾"),
             "動詞" | "形容詞" => {
                 self.pos1 == "自立" && !is_negator(self) && !is_light_verb(self)
             }
@@ -95,20 +91,42 @@ fn is_scope_break(m: &Morpheme<'_>) -> bool {
     m.pos == "記号" || (m.pos == "助詞" && matches!(m.pos1, "終助詞" | "並立助詞"))
 }
 
-/// A negator followed by て and も (使えなくても, 駐車場はなくても): a concession, "even if not",
-/// which states no absence (キャッシュレスは使えなくてもいいです).
+/// Words that accept what a concession gives up (なくてもいい, なくても大丈夫).
+const ACCEPTING: [&str; 7] = ["いい", "よい", "良い", "大丈夫", "構う", "かまう", "平気"];
+
+/// A negator followed by て, も and a word of acceptance (使えなくてもいいです, 駐車場はなくても
+/// 大丈夫です): a concession, which states no absence. Not any 〜なくても (使えなくても料金は
+/// かかるんですか states the outage).
 fn conceded(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
     let particle = |k: usize, s: &str| {
         morphemes
             .get(k)
             .is_some_and(|m| m.pos == "助詞" && m.surface == s)
     };
-    particle(negator + 1, "て") && particle(negator + 2, "も")
+    particle(negator + 1, "て")
+        && particle(negator + 2, "も")
+        && morphemes
+            .get(negator + 3)
+            .is_some_and(|m| ACCEPTING.contains(&m.base))
+}
+
+/// A place (ところ) whose existence is asked about: in 買い物できるところはありませんか the
+/// negation is the place's, not the verb's; in 便利なところはありません it states what is missing.
+fn place_asked(morphemes: &[Morpheme<'_>], chain: std::ops::Range<usize>) -> bool {
+    let place = morphemes[chain.clone()]
+        .iter()
+        .any(|m| m.pos == "名詞" && matches!(m.base, "ところ" | "とこ" | "所"));
+    // か closes the chain or ends it (IPADIC tags it 副助詞／並立助詞／終助詞).
+    let end = (chain.end + 1).min(morphemes.len());
+    place
+        && morphemes[chain.start..end]
+            .iter()
+            .any(|m| m.pos == "助詞" && m.surface == "か")
 }
 
 /// Marks each content word whose clause chain (the function words after it, up to the next
 /// content word) contains a negator: 届か|ない, 届き|ませ|ん, 届い|て|い|ない, 不満|は|あり|ませ|ん;
-/// not a conceded one (使え|なく|て|も).
+/// not a conceded one (使え|なく|て|も|いい), nor one of a place asked about.
 pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
     let mut i = 0;
     while i < morphemes.len() {
@@ -123,6 +141,9 @@ pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
                 negated = !negated;
             }
             j += 1;
+        }
+        if negated && place_asked(morphemes, i + 1..j) {
+            negated = false;
         }
         // A noun is only negated by a negator reached through a light verb or a particle, not
         // by a following negated content word (handled by that word's own chain).
@@ -302,7 +323,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_place_that_is_not_there_does_not_negate_what_is_done_there() {
-        // 買い物 できる ところ は あり ませ ん か: the place is absent, buying is not negated.
+        // 買い物 できる ところ は あり ませ ん か: the place is asked for, buying is not negated.
         let mut v = vec![
             m("買い物", "名詞", "サ変接続", "買い物"),
             m("できる", "動詞", "自立", "できる"),
@@ -311,10 +332,23 @@ pub(crate) mod tests {
             m("あり", "動詞", "自立", "ある"),
             m("ませ", "助動詞", "*", "ます"),
             m("ん", "助動詞", "*", "ん"),
+            m("か", "助詞", "終助詞", "か"),
         ];
         mark_negation(&mut v);
         assert!(!v[1].negated);
-        assert!(v[2].negated);
+        // 便利 な ところ は あり ませ ん 。: stated, so what is missing stays negated.
+        let mut v = vec![
+            m("便利", "名詞", "形容動詞語幹", "便利"),
+            m("な", "助動詞", "*", "だ"),
+            m("ところ", "名詞", "非自立", "ところ"),
+            m("は", "助詞", "係助詞", "は"),
+            m("あり", "動詞", "自立", "ある"),
+            m("ませ", "助動詞", "*", "ます"),
+            m("ん", "助動詞", "*", "ん"),
+            m("。", "記号", "句点", "。"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated);
     }
 
     #[test]
@@ -329,6 +363,16 @@ pub(crate) mod tests {
         ];
         mark_negation(&mut v);
         assert!(!v[0].negated);
+        // 使え なく て も 料金: a concession that accepts nothing, still negated.
+        let mut v = vec![
+            m("使え", "動詞", "自立", "使える"),
+            m("なく", "助動詞", "*", "ない"),
+            m("て", "助詞", "接続助詞", "て"),
+            m("も", "助詞", "係助詞", "も"),
+            m("料金", "名詞", "一般", "料金"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated);
         // 使え なく て 困る: a cause, still negated.
         let mut v = vec![
             m("使え", "動詞", "自立", "使える"),

@@ -822,3 +822,45 @@ fn money_that_is_not_a_charge_is_not_billing() {
         assert_topic(t, "billing", true);
     }
 }
+
+#[test]
+fn politeness_handling_does_not_silence_real_complaints_or_praise() {
+    // What a stated lack, a why-question, a manner wished for, sarcasm, 最悪 as the worst, an
+    // insult and regret still say.
+    for t in [
+        "便利なところはありません。",
+        "このホテル、いいところがありません。",
+        "どうしてアプリにログインできないでしょうか。",
+        "こんな対応で本当にいいんですかね?",
+        "このホテルでの三日間は人生で最悪の時間でした。",
+        "ホントアホらしい対応でした。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
+    }
+    for t in [
+        "もっと分かりやすく手順を教えてほしいです。",
+        "最初にそう説明してくれたならよかったのに。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.sentiment, Sentiment::Positive, "{t}: {:?}", a.tags);
+    }
+    // The customer's own 失礼ですが and a polite ask are no complaint, even for the model.
+    for t in [
+        "夜分に失礼ですが、予約の確認をお願いします。",
+        "窓口で予約できませんか。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+    // Gratitude intensified is not routine: a question after it leaves the voice positive.
+    let a = turns(&[
+        (
+            "customer",
+            "エアコンが壊れて困っていたんですが、すぐ来ていただけて本当に助かりました。",
+        ),
+        ("agent", "ご連絡ありがとうございます。"),
+        ("customer", "次の点検はいつ頃になりますか？"),
+    ]);
+    assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
+}
