@@ -168,7 +168,7 @@ pub(crate) fn voice(fired: &Fired<'_>) -> (VoiceType, Sentiment, ModelDecided) {
     // 助かりました) is politeness around the ask, not praise: it does not make the voice positive.
     let courteous: f64 = if asks {
         (senti.cues.iter())
-            .filter(|c| c.weight > 0.0 && sentiment::is_courtesy(c))
+            .filter(|c| c.weight > 0.0 && c.routine)
             .map(|c| c.weight)
             .sum()
     } else {

@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::rules::matcher::{AtomHits, Document, Firing, Hit};
-use crate::rules::{Label, RuleSet};
+use crate::rules::{Label, LexiconEntry, RuleSet};
 
 /// The source name of the generic negated-verb cue.
 pub(crate) const NEGATED_VERB: &str = "negated_verb";
@@ -58,7 +58,7 @@ pub(crate) fn score(
         .collect();
     entries.sort_unstable();
     entries.dedup();
-    let mut candidates: Vec<(Hit, f64, &str, bool)> = Vec::new();
+    let mut candidates: Vec<(Hit, f64, &LexiconEntry, bool)> = Vec::new();
     for entry in entries.iter().map(|i| &rules.lexicon[*i]) {
         for &atom in &entry.item {
             let negation_built_in = matches!(
@@ -72,7 +72,7 @@ pub(crate) fn score(
                 // A polite ask (予約できませんか) reports nothing; kept as a problem denied, so the
                 // model does not read a complaint into its negation either.
                 if negation_built_in && entry.weight < 0.0 && invited(doc, h) {
-                    candidates.push((*h, 0.0, entry.name.as_str(), true));
+                    candidates.push((*h, 0.0, entry, true));
                     continue;
                 }
                 let last = h.tok_end.saturating_sub(1);
@@ -85,7 +85,7 @@ pub(crate) fn score(
                     (true, true) => entry.weight * -s.negated_positive_factor.abs(),
                     (true, false) => entry.weight * s.negated_negative_factor,
                 };
-                candidates.push((*h, w, entry.name.as_str(), negated && entry.weight < 0.0));
+                candidates.push((*h, w, entry, negated && entry.weight < 0.0));
             }
         }
     }
@@ -95,7 +95,7 @@ pub(crate) fn score(
     // Which cue (index into `cues`) covers a token, for excess (〜すぎる) to find its word.
     let mut cue_of_token: Vec<Option<usize>> = vec![None; doc.morphemes.len()];
     let mut cues = Vec::new();
-    for (h, w, name, denied_negative) in candidates {
+    for (h, w, entry, denied_negative) in candidates {
         let toks = h.tok..h.tok_end.min(doc.morphemes.len());
         if toks.clone().any(|t| used[t]) {
             continue;
@@ -118,12 +118,10 @@ pub(crate) fn score(
         cues.push(Cue {
             // Intensified and stated (本当に助かりました) it is gratitude; hoped for (〜していただける
             // と大変助かります) it is still the politeness of a request.
-            routine: w > 0.0
-                && (!intensified || hope < 1.0)
-                && rules.courtesy.iter().any(|c| c == name),
+            routine: w > 0.0 && (!intensified || hope < 1.0) && entry.courtesy,
             span: h.start..h.end,
             weight: w,
-            source: format!("lexicon:{name}"),
+            source: format!("lexicon:{}", entry.name),
             denied_negative,
         });
     }
@@ -509,11 +507,6 @@ fn asked_hypothetically(rules: &RuleSet, doc: &Document<'_>, span: &Range<usize>
     let at_the_end = !rest.contains(['、', ',']) && rest.chars().count() <= 12;
     let before = (first.max(cue_first.saturating_sub(8))..cue_first).any(marker);
     inside || (at_the_end && before)
-}
-
-/// Whether a cue is routine courtesy (`sentiment.courtesy`: ありがとう, 助かる, not intensified).
-pub(crate) fn is_courtesy(cue: &Cue) -> bool {
-    cue.routine
 }
 
 /// Whether a cue is a lexicon entry of worry (`sentiment.worry`: 不安, 心配).

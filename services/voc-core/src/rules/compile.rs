@@ -90,6 +90,8 @@ pub(crate) struct LexiconEntry {
     pub name: String,
     pub item: Item,
     pub weight: f64,
+    /// Named in `sentiment.courtesy`: routine politeness, counted once (set at start-up).
+    pub courtesy: bool,
 }
 
 struct Ctx<'s> {
@@ -403,6 +405,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
             name: word.clone(),
             item,
             weight: *weight.get_ref(),
+            courtesy: parsed.sentiment.courtesy.contains(word),
         });
     }
 
@@ -487,7 +490,6 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
         conditional: parsed.sentiment.conditional,
         hypothetical: parsed.sentiment.hypothetical,
         worry: parsed.sentiment.worry,
-        courtesy: parsed.sentiment.courtesy,
         own_mishap,
         own_mishap_verbs: parsed.sentiment.own_mishap_verbs,
         own_mishap_subjects: parsed.sentiment.own_mishap_subjects,

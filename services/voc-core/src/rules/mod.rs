@@ -145,7 +145,6 @@ pub struct RuleSet {
     pub(crate) conditional: Vec<String>,
     pub(crate) hypothetical: Vec<String>,
     pub(crate) worry: Vec<String>,
-    pub(crate) courtesy: Vec<String>,
     /// The admissions of `own_mishap`, searched in one pass over a text (None when there are none).
     pub(crate) own_mishap: Option<aho_corasick::AhoCorasick>,
     pub(crate) own_mishap_verbs: Vec<String>,
