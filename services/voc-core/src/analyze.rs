@@ -173,8 +173,8 @@ impl Analyzer {
             own: &own,
             prediction: prediction.as_ref(),
         };
-        let (mut topics, model_topics) = decide::topics(&fired, channel);
         let (voice_type, mut sentiment, mut by_model) = decide::voice(&fired);
+        let (mut topics, model_topics) = decide::topics(&fired, channel, voice_type);
         by_model.topics = model_topics;
         if let Some(s) = decide::model_sentiment(&fired, sentiment) {
             sentiment = s;

@@ -88,22 +88,39 @@ fn polarity(score: f64, threshold: f64) -> Sentiment {
 /// reported in declaration order. The model adds a topic the rules missed when its probability
 /// reaches `[model] topic` (`another_topic` when the rules found topics already: it then adds to
 /// a voice already placed, which needs more certainty). A channel may name a default (reviews
-/// are about the product). Returns the topics and those the model added.
-pub(crate) fn topics(fired: &Fired<'_>, channel: Channel) -> (Vec<String>, Vec<String>) {
+/// are about the product). In a question or a procedure asked for, a topic that only `setting`
+/// rules reached (the device named in 冷蔵庫の延長保証に入れますか) is dropped when another
+/// topic was reached without them: the voice is about that matter. Returns the topics and
+/// those the model added.
+pub(crate) fn topics(
+    fired: &Fired<'_>,
+    channel: Channel,
+    voice: VoiceType,
+) -> (Vec<String>, Vec<String>) {
     let rules = fired.rules;
-    let score = |id: &str| -> f64 {
+    let threshold = rules.settings.topic_threshold;
+    let score = |id: &str, settings: bool| -> f64 {
         fired
             .firings
             .iter()
             .filter(|f| matches!(fired.label(f), Label::Topic(t) if t == id))
+            .filter(|f| settings || !rules.rules[f.rule].setting)
             .map(|f| rules.rules[f.rule].weight * f.matched as f64)
             .sum()
     };
-    let by_rules: Vec<bool> = rules
+    let mut by_rules: Vec<bool> = rules
         .topics
         .iter()
-        .map(|(id, _)| score(id) >= rules.settings.topic_threshold)
+        .map(|(id, _)| score(id, true) >= threshold)
         .collect();
+    if matches!(voice, VoiceType::Question | VoiceType::Procedure) {
+        let matter: Vec<bool> = (rules.topics.iter())
+            .map(|(id, _)| score(id, false) >= threshold)
+            .collect();
+        if matter.contains(&true) {
+            by_rules = matter;
+        }
+    }
     let found = by_rules.contains(&true);
     let (mut topics, mut added) = (Vec::new(), Vec::new());
     for ((id, _), by_rule) in rules.topics.iter().zip(by_rules) {

@@ -26,7 +26,8 @@ pub(crate) struct Cue {
     /// A negative word the customer negated (悪くない, 不満はない): a problem denied.
     pub denied_negative: bool,
     /// Routine courtesy (`sentiment.courtesy`, not intensified unless hoped for:
-    /// ありがとうございます, 〜していただけると大変助かります; not 本当に助かりました).
+    /// ありがとうございます, 〜していただけると大変助かります; not 本当に助かりました), or any good
+    /// only hoped for (〜があれば楽しめる, 〜してくれると嬉しい).
     pub routine: bool,
 }
 
@@ -111,6 +112,8 @@ pub(crate) fn score(
         }
         let hope = if w > 0.0 {
             hope_factor(rules, doc, &h)
+        } else if made_so(rules, doc, &h) {
+            0.0
         } else {
             1.0
         };
@@ -118,7 +121,11 @@ pub(crate) fn score(
         cues.push(Cue {
             // Intensified and stated (本当に助かりました) it is gratitude; hoped for (〜していただける
             // と大変助かります) it is still the politeness of a request.
-            routine: w > 0.0 && (!intensified || hope < 1.0) && entry.courtesy,
+            // A good only hoped for (〜していただけると楽になります) is routine too: it praises
+            // nothing that happened.
+            routine: w > 0.0
+                && ((!intensified || hope < 1.0) && entry.courtesy
+                    || hope < 1.0 && hoped_for(rules, doc, &h)),
             span: h.start..h.end,
             weight: w,
             source: format!("lexicon:{}", entry.name),
@@ -392,16 +399,28 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
         s.question_positive_factor
     } else if rules.wish_endings.iter().any(|m| wished(rest, m)) {
         s.wish_positive_factor
-    } else if is_question(sentence)
-        || rules
-            .conditional
-            .iter()
-            .any(|c| sentence.contains(c.as_str()))
-    {
+    } else if is_question(sentence) || hoped_for(rules, doc, h) {
         s.question_positive_factor
     } else {
         1.0
     }
+}
+
+/// Whether a positive word's sentence only hopes for it (`sentiment.conditional`: 〜てくれると
+/// 嬉しい, 〜があれば楽しめる).
+fn hoped_for(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
+    let sentence = &doc.text[doc.sentences[h.sentence].clone()];
+    (rules.conditional.iter()).any(|c| sentence.contains(c.as_str()))
+}
+
+/// Whether a negative word in its く form is the state asked for (最終バスを遅くしてほしい,
+/// 文字を小さくしてください): the customer wants it so, which reports nothing wrong.
+fn made_so(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> bool {
+    let rest = doc.rest_of_sentence(h.end, h.sentence);
+    doc.text[h.start..h.end].ends_with('く')
+        && rest
+            .strip_prefix('し')
+            .is_some_and(|r| rules.wish_endings.iter().any(|e| r.starts_with(e.as_str())))
 }
 
 /// Verbs of asking for information or a pointer (教えて, 紹介して): a positive word as their object

@@ -124,9 +124,18 @@ fn place_asked(morphemes: &[Morpheme<'_>], chain: std::ops::Range<usize>) -> boo
             .any(|m| m.pos == "助詞" && m.surface == "か")
 }
 
+/// A word followed by しか (感謝しかありません, 不満しかない): the negator makes it the only
+/// thing there is, which affirms the word rather than denying it.
+fn exclusive(morphemes: &[Morpheme<'_>], word: usize) -> bool {
+    morphemes
+        .get(word + 1)
+        .is_some_and(|m| m.pos == "助詞" && m.surface == "しか")
+}
+
 /// Marks each content word whose clause chain (the function words after it, up to the next
 /// content word) contains a negator: 届か|ない, 届き|ませ|ん, 届い|て|い|ない, 不満|は|あり|ませ|ん;
-/// not a conceded one (使え|なく|て|も|いい), nor one of a place asked about.
+/// not a conceded one (使え|なく|て|も|いい), nor one of a place asked about, nor one that is all
+/// there is (感謝|しか|あり|ませ|ん).
 pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
     let mut i = 0;
     while i < morphemes.len() {
@@ -142,7 +151,7 @@ pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
             }
             j += 1;
         }
-        if negated && place_asked(morphemes, i + 1..j) {
+        if negated && (place_asked(morphemes, i + 1..j) || exclusive(morphemes, i)) {
             negated = false;
         }
         // A noun is only negated by a negator reached through a light verb or a particle, not
@@ -382,6 +391,30 @@ pub(crate) mod tests {
         ];
         mark_negation(&mut v);
         assert!(v[0].negated);
+    }
+
+    #[test]
+    fn a_word_that_is_all_there_is_is_not_negated() {
+        // 感謝 しか あり ませ ん: nothing but gratitude.
+        let mut v = vec![
+            m("感謝", "名詞", "サ変接続", "感謝"),
+            m("しか", "助詞", "係助詞", "しか"),
+            m("あり", "動詞", "自立", "ある"),
+            m("ませ", "助動詞", "*", "ます"),
+            m("ん", "助動詞", "*", "ん"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        // 1 時間 しか 眠れ ない: the limit is the verb's, which stays negated.
+        let mut v = vec![
+            m("時間", "名詞", "一般", "時間"),
+            m("しか", "助詞", "係助詞", "しか"),
+            m("眠れ", "動詞", "自立", "眠れる"),
+            m("ない", "助動詞", "*", "ない"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        assert!(v[2].negated);
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub(crate) struct Rule {
     pub not: Vec<Item>,
     pub window: usize,
     pub scope: Scope,
+    /// Only the setting of another matter in a voice that asks (`RuleDef::setting`).
+    pub setting: bool,
 }
 
 #[derive(Debug)]
@@ -572,6 +574,7 @@ fn compile_rule(
         not,
         window: d.window.unwrap_or(default_window),
         scope: d.scope,
+        setting: d.setting,
     })
 }
 

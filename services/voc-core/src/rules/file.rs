@@ -308,6 +308,11 @@ pub(crate) struct RuleDef {
     pub window: Option<usize>,
     #[serde(default)]
     pub scope: Scope,
+    /// A topic mention that is often only the setting of another matter (a device named in a
+    /// question about a plan): in a question or a procedure asked for, its weight counts only
+    /// when no other topic reached the threshold (`decide::topics`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub setting: bool,
 }
 
 fn one() -> Spanned<f64> {
