@@ -864,3 +864,64 @@ fn politeness_handling_does_not_silence_real_complaints_or_praise() {
     ]);
     assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
 }
+
+#[test]
+fn a_word_that_is_all_there_is_keeps_its_polarity() {
+    // X しかない affirms X: nothing but gratitude is praise, nothing but discontent a complaint.
+    let a = text("受付の皆さんには感謝しかないです。");
+    assert_eq!(a.tags.voice_type, VoiceType::Praise, "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Positive, "{:?}", a.tags);
+    let a = text("この店には不満しかありません。");
+    assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
+}
+
+#[test]
+fn a_failure_ruled_out_a_state_asked_for_and_an_interjection_report_nothing() {
+    for t in [
+        "今は壊れてないんですけど、保証期間を確認したいです。",
+        "閉店時間をもう少し遅くしてほしいです。",
+        "いや、特に問題はないんですが、解約方法を教えてください。",
+        "以前にも何度か利用したことがあります。",
+        "口座の残高不足で引き落としができていなかったようです。私の確認不足です。再度の引き落としはありますか？",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{t}: {:?}", a.tags);
+    }
+    // A failure suspected (故障ではないかと思います) is still one.
+    let a = text("洗濯機の故障ではないかと思います、水が止まりません。");
+    assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+}
+
+#[test]
+fn goods_only_hoped_for_in_a_request_praise_nothing() {
+    for t in [
+        "予約画面を英語でも表示してくれたら嬉しいです。",
+        "ポイントの有効期限を延ばしてもらえたら、もっと楽しめると思います。",
+        "いつも利用させていただいております。会員証をアプリでも表示できるようにしてほしいです。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Request, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{t}: {:?}", a.tags);
+    }
+}
+
+#[test]
+fn a_thing_named_in_a_question_about_another_matter_is_not_the_product_topic() {
+    // `setting = true` rules: the television is where the return happens, not what is wrong.
+    let a = text("先月買ったテレビのことです。返品の送料はかかりますか？");
+    assert!(
+        a.tags.topics.iter().any(|t| t == "return_refund"),
+        "{:?}",
+        a.tags
+    );
+    assert!(
+        !a.tags.topics.iter().any(|t| t == "product"),
+        "{:?}",
+        a.tags
+    );
+    // In a complaint it still is: the television failed.
+    let a = text("先月買ったテレビが映らなくなりました。");
+    assert!(a.tags.topics.iter().any(|t| t == "product"), "{:?}", a.tags);
+}
