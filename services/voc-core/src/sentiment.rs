@@ -110,8 +110,10 @@ pub(crate) fn score(
         if intensified {
             w *= s.intensifier_factor;
         }
+        // Searched once: both the weight and the routine flag depend on it.
+        let hoped = w > 0.0 && hoped_for(rules, doc, &h);
         let hope = if w > 0.0 {
-            hope_factor(rules, doc, &h)
+            hope_factor(rules, doc, &h, hoped)
         } else if made_so(rules, doc, &h) {
             0.0
         } else {
@@ -124,8 +126,7 @@ pub(crate) fn score(
             // A good only hoped for (〜していただけると楽になります) is routine too: it praises
             // nothing that happened.
             routine: w > 0.0
-                && ((!intensified || hope < 1.0) && entry.courtesy
-                    || hope < 1.0 && hoped_for(rules, doc, &h)),
+                && ((!intensified || hope < 1.0) && entry.courtesy || hope < 1.0 && hoped),
             span: h.start..h.end,
             weight: w,
             source: format!("lexicon:{}", entry.name),
@@ -389,8 +390,8 @@ fn apply_negated_verbs(
 
 /// How much a positive word counts given its sentence: a wish for it (丁寧に書いてほしい) says
 /// it is lacking, a question (どれがいいですか) or a conditional hope (〜てくれると嬉しい) does not
-/// praise anything.
-fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
+/// praise anything. `hoped` is [`hoped_for`] of the same cue.
+fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit, hoped: bool) -> f64 {
     let s = &rules.settings;
     let range = doc.sentences[h.sentence].clone();
     let sentence = &doc.text[range.clone()];
@@ -399,7 +400,7 @@ fn hope_factor(rules: &RuleSet, doc: &Document<'_>, h: &Hit) -> f64 {
         s.question_positive_factor
     } else if rules.wish_endings.iter().any(|m| wished(rest, m)) {
         s.wish_positive_factor
-    } else if is_question(sentence) || hoped_for(rules, doc, h) {
+    } else if is_question(sentence) || hoped {
         s.question_positive_factor
     } else {
         1.0
