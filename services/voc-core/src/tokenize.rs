@@ -110,6 +110,30 @@ fn conceded(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
             .is_some_and(|m| ACCEPTING.contains(&m.base))
 }
 
+/// Words that turn 〜ないで into a request not to do it (止めないでください, 送らないでほしい).
+const ASKING: [&str; 8] = [
+    "くださる",
+    "下さる",
+    "くれる",
+    "ほしい",
+    "欲しい",
+    "もらう",
+    "いただく",
+    "頂く",
+];
+
+/// A negator followed by で and a word of asking (止めないでくださいね, 解約しないでほしい): a
+/// prohibition, which asks that something not happen, not a report that it failed.
+fn prohibited(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
+    morphemes[negator].base == "ない"
+        && morphemes
+            .get(negator + 1)
+            .is_some_and(|m| m.pos == "助詞" && m.surface == "で")
+        && morphemes
+            .get(negator + 2)
+            .is_some_and(|m| ASKING.contains(&m.base))
+}
+
 /// A place (ところ) whose existence is asked about: in 買い物できるところはありませんか the
 /// negation is the place's, not the verb's; in 便利なところはありません it states what is missing.
 fn place_asked(morphemes: &[Morpheme<'_>], chain: std::ops::Range<usize>) -> bool {
@@ -134,8 +158,8 @@ fn exclusive(morphemes: &[Morpheme<'_>], word: usize) -> bool {
 
 /// Marks each content word whose clause chain (the function words after it, up to the next
 /// content word) contains a negator: 届か|ない, 届き|ませ|ん, 届い|て|い|ない, 不満|は|あり|ませ|ん;
-/// not a conceded one (使え|なく|て|も|いい), nor one of a place asked about, nor one that is all
-/// there is (感謝|しか|あり|ませ|ん).
+/// not a conceded one (使え|なく|て|も|いい), nor a prohibition (止め|ない|で|ください), nor one
+/// of a place asked about, nor one that is all there is (感謝|しか|あり|ませ|ん).
 pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
     let mut i = 0;
     while i < morphemes.len() {
@@ -146,7 +170,7 @@ pub fn mark_negation(morphemes: &mut [Morpheme<'_>]) {
         let mut j = i + 1;
         let mut negated = false;
         while j < morphemes.len() && !morphemes[j].is_content() && !is_scope_break(&morphemes[j]) {
-            if is_negator(&morphemes[j]) && !conceded(morphemes, j) {
+            if is_negator(&morphemes[j]) && !conceded(morphemes, j) && !prohibited(morphemes, j) {
                 negated = !negated;
             }
             j += 1;
@@ -387,6 +411,28 @@ pub(crate) mod tests {
             m("使え", "動詞", "自立", "使える"),
             m("なく", "助動詞", "*", "ない"),
             m("て", "助詞", "接続助詞", "て"),
+            m("困る", "動詞", "自立", "困る"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated);
+    }
+
+    #[test]
+    fn a_prohibition_is_not_a_negation() {
+        // 止め ない で ください: asks that the line not be stopped.
+        let mut v = vec![
+            m("止め", "動詞", "自立", "止める"),
+            m("ない", "助動詞", "*", "ない"),
+            m("で", "助詞", "接続助詞", "で"),
+            m("ください", "動詞", "非自立", "くださる"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        // 止め ない で 困る: a cause, still negated.
+        let mut v = vec![
+            m("止め", "動詞", "自立", "止める"),
+            m("ない", "助動詞", "*", "ない"),
+            m("で", "助詞", "接続助詞", "で"),
             m("困る", "動詞", "自立", "困る"),
         ];
         mark_negation(&mut v);

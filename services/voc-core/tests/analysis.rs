@@ -925,3 +925,84 @@ fn a_thing_named_in_a_question_about_another_matter_is_not_the_product_topic() {
     let a = text("先月買ったテレビが映らなくなりました。");
     assert!(a.tags.topics.iter().any(|t| t == "product"), "{:?}", a.tags);
 }
+
+#[test]
+fn a_regulator_or_an_account_made_public_is_an_escalation() {
+    for t in [
+        "退会したのに今もメールが届きます。個人情報保護委員会への申し立ても検討しています。",
+        "何度問い合わせても返事がありません。今週中に回答がなければ経緯をまとめて発信します。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.severity, 3, "{t}: {:?}", a.tags);
+    }
+}
+
+#[test]
+fn a_dismissal_a_warranty_leaked_data_and_reply_speed_have_their_topics() {
+    // agent_response.dismissed: whoever the customer turned to, a dismissal.
+    assert_topic(
+        "異音がするので近所の修理店に持って行ったら、他店で買ったものは見られないと門前払いでした。",
+        "agent_response",
+        true,
+    );
+    // Not an announcement quoted (the model, which reads characters, may still guess the
+    // topic, so the rule itself is checked).
+    let a = text("運転見合わせ中、駅の放送は「しばらくお待ちください」だけでした。");
+    assert!(
+        !a.tags
+            .evidence
+            .iter()
+            .any(|e| e.rule == "agent_response.dismissed"),
+        "{:?}",
+        a.tags.evidence
+    );
+    // how_to.can_i: what may be brought or kept.
+    assert_topic("ベビーカーは機内に持ち込めますか。", "how_to", true);
+    // contract_plan: an extended warranty is a plan.
+    assert_topic(
+        "延長保証に入っていた冷蔵庫が壊れました。",
+        "contract_plan",
+        true,
+    );
+    // privacy_security: whose data went where.
+    assert_topic(
+        "申告した内容と一緒に、氏名や電話番号もメーカーに提供されるのでしょうか。",
+        "privacy_security",
+        true,
+    );
+    // wait_time: how fast a reply came.
+    assert_topic(
+        "鍵が開かないと連絡したのに、返信が来たのは3時間後でした。",
+        "wait_time",
+        true,
+    );
+}
+
+#[test]
+fn what_follows_a_contrast_decides_and_praise_idioms_are_praise() {
+    // The point comes after けど: a strong word before it does not outweigh it.
+    let a = text("部屋は綺麗だったけど、ベッドが硬くて腰が痛くなった。");
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
+    for t in [
+        "清掃の方に頼んだら、加湿器を貸してもらえました。",
+        "露天風呂からの眺めが見事で、写真じゃ伝わらないレベル。",
+        "カプセルとは思えないほど清潔だった。",
+        "特に不満はなく、また使うと思います。",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.sentiment, Sentiment::Positive, "{t}: {:?}", a.tags);
+    }
+    // A description (しっかりしていて) is no imperative; nothing is noted as missing.
+    for t in [
+        "フロントの方の説明はしっかりしていて分かりやすかった。",
+        "部屋は普通のツインで、特筆すべき点はありません。",
+        "先ほど振り込みましたので、回線は止めないでくださいね。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
+    // The imperative still is.
+    let a = text("また同じ間違いですか。しっかりしてください。");
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
+}
