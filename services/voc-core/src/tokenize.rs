@@ -110,28 +110,36 @@ fn conceded(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
             .is_some_and(|m| ACCEPTING.contains(&m.base))
 }
 
-/// Words that turn 〜ないで into a request not to do it (止めないでください, 送らないでほしい).
-const ASKING: [&str; 8] = [
+/// Words that turn 〜ないで into a request not to do it (止めないでください, 送らないでほしい,
+/// 止めないでいただけますか).
+const ASKING: [&str; 12] = [
     "くださる",
     "下さる",
     "くれる",
     "ほしい",
     "欲しい",
     "もらう",
+    "もらえる",
     "いただく",
+    "いただける",
     "頂く",
+    "頂ける",
+    "ちょうだい",
 ];
 
-/// A negator followed by で and a word of asking (止めないでくださいね, 解約しないでほしい): a
-/// prohibition, which asks that something not happen, not a report that it failed.
+/// A negator followed by で and a word of asking (止めないでくださいね, 解約しないでほしい), or by で
+/// that ends the clause (止めないでね, 忘れないで！): a prohibition, which asks that something not
+/// happen, not a report that it failed. Not で before a comma (連絡しないで、勝手に…: "without").
 fn prohibited(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
+    let after = |k: usize| morphemes.get(negator + k);
     morphemes[negator].base == "ない"
-        && morphemes
-            .get(negator + 1)
-            .is_some_and(|m| m.pos == "助詞" && m.surface == "で")
-        && morphemes
-            .get(negator + 2)
-            .is_some_and(|m| ASKING.contains(&m.base))
+        && after(1).is_some_and(|m| m.pos == "助詞" && m.surface == "で")
+        && after(2).is_some_and(|m| {
+            ASKING.contains(&m.base)
+                || m.base == "頂戴"
+                || (m.pos == "助詞" && m.pos1 == "終助詞")
+                || (m.pos == "記号" && m.pos1 != "読点")
+        })
 }
 
 /// A place (ところ) whose existence is asked about: in 買い物できるところはありませんか the
@@ -428,6 +436,36 @@ pub(crate) mod tests {
         ];
         mark_negation(&mut v);
         assert!(!v[0].negated);
+        // 止め ない で いただけ ます か: the potential form asks too.
+        let mut v = vec![
+            m("止め", "動詞", "自立", "止める"),
+            m("ない", "助動詞", "*", "ない"),
+            m("で", "助詞", "接続助詞", "で"),
+            m("いただけ", "動詞", "非自立", "いただける"),
+            m("ます", "助動詞", "*", "ます"),
+            m("か", "助詞", "副助詞／並立助詞／終助詞", "か"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        // 止め ない で ね: a bare prohibition.
+        let mut v = vec![
+            m("止め", "動詞", "自立", "止める"),
+            m("ない", "助動詞", "*", "ない"),
+            m("で", "助詞", "接続助詞", "で"),
+            m("ね", "助詞", "終助詞", "ね"),
+        ];
+        mark_negation(&mut v);
+        assert!(!v[0].negated);
+        // 連絡 し ない で 、: "without", still negated.
+        let mut v = vec![
+            m("連絡", "名詞", "サ変接続", "連絡"),
+            m("し", "動詞", "自立", "する"),
+            m("ない", "助動詞", "*", "ない"),
+            m("で", "助詞", "接続助詞", "で"),
+            m("、", "記号", "読点", "、"),
+        ];
+        mark_negation(&mut v);
+        assert!(v[0].negated || v[1].negated);
         // 止め ない で 困る: a cause, still negated.
         let mut v = vec![
             m("止め", "動詞", "自立", "止める"),

@@ -938,29 +938,45 @@ fn a_regulator_or_an_account_made_public_is_an_escalation() {
 }
 
 #[test]
-fn a_dismissal_a_warranty_leaked_data_and_reply_speed_have_their_topics() {
+fn a_dismissal_a_warranty_data_handed_on_and_reply_speed_have_their_topics() {
     // agent_response.dismissed: whoever the customer turned to, a dismissal.
     assert_topic(
         "異音がするので近所の修理店に持って行ったら、他店で買ったものは見られないと門前払いでした。",
         "agent_response",
         true,
     );
-    // Not an announcement quoted (the model, which reads characters, may still guess the
-    // topic, so the rule itself is checked).
-    let a = text("運転見合わせ中、駅の放送は「しばらくお待ちください」だけでした。");
-    assert!(
-        !a.tags
-            .evidence
-            .iter()
-            .any(|e| e.rule == "agent_response.dismissed"),
-        "{:?}",
-        a.tags.evidence
+    // agent_response.quoted_only: an answer quoted as all there was, but not an announcement
+    // or a screen's message (the model, which reads characters, may still guess the topic, so
+    // the rule itself is checked).
+    assert_topic(
+        "市役所に電話しても「確認します」だけで、何も変わりません。",
+        "agent_response",
+        true,
     );
+    for t in [
+        "運転見合わせ中、駅の放送は「しばらくお待ちください」だけでした。",
+        "アプリを開くと「エラーが発生しました」だけ出て進めません。",
+    ] {
+        let a = text(t);
+        assert!(
+            !a.tags
+                .evidence
+                .iter()
+                .any(|e| e.rule == "agent_response.quoted_only"),
+            "{t}: {:?}",
+            a.tags.evidence
+        );
+    }
     // how_to.can_i: what may be brought or kept.
     assert_topic("ベビーカーは機内に持ち込めますか。", "how_to", true);
-    // contract_plan: an extended warranty is a plan.
+    // contract_plan: an extended warranty, or a cover that comes with a card, is a plan.
     assert_topic(
-        "延長保証に入っていた冷蔵庫が壊れました。",
+        "延長保証に入っていますが、修理の費用はかかりますか。",
+        "contract_plan",
+        true,
+    );
+    assert_topic(
+        "カード付帯の旅行保険は自動付帯ですか。",
         "contract_plan",
         true,
     );
@@ -992,11 +1008,10 @@ fn what_follows_a_contrast_decides_and_praise_idioms_are_praise() {
         let a = text(t);
         assert_eq!(a.tags.sentiment, Sentiment::Positive, "{t}: {:?}", a.tags);
     }
-    // A description (しっかりしていて) is no imperative; nothing is noted as missing.
+    // A description (しっかりしていました) is no imperative; nothing is noted as missing.
     for t in [
-        "フロントの方の説明はしっかりしていて分かりやすかった。",
+        "スタッフの対応はしっかりしていました。",
         "部屋は普通のツインで、特筆すべき点はありません。",
-        "先ほど振り込みましたので、回線は止めないでくださいね。",
     ] {
         let a = text(t);
         assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
@@ -1005,4 +1020,17 @@ fn what_follows_a_contrast_decides_and_praise_idioms_are_praise() {
     // The imperative still is.
     let a = text("また同じ間違いですか。しっかりしてください。");
     assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
+}
+
+#[test]
+fn a_prohibition_is_not_a_complaint() {
+    // 〜ないでください asks that something not happen; it reports no failure.
+    for t in [
+        "先ほど振り込みましたので、回線は止めないでくださいね。",
+        "先ほど振り込みましたので、回線は止めないでいただけますか。",
+    ] {
+        let a = text(t);
+        assert_ne!(a.tags.sentiment, Sentiment::Negative, "{t}: {:?}", a.tags);
+        assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
+    }
 }
