@@ -1034,3 +1034,22 @@ fn a_prohibition_is_not_a_complaint() {
         assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{t}: {:?}", a.tags);
     }
 }
+
+#[test]
+fn a_wrong_number_a_shrug_and_neither_one_nor_the_other_judge_nothing() {
+    for t in [
+        "あ すみません かけ間違えました 別の 会社に かける つもりで",
+        "特に良くも悪くもなく、普通に泊まれました。",
+        "電気の検針票が届いた。今月もこんなもんか",
+    ] {
+        let a = text(t);
+        assert_eq!(a.tags.voice_type, VoiceType::Other, "{t}: {:?}", a.tags);
+        assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{t}: {:?}", a.tags);
+    }
+    // No next time is a complaint; asking for someone senior with a transcript's space is an
+    // escalation.
+    let a = text("景色は良かったけど、次はないかなと思います。");
+    assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+    let a = text("もう 一週間 毎晩 つながらないんですよ 今日は 上の人 出してください");
+    assert_eq!(a.tags.severity, 3, "{:?}", a.tags);
+}
