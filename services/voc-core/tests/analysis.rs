@@ -1036,20 +1036,34 @@ fn a_prohibition_is_not_a_complaint() {
 }
 
 #[test]
-fn a_wrong_number_a_shrug_and_neither_one_nor_the_other_judge_nothing() {
+fn a_wrong_number_a_shrug_a_hedge_and_neither_one_nor_the_other_judge_nothing() {
     for t in [
         "あ すみません かけ間違えました 別の 会社に かける つもりで",
         "特に良くも悪くもなく、普通に泊まれました。",
         "電気の検針票が届いた。今月もこんなもんか",
+        "部屋は値段相応といったところでしょうか。",
     ] {
         let a = text(t);
         assert_eq!(a.tags.voice_type, VoiceType::Other, "{t}: {:?}", a.tags);
         assert_eq!(a.tags.sentiment, Sentiment::Neutral, "{t}: {:?}", a.tags);
     }
-    // No next time is a complaint; asking for someone senior with a transcript's space is an
-    // escalation.
+    // A mistake by staff is still one (かけ放題 holds the letters of 間違えてかけ).
+    let a = text("ショップの人が間違えてかけ放題を付けていたみたいです。");
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
+}
+
+#[test]
+fn no_next_time_is_negative_and_a_supervisor_asked_for_with_a_space_escalates() {
     let a = text("景色は良かったけど、次はないかなと思います。");
     assert_eq!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+    assert_eq!(a.tags.sentiment, Sentiment::Negative, "{:?}", a.tags);
+    // Asked about a restock, it is a question.
+    let a = text("この限定セット、次はないですか？");
+    assert_ne!(a.tags.voice_type, VoiceType::Complaint, "{:?}", a.tags);
+    // A transcript's space between 上の人 and 出して.
     let a = text("もう 一週間 毎晩 つながらないんですよ 今日は 上の人 出してください");
     assert_eq!(a.tags.severity, 3, "{:?}", a.tags);
+    // A place on a screen is nobody to hand over to.
+    let a = text("画面の 右 上の方 に ある ボタンを 押せば いいんですか");
+    assert!(a.tags.severity < 3, "{:?}", a.tags);
 }
