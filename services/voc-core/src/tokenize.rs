@@ -112,7 +112,7 @@ fn conceded(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
 
 /// Words that turn 〜ないで into a request not to do it (止めないでください, 送らないでほしい,
 /// 止めないでいただけますか).
-const ASKING: [&str; 12] = [
+const ASKING: [&str; 13] = [
     "くださる",
     "下さる",
     "くれる",
@@ -125,6 +125,7 @@ const ASKING: [&str; 12] = [
     "頂く",
     "頂ける",
     "ちょうだい",
+    "頂戴",
 ];
 
 /// A negator followed by で and a word of asking (止めないでくださいね, 解約しないでほしい), or by で
@@ -136,7 +137,6 @@ fn prohibited(morphemes: &[Morpheme<'_>], negator: usize) -> bool {
         && after(1).is_some_and(|m| m.pos == "助詞" && m.surface == "で")
         && after(2).is_some_and(|m| {
             ASKING.contains(&m.base)
-                || m.base == "頂戴"
                 || (m.pos == "助詞" && m.pos1 == "終助詞")
                 || (m.pos == "記号" && m.pos1 != "読点")
         })
@@ -456,7 +456,7 @@ pub(crate) mod tests {
         ];
         mark_negation(&mut v);
         assert!(!v[0].negated);
-        // 連絡 し ない で 、: "without", still negated.
+        // 連絡 し ない で 、: "without"; the light verb's chain stays negated.
         let mut v = vec![
             m("連絡", "名詞", "サ変接続", "連絡"),
             m("し", "動詞", "自立", "する"),
@@ -465,7 +465,7 @@ pub(crate) mod tests {
             m("、", "記号", "読点", "、"),
         ];
         mark_negation(&mut v);
-        assert!(v[0].negated || v[1].negated);
+        assert!(v[1].negated);
         // 止め ない で 困る: a cause, still negated.
         let mut v = vec![
             m("止め", "動詞", "自立", "止める"),
