@@ -162,7 +162,8 @@ async fn replicas_stopped_and_started_mid_stream_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_onto_a_cluster_is_idempotent_and_refuses_mistakes() {
-    let p = Pipeline::on_cluster(1, 2, 1);
+    // One shard of two replicas: a migration reads every shard, so one replica may be away.
+    let mut p = Pipeline::on_cluster(1, 1, 2);
     // An unknown cluster name.
     let out = p.run(&["migrate", "--cluster", "nope"], b"");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -172,7 +173,44 @@ async fn migrate_onto_a_cluster_is_idempotent_and_refuses_mistakes() {
         "{err}"
     );
 
-    p.migrate();
+    // A server away for longer than an `ON CLUSTER` statement waits (DDL_WAIT_S, 15 s): the
+    // migration waits for it, saying so, and completes once it is back, instead of failing with
+    // the statement half run (as a replica slower than the server's 180 s once made it fail).
+    p.ch.stop_server(1);
+    let mut migrate = p.spawn(&["migrate", "--cluster", NAME], "migrate-away");
+    let log = p.dir.join("migrate-away.log");
+    p.wait_for(
+        "migrate to wait for the server that is away",
+        Duration::from_secs(120),
+        || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|l| l.contains("waiting for every ClickHouse server"))
+        },
+    );
+    assert!(
+        migrate.try_wait().expect("migrate").is_none(),
+        "migrate gave up while a server was away: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    p.ch.resume_server(1);
+    let status = {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(s) = migrate.try_wait().expect("migrate") {
+                break s;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "migrate did not finish after the server came back"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     // Every server has the schema: the Distributed tables, the replicated local tables and the
     // ledger, which every server answers from its own copy.
     let cluster = p.ch.cluster.as_ref().expect("cluster");

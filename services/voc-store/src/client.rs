@@ -370,6 +370,17 @@ impl Store {
             })
     }
 
+    /// Runs one statement outside any database (CREATE DATABASE) with extra settings, naming it
+    /// in the error.
+    pub async fn server_execute_with(
+        &self,
+        what: &str,
+        sql: &str,
+        settings: &[(&str, String)],
+    ) -> Result<(), StoreError> {
+        execute_on(&self.server_client(), what, sql, settings).await
+    }
+
     /// The server's clock, seconds since the epoch (the materialised views stamp id sets with it,
     /// and mutations are dated by it).
     pub async fn server_now(&self) -> Result<u32, StoreError> {
@@ -411,20 +422,30 @@ impl Store {
         sql: &str,
         settings: &[(&str, String)],
     ) -> Result<(), StoreError> {
-        let mut query = self.client.query(sql);
-        for (name, value) in settings {
-            query = query.with_setting(*name, value.clone());
-        }
-        query.execute().await.map_err(|source| StoreError::Query {
-            what: what.to_string(),
-            source,
-        })
+        execute_on(&self.client, what, sql, settings).await
     }
 
     /// Runs one statement, naming it in the error.
     pub async fn execute(&self, what: &str, sql: &str) -> Result<(), StoreError> {
         self.execute_with(what, sql, &[]).await
     }
+}
+
+/// Runs one statement on `client` with extra settings, naming it in the error.
+async fn execute_on(
+    client: &Client,
+    what: &str,
+    sql: &str,
+    settings: &[(&str, String)],
+) -> Result<(), StoreError> {
+    let mut query = client.query(sql);
+    for (name, value) in settings {
+        query = query.with_setting(*name, value.clone());
+    }
+    query.execute().await.map_err(|source| StoreError::Query {
+        what: what.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! - [`compaction`]: past months of `interactions` merged into one part each, so `FINAL` reads
 //!   them without collapsing;
 //! - [`cluster`]: the same schema on a cluster of shards and replicas (`voc migrate --cluster`);
+//! - [`ddl_queue`]: waiting for every server of a cluster to run a queued `ON CLUSTER` statement;
 //! - [`retag`]: the re-tag engine (chunks of hours, checkpoint, pace, write, rebuild).
 
 pub mod aggregates;
@@ -24,6 +25,7 @@ pub mod closing;
 pub mod cluster;
 pub mod compaction;
 pub mod days;
+pub mod ddl_queue;
 pub mod history;
 pub mod levels;
 pub mod migrate;

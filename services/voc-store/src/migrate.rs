@@ -203,6 +203,74 @@ pub async fn require_current(store: &Store) -> Result<(), StoreError> {
     }
 }
 
+/// Where a migration statement runs: outside any database (CREATE DATABASE) or in the store's.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Server,
+    Database,
+}
+
+/// The longest `voc migrate` waits for the servers of a cluster to run one statement that
+/// outlived [`crate::cluster::DDL_WAIT_S`]: a server restarting or catching up is waited for; one
+/// away for longer fails the migration, which is safe to run again.
+pub const CLUSTER_STATEMENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Runs one statement of a migration. On a cluster, an `ON CLUSTER` statement some servers have
+/// not run within [`crate::cluster::DDL_WAIT_S`] is waited for until each has
+/// ([`Store::wait_for_ddl`]), so the next statement and the ledger never run ahead of it; an
+/// `ADD COLUMN` finding its column already there (18.16 has no `IF NOT EXISTS` for it) is done.
+///
+/// # Errors
+/// [`StoreError::Query`] with `what` when ClickHouse refuses it; [`StoreError::Migration`] when a
+/// server reports another error, or the servers do not all run it within
+/// [`CLUSTER_STATEMENT_BUDGET`].
+async fn run(store: &Store, scope: Scope, what: &str, statement: &str) -> Result<(), StoreError> {
+    let adds_column = statement.starts_with("ALTER TABLE") && statement.contains("ADD COLUMN");
+    let settings = match store.cluster() {
+        None => vec![],
+        Some(_) => vec![(
+            "distributed_ddl_task_timeout",
+            crate::cluster::DDL_WAIT_S.to_string(),
+        )],
+    };
+    let done = match scope {
+        Scope::Database => store.execute_with(what, statement, &settings).await,
+        Scope::Server => store.server_execute_with(what, statement, &settings).await,
+    };
+    let source = match done {
+        Ok(()) => return Ok(()),
+        Err(StoreError::Query { source, .. })
+            if adds_column && crate::refusal::column_exists(&source) =>
+        {
+            return Ok(());
+        }
+        Err(StoreError::Query { source, .. }) if crate::refusal::ddl_queued(&source) => source,
+        Err(other) => return Err(other),
+    };
+    let clickhouse::error::Error::BadResponse(message) = &source else {
+        unreachable!("ddl_queued only matches a server's answer")
+    };
+    let Some(task) = crate::ddl_queue::task_path(message) else {
+        return Err(StoreError::Query {
+            what: what.to_string(),
+            source,
+        });
+    };
+    let outcomes = store
+        .wait_for_ddl(what, task, CLUSTER_STATEMENT_BUDGET)
+        .await?;
+    match outcomes
+        .iter()
+        .find(|o| o.code != 0 && !(adds_column && o.code == 44))
+    {
+        None => Ok(()),
+        Some(failed) => Err(StoreError::Migration {
+            name: what.to_string(),
+            message: format!("server {} failed it: {}", failed.host, failed.message),
+        }),
+    }
+}
+
 /// The statements that carry out one rendered statement: itself on one server, its cluster form
 /// on a cluster ([`crate::cluster::for_cluster`]).
 fn placed(store: &Store, statement: &str) -> Result<Vec<String>, StoreError> {
@@ -278,23 +346,25 @@ pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
         None => format!("CREATE DATABASE IF NOT EXISTS `{db}`"),
         Some(c) => crate::cluster::create_database(db, c),
     };
-    store
-        .server_client()
-        .query(&create)
-        .execute()
-        .await
-        .map_err(|source| StoreError::Query {
-            what: format!("create database {db}"),
-            source,
-        })?;
+    run(
+        store,
+        Scope::Server,
+        &format!("create database {db}"),
+        &create,
+    )
+    .await?;
     let ledger = format!(
         "CREATE TABLE IF NOT EXISTS `{db}`.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime) \
          ENGINE = ReplacingMergeTree() ORDER BY version"
     );
     for statement in placed(store, &ledger)? {
-        store
-            .execute("create the migration ledger", &statement)
-            .await?;
+        run(
+            store,
+            Scope::Database,
+            "create the migration ledger",
+            &statement,
+        )
+        .await?;
     }
     let applied: Vec<Applied> = store
         .client()
@@ -331,20 +401,8 @@ pub async fn migrate(store: &Store) -> Result<Vec<Outcome>, StoreError> {
             statements.extend(placed(store, &statement)?);
         }
         for (i, statement) in statements.iter().enumerate() {
-            let done = store
-                .execute(
-                    &format!("migration {:04}_{} statement {}", m.version, m.name, i + 1),
-                    statement,
-                )
-                .await;
-            match done {
-                // No ADD COLUMN IF NOT EXISTS on 18.16: an added column that exists is done.
-                Err(StoreError::Query { source, .. })
-                    if statement.starts_with("ALTER TABLE")
-                        && statement.contains("ADD COLUMN")
-                        && crate::refusal::column_exists(&source) => {}
-                other => other?,
-            }
+            let what = format!("migration {:04}_{} statement {}", m.version, m.name, i + 1);
+            run(store, Scope::Database, &what, statement).await?;
         }
         store
             .client()
