@@ -162,8 +162,7 @@ async fn replicas_stopped_and_started_mid_stream_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_onto_a_cluster_is_idempotent_and_refuses_mistakes() {
-    // One shard of two replicas: a migration reads every shard, so one replica may be away.
-    let mut p = Pipeline::on_cluster(1, 1, 2);
+    let p = Pipeline::on_cluster(1, 2, 1);
     // An unknown cluster name.
     let out = p.run(&["migrate", "--cluster", "nope"], b"");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -173,44 +172,7 @@ async fn migrate_onto_a_cluster_is_idempotent_and_refuses_mistakes() {
         "{err}"
     );
 
-    // A server away for longer than an `ON CLUSTER` statement waits (DDL_WAIT_S, 15 s): the
-    // migration waits for it, saying so, and completes once it is back, instead of failing with
-    // the statement half run (as a replica slower than the server's 180 s once made it fail).
-    p.ch.stop_server(1);
-    let mut migrate = p.spawn(&["migrate", "--cluster", NAME], "migrate-away");
-    let log = p.dir.join("migrate-away.log");
-    p.wait_for(
-        "migrate to wait for the server that is away",
-        Duration::from_secs(120),
-        || {
-            std::fs::read_to_string(&log)
-                .is_ok_and(|l| l.contains("waiting for every ClickHouse server"))
-        },
-    );
-    assert!(
-        migrate.try_wait().expect("migrate").is_none(),
-        "migrate gave up while a server was away: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    p.ch.resume_server(1);
-    let status = {
-        let started = std::time::Instant::now();
-        loop {
-            if let Some(s) = migrate.try_wait().expect("migrate") {
-                break s;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "migrate did not finish after the server came back"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    };
-    assert!(
-        status.success(),
-        "{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    p.migrate();
     // Every server has the schema: the Distributed tables, the replicated local tables and the
     // ledger, which every server answers from its own copy.
     let cluster = p.ch.cluster.as_ref().expect("cluster");
@@ -259,4 +221,70 @@ async fn migrate_onto_a_cluster_is_idempotent_and_refuses_mistakes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("migrated without --cluster"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_waits_for_a_replica_that_is_away_and_finishes_when_it_is_back() {
+    // One shard of two replicas: a migration reads every shard first, so one replica may be away.
+    let mut p = Pipeline::on_cluster(1, 1, 2);
+    // A server away for longer than an `ON CLUSTER` statement waits (DDL_WAIT_S, 15 s): the
+    // migration waits for it, saying so, and completes once it is back, instead of failing with
+    // the statement half run (as a replica slower than the server's 180 s once made it fail).
+    p.ch.stop_server(1);
+    let mut migrate = p.spawn(&["migrate", "--cluster", NAME], "migrate-away");
+    let log = p.dir.join("migrate-away.log");
+    p.wait_for(
+        "migrate to wait for the server that is away",
+        Duration::from_secs(120),
+        || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|l| l.contains("waiting for every ClickHouse server"))
+        },
+    );
+    assert!(
+        migrate.try_wait().expect("migrate").is_none(),
+        "migrate gave up while a server was away: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    p.ch.resume_server(1);
+    let status = {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(s) = migrate.try_wait().expect("migrate") {
+                break s;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "migrate did not finish after the server came back"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let cluster = p.ch.cluster.as_ref().expect("cluster");
+    for i in 0..cluster.servers.len() {
+        let tables =
+            p.ch.query_on(
+                i,
+                &format!(
+                    "SELECT count() FROM system.tables WHERE database = '{}' \
+                 AND name IN ('interactions', 'interactions_local', 'flags_local')",
+                    p.db
+                ),
+            )
+            .expect("tables");
+        assert_eq!(tables.trim(), "3", "server {i}");
+    }
+    // Its ledger is complete: run again, nothing is left to apply.
+    let out = p.run(&["migrate"], b"");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("0 migration(s) applied"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -239,6 +239,8 @@ async fn run(store: &Store, scope: Scope, what: &str, statement: &str) -> Result
     };
     let source = match done {
         Ok(()) => return Ok(()),
+        // On a cluster, a re-run's "already exists" from the servers that ran it before may
+        // come back before a lagging one has; the statements after it wait in the same queue.
         Err(StoreError::Query { source, .. })
             if adds_column && crate::refusal::column_exists(&source) =>
         {
@@ -247,28 +249,24 @@ async fn run(store: &Store, scope: Scope, what: &str, statement: &str) -> Result
         Err(StoreError::Query { source, .. }) if crate::refusal::ddl_queued(&source) => source,
         Err(other) => return Err(other),
     };
-    let clickhouse::error::Error::BadResponse(message) = &source else {
-        unreachable!("ddl_queued only matches a server's answer")
+    let task = match &source {
+        clickhouse::error::Error::BadResponse(message) => crate::ddl_queue::task_path(message),
+        _ => None,
     };
-    let Some(task) = crate::ddl_queue::task_path(message) else {
+    let Some(task) = task else {
         return Err(StoreError::Query {
             what: what.to_string(),
             source,
         });
     };
-    let outcomes = store
-        .wait_for_ddl(what, task, CLUSTER_STATEMENT_BUDGET)
-        .await?;
-    match outcomes
-        .iter()
-        .find(|o| o.code != 0 && !(adds_column && o.code == 44))
-    {
-        None => Ok(()),
-        Some(failed) => Err(StoreError::Migration {
-            name: what.to_string(),
-            message: format!("server {} failed it: {}", failed.host, failed.message),
-        }),
-    }
+    store
+        .wait_for_ddl(what, task, CLUSTER_STATEMENT_BUDGET, |o| {
+            o.code == 0
+                || (adds_column
+                    && crate::refusal::COLUMN_EXISTS_CODES.contains(&o.code)
+                    && o.message.contains("already exists"))
+        })
+        .await
 }
 
 /// The statements that carry out one rendered statement: itself on one server, its cluster form

@@ -52,11 +52,16 @@ impl Refusal {
 }
 
 /// The `N` of `Code: N` in a ClickHouse error message.
-/// Whether `e` is `ALTER TABLE … ADD COLUMN` finding the column already there (44 ILLEGAL_COLUMN,
-/// "column with this name already exists"): how 18.16, without `ADD COLUMN IF NOT EXISTS`, says
-/// a migration's column was added before.
+/// The codes of `ALTER TABLE … ADD COLUMN` finding the column already there: 44
+/// ILLEGAL_COLUMN on 18.x, 15 DUPLICATE_COLUMN on current versions.
+pub const COLUMN_EXISTS_CODES: [u32; 2] = [44, 15];
+
+/// Whether `e` is `ALTER TABLE … ADD COLUMN` finding the column already there
+/// ([`COLUMN_EXISTS_CODES`], "column with this name already exists"): how a server, 18.16 having
+/// no `ADD COLUMN IF NOT EXISTS`, says a migration's column was added before.
 pub fn column_exists(e: &clickhouse::error::Error) -> bool {
-    matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(44) && m.contains("already exists"))
+    matches!(e, clickhouse::error::Error::BadResponse(m)
+        if error_code(m).is_some_and(|c| COLUMN_EXISTS_CODES.contains(&c)) && m.contains("already exists"))
 }
 
 /// Whether `e` is an `ON CLUSTER` statement that some servers have not run within
@@ -109,6 +114,18 @@ mod tests {
             None
         );
         assert_eq!(Refusal::of(&E::TimedOut), None);
+    }
+
+    #[test]
+    fn a_column_already_there_is_told_on_old_and_current_servers() {
+        use clickhouse::error::Error as E;
+        let old = "Code: 44, e.displayText() = DB::Exception: Cannot add column team: column with this name already exists";
+        let current = "Code: 15. DB::Exception: Cannot add column `team`: column with this name already exists. (DUPLICATE_COLUMN)";
+        assert!(column_exists(&E::BadResponse(old.into())));
+        assert!(column_exists(&E::BadResponse(current.into())));
+        // The same codes for another reason are not a column added before.
+        let other = "Code: 44, e.displayText() = DB::Exception: Sorting key cannot contain nullable columns";
+        assert!(!column_exists(&E::BadResponse(other.into())));
     }
 
     #[test]
