@@ -86,9 +86,9 @@ fn polarity(score: f64, threshold: f64) -> Sentiment {
 
 /// Topics: each rule adds its weight once per distinct item matched, so weak cues add up;
 /// reported in declaration order. The model adds a topic the rules missed when its probability
-/// reaches `[model] topic` (`another_topic` when the rules found topics already: it then adds to
-/// a voice already placed, which needs more certainty). A channel may name a default (reviews
-/// are about the product). In a question or a procedure asked for, a topic that only `setting`
+/// reaches `[model] topic` (`another_topic`, or the topic's own in `another_topic_for`, when
+/// the rules found topics already: it then adds to a voice already placed). A channel may name
+/// a default (reviews are about the product). In a question or a procedure asked for, a topic that only `setting`
 /// rules reached (the device named in 冷蔵庫の延長保証に入れますか) is dropped when another
 /// topic was reached without them: the voice is about that matter. Returns the topics and
 /// those the model added.
@@ -127,7 +127,7 @@ pub(crate) fn topics(
         if by_rule {
             topics.push(id.clone());
         } else if fired.model_says(HeadLabel::Topics, id, |g| {
-            if found { g.another_topic } else { g.topic }
+            if found { g.another_topic(id) } else { g.topic }
         }) {
             topics.push(id.clone());
             added.push(id.clone());

@@ -276,6 +276,24 @@ fn staff_and_waiting_of_any_industry_get_their_generic_topics() {
 }
 
 #[test]
+fn the_model_adds_a_topic_beside_those_the_rules_found_but_product_needs_more() {
+    // [model] another_topic: the driver's driving is how staff served, beside the fare the
+    // rules placed; at the former 0.6 the model did not add it.
+    let a = text("バスの運転手さんが急ブレーキばかりで、運賃も高いし最悪。");
+    assert_eq!(a.tags.topics, ["billing", "agent_response"], "{:?}", a.tags);
+    assert!(
+        a.tags
+            .evidence
+            .iter()
+            .any(|e| e.label == "topic:agent_response" && e.rule.starts_with("model:")),
+        "{:?}",
+        a.tags.evidence
+    );
+    // another_topic_for keeps product at 0.6: a surly driver is no product.
+    assert_eq!(text("運転手が無愛想").tags.topics, ["agent_response"]);
+}
+
+#[test]
 fn opening_hours_are_waiting_only_for_a_support_line() {
     // wait_time.reach: the hours of a line or counter the customer reaches support through.
     for t in [

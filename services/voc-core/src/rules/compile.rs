@@ -465,7 +465,7 @@ pub(crate) fn compile(src: &str, file: &str) -> Result<RuleSet, RulesError> {
             AtomSpec::Regex(_) => None,
         })
         .collect();
-    let model = load_model(&ctx, &parsed.model)?;
+    let model = load_model(&ctx, &parsed.model, &topics)?;
     Ok(RuleSet {
         version,
         terms,
@@ -636,7 +636,11 @@ fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
 
 /// Loads the model a `[model]` table names, with its thresholds (defaults in [`ModelDef`]).
 /// Errors name the file and line of the key at fault.
-fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesError> {
+fn load_model(
+    ctx: &Ctx<'_>,
+    def: &ModelDef,
+    topics: &[String],
+) -> Result<Option<ModelGate>, RulesError> {
     let (Some(file), Some(source)) = (&def.file, &def.source) else {
         return Ok(None);
     };
@@ -665,6 +669,24 @@ fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesE
             ));
         }
     }
+    let mut another_topic_for = Vec::new();
+    for (topic, v) in &def.another_topic_for {
+        if !topics.contains(topic) {
+            return Err(ctx.err(
+                v.span(),
+                None,
+                format!("[model] another_topic_for: unknown topic `{topic}`"),
+            ));
+        }
+        if !(0.0..=1.0).contains(v.get_ref()) {
+            return Err(ctx.err(
+                v.span(),
+                None,
+                format!("[model] another_topic_for.{topic} is a probability: between 0 and 1"),
+            ));
+        }
+        another_topic_for.push((topic.clone(), *v.get_ref() as f32));
+    }
     let p = |v: &Option<toml::Spanned<f64>>| v.as_ref().map(|v| *v.get_ref() as f32);
     let topic = p(&def.topic).unwrap_or(0.5);
     Ok(Some(ModelGate {
@@ -673,6 +695,7 @@ fn load_model(ctx: &Ctx<'_>, def: &ModelDef) -> Result<Option<ModelGate>, RulesE
         veto: p(&def.veto),
         topic,
         another_topic: p(&def.another_topic).unwrap_or(topic),
+        another_topic_for,
         positive: p(&def.positive).unwrap_or(0.5),
         voice: p(&def.voice).unwrap_or(0.5),
         sentiment: p(&def.sentiment),

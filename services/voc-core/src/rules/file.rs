@@ -77,6 +77,11 @@ pub(crate) struct ModelDef {
     /// P(topic) at which a topic is added to a voice the rules gave topics (default: `topic`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub another_topic: Option<Spanned<f64>>,
+    /// `another_topic` for the topics named, by topic id (`{ product = 0.6 }`): a topic the
+    /// model adds too readily to a voice already placed. Key by key across `extends`, except
+    /// that a file setting `another_topic` drops the inherited ones it does not restate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub another_topic_for: BTreeMap<String, Spanned<f64>>,
     /// P(positive) at which a voice the rules left neutral is positive (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positive: Option<Spanned<f64>>,

@@ -382,6 +382,10 @@ fn shift(file: &mut RulesFile, by: usize) {
             moved(t, by);
         }
     }
+    file.model
+        .another_topic_for
+        .values_mut()
+        .for_each(|t| moved(t, by));
     file.sentiment.words.values_mut().for_each(|w| moved(w, by));
     for rule in &mut file.rules {
         let r = rule.get_mut();
@@ -484,6 +488,7 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
         base.model = top.model;
     } else {
         let mut top = top.model;
+        let moves_another_topic = top.another_topic.is_some();
         for ((_, mine), (_, theirs)) in base
             .model
             .thresholds_mut()
@@ -493,6 +498,13 @@ fn merge(mut base: RulesFile, top: RulesFile) -> Result<RulesFile, (Range<usize>
             if theirs.is_some() {
                 *mine = theirs.take();
             }
+        }
+        // Per-topic thresholds are set against `another_topic`: a file that moves it restates
+        // them, or an inherited one could end up looser than the threshold it tightened.
+        if moves_another_topic {
+            base.model.another_topic_for = top.another_topic_for;
+        } else {
+            base.model.another_topic_for.extend(top.another_topic_for);
         }
     }
     Ok(base)
@@ -719,5 +731,70 @@ mod tests {
             (gate.complaint - 0.5).abs() < 1e-6 && gate.veto.is_none(),
             "{gate:?}"
         );
+        assert!(gate.another_topic_for.is_empty(), "{gate:?}");
+    }
+
+    #[test]
+    fn a_topic_may_have_its_own_threshold_for_joining_placed_voices() {
+        use crate::RuleSet;
+        let dir = temp_dir("another_topic_for");
+        let bundled = RuleSet::bundled().expect("bundled");
+        let base = bundled.model.as_ref().expect("the bundled model");
+        // An extension adds one topic's threshold key by key: the default's others stay.
+        let ext = write(
+            &dir,
+            "ext.toml",
+            "version = \"e\"\nextends = \"ja-contact-center\"\n[model]\nanother_topic_for = { billing = 0.9 }\n",
+        );
+        let rules = RuleSet::load(Path::new(&ext)).expect("compiles");
+        let gate = rules
+            .model
+            .as_ref()
+            .expect("the bundled model is inherited");
+        assert!(
+            (gate.another_topic("billing") - 0.9).abs() < 1e-6,
+            "{gate:?}"
+        );
+        for (topic, p) in &base.another_topic_for {
+            assert!(
+                (gate.another_topic(topic) - p).abs() < 1e-6,
+                "{topic}: {gate:?}"
+            );
+        }
+        assert_eq!(gate.another_topic("cancellation"), base.another_topic);
+        // One that moves `another_topic` restates the per-topic ones it keeps: the inherited
+        // ones were set against the threshold it replaces.
+        let moved = write(
+            &dir,
+            "moved.toml",
+            "version = \"m\"\nextends = \"ja-contact-center\"\n[model]\nanother_topic = 0.7\n",
+        );
+        let rules = RuleSet::load(Path::new(&moved)).expect("compiles");
+        let gate = rules
+            .model
+            .as_ref()
+            .expect("the bundled model is inherited");
+        assert!(gate.another_topic_for.is_empty(), "{gate:?}");
+        assert!(
+            (gate.another_topic("product") - 0.7).abs() < 1e-6,
+            "{gate:?}"
+        );
+        // An unknown topic and a value that is no probability name the file and line.
+        let unknown = write(
+            &dir,
+            "unknown.toml",
+            "version = \"u\"\nextends = \"ja-contact-center\"\n[model]\nanother_topic_for = { produkt = 0.6 }\n",
+        );
+        let err = RuleSet::load(Path::new(&unknown)).unwrap_err();
+        assert!(err.message.contains("unknown topic `produkt`"), "{err}");
+        assert!(err.file.ends_with("unknown.toml") && err.line == 4, "{err}");
+        let range = write(
+            &dir,
+            "range.toml",
+            "version = \"r\"\nextends = \"ja-contact-center\"\n[model]\nanother_topic_for = { billing = 2.0 }\n",
+        );
+        let err = RuleSet::load(Path::new(&range)).unwrap_err();
+        assert!(err.message.contains("billing is a probability"), "{err}");
+        assert!(err.file.ends_with("range.toml") && err.line == 4, "{err}");
     }
 }

@@ -64,10 +64,22 @@ pub(crate) struct ModelGate {
     pub veto: Option<f32>,
     pub topic: f32,
     pub another_topic: f32,
+    /// `another_topic` of the topics named, by id.
+    pub another_topic_for: Vec<(String, f32)>,
     pub positive: f32,
     pub voice: f32,
     pub sentiment: Option<f32>,
     pub complaint_type: Option<f32>,
+}
+
+impl ModelGate {
+    /// The probability at which the model adds `topic` to a voice the rules gave topics.
+    pub fn another_topic(&self, topic: &str) -> f32 {
+        self.another_topic_for
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map_or(self.another_topic, |(_, p)| *p)
+    }
 }
 
 /// What a rule assigns when it fires.
