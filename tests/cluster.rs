@@ -241,11 +241,22 @@ async fn migrate_waits_for_a_replica_that_is_away_and_finishes_when_it_is_back()
                 .is_ok_and(|l| l.contains("waiting for every ClickHouse server"))
         },
     );
+    // Still waiting well past two statements' timeouts, and nothing built on the first
+    // statement yet: a wait that returned early would have gone on to the ledger.
+    std::thread::sleep(Duration::from_secs(35));
     assert!(
         migrate.try_wait().expect("migrate").is_none(),
         "migrate gave up while a server was away: {}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    let ledger = p.ch.query_on(
+        0,
+        &format!(
+            "SELECT count() FROM system.tables WHERE database = '{}' AND name = 'schema_migrations'",
+            p.db
+        ),
+    );
+    assert_eq!(ledger.as_deref().map(str::trim), Ok("0"), "{ledger:?}");
     p.ch.resume_server(1);
     let status = {
         let started = std::time::Instant::now();

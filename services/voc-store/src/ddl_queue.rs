@@ -91,6 +91,8 @@ fn unescape_message(s: &str) -> String {
         match chars.next() {
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
             Some(other) => out.push(other),
             None => out.push('\\'),
         }
@@ -115,7 +117,8 @@ impl Store {
     /// caller takes as done); the first that does not ends the wait at once.
     ///
     /// # Errors
-    /// [`StoreError::Query`] when `system.zookeeper` cannot be read; [`StoreError::Migration`]
+    /// [`StoreError::Query`] when `system.zookeeper` cannot be read (the outcomes: not within
+    /// `budget`); [`StoreError::Migration`]
     /// naming `what` when the task lists no servers, when a server's outcome is not accepted
     /// (its host and message), or when `budget` runs out (the servers still missing, and that
     /// the statement stays queued for them).
@@ -142,20 +145,36 @@ impl Store {
         let hosts = entries.first().map(|e| task_hosts(e)).unwrap_or_default();
         if hosts.is_empty() {
             return Err(fail(format!(
-                "ClickHouse timed out waiting for the servers, and the DDL task {task} lists no                  servers to wait for; check system.zookeeper, then run `voc migrate` again"
+                "ClickHouse timed out waiting for the servers, and the DDL task {task} lists no \
+                 servers to wait for; check system.zookeeper, then run `voc migrate` again"
             )));
         }
         let finished = format!("{task}/finished");
         let started = Instant::now();
         let mut reported = Instant::now();
         loop {
-            let nodes: Vec<(String, String)> = self
+            let read = self
                 .server_client()
                 .query("SELECT name, value FROM system.zookeeper WHERE path = ?")
                 .bind(&finished)
-                .fetch_all()
-                .await
-                .map_err(StoreError::query("read the DDL queue in system.zookeeper"))?;
+                .fetch_all::<(String, String)>()
+                .await;
+            // A read that fails (this server restarting, its ZooKeeper session lost) is tried
+            // again within the budget: it says nothing about the statement.
+            let nodes = match read {
+                Ok(nodes) => nodes,
+                Err(e) if started.elapsed() < budget => {
+                    tracing::warn!(what, error = %e, "cannot read the DDL queue yet; trying again");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+                Err(source) => {
+                    return Err(StoreError::Query {
+                        what: "read the DDL queue in system.zookeeper".into(),
+                        source,
+                    });
+                }
+            };
             if let Some(refused) = nodes
                 .iter()
                 .map(|(n, v)| outcome(n, v))

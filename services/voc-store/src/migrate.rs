@@ -239,8 +239,9 @@ async fn run(store: &Store, scope: Scope, what: &str, statement: &str) -> Result
     };
     let source = match done {
         Ok(()) => return Ok(()),
-        // On a cluster, a re-run's "already exists" from the servers that ran it before may
-        // come back before a lagging one has; the statements after it wait in the same queue.
+        // A column added before (18.16 has no ADD COLUMN IF NOT EXISTS). On a cluster the
+        // answer carries one server's error only, so another's different error in the same run
+        // is not seen here (RELIABILITY.md).
         Err(StoreError::Query { source, .. })
             if adds_column && crate::refusal::column_exists(&source) =>
         {

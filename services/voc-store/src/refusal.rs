@@ -51,7 +51,6 @@ impl Refusal {
     }
 }
 
-/// The `N` of `Code: N` in a ClickHouse error message.
 /// The codes of `ALTER TABLE … ADD COLUMN` finding the column already there: 44
 /// ILLEGAL_COLUMN on 18.x, 15 DUPLICATE_COLUMN on current versions.
 pub const COLUMN_EXISTS_CODES: [u32; 2] = [44, 15];
@@ -79,6 +78,7 @@ pub fn replicas_stale(e: &clickhouse::error::Error) -> bool {
     matches!(e, clickhouse::error::Error::BadResponse(m) if error_code(m) == Some(369))
 }
 
+/// The `N` of `Code: N` in a ClickHouse error message.
 fn error_code(message: &str) -> Option<u32> {
     let rest = &message[message.find("Code: ")? + 6..];
     let digits = rest
