@@ -119,6 +119,15 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
         "product": "mobile-app",
         "text": "責任者を出してください。<script>alert(1)</script>消費者センターに相談します。"
     }));
+    // And one in a chat, so the inbox's channel filter has a flag to leave out whatever the
+    // corpus's flags sample.
+    corpus.push(serde_json::json!({
+        "interaction_id": "chat-esc-1",
+        "occurred_at": "2026-11-20T14:40:00+09:00",
+        "channel": "chat",
+        "product": "mobile-app",
+        "text": "二重請求の件、何度問い合わせても直らないので責任者と話させてください。"
+    }));
     let total = p.produce(&corpus);
     p.wait_for("the corpus stored", WAIT, || p.stored() == total as u64);
 
@@ -284,7 +293,11 @@ async fn a_lead_logs_in_finds_the_burst_reads_masked_samples_and_acknowledges_it
             .is_some_and(|c| c.iter().any(|x| x == "form"))),
         "{by_form:?}"
     );
-    assert!(by_form.len() < all.len(), "the filter leaves some out");
+    assert!(
+        all.iter().any(|f| f["key"] == "chat-esc-1")
+            && !by_form.iter().any(|f| f["key"] == "chat-esc-1"),
+        "the filter leaves out the escalation written in a chat: {by_form:?}"
+    );
     assert_eq!(http.get("/flags?channel=fax", Some(&lead)).status, 400);
 
     // Forged or missing tokens are refused; so is a viewer's action.

@@ -641,6 +641,25 @@ fn load_model(
     def: &ModelDef,
     topics: &[String],
 ) -> Result<Option<ModelGate>, RulesError> {
+    // Checked with or without a model: a typo must not wait for the model to be switched on.
+    let mut another_topic_for = Vec::new();
+    for (topic, v) in &def.another_topic_for {
+        if !topics.contains(topic) {
+            return Err(ctx.err(
+                v.span(),
+                None,
+                format!("[model] another_topic_for: unknown topic `{topic}`"),
+            ));
+        }
+        if !(0.0..=1.0).contains(v.get_ref()) {
+            return Err(ctx.err(
+                v.span(),
+                None,
+                format!("[model] another_topic_for.{topic} is a probability: between 0 and 1"),
+            ));
+        }
+        another_topic_for.push((topic.clone(), *v.get_ref() as f32));
+    }
     let (Some(file), Some(source)) = (&def.file, &def.source) else {
         return Ok(None);
     };
@@ -668,24 +687,6 @@ fn load_model(
                 format!("[model] {key} is a probability: between 0 and 1"),
             ));
         }
-    }
-    let mut another_topic_for = Vec::new();
-    for (topic, v) in &def.another_topic_for {
-        if !topics.contains(topic) {
-            return Err(ctx.err(
-                v.span(),
-                None,
-                format!("[model] another_topic_for: unknown topic `{topic}`"),
-            ));
-        }
-        if !(0.0..=1.0).contains(v.get_ref()) {
-            return Err(ctx.err(
-                v.span(),
-                None,
-                format!("[model] another_topic_for.{topic} is a probability: between 0 and 1"),
-            ));
-        }
-        another_topic_for.push((topic.clone(), *v.get_ref() as f32));
     }
     let p = |v: &Option<toml::Spanned<f64>>| v.as_ref().map(|v| *v.get_ref() as f32);
     let topic = p(&def.topic).unwrap_or(0.5);

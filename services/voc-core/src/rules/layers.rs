@@ -788,6 +788,14 @@ mod tests {
         let err = RuleSet::load(Path::new(&unknown)).unwrap_err();
         assert!(err.message.contains("unknown topic `produkt`"), "{err}");
         assert!(err.file.ends_with("unknown.toml") && err.line == 4, "{err}");
+        // ... with the model switched off too.
+        let off = write(
+            &dir,
+            "off.toml",
+            "version = \"o\"\nextends = \"ja-contact-center\"\n[model]\nfile = \"\"\nanother_topic_for = { produkt = 0.6 }\n",
+        );
+        let err = RuleSet::load(Path::new(&off)).unwrap_err();
+        assert!(err.message.contains("unknown topic `produkt`"), "{err}");
         let range = write(
             &dir,
             "range.toml",
