@@ -360,14 +360,7 @@ impl Store {
 
     /// Runs one statement outside any database (CREATE/DROP DATABASE).
     pub async fn server_client_execute(&self, sql: &str) -> Result<(), StoreError> {
-        self.server_client()
-            .query(sql)
-            .execute()
-            .await
-            .map_err(|source| StoreError::Query {
-                what: sql.to_string(),
-                source,
-            })
+        self.server_execute_with(sql, sql, &[]).await
     }
 
     /// Runs one statement outside any database (CREATE DATABASE) with extra settings, naming it

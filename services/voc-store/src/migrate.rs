@@ -263,9 +263,7 @@ async fn run(store: &Store, scope: Scope, what: &str, statement: &str) -> Result
     store
         .wait_for_ddl(what, task, CLUSTER_STATEMENT_BUDGET, |o| {
             o.code == 0
-                || (adds_column
-                    && crate::refusal::COLUMN_EXISTS_CODES.contains(&o.code)
-                    && o.message.contains("already exists"))
+                || (adds_column && crate::refusal::column_exists_outcome(o.code, &o.message))
         })
         .await
 }

@@ -60,7 +60,13 @@ pub const COLUMN_EXISTS_CODES: [u32; 2] = [44, 15];
 /// no `ADD COLUMN IF NOT EXISTS`, says a migration's column was added before.
 pub fn column_exists(e: &clickhouse::error::Error) -> bool {
     matches!(e, clickhouse::error::Error::BadResponse(m)
-        if error_code(m).is_some_and(|c| COLUMN_EXISTS_CODES.contains(&c)) && m.contains("already exists"))
+        if error_code(m).is_some_and(|c| column_exists_outcome(c, m)))
+}
+
+/// The same for a server's outcome read apart from its message (a queued `ON CLUSTER`
+/// statement's, [`crate::ddl_queue::HostOutcome`]).
+pub fn column_exists_outcome(code: u32, message: &str) -> bool {
+    COLUMN_EXISTS_CODES.contains(&code) && message.contains("already exists")
 }
 
 /// Whether `e` is an `ON CLUSTER` statement that some servers have not run within

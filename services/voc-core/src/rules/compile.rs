@@ -634,6 +634,18 @@ fn build_atoms(ctx: &Ctx<'_>) -> Result<Atoms, RulesError> {
     })
 }
 
+/// A `[model]` threshold `key` as a probability; an error naming its line when outside 0–1.
+fn probability(ctx: &Ctx<'_>, key: &str, v: &toml::Spanned<f64>) -> Result<f32, RulesError> {
+    if !(0.0..=1.0).contains(v.get_ref()) {
+        return Err(ctx.err(
+            v.span(),
+            None,
+            format!("[model] {key} is a probability: between 0 and 1"),
+        ));
+    }
+    Ok(*v.get_ref() as f32)
+}
+
 /// Loads the model a `[model]` table names, with its thresholds (defaults in [`ModelDef`]).
 /// Errors name the file and line of the key at fault.
 fn load_model(
@@ -651,14 +663,10 @@ fn load_model(
                 format!("[model] another_topic_for: unknown topic `{topic}`"),
             ));
         }
-        if !(0.0..=1.0).contains(v.get_ref()) {
-            return Err(ctx.err(
-                v.span(),
-                None,
-                format!("[model] another_topic_for.{topic} is a probability: between 0 and 1"),
-            ));
-        }
-        another_topic_for.push((topic.clone(), *v.get_ref() as f32));
+        another_topic_for.push((
+            topic.clone(),
+            probability(ctx, &format!("another_topic_for.{topic}"), v)?,
+        ));
     }
     let (Some(file), Some(source)) = (&def.file, &def.source) else {
         return Ok(None);
@@ -678,14 +686,8 @@ fn load_model(
     let model = TextModel::from_bytes(&bytes).map_err(|e| fail(e.to_string()))?;
     let mut def = def.clone();
     for (key, value) in def.thresholds_mut() {
-        if let Some(v) = value
-            && !(0.0..=1.0).contains(v.get_ref())
-        {
-            return Err(ctx.err(
-                v.span(),
-                None,
-                format!("[model] {key} is a probability: between 0 and 1"),
-            ));
+        if let Some(v) = value {
+            probability(ctx, key, v)?;
         }
     }
     let p = |v: &Option<toml::Spanned<f64>>| v.as_ref().map(|v| *v.get_ref() as f32);
